@@ -1,0 +1,173 @@
+//! The shape of `config/*.toml`: every key, its type and its default.
+//!
+//! Keys of ../shared/spec/api.md plus the extensions documented in docs/configuration.md.
+//! Unknown keys are errors (`deny_unknown_fields`), so a typo stops start-up instead of being
+//! silently ignored.
+
+use std::net::{IpAddr, SocketAddr};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub sip: SipSettings,
+    pub api: ApiSettings,
+    #[serde(default)]
+    pub media: MediaSettings,
+    #[serde(default)]
+    pub lines: Vec<LineSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipSettings {
+    /// UDP and TCP listen address.
+    pub listen: SocketAddr,
+    /// RFC 3261 T1 (RTT estimate), T2 (max non-INVITE retransmit interval), T4 (max network
+    /// lifetime), in milliseconds.
+    #[serde(default = "default_t1")]
+    pub t1_ms: u64,
+    #[serde(default = "default_t2")]
+    pub t2_ms: u64,
+    #[serde(default = "default_t4")]
+    pub t4_ms: u64,
+    /// Value of our User-Agent / Server headers.
+    #[serde(default = "default_user_agent")]
+    pub user_agent: String,
+    /// Address (`host` or `host:port`) written into Via and Contact instead of the listen address,
+    /// for a gateway behind NAT or listening on 0.0.0.0.
+    #[serde(default)]
+    pub public_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    pub listen: SocketAddr,
+    /// Messages queued for one API connection before it counts as a slow reader and is closed.
+    #[serde(default = "default_max_outgoing")]
+    pub max_outgoing_messages: usize,
+    /// Messages an event-mode app (lineInitializeEx options 2) may leave unfetched before it is
+    /// shut down.
+    #[serde(default = "default_max_event_queue")]
+    pub max_event_queue: usize,
+}
+
+/// Whether calls get real RTP sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaMode {
+    /// Bind an RTP/RTCP UDP port pair per call from the configured range.
+    #[default]
+    Rtp,
+    /// Signalling only: SDP is still offered and answered, but no socket is bound.
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaSettings {
+    #[serde(default)]
+    pub mode: MediaMode,
+    /// IP address written into SDP (`c=`/`o=`); default: the SIP advertised address.
+    #[serde(default)]
+    pub address: Option<IpAddr>,
+    #[serde(default = "default_port_min")]
+    pub port_min: u16,
+    #[serde(default = "default_port_max")]
+    pub port_max: u16,
+}
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        MediaSettings {
+            mode: MediaMode::Rtp,
+            address: None,
+            port_min: default_port_min(),
+            port_max: default_port_max(),
+        }
+    }
+}
+
+/// SIP transport of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LineTransport {
+    #[default]
+    Udp,
+    Tcp,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineSettings {
+    /// Line name shown by lineGetDevCaps (default "Line N").
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Our user part; inbound INVITEs whose Request-URI user matches go to this line.
+    pub user: String,
+    /// Host part of our AOR; a bare number dialled becomes sip:NUMBER@domain.
+    pub domain: String,
+    /// Where every out-of-dialog request is sent (`host:port`).
+    pub proxy: String,
+    #[serde(default)]
+    pub transport: LineTransport,
+    /// REGISTER and keep the registration refreshed.
+    #[serde(default)]
+    pub register: bool,
+    /// Requested registration lifetime in seconds.
+    #[serde(default = "default_expires")]
+    pub expires: u32,
+    /// Digest credentials.
+    #[serde(default)]
+    pub auth_user: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Where REGISTER goes when it differs from `proxy` (`host:port`).
+    #[serde(default)]
+    pub registrar: Option<String>,
+    /// Send every request, in-dialog ones too, to this `host:port`.
+    #[serde(default)]
+    pub outbound_proxy: Option<String>,
+    /// Display name in our From header.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Further source addresses (`ip` or `ip:port`) allowed to send INVITEs to a registering line.
+    #[serde(default)]
+    pub trusted: Vec<String>,
+    /// Refuse lineMakeCall with LINEERR_RESOURCEUNAVAIL while a registering line is unregistered.
+    #[serde(default)]
+    pub require_registration: bool,
+    /// Interval of CRLF keep-alive pings to the proxy over UDP, in seconds (0 = off).
+    #[serde(default)]
+    pub keepalive_secs: u64,
+}
+
+fn default_t1() -> u64 {
+    500
+}
+fn default_t2() -> u64 {
+    4000
+}
+fn default_t4() -> u64 {
+    5000
+}
+fn default_user_agent() -> String {
+    format!("tapigw/{}", env!("CARGO_PKG_VERSION"))
+}
+fn default_max_outgoing() -> usize {
+    65_536
+}
+fn default_max_event_queue() -> usize {
+    10_000
+}
+fn default_port_min() -> u16 {
+    20_000
+}
+fn default_port_max() -> u16 {
+    29_999
+}
+fn default_expires() -> u32 {
+    300
+}

@@ -1,0 +1,23 @@
+//! tapigw: a SIP softphone gateway that exposes Microsoft TAPI 2.x semantics to applications.
+//!
+//! Layers, bottom up (see DEVELOPERS.md and docs/architecture.md):
+//! - [`sip`]: our SIP message model, the rsip-based codec, RFC 3261 transactions, digest auth
+//!   (all sans-I/O).
+//! - [`sdp`], [`media`]: SDP offer/answer and RTP port management.
+//! - [`provider`]: the SIP line provider (calls, dialogs, registration) behind the TSPI-like
+//!   [`tapi::LineProvider`] seam (sans-I/O).
+//! - [`tapi`]: our TAPISRV: apps, lines, handles, requests, message delivery (sans-I/O).
+//! - [`gateway`]: the sans-I/O core that composes TAPISRV and the SIP provider.
+//! - [`api`]: the JSON-RPC wire protocol, its tokio server, and a Rust client.
+//! - [`runtime`]: tokio drivers (UDP/TCP transport, timers, signals) around the core.
+//! - [`config`]: configuration loading and checking.
+
+pub mod api;
+pub mod config;
+pub mod gateway;
+pub mod media;
+pub mod provider;
+pub mod runtime;
+pub mod sdp;
+pub mod sip;
+pub mod tapi;

@@ -1,0 +1,2 @@
+//! The `tapigw` binary. (to be written)
+fn main() {}

@@ -1,0 +1,1 @@
+//! RTP port allocation. (to be written)

@@ -1,0 +1,1 @@
+//! The SIP line provider. (to be written)

@@ -1,0 +1,1 @@
+//! tokio drivers around the core. (to be written)

@@ -1,0 +1,1 @@
+//! SDP offer/answer with webrtc-sdp. (to be written)

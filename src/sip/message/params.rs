@@ -1,0 +1,94 @@
+//! Generic `;name[=value]` parameter lists used by URIs, name-addrs and Via (RFC 3261 §25.1).
+
+use std::fmt;
+
+/// One parameter. Names compare case-insensitively (RFC 3261 §19.1.4, §20).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Param {
+    pub name: String,
+    pub value: Option<String>,
+}
+
+/// An ordered parameter list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params(pub Vec<Param>);
+
+impl Params {
+    pub fn new() -> Self {
+        Params(Vec::new())
+    }
+
+    /// The parameter's value: `Some(None)` for a flag such as `lr`, `None` when absent.
+    pub fn get(&self, name: &str) -> Option<Option<&str>> {
+        self.0
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+            .map(|p| p.value.as_deref())
+    }
+
+    /// The parameter's value when it has one.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.get(name).flatten()
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Sets (replacing) a parameter.
+    pub fn set(&mut self, name: &str, value: Option<&str>) {
+        let value = value.map(str::to_string);
+        match self
+            .0
+            .iter_mut()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+        {
+            Some(p) => p.value = value,
+            None => self.0.push(Param {
+                name: name.to_string(),
+                value,
+            }),
+        }
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.0.retain(|p| !p.name.eq_ignore_ascii_case(name));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for Params {
+    /// Writes `;a=b;c` (nothing for an empty list).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for p in &self.0 {
+            match &p.value {
+                Some(v) => write!(f, ";{}={}", p.name, v)?,
+                None => write!(f, ";{}", p.name)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_get_remove_display() {
+        let mut p = Params::new();
+        p.set("tag", Some("abc"));
+        p.set("lr", None);
+        assert_eq!(p.value("TAG"), Some("abc"));
+        assert_eq!(p.get("lr"), Some(None));
+        assert_eq!(p.get("x"), None);
+        assert_eq!(p.to_string(), ";tag=abc;lr");
+        p.set("Tag", Some("def"));
+        assert_eq!(p.to_string(), ";tag=def;lr");
+        p.remove("lr");
+        assert_eq!(p.to_string(), ";tag=def");
+    }
+}

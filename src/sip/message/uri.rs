@@ -1,0 +1,149 @@
+//! SIP URIs (RFC 3261 §19.1) as plain data. Parsing lives in the codec; this is the shape.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+use super::params::Params;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    Sip,
+    Sips,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Sip => "sip",
+            Scheme::Sips => "sips",
+        }
+    }
+}
+
+/// The host part of a URI or Via sent-by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Host {
+    Ip(IpAddr),
+    Name(String),
+}
+
+impl Host {
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self {
+            Host::Ip(ip) => Some(*ip),
+            Host::Name(_) => None,
+        }
+    }
+}
+
+impl From<IpAddr> for Host {
+    fn from(ip: IpAddr) -> Self {
+        Host::Ip(ip)
+    }
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Ip(IpAddr::V6(ip)) => write!(f, "[{ip}]"),
+            Host::Ip(IpAddr::V4(ip)) => write!(f, "{ip}"),
+            Host::Name(n) => f.write_str(n),
+        }
+    }
+}
+
+/// `sip:user:password@host:port;params?headers`. The user part is kept as written (escaped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uri {
+    pub scheme: Scheme,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub host: Host,
+    pub port: Option<u16>,
+    pub params: Params,
+    /// `?name=value&...` URI headers, kept in order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Uri {
+    /// `sip:user@host[:port]` without parameters.
+    pub fn sip(user: Option<&str>, host: Host, port: Option<u16>) -> Self {
+        Uri {
+            scheme: Scheme::Sip,
+            user: user.map(str::to_string),
+            password: None,
+            host,
+            port,
+            params: Params::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// The socket address this URI names when its host is an IP literal (default port 5060,
+    /// 5061 for sips; RFC 3263 DNS resolution is not done here).
+    pub fn socket_addr(&self) -> Option<SocketAddr> {
+        let ip = self.host.ip()?;
+        let default = match self.scheme {
+            Scheme::Sip => 5060,
+            Scheme::Sips => 5061,
+        };
+        Some(SocketAddr::new(ip, self.port.unwrap_or(default)))
+    }
+
+    /// The `transport` URI parameter, lower-cased, when present.
+    pub fn transport_param(&self) -> Option<String> {
+        self.params
+            .value("transport")
+            .map(|t| t.to_ascii_lowercase())
+    }
+}
+
+impl fmt::Display for Uri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:", self.scheme.as_str())?;
+        if let Some(user) = &self.user {
+            f.write_str(user)?;
+            if let Some(pw) = &self.password {
+                write!(f, ":{pw}")?;
+            }
+            f.write_str("@")?;
+        }
+        write!(f, "{}", self.host)?;
+        if let Some(port) = self.port {
+            write!(f, ":{port}")?;
+        }
+        write!(f, "{}", self.params)?;
+        for (i, (name, value)) in self.headers.iter().enumerate() {
+            let sep = if i == 0 { '?' } else { '&' };
+            write!(f, "{sep}{name}={value}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv6Addr;
+
+    #[test]
+    fn display_forms() {
+        let mut u = Uri::sip(Some("+4930123"), Host::Name("example.com".into()), None);
+        u.params.set("user", Some("phone"));
+        assert_eq!(u.to_string(), "sip:+4930123@example.com;user=phone");
+
+        let v6 = Uri::sip(None, Host::Ip(IpAddr::V6(Ipv6Addr::LOCALHOST)), Some(5070));
+        assert_eq!(v6.to_string(), "sip:[::1]:5070");
+        assert_eq!(v6.socket_addr(), Some("[::1]:5070".parse().unwrap()));
+
+        let mut h = Uri::sip(Some("a"), Host::Ip("10.0.0.1".parse().unwrap()), None);
+        h.headers.push(("Subject".into(), "x".into()));
+        h.headers.push(("Priority".into(), "urgent".into()));
+        assert_eq!(h.to_string(), "sip:a@10.0.0.1?Subject=x&Priority=urgent");
+        assert_eq!(h.socket_addr(), Some("10.0.0.1:5060".parse().unwrap()));
+        assert_eq!(
+            Uri::sip(None, Host::Name("x".into()), None).socket_addr(),
+            None
+        );
+    }
+}

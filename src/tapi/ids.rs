@@ -1,0 +1,47 @@
+//! Newtypes for the handles and identifiers TAPI hands around.
+//!
+//! App-facing handles (`HLineApp`, `HLine`, `HCall`) are 32-bit like TAPI's `DECLARE_OPAQUE32`
+//! handles and are unique per gateway, so a handle of one app is never valid for another.
+//! `CallId` is the provider's own call identity (TSPI's `HDRVCALL`): one per physical call,
+//! however many apps hold handles to it.
+
+use std::fmt;
+
+macro_rules! id_newtype {
+    ($(#[$doc:meta])* $name:ident($inner:ty)) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+        pub struct $name(pub $inner);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    };
+}
+
+id_newtype!(
+    /// An application's registration with TAPI (lineInitializeEx).
+    HLineApp(u32)
+);
+id_newtype!(
+    /// One app's open of one line device (lineOpen).
+    HLine(u32)
+);
+id_newtype!(
+    /// One app's handle to one call.
+    HCall(u32)
+);
+id_newtype!(
+    /// A pending asynchronous request; always positive as an i32 (1..=0x7FFF_FFFF).
+    RequestId(u32)
+);
+id_newtype!(
+    /// A line device ID, 0..numDevs-1 in config file order.
+    DeviceId(u32)
+);
+id_newtype!(
+    /// The provider's identity for a physical call (TSPI HDRVCALL).
+    CallId(u64)
+);

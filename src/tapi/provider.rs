@@ -1,0 +1,147 @@
+//! The provider side of TAPI (our TSPI): what TAPISRV asks of a line provider and what the
+//! provider reports back.
+//!
+//! It mirrors TSPI (../shared/reference/tapi.md §7) in a sans-I/O shape:
+//! - TAPISRV calls [`LineProvider`] functions. An asynchronous one (`make_call`, `answer`, ...)
+//!   receives the `RequestId` TAPISRV allocated and returns `Ok` when the request was handed to the
+//!   network, or a `LineErr` when it failed locally (no completion will follow then).
+//! - The provider reports through [`ProviderEvent`]s, drained with `poll_event`: exactly one
+//!   `Completion` per accepted request (TSPI's ASYNC_COMPLETION), and line/call events
+//!   (TSPI's LINEEVENT). A provider may queue the completion before the function has returned;
+//!   TAPISRV still answers the app's function call first (ordering promise 1 of api.md).
+//! - A call the provider creates for `make_call` must not be reported (no `CallState`) before its
+//!   successful `Completion`; TAPISRV also holds back such events defensively.
+
+use std::time::Instant;
+
+use super::ids::{CallId, DeviceId, RequestId};
+use super::lineerr::LineErr;
+
+/// What `lineGetDevCaps` reports for a line device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevCaps {
+    pub line_name: String,
+    pub permanent_line_id: u32,
+    pub num_addresses: u32,
+    /// LINEMEDIAMODE_ bits the line supports.
+    pub media_modes: u32,
+    pub max_num_active_calls: u32,
+    /// LINEFEATURE_ bits.
+    pub line_features: u32,
+    /// The line's own address (our AOR), as apps would dial it.
+    pub address: String,
+}
+
+/// What `lineGetLineDevStatus` reports.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LineDevStatus {
+    /// LINEDEVSTATUSFLAGS_ bits (INSERVICE, CONNECTED, ...).
+    pub dev_status_flags: u32,
+    /// Calls the provider currently has on the line.
+    pub num_active_calls: u32,
+    /// Whether the line is registered with its registrar (lines without registration: false).
+    pub registered: bool,
+}
+
+/// What the provider knows about a call; TAPISRV adds handle counts and privileges.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProviderCallInfo {
+    pub device: DeviceId,
+    /// LINEMEDIAMODE_ of the call.
+    pub media_mode: u32,
+    /// LINECALLORIGIN_.
+    pub origin: u32,
+    /// LINECALLREASON_.
+    pub reason: u32,
+    pub caller_id: String,
+    pub caller_id_name: String,
+    pub called_id: String,
+    pub called_id_name: String,
+    pub connected_id: String,
+    pub connected_id_name: String,
+    /// The SIP Call-ID of the call's dialog.
+    pub sip_call_id: String,
+    /// Negotiated codec ("PCMU", "PCMA"), once known.
+    pub codec: Option<String>,
+    /// Remote RTP address from the peer's SDP, once known ("ip:port").
+    pub remote_media: Option<String>,
+    /// Our RTP address in the SDP we sent ("ip:port").
+    pub local_media: Option<String>,
+}
+
+/// An event the provider reports to TAPISRV.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderEvent {
+    /// ASYNC_COMPLETION: the request finished; `Ok` becomes LINE_REPLY(0).
+    Completion {
+        request: RequestId,
+        result: Result<(), LineErr>,
+    },
+    /// LINE_NEWCALL: a call TAPI did not originate (inbound). TAPISRV picks the owner and the
+    /// monitors; the next event for the call must be its `CallState`. When no app can take it
+    /// TAPISRV calls `close_call`, and the provider rejects the call.
+    NewCall { device: DeviceId, call: CallId },
+    /// LINE_CALLSTATE: `state` is one LINECALLSTATE_, `mode` its detail (dwParam2).
+    CallState { call: CallId, state: u32, mode: u32 },
+    /// LINE_CALLINFO: LINECALLINFOSTATE_ bits that changed.
+    CallInfo { call: CallId, changed: u32 },
+    /// LINE_LINEDEVSTATE: `state` is a LINEDEVSTATE_ bit; params as TAPI defines for it.
+    LineDevState {
+        device: DeviceId,
+        state: u32,
+        param2: u32,
+        param3: u32,
+    },
+    /// The provider forced the line closed (LINE_CLOSE to every app that has it open).
+    LineClose { device: DeviceId },
+}
+
+/// The functions TAPISRV calls on a line provider (TSPI_line* in sans-I/O form).
+pub trait LineProvider {
+    /// Number of line devices (device IDs 0..n-1).
+    fn num_lines(&self) -> u32;
+
+    fn dev_caps(&self, device: DeviceId) -> Option<DevCaps>;
+
+    fn line_dev_status(&self, device: DeviceId) -> Option<LineDevStatus>;
+
+    /// TSPI_lineSetDefaultMediaDetection: the union of the media modes of the apps that have the
+    /// line open as OWNER (0 = nobody takes inbound calls).
+    fn set_default_media_detection(&mut self, now: Instant, device: DeviceId, media_modes: u32);
+
+    /// TSPI_lineMakeCall. Returns the new call; events for it start after its completion.
+    fn make_call(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        device: DeviceId,
+        dest: &str,
+    ) -> Result<CallId, LineErr>;
+
+    /// TSPI_lineAccept.
+    fn accept(&mut self, now: Instant, request: RequestId, call: CallId) -> Result<(), LineErr>;
+
+    /// TSPI_lineAnswer.
+    fn answer(&mut self, now: Instant, request: RequestId, call: CallId) -> Result<(), LineErr>;
+
+    /// TSPI_lineDrop.
+    fn drop_call(&mut self, now: Instant, request: RequestId, call: CallId) -> Result<(), LineErr>;
+
+    /// TSPI_lineRedirect.
+    fn redirect(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        call: CallId,
+        dest: &str,
+    ) -> Result<(), LineErr>;
+
+    /// TSPI_lineCloseCall: TAPI holds no handle to the call any more. A call that is still live
+    /// is dropped silently (rejected if it is still offered); no completion follows.
+    fn close_call(&mut self, now: Instant, call: CallId);
+
+    fn call_info(&self, call: CallId) -> Option<ProviderCallInfo>;
+
+    /// Next queued event, if any.
+    fn poll_event(&mut self) -> Option<ProviderEvent>;
+}

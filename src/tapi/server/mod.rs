@@ -1,0 +1,1 @@
+//! TAPISRV: apps, line opens, call handles, requests and delivery. (to be written)
