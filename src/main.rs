@@ -1,2 +1,72 @@
-//! The `tapigw` binary. (to be written)
-fn main() {}
+//! The `tapigw` binary: command line, logging, configuration, then the tokio runtime.
+//!
+//! `tapigw [--config FILE]` (default `config/default.toml`). A bad configuration prints one line
+//! naming the file, the key and the problem, and exits with status 2 before anything binds.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use tracing_subscriber::EnvFilter;
+
+const USAGE: &str = "usage: tapigw [--config FILE]\n\
+  --config FILE   configuration file (TOML), default config/default.toml\n\
+  --version       print the version and exit\n\
+Environment: TAPIGW__SECTION__KEY overrides a scalar key; RUST_LOG filters logs.";
+
+enum Command {
+    Run(PathBuf),
+    Exit(String, u8),
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Command {
+    let mut config = PathBuf::from("config/default.toml");
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--config" | "-c" => match args.next() {
+                Some(path) => config = PathBuf::from(path),
+                None => return Command::Exit(format!("--config needs a FILE\n{USAGE}"), 2),
+            },
+            "--help" | "-h" => return Command::Exit(USAGE.to_string(), 0),
+            "--version" | "-V" => {
+                return Command::Exit(format!("tapigw {}", env!("CARGO_PKG_VERSION")), 0)
+            }
+            other => match other.strip_prefix("--config=") {
+                Some(path) => config = PathBuf::from(path),
+                None => return Command::Exit(format!("unknown argument `{other}`\n{USAGE}"), 2),
+            },
+        }
+    }
+    Command::Run(config)
+}
+
+fn main() -> ExitCode {
+    let path = match parse_args(std::env::args().skip(1)) {
+        Command::Run(path) => path,
+        Command::Exit(text, code) => {
+            if code == 0 {
+                println!("{text}");
+            } else {
+                eprintln!("{text}");
+            }
+            return ExitCode::from(code);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match tapigw::config::load(&path) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("tapigw: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match tapigw::runtime::run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("tapigw: {err}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,1 +1,38 @@
-//! tokio drivers around the core. (to be written)
+//! tokio drivers around the sans-I/O core: the SIP UDP/TCP transports, the API listener, the
+//! timer, and the signals. One task (`core_loop`) owns the [`crate::gateway::Gateway`]; the
+//! drivers talk to it over channels (no shared state, no locks).
+
+mod core_loop;
+mod input;
+mod limits;
+mod sip_tcp;
+mod sip_udp;
+
+use std::io;
+
+use crate::config::GatewayConfig;
+
+pub use input::CoreInput;
+
+/// Why the gateway could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(io::Error),
+    #[error("cannot bind {what} on {addr}: {source}")]
+    Bind {
+        what: &'static str,
+        addr: std::net::SocketAddr,
+        source: io::Error,
+    },
+}
+
+/// Runs the gateway until SIGINT/SIGTERM, then stops gracefully.
+pub fn run(config: GatewayConfig) -> Result<(), RuntimeError> {
+    limits::raise_open_file_limit();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(RuntimeError::Runtime)?;
+    runtime.block_on(core_loop::serve(config))
+}

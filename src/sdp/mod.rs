@@ -1,1 +1,342 @@
-//! SDP offer/answer with webrtc-sdp. (to be written)
+//! SDP offer/answer (RFC 3264) for one audio stream: G.711 µ-law/A-law and RFC 4733
+//! telephone-event. Remote descriptions are parsed with webrtc-sdp (lenient); ours are written
+//! as text in a fixed, well-known shape (and checked against webrtc-sdp in the tests).
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+
+use webrtc_sdp::address::ExplicitlyTypedAddress;
+use webrtc_sdp::attribute_type::{SdpAttribute, SdpAttributeType};
+use webrtc_sdp::media_type::{SdpFormatList, SdpMedia, SdpMediaValue};
+
+/// Payload type of telephone-event in our offers.
+pub const TELEPHONE_EVENT_PT: u8 = 101;
+
+/// The codecs we speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    Pcmu,
+    Pcma,
+}
+
+impl Codec {
+    pub fn payload_type(self) -> u8 {
+        match self {
+            Codec::Pcmu => 0,
+            Codec::Pcma => 8,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::Pcmu => "PCMU",
+            Codec::Pcma => "PCMA",
+        }
+    }
+
+    /// By payload type and, for dynamic types, rtpmap name.
+    fn from_format(pt: u32, rtpmap_name: Option<&str>) -> Option<Codec> {
+        match (pt, rtpmap_name.map(str::to_ascii_uppercase).as_deref()) {
+            (_, Some("PCMU")) | (0, None) => Some(Codec::Pcmu),
+            (_, Some("PCMA")) | (8, None) => Some(Codec::Pcma),
+            _ => None,
+        }
+    }
+}
+
+/// Media direction (RFC 3264 §6.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    SendRecv,
+    SendOnly,
+    RecvOnly,
+    Inactive,
+}
+
+impl Direction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Direction::SendRecv => "sendrecv",
+            Direction::SendOnly => "sendonly",
+            Direction::RecvOnly => "recvonly",
+            Direction::Inactive => "inactive",
+        }
+    }
+
+    /// What we answer to the offered direction.
+    fn answer(self) -> Direction {
+        match self {
+            Direction::SendOnly => Direction::RecvOnly,
+            Direction::RecvOnly => Direction::SendOnly,
+            other => other,
+        }
+    }
+}
+
+/// Our `o=` line: session id and version (RFC 4566 §5.2, RFC 3264 §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SdpOrigin {
+    pub session_id: u64,
+    pub session_version: u64,
+    pub address: IpAddr,
+}
+
+impl SdpOrigin {
+    pub fn new(session_id: u64, address: IpAddr) -> Self {
+        SdpOrigin {
+            session_id,
+            session_version: 1,
+            address,
+        }
+    }
+
+    /// RFC 3264 §8: a changed description carries a version one higher.
+    pub fn next_version(self) -> Self {
+        SdpOrigin {
+            session_version: self.session_version + 1,
+            ..self
+        }
+    }
+}
+
+/// What the peer's description tells us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteMedia {
+    /// Where the peer receives RTP.
+    pub address: SocketAddr,
+    pub codec: Codec,
+    /// The peer's telephone-event payload type, if any.
+    pub telephone_event: Option<u8>,
+    /// The peer's direction attribute.
+    pub direction: Direction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SdpError {
+    #[error("SDP does not parse: {0}")]
+    Parse(String),
+    #[error("no audio stream")]
+    NoAudio,
+    #[error("no connection address")]
+    NoAddress,
+    #[error("no codec in common")]
+    NoCommonCodec,
+}
+
+/// Our offer: PCMU, PCMA and telephone-event 0-16, ptime 20.
+pub fn build_offer(origin: &SdpOrigin, media: SocketAddr) -> String {
+    let formats = [Codec::Pcmu, Codec::Pcma];
+    write_description(
+        origin,
+        media,
+        &formats,
+        Some(TELEPHONE_EVENT_PT),
+        Direction::SendRecv,
+    )
+}
+
+fn write_description(
+    origin: &SdpOrigin,
+    media: SocketAddr,
+    codecs: &[Codec],
+    telephone_event: Option<u8>,
+    direction: Direction,
+) -> String {
+    let ip_kind = |ip: IpAddr| if ip.is_ipv4() { "IP4" } else { "IP6" };
+    let mut s = String::with_capacity(300);
+    let _ = write!(
+        s,
+        "v=0\r\no=tapigw {} {} IN {} {}\r\ns=tapigw\r\nc=IN {} {}\r\nt=0 0\r\nm=audio {} RTP/AVP",
+        origin.session_id,
+        origin.session_version,
+        ip_kind(origin.address),
+        origin.address,
+        ip_kind(media.ip()),
+        media.ip(),
+        media.port()
+    );
+    for codec in codecs {
+        let _ = write!(s, " {}", codec.payload_type());
+    }
+    if let Some(pt) = telephone_event {
+        let _ = write!(s, " {pt}");
+    }
+    s.push_str("\r\n");
+    for codec in codecs {
+        let _ = write!(
+            s,
+            "a=rtpmap:{} {}/8000\r\n",
+            codec.payload_type(),
+            codec.name()
+        );
+    }
+    if let Some(pt) = telephone_event {
+        let _ = write!(
+            s,
+            "a=rtpmap:{pt} telephone-event/8000\r\na=fmtp:{pt} 0-16\r\n"
+        );
+    }
+    let _ = write!(s, "a=ptime:20\r\na={}\r\n", direction.as_str());
+    s
+}
+
+/// Reads the peer's answer (or offer) for our single audio stream.
+pub fn parse_answer(body: &[u8]) -> Result<RemoteMedia, SdpError> {
+    let text = std::str::from_utf8(body).map_err(|e| SdpError::Parse(e.to_string()))?;
+    let session = webrtc_sdp::parse_sdp(text, false).map_err(|e| SdpError::Parse(e.to_string()))?;
+    let audio = session
+        .media
+        .iter()
+        .find(|m| *m.get_type() == SdpMediaValue::Audio && m.get_port() != 0)
+        .ok_or(SdpError::NoAudio)?;
+    let connection = audio
+        .get_connection()
+        .as_ref()
+        .or(session.connection.as_ref())
+        .ok_or(SdpError::NoAddress)?;
+    let ip = match &connection.address {
+        ExplicitlyTypedAddress::Ip(ip) => *ip,
+        ExplicitlyTypedAddress::Fqdn { .. } => return Err(SdpError::NoAddress),
+    };
+    let port = u16::try_from(audio.get_port()).map_err(|_| SdpError::NoAudio)?;
+    let (codec, telephone_event) = pick_codec(audio).ok_or(SdpError::NoCommonCodec)?;
+    Ok(RemoteMedia {
+        address: SocketAddr::new(ip, port),
+        codec,
+        telephone_event,
+        direction: direction_of(audio),
+    })
+}
+
+/// Our answer to `offer` (inbound calls, re-INVITEs): the first offered codec we support, the
+/// offer's telephone-event payload type when offered, the matching direction.
+pub fn answer_offer(
+    offer: &[u8],
+    origin: &SdpOrigin,
+    media: SocketAddr,
+) -> Result<(String, RemoteMedia), SdpError> {
+    let remote = parse_answer(offer)?;
+    let answer = write_description(
+        origin,
+        media,
+        &[remote.codec],
+        remote.telephone_event,
+        remote.direction.answer(),
+    );
+    Ok((answer, remote))
+}
+
+/// The first format of the m-line we support, in the peer's order, and its telephone-event.
+fn pick_codec(audio: &SdpMedia) -> Option<(Codec, Option<u8>)> {
+    let SdpFormatList::Integers(formats) = audio.get_formats() else {
+        return None;
+    };
+    let rtpmaps: Vec<_> = audio
+        .get_attributes()
+        .iter()
+        .filter_map(|a| match a {
+            SdpAttribute::Rtpmap(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    let name_of = |pt: u32| {
+        rtpmaps
+            .iter()
+            .find(|r| u32::from(r.payload_type) == pt)
+            .map(|r| r.codec_name.as_str())
+    };
+    let codec = formats
+        .iter()
+        .find_map(|pt| Codec::from_format(*pt, name_of(*pt)))?;
+    let telephone_event = formats
+        .iter()
+        .find(|pt| name_of(**pt).is_some_and(|n| n.eq_ignore_ascii_case("telephone-event")))
+        .and_then(|pt| u8::try_from(*pt).ok());
+    Some((codec, telephone_event))
+}
+
+fn direction_of(audio: &SdpMedia) -> Direction {
+    let has = |t| audio.get_attribute(t).is_some();
+    if has(SdpAttributeType::Sendonly) {
+        Direction::SendOnly
+    } else if has(SdpAttributeType::Recvonly) {
+        Direction::RecvOnly
+    } else if has(SdpAttributeType::Inactive) {
+        Direction::Inactive
+    } else {
+        Direction::SendRecv
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    fn media(port: u16) -> SocketAddr {
+        SocketAddr::new(LOCAL, port)
+    }
+
+    #[test]
+    fn our_offer_parses_and_lists_exactly_our_formats() {
+        let offer = build_offer(&SdpOrigin::new(7, LOCAL), media(20000));
+        let session = webrtc_sdp::parse_sdp(&offer, true).expect("strict parse");
+        let audio = &session.media[0];
+        assert_eq!(audio.get_port(), 20000);
+        assert!(offer.contains("m=audio 20000 RTP/AVP 0 8 101\r\n"));
+        assert!(offer.contains("a=fmtp:101 0-16\r\n"));
+        assert!(offer.contains("a=ptime:20\r\n"));
+        assert!(offer.contains("o=tapigw 7 1 IN IP4 127.0.0.1\r\n"));
+        let remote = parse_answer(offer.as_bytes()).unwrap();
+        assert_eq!(remote.codec, Codec::Pcmu);
+        assert_eq!(remote.telephone_event, Some(101));
+    }
+
+    #[test]
+    fn answers_from_typical_peers() {
+        let sipp = "v=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+        let r = parse_answer(sipp.as_bytes()).unwrap();
+        assert_eq!(r.address, "127.0.0.1:6000".parse().unwrap());
+        assert_eq!((r.codec, r.telephone_event), (Codec::Pcmu, None));
+        let media_level = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 7000 RTP/AVP 8 96\r\nc=IN IP4 10.0.0.2\r\na=rtpmap:96 telephone-event/8000\r\na=sendonly\r\n";
+        let r = parse_answer(media_level.as_bytes()).unwrap();
+        assert_eq!(r.address, "10.0.0.2:7000".parse().unwrap());
+        assert_eq!((r.codec, r.telephone_event), (Codec::Pcma, Some(96)));
+        assert_eq!(r.direction, Direction::SendOnly);
+    }
+
+    #[test]
+    fn answer_follows_the_offer() {
+        let offer = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 7000 RTP/AVP 18 8 0 96\r\na=rtpmap:96 telephone-event/8000\r\na=sendonly\r\n";
+        let (answer, remote) =
+            answer_offer(offer.as_bytes(), &SdpOrigin::new(3, LOCAL), media(20002)).unwrap();
+        assert_eq!(
+            remote.codec,
+            Codec::Pcma,
+            "first common codec in the offer's order"
+        );
+        assert!(
+            answer.contains("m=audio 20002 RTP/AVP 8 96\r\n"),
+            "{answer}"
+        );
+        assert!(answer.contains("a=recvonly\r\n"), "{answer}");
+        webrtc_sdp::parse_sdp(&answer, true).unwrap();
+    }
+
+    #[test]
+    fn failures() {
+        let g729 = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 7000 RTP/AVP 18\r\n";
+        assert_eq!(parse_answer(g729.as_bytes()), Err(SdpError::NoCommonCodec));
+        let video = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=video 7000 RTP/AVP 96\r\n";
+        assert_eq!(parse_answer(video.as_bytes()), Err(SdpError::NoAudio));
+        let no_c = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 7000 RTP/AVP 0\r\n";
+        assert!(matches!(
+            parse_answer(no_c.as_bytes()),
+            Err(SdpError::NoAddress | SdpError::Parse(_))
+        ));
+        assert!(matches!(parse_answer(b"garbage"), Err(SdpError::Parse(_))));
+        assert!(matches!(parse_answer(b""), Err(SdpError::Parse(_))));
+        assert_eq!(SdpOrigin::new(1, LOCAL).next_version().session_version, 2);
+    }
+}

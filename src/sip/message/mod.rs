@@ -15,7 +15,7 @@ mod params;
 mod status;
 mod uri;
 
-pub use header::{CSeq, Header, Headers, NameAddr, Via};
+pub use header::{CSeq, Header, Headers, NameAddr, Via, BRANCH_MAGIC_COOKIE};
 pub use method::Method;
 pub use params::{Param, Params};
 pub use status::reason_phrase;

@@ -9,6 +9,8 @@ use super::params::Params;
 pub enum Scheme {
     Sip,
     Sips,
+    /// RFC 3966 `tel:` (the number is kept in `user`, the host is empty).
+    Tel,
 }
 
 impl Scheme {
@@ -16,6 +18,7 @@ impl Scheme {
         match self {
             Scheme::Sip => "sip",
             Scheme::Sips => "sips",
+            Scheme::Tel => "tel",
         }
     }
 }
@@ -86,6 +89,7 @@ impl Uri {
         let default = match self.scheme {
             Scheme::Sip => 5060,
             Scheme::Sips => 5061,
+            Scheme::Tel => return None,
         };
         Some(SocketAddr::new(ip, self.port.unwrap_or(default)))
     }
@@ -101,6 +105,9 @@ impl Uri {
 impl fmt::Display for Uri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:", self.scheme.as_str())?;
+        if self.scheme == Scheme::Tel {
+            return write!(f, "{}{}", self.user.as_deref().unwrap_or(""), self.params);
+        }
         if let Some(user) = &self.user {
             f.write_str(user)?;
             if let Some(pw) = &self.password {

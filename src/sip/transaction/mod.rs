@@ -1,1 +1,227 @@
-//! RFC 3261 §17 transactions as sans-I/O state machines. (to be written)
+//! The RFC 3261 §17 transaction layer, sans-I/O: the INVITE and non-INVITE client and server
+//! machines (figures 5-8) with RFC 6026's Accepted state, timers A-M from T1/T2/T4, matching
+//! by branch (§17.1.3, §17.2.3), retransmission over UDP only.
+//!
+//! Inputs carry `now`; outputs are polled: [`TransactionLayer::poll_transmit`] (bytes to send),
+//! [`TransactionLayer::poll_event`] (for the transaction user), and
+//! [`TransactionLayer::poll_timeout`] (the next deadline). Timers live in one min-heap; an
+//! entry is acted on only if its transaction still holds that exact deadline (lazy deletion).
+
+mod client;
+mod keys;
+mod server;
+
+#[cfg(test)]
+mod tests;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::sip::codec;
+use crate::sip::message::SipMessage;
+use crate::sip::timers::TimerConfig;
+use crate::sip::transport::{Incoming, Peer, Transmit, TransportFailure};
+
+pub use keys::{ClientTxKey, ServerTxKey, TransactionError, TransactionEvent};
+
+use client::ClientTx;
+use server::ServerTx;
+
+/// Which of a transaction's timers a heap entry is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerSlot {
+    /// A, E (client) or G (server): retransmission.
+    Retransmit,
+    /// B, F (client) or H (server): give up.
+    Timeout,
+    /// D, K, M (client) or I, J, L (server): linger, then terminate.
+    Linger,
+}
+
+/// A transaction's number in the heap: client and server numbers never collide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum TxId {
+    Client(u64),
+    Server(u64),
+}
+
+/// The deadlines one transaction holds.
+#[derive(Debug, Clone, Copy, Default)]
+struct Deadlines {
+    retransmit: Option<Instant>,
+    timeout: Option<Instant>,
+    linger: Option<Instant>,
+}
+
+impl Deadlines {
+    fn get(&self, slot: TimerSlot) -> Option<Instant> {
+        match slot {
+            TimerSlot::Retransmit => self.retransmit,
+            TimerSlot::Timeout => self.timeout,
+            TimerSlot::Linger => self.linger,
+        }
+    }
+}
+
+/// All transactions of the gateway.
+pub struct TransactionLayer {
+    timers: TimerConfig,
+    clients: HashMap<u64, ClientTx>,
+    client_ids: HashMap<ClientTxKey, u64>,
+    servers: HashMap<u64, ServerTx>,
+    server_ids: HashMap<ServerTxKey, u64>,
+    heap: BinaryHeap<Reverse<(Instant, TxId, TimerSlot)>>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<TransactionEvent>,
+    next_id: u64,
+}
+
+impl TransactionLayer {
+    pub fn new(timers: TimerConfig) -> Self {
+        TransactionLayer {
+            timers,
+            clients: HashMap::new(),
+            client_ids: HashMap::new(),
+            servers: HashMap::new(),
+            server_ids: HashMap::new(),
+            heap: BinaryHeap::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            next_id: 1,
+        }
+    }
+
+    /// Sends a message outside any transaction (ACK for a 2xx, 2xx retransmissions, ...).
+    pub fn send_stateless(&mut self, destination: Peer, message: SipMessage) {
+        self.transmit(destination, Bytes::from(codec::encode(&message)));
+    }
+
+    /// A message from the network.
+    pub fn handle_incoming(&mut self, now: Instant, incoming: Incoming) {
+        match incoming.message {
+            SipMessage::Request(request) => self.on_request(now, request, incoming.source),
+            SipMessage::Response(response) => self.on_response(now, response, incoming.source),
+        }
+    }
+
+    /// A driver could not deliver to `failure.destination`: every transaction sending there
+    /// fails (§17.1.4, §17.2.4).
+    pub fn handle_transport_failure(&mut self, _now: Instant, failure: &TransportFailure) {
+        let clients: Vec<u64> = self
+            .clients
+            .iter()
+            .filter(|(_, tx)| tx.destination == failure.destination && !tx.is_done())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in clients {
+            if let Some(tx) = self.remove_client(id) {
+                self.events
+                    .push_back(TransactionEvent::TransportError { key: tx.key });
+            }
+        }
+        let servers: Vec<u64> = self
+            .servers
+            .iter()
+            .filter(|(_, tx)| tx.destination == failure.destination)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in servers {
+            if let Some(tx) = self.remove_server(id) {
+                self.events
+                    .push_back(TransactionEvent::ServerTimeout { key: tx.key });
+            }
+        }
+    }
+
+    /// Fires every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(Reverse((at, id, slot))) = self.heap.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.heap.pop();
+            match id {
+                TxId::Client(n) => {
+                    if self.clients.get(&n).and_then(|t| t.deadlines.get(slot)) == Some(at) {
+                        self.on_client_timer(now, n, slot);
+                    }
+                }
+                TxId::Server(n) => {
+                    if self.servers.get(&n).and_then(|t| t.deadlines.get(slot)) == Some(at) {
+                        self.on_server_timer(now, n, slot);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The earliest pending deadline (possibly one that was since cancelled: a spurious wake-up
+    /// is harmless).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.heap.peek().map(|Reverse((at, _, _))| *at)
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<TransactionEvent> {
+        self.events.pop_front()
+    }
+
+    /// Live transactions.
+    pub fn len(&self) -> usize {
+        self.clients.len() + self.servers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn transmit(&mut self, destination: Peer, payload: Bytes) {
+        self.transmits.push_back(Transmit {
+            destination,
+            payload,
+        });
+    }
+
+    fn schedule(&mut self, at: Instant, id: TxId, slot: TimerSlot) {
+        self.heap.push(Reverse((at, id, slot)));
+    }
+
+    fn fresh_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// Timer D: at least 32 s on unreliable transports (§17.1.1.2), zero on reliable ones.
+    fn timer_d(&self, peer: Peer) -> Duration {
+        if peer.transport.is_reliable() {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(32).max(self.timers.timeout_64t1() / 2)
+        }
+    }
+
+    /// Timers I and K: T4 on unreliable transports, zero on reliable ones.
+    fn timer_t4(&self, peer: Peer) -> Duration {
+        if peer.transport.is_reliable() {
+            Duration::ZERO
+        } else {
+            self.timers.t4
+        }
+    }
+
+    /// Timer J: 64*T1 on unreliable transports, zero on reliable ones.
+    fn timer_j(&self, peer: Peer) -> Duration {
+        if peer.transport.is_reliable() {
+            Duration::ZERO
+        } else {
+            self.timers.timeout_64t1()
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The API server driver (tokio): accepts connections on `api.listen`, frames JSON Lines (64 KiB
+//! cap), parses requests (protocol errors are answered in order through the core) and writes what
+//! the core sends. The core owns the per-connection outbox sender; when it drops it the
+//! connection closes once the queue is written, and it can abort a stuck connection at once.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use super::protocol::{error_line, parse_request, ApiEvent, ConnId, INVALID_REQUEST};
+
+/// Longest request line.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// What the API server hands to the runtime.
+#[derive(Debug)]
+pub enum ApiInbound {
+    /// A new connection: the core queues its lines into `outbox`; `abort` kills it at once.
+    Opened {
+        conn: ConnId,
+        outbox: mpsc::Sender<String>,
+        abort: AbortHandle,
+    },
+    Event(ApiEvent),
+}
+
+static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+
+/// Accepts connections until the core goes away.
+pub async fn run(listener: TcpListener, core: mpsc::Sender<ApiInbound>, max_outgoing: usize) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                tracing::warn!(%err, "API accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let conn = ConnId(NEXT_CONN.fetch_add(1, Ordering::Relaxed));
+        tracing::debug!(conn = conn.0, %peer, "API connection");
+        let (outbox, rx) = mpsc::channel(max_outgoing.max(1));
+        let task = tokio::spawn(connection(stream, conn, rx, core.clone()));
+        let opened = ApiInbound::Opened {
+            conn,
+            outbox,
+            abort: task.abort_handle(),
+        };
+        if core.send(opened).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn connection(
+    stream: TcpStream,
+    conn: ConnId,
+    rx: mpsc::Receiver<String>,
+    core: mpsc::Sender<ApiInbound>,
+) {
+    let _ = stream.set_nodelay(true);
+    let (read, write) = stream.into_split();
+    let writer = write_loop(write, rx);
+    tokio::pin!(writer);
+    tokio::select! {
+        _ = &mut writer => {}
+        _ = read_loop(read, conn, &core) => {
+            // EOF or a fatal line: the core closes the outbox after what it still sends.
+            writer.await;
+        }
+    }
+    let _ = core
+        .send(ApiInbound::Event(ApiEvent::Closed { conn }))
+        .await;
+    tracing::debug!(conn = conn.0, "API connection closed");
+}
+
+async fn write_loop(write: OwnedWriteHalf, mut rx: mpsc::Receiver<String>) {
+    let mut out = BufWriter::with_capacity(64 * 1024, write);
+    while let Some(line) = rx.recv().await {
+        if write_line(&mut out, &line).await.is_err() {
+            return;
+        }
+        while let Ok(line) = rx.try_recv() {
+            if write_line(&mut out, &line).await.is_err() {
+                return;
+            }
+        }
+        if out.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = out.shutdown().await;
+}
+
+async fn write_line(out: &mut BufWriter<OwnedWriteHalf>, line: &str) -> std::io::Result<()> {
+    out.write_all(line.as_bytes()).await?;
+    out.write_all(b"\n").await
+}
+
+/// Reads JSON Lines until EOF, an I/O error or a line over [`MAX_LINE`].
+async fn read_loop(read: OwnedReadHalf, conn: ConnId, core: &mpsc::Sender<ApiInbound>) {
+    let mut reader = BufReader::with_capacity(64 * 1024, read);
+    let mut line = Vec::new();
+    loop {
+        let buf = match reader.fill_buf().await {
+            Ok([]) | Err(_) => break,
+            Ok(buf) => buf,
+        };
+        let (take, complete) = match buf.iter().position(|b| *b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        line.extend_from_slice(&buf[..take]);
+        reader.consume(take);
+        if line.len() > MAX_LINE + 1 {
+            let error = error_line(
+                &serde_json::Value::Null,
+                INVALID_REQUEST,
+                "Invalid Request: line longer than 64 KiB",
+            );
+            let _ = core
+                .send(ApiInbound::Event(ApiEvent::Invalid { conn, line: error }))
+                .await;
+            break;
+        }
+        if complete {
+            if !handle_line(&line, conn, core).await {
+                return;
+            }
+            line.clear();
+        }
+    }
+    let _ = core
+        .send(ApiInbound::Event(ApiEvent::Closed { conn }))
+        .await;
+}
+
+/// Parses one line and hands it to the core; false when the core is gone.
+async fn handle_line(raw: &[u8], conn: ConnId, core: &mpsc::Sender<ApiInbound>) -> bool {
+    let text = String::from_utf8_lossy(raw);
+    let text = text.trim();
+    if text.is_empty() {
+        return true;
+    }
+    let event = match parse_request(text) {
+        Ok((id, call)) => ApiEvent::Request { conn, id, call },
+        Err(err) => ApiEvent::Invalid {
+            conn,
+            line: err.line,
+        },
+    };
+    core.send(ApiInbound::Event(event)).await.is_ok()
+}

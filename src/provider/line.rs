@@ -1,0 +1,117 @@
+//! Line devices: one per `[[lines]]` entry, with what TAPI asks of them (dev caps, status) and
+//! how a dialled string becomes a Request-URI.
+
+use crate::config::LineConfig;
+use crate::sip::codec;
+use crate::sip::message::{Host, NameAddr, Uri};
+use crate::sip::transport::Peer;
+use crate::tapi::consts::*;
+use crate::tapi::{DevCaps, LineErr, LINEERR_INVALADDRESS};
+
+use super::registration::Registration;
+
+/// One line device and its runtime state.
+pub struct Line {
+    pub cfg: LineConfig,
+    /// Union of the media modes of the line's owners (TSPI_lineSetDefaultMediaDetection).
+    pub media_detection: u32,
+    pub registration: Registration,
+}
+
+impl Line {
+    pub fn new(cfg: LineConfig) -> Self {
+        Line {
+            registration: Registration::new(cfg.register),
+            cfg,
+            media_detection: 0,
+        }
+    }
+
+    /// Where out-of-dialog requests go: the outbound proxy when set, else `proxy`.
+    pub fn proxy_peer(&self) -> Peer {
+        Peer {
+            transport: self.cfg.transport,
+            addr: self.cfg.outbound_proxy.unwrap_or(self.cfg.proxy),
+        }
+    }
+
+    /// Where REGISTER goes (the outbound proxy, when set, carries it there).
+    pub fn registrar_peer(&self) -> Peer {
+        Peer {
+            transport: self.cfg.transport,
+            addr: self.cfg.outbound_proxy.unwrap_or(self.cfg.registrar),
+        }
+    }
+
+    /// Our address-of-record as a URI: `sip:user@domain`.
+    pub fn aor(&self) -> Uri {
+        Uri::sip(Some(&self.cfg.user), host_of(&self.cfg.domain), None)
+    }
+
+    /// From for out-of-dialog requests (without tag).
+    pub fn from_name_addr(&self) -> NameAddr {
+        let mut from = NameAddr::new(self.aor());
+        from.display_name = self.cfg.display_name.clone();
+        from
+    }
+
+    pub fn dev_caps(&self) -> DevCaps {
+        DevCaps {
+            line_name: self.cfg.name.clone(),
+            permanent_line_id: self.cfg.permanent_line_id,
+            num_addresses: 1,
+            media_modes: LINEMEDIAMODE_INTERACTIVEVOICE | LINEMEDIAMODE_UNKNOWN,
+            max_num_active_calls: u32::MAX >> 1,
+            line_features: LINEFEATURE_MAKECALL,
+            address: format!("sip:{}@{}", self.cfg.user, self.cfg.domain),
+        }
+    }
+
+    /// Turns what an app dialled into a Request-URI:
+    /// - `sip:`/`sips:` URIs are used as given;
+    /// - `tel:+N` becomes `sip:+N@domain;user=phone` (RFC 3261 §19.1.6);
+    /// - a bare number (digits, `+`, `*`, `#`, visual separators) becomes `sip:NUMBER@domain`.
+    pub fn dest_uri(&self, dest: &str) -> Result<Uri, LineErr> {
+        let dest = dest.trim();
+        let lower = dest.to_ascii_lowercase();
+        if lower.starts_with("sip:") || lower.starts_with("sips:") {
+            return codec::parse_uri(dest).map_err(|_| LINEERR_INVALADDRESS);
+        }
+        if lower.starts_with("tel:") {
+            let number = dest[4..].split(';').next().unwrap_or("");
+            return self.phone_uri(number, true);
+        }
+        self.phone_uri(dest, false)
+    }
+
+    fn phone_uri(&self, number: &str, user_phone: bool) -> Result<Uri, LineErr> {
+        let digits: String = number
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+            .collect();
+        let valid = !digits.is_empty()
+            && digits
+                .char_indices()
+                .all(|(i, c)| c.is_ascii_digit() || c == '*' || c == '#' || (c == '+' && i == 0))
+            && digits != "+";
+        if !valid {
+            return Err(LINEERR_INVALADDRESS);
+        }
+        // `#` must be escaped in a SIP URI user part (RFC 3261 §25.1).
+        let user = digits.replace('#', "%23");
+        let mut uri = Uri::sip(Some(&user), host_of(&self.cfg.domain), None);
+        if user_phone {
+            uri.params.set("user", Some("phone"));
+        }
+        Ok(uri)
+    }
+}
+
+/// A domain string as a URI host.
+pub fn host_of(domain: &str) -> Host {
+    let bare = domain.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse() {
+        Ok(ip) => Host::Ip(ip),
+        Err(_) => Host::Name(domain.to_string()),
+    }
+}

@@ -1,0 +1,469 @@
+//! Provider tests with a fake clock: SIP in as parsed messages, SIP out decoded from the
+//! datagrams, TAPI out as provider events.
+
+use std::time::{Duration, Instant};
+
+use super::SipProvider;
+use crate::config::GatewayConfig;
+use crate::sip::codec;
+use crate::sip::message::{Method, Request, Response, SipMessage};
+use crate::sip::transport::{Incoming, Peer, Transport};
+use crate::tapi::consts::*;
+use crate::tapi::{
+    CallId, DeviceId, LineProvider, ProviderEvent, RequestId, LINEERR_INVALCALLSTATE,
+    LINEERR_OPERATIONFAILED,
+};
+
+const SDP_ANSWER: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
+
+fn config(extra_line: &str) -> GatewayConfig {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.toml");
+    let text = format!(
+        "[sip]\nlisten = \"127.0.0.1:5060\"\n[api]\nlisten = \"127.0.0.1:8274\"\n[media]\nmode = \"none\"\n\
+         [[lines]]\nuser = \"1001\"\ndomain = \"example.org\"\nproxy = \"127.0.0.1:5070\"\n{extra_line}\n"
+    );
+    std::fs::write(&path, text).unwrap();
+    crate::config::load(&path).unwrap()
+}
+
+struct Harness {
+    p: SipProvider,
+    now: Instant,
+    proxy: Peer,
+}
+
+impl Harness {
+    fn new(extra_line: &str) -> Harness {
+        let cfg = config(extra_line);
+        let now = Instant::now();
+        let media = crate::media::allocator_for(&cfg.media);
+        let p = SipProvider::new(&cfg, media, 1, now);
+        Harness {
+            p,
+            now,
+            proxy: Peer {
+                transport: Transport::Udp,
+                addr: "127.0.0.1:5070".parse().unwrap(),
+            },
+        }
+    }
+
+    fn sent(&mut self) -> Vec<(Peer, SipMessage)> {
+        let mut out = Vec::new();
+        while let Some(t) = self.p.poll_transmit() {
+            out.push((
+                t.destination,
+                codec::decode(&t.payload).expect("we send valid SIP"),
+            ));
+        }
+        out
+    }
+
+    fn sent_requests(&mut self) -> Vec<Request> {
+        self.sent()
+            .into_iter()
+            .filter_map(|(_, m)| match m {
+                SipMessage::Request(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn sent_responses(&mut self) -> Vec<Response> {
+        self.sent()
+            .into_iter()
+            .filter_map(|(_, m)| match m {
+                SipMessage::Response(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn events(&mut self) -> Vec<ProviderEvent> {
+        std::iter::from_fn(|| self.p.poll_event()).collect()
+    }
+
+    fn feed(&mut self, message: SipMessage) {
+        let incoming = Incoming {
+            source: self.proxy,
+            message,
+        };
+        self.p.handle_incoming(self.now, incoming);
+    }
+
+    fn advance(&mut self, by: Duration) {
+        let until = self.now + by;
+        while let Some(t) = self.p.poll_timeout().filter(|t| *t <= until) {
+            self.now = t.max(self.now);
+            self.p.handle_timeout(self.now);
+        }
+        self.now = until;
+        self.p.handle_timeout(self.now);
+    }
+
+    fn make_call(&mut self) -> (CallId, Request) {
+        let call = self
+            .p
+            .make_call(self.now, RequestId(1), DeviceId(0), "5551234")
+            .unwrap();
+        let invite = self.sent_requests().pop().expect("an INVITE");
+        (call, invite)
+    }
+}
+
+fn answer(invite: &Request, status: u16, sdp: Option<&str>) -> SipMessage {
+    let mut r = Response::for_request(invite, status, Some("remote1"));
+    r.headers.contact.push(invite.headers.to.clone());
+    if let Some(sdp) = sdp {
+        r.headers.content_type = Some("application/sdp".into());
+        r.body = sdp.as_bytes().to_vec();
+    }
+    r.into()
+}
+
+fn state(call: CallId, state: u32, mode: u32) -> ProviderEvent {
+    ProviderEvent::CallState { call, state, mode }
+}
+
+fn completion(request: u32, ok: bool) -> ProviderEvent {
+    ProviderEvent::Completion {
+        request: RequestId(request),
+        result: if ok {
+            Ok(())
+        } else {
+            Err(LINEERR_OPERATIONFAILED)
+        },
+    }
+}
+
+#[test]
+fn outbound_invite_carries_the_offer_and_line_identity() {
+    let mut h = Harness::new("");
+    let (_, invite) = h.make_call();
+    assert_eq!(invite.method, Method::Invite);
+    assert_eq!(invite.uri.to_string(), "sip:5551234@example.org");
+    assert_eq!(invite.headers.from.uri.to_string(), "sip:1001@example.org");
+    assert!(invite.headers.from.tag().is_some());
+    assert!(invite.headers.get("User-Agent").is_some());
+    assert_eq!(invite.headers.contact.len(), 1);
+    let body = String::from_utf8(invite.body.clone()).unwrap();
+    assert!(body.contains("m=audio"), "{body}");
+    assert!(body.contains("telephone-event/8000"), "{body}");
+}
+
+#[test]
+fn outbound_call_answered_then_dropped() {
+    let mut h = Harness::new("");
+    let (call, invite) = h.make_call();
+    assert!(h.events().is_empty(), "nothing before the network answers");
+    h.feed(answer(&invite, 100, None));
+    assert_eq!(
+        h.events(),
+        vec![
+            completion(1, true),
+            state(call, LINECALLSTATE_PROCEEDING, 0)
+        ]
+    );
+    h.feed(answer(&invite, 180, None));
+    h.feed(answer(&invite, 180, None));
+    assert_eq!(h.events(), vec![state(call, LINECALLSTATE_RINGBACK, 0)]);
+    h.feed(answer(&invite, 200, Some(SDP_ANSWER)));
+    let acks = h.sent_requests();
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0].method, Method::Ack);
+    assert_eq!(acks[0].headers.cseq.seq, invite.headers.cseq.seq);
+    assert_eq!(acks[0].headers.to.tag(), Some("remote1"));
+    let ev = h.events();
+    assert_eq!(
+        ev[0],
+        state(call, LINECALLSTATE_CONNECTED, LINECONNECTEDMODE_ACTIVE)
+    );
+    let info = h.p.call_info(call).unwrap();
+    assert_eq!(info.codec.as_deref(), Some("PCMA"));
+    assert_eq!(info.remote_media.as_deref(), Some("127.0.0.1:6000"));
+    // A retransmitted 2xx gets the same ACK again (RFC 3261 §13.2.2.4).
+    h.feed(answer(&invite, 200, Some(SDP_ANSWER)));
+    let again = h.sent_requests();
+    assert_eq!(again, acks);
+    assert!(h.events().is_empty());
+
+    h.p.drop_call(h.now, RequestId(2), call).unwrap();
+    let bye = h.sent_requests().pop().unwrap();
+    assert_eq!(bye.method, Method::Bye);
+    assert_eq!(bye.uri.to_string(), invite.headers.to.uri.to_string());
+    assert!(
+        h.events().is_empty(),
+        "LINE_REPLY waits for the dialog to end"
+    );
+    let ok = Response::for_request(&bye, 200, None);
+    h.feed(ok.into());
+    assert_eq!(
+        h.events(),
+        vec![completion(2, true), state(call, LINECALLSTATE_IDLE, 0)]
+    );
+    assert_eq!(
+        h.p.drop_call(h.now, RequestId(3), call),
+        Err(LINEERR_INVALCALLSTATE)
+    );
+    h.p.close_call(h.now, call);
+    assert_eq!(h.p.num_calls(), 0);
+}
+
+#[test]
+fn busy_maps_to_disconnected_busy_then_idle() {
+    let mut h = Harness::new("");
+    let (call, invite) = h.make_call();
+    h.feed(answer(&invite, 486, None));
+    let ack = h.sent_requests().pop().unwrap();
+    assert_eq!(ack.method, Method::Ack, "the transaction ACKs a non-2xx");
+    assert_eq!(
+        h.events(),
+        vec![
+            completion(1, true),
+            state(call, LINECALLSTATE_DISCONNECTED, LINEDISCONNECTMODE_BUSY),
+            state(call, LINECALLSTATE_IDLE, 0)
+        ]
+    );
+}
+
+#[test]
+fn no_answer_at_all_fails_the_request_without_call_states() {
+    let mut h = Harness::new("");
+    let (_, _) = h.make_call();
+    h.advance(Duration::from_secs(33));
+    assert_eq!(h.events(), vec![completion(1, false)]);
+    assert_eq!(h.p.num_calls(), 0);
+}
+
+#[test]
+fn released_before_any_provisional_cancels_once_one_arrives() {
+    // TAPI cannot drop a call before its LINE_REPLY; an app that shuts down can release it.
+    let mut h = Harness::new("");
+    let (call, invite) = h.make_call();
+    h.p.close_call(h.now, call);
+    assert!(
+        h.sent_requests().is_empty(),
+        "§9.1: no CANCEL before a provisional"
+    );
+    h.feed(answer(&invite, 180, None));
+    let cancel = h.sent_requests().pop().unwrap();
+    assert_eq!(cancel.method, Method::Cancel);
+    assert_eq!(
+        cancel.headers.via[0].branch(),
+        invite.headers.via[0].branch()
+    );
+    assert_eq!(cancel.headers.cseq.seq, invite.headers.cseq.seq);
+    assert!(h.events().is_empty(), "a released call reports nothing");
+    h.feed(Response::for_request(&cancel, 200, None).into());
+    h.feed(answer(&invite, 487, None));
+    assert!(h.events().is_empty());
+    assert_eq!(h.p.num_calls(), 0);
+}
+
+#[test]
+fn drop_while_ringing_cancels_and_completes_on_487() {
+    let mut h = Harness::new("");
+    let (call, invite) = h.make_call();
+    h.feed(answer(&invite, 180, None));
+    h.events();
+    h.p.drop_call(h.now, RequestId(2), call).unwrap();
+    let cancel = h.sent_requests().pop().unwrap();
+    assert_eq!(cancel.method, Method::Cancel);
+    h.feed(Response::for_request(&cancel, 200, None).into());
+    assert!(
+        h.events().is_empty(),
+        "LINE_REPLY waits for the INVITE to end"
+    );
+    h.feed(answer(&invite, 487, None));
+    assert_eq!(
+        h.events(),
+        vec![completion(2, true), state(call, LINECALLSTATE_IDLE, 0)]
+    );
+}
+
+#[test]
+fn a_2xx_crossing_our_cancel_is_acked_and_byed() {
+    let mut h = Harness::new("");
+    let (call, invite) = h.make_call();
+    h.feed(answer(&invite, 180, None));
+    h.events();
+    h.p.drop_call(h.now, RequestId(2), call).unwrap();
+    let cancel = h.sent_requests().pop().unwrap();
+    assert_eq!(cancel.method, Method::Cancel);
+    h.feed(answer(&invite, 200, Some(SDP_ANSWER)));
+    let sent: Vec<Method> = h.sent_requests().into_iter().map(|r| r.method).collect();
+    assert_eq!(sent, vec![Method::Ack, Method::Bye]);
+    assert!(h.events().is_empty());
+}
+
+fn inbound_invite(sdp: Option<&str>) -> Request {
+    let text = format!(
+        "INVITE sip:1001@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKin1\r\n\
+         From: \"Alice\" <sip:2000@127.0.0.1>;tag=a1\r\nTo: <sip:1001@127.0.0.1>\r\nCall-ID: in1@x\r\n\
+         CSeq: 1 INVITE\r\nContact: <sip:2000@127.0.0.1:5070>\r\nMax-Forwards: 70\r\n{}\r\n{}",
+        if sdp.is_some() { "Content-Type: application/sdp\r\n" } else { "" },
+        sdp.unwrap_or("")
+    );
+    match codec::decode(text.as_bytes()).unwrap() {
+        SipMessage::Request(r) => r,
+        _ => unreachable!(),
+    }
+}
+
+fn offered(h: &mut Harness, sdp: Option<&str>) -> (CallId, Request) {
+    h.p.set_default_media_detection(h.now, DeviceId(0), LINEMEDIAMODE_INTERACTIVEVOICE);
+    let invite = inbound_invite(sdp);
+    h.feed(invite.clone().into());
+    let ev = h.events();
+    let call = match ev[0] {
+        ProviderEvent::NewCall { call, .. } => call,
+        ref other => panic!("expected NewCall, got {other:?}"),
+    };
+    assert_eq!(
+        ev[1],
+        state(call, LINECALLSTATE_OFFERING, LINEOFFERINGMODE_ACTIVE)
+    );
+    let statuses: Vec<u16> = h.sent_responses().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, vec![100, 180]);
+    let info = h.p.call_info(call).unwrap();
+    assert_eq!(info.caller_id, "2000");
+    assert_eq!(info.caller_id_name, "Alice");
+    assert_eq!(info.called_id, "1001");
+    assert_eq!(info.origin, LINECALLORIGIN_INBOUND);
+    (call, invite)
+}
+
+#[test]
+fn inbound_without_owner_gets_480_and_unknown_user_404() {
+    let mut h = Harness::new("");
+    h.feed(inbound_invite(Some(SDP_ANSWER)).into());
+    let statuses: Vec<u16> = h.sent_responses().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, vec![100, 480]);
+    let mut invite = inbound_invite(None);
+    invite.uri.user = Some("9999".into());
+    invite.headers.via[0]
+        .params
+        .set("branch", Some("z9hG4bKother"));
+    h.feed(invite.into());
+    let statuses: Vec<u16> = h.sent_responses().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, vec![100, 404]);
+    assert!(h.events().is_empty());
+}
+
+#[test]
+fn inbound_answer_retransmits_until_ack() {
+    let mut h = Harness::new("");
+    let (call, invite) = offered(&mut h, Some(SDP_ANSWER));
+    h.p.answer(h.now, RequestId(5), call).unwrap();
+    let ok = h.sent_responses().pop().unwrap();
+    assert_eq!(ok.status, 200);
+    let body = String::from_utf8(ok.body.clone()).unwrap();
+    assert!(
+        body.contains("RTP/AVP 8 101"),
+        "answer keeps the offer's codec: {body}"
+    );
+    h.advance(Duration::from_millis(600));
+    assert_eq!(h.sent_responses().len(), 1, "one retransmission at T1");
+    h.advance(Duration::from_millis(1000));
+    assert_eq!(h.sent_responses().len(), 1, "the next one 2*T1 later");
+    let mut ack = invite.clone();
+    ack.method = Method::Ack;
+    ack.headers.cseq.method = Method::Ack;
+    ack.headers.to = ok.headers.to.clone();
+    ack.headers.via[0].params.set("branch", Some("z9hG4bKack1"));
+    ack.body.clear();
+    h.feed(ack.into());
+    assert_eq!(
+        h.events(),
+        vec![
+            completion(5, true),
+            state(call, LINECALLSTATE_CONNECTED, LINECONNECTEDMODE_ACTIVE)
+        ]
+    );
+    h.advance(Duration::from_secs(10));
+    assert!(
+        h.sent_responses().is_empty(),
+        "retransmissions stop at the ACK"
+    );
+}
+
+#[test]
+fn inbound_answer_without_ack_gives_up_after_64_t1() {
+    let mut h = Harness::new("");
+    let (call, _) = offered(&mut h, Some(SDP_ANSWER));
+    h.p.answer(h.now, RequestId(5), call).unwrap();
+    h.sent();
+    h.advance(Duration::from_secs(33));
+    let ev = h.events();
+    assert_eq!(ev[0], completion(5, false));
+    assert_eq!(
+        ev[1..],
+        [
+            state(
+                call,
+                LINECALLSTATE_DISCONNECTED,
+                LINEDISCONNECTMODE_UNREACHABLE
+            ),
+            state(call, LINECALLSTATE_IDLE, 0)
+        ]
+    );
+    assert!(h.sent_requests().iter().any(|r| r.method == Method::Bye));
+}
+
+#[test]
+fn caller_cancel_while_offered() {
+    let mut h = Harness::new("");
+    let (call, invite) = offered(&mut h, Some(SDP_ANSWER));
+    let mut cancel = invite.clone();
+    cancel.method = Method::Cancel;
+    cancel.headers.cseq.method = Method::Cancel;
+    cancel.body.clear();
+    cancel.headers.content_type = None;
+    h.feed(cancel.into());
+    let statuses: Vec<(u16, Method)> = h
+        .sent_responses()
+        .into_iter()
+        .map(|r| (r.status, r.headers.cseq.method))
+        .collect();
+    assert!(statuses.contains(&(200, Method::Cancel)), "{statuses:?}");
+    assert!(statuses.contains(&(487, Method::Invite)), "{statuses:?}");
+    assert_eq!(
+        h.events(),
+        vec![
+            state(call, LINECALLSTATE_DISCONNECTED, LINEDISCONNECTMODE_NORMAL),
+            state(call, LINECALLSTATE_IDLE, 0)
+        ]
+    );
+}
+
+#[test]
+fn options_gets_200_and_unknown_methods_405_and_unknown_dialogs_481() {
+    let mut h = Harness::new("");
+    let mut options = inbound_invite(None);
+    options.method = Method::Options;
+    options.headers.cseq.method = Method::Options;
+    h.feed(options.clone().into());
+    let r = h.sent_responses().pop().unwrap();
+    assert_eq!(r.status, 200);
+    assert!(r.headers.get("Allow").unwrap().contains("INVITE"));
+
+    let mut subscribe = options.clone();
+    subscribe.method = Method::Subscribe;
+    subscribe.headers.cseq.method = Method::Subscribe;
+    subscribe.headers.via[0]
+        .params
+        .set("branch", Some("z9hG4bKsub"));
+    h.feed(subscribe.into());
+    let r = h.sent_responses().pop().unwrap();
+    assert_eq!(r.status, 405);
+    assert!(r.headers.get("Allow").is_some());
+
+    let mut bye = options;
+    bye.method = Method::Bye;
+    bye.headers.cseq.method = Method::Bye;
+    bye.headers.to.params.set("tag", Some("nosuch"));
+    bye.headers.via[0].params.set("branch", Some("z9hG4bKbye"));
+    h.feed(bye.into());
+    assert_eq!(h.sent_responses().pop().unwrap().status, 481);
+}

@@ -1,0 +1,309 @@
+//! The core task: owns the [`Gateway`], feeds it what the drivers deliver, carries out what it
+//! asks (datagrams, TCP writes, API lines) and sleeps until its next deadline.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+
+use super::input::CoreInput;
+use super::sip_tcp::{self, TcpPool};
+use super::sip_udp;
+use super::RuntimeError;
+use crate::api::{self, ApiEvent, ApiInbound, ApiOutput, ConnId};
+use crate::config::GatewayConfig;
+use crate::gateway::Gateway;
+use crate::media;
+use crate::sip::transport::{Transmit, Transport};
+
+/// Inputs the core takes in one go before it flushes outputs.
+const BATCH: usize = 256;
+/// How long a graceful stop may wait for BYEs, CANCELs and un-REGISTERs to be answered.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+/// Socket buffer sizes for the SIP UDP socket (bursts of thousands of calls per second).
+const UDP_BUFFER: libc::c_int = 8 * 1024 * 1024;
+
+/// Where outputs go.
+struct Sinks {
+    udp: Arc<UdpSocket>,
+    tcp: TcpPool,
+    outboxes: HashMap<ConnId, mpsc::Sender<String>>,
+    aborts: HashMap<ConnId, tokio::task::AbortHandle>,
+}
+
+/// Binds everything, then runs the core until a signal and a graceful stop.
+pub async fn serve(config: GatewayConfig) -> Result<(), RuntimeError> {
+    let sip_addr = config.sip.listen;
+    let udp = UdpSocket::bind(sip_addr)
+        .await
+        .map_err(bind_error("SIP UDP", sip_addr))?;
+    set_buffers(&udp);
+    let tcp = TcpListener::bind(sip_addr)
+        .await
+        .map_err(bind_error("SIP TCP", sip_addr))?;
+    let api_addr = config.api.listen;
+    let api_listener = TcpListener::bind(api_addr)
+        .await
+        .map_err(bind_error("API", api_addr))?;
+    tracing::info!(sip = %sip_addr, api = %api_addr, lines = config.lines.len(), "tapigw listening");
+
+    let (core_tx, core_rx) = mpsc::channel(16 * 1024);
+    let (api_tx, api_rx) = mpsc::channel(16 * 1024);
+    let udp = Arc::new(udp);
+    tokio::spawn(sip_udp::receive_loop(udp.clone(), core_tx.clone()));
+    tokio::spawn(sip_tcp::accept_loop(tcp, core_tx.clone()));
+    tokio::spawn(api::server::run(
+        api_listener,
+        api_tx,
+        config.api.max_outgoing_messages,
+    ));
+
+    let allocator = media::allocator_for(&config.media);
+    let gateway = Gateway::new(&config, allocator, seed(), Instant::now());
+    let sinks = Sinks {
+        udp,
+        tcp: TcpPool::new(core_tx),
+        outboxes: HashMap::new(),
+        aborts: HashMap::new(),
+    };
+    CoreTask {
+        gateway,
+        sinks,
+        core_rx,
+        api_rx,
+    }
+    .run()
+    .await;
+    tracing::info!("tapigw stopped");
+    Ok(())
+}
+
+/// A seed for tags, branches and Call-IDs from the OS.
+fn seed() -> u64 {
+    use rand::TryRngCore;
+    rand::rngs::OsRng.try_next_u64().unwrap_or_else(|_| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        now.map_or(0, |d| d.as_nanos() as u64) ^ u64::from(std::process::id())
+    })
+}
+
+fn bind_error(what: &'static str, addr: SocketAddr) -> impl FnOnce(std::io::Error) -> RuntimeError {
+    move |source| RuntimeError::Bind { what, addr, source }
+}
+
+/// Larger kernel buffers so a burst of datagrams is not dropped while the core is busy.
+fn set_buffers(socket: &UdpSocket) {
+    let fd = socket.as_raw_fd();
+    for option in [libc::SO_RCVBUF, libc::SO_SNDBUF] {
+        // SAFETY: setsockopt reads `UDP_BUFFER` for the given length only.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                option,
+                &UDP_BUFFER as *const libc::c_int as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
+}
+
+struct CoreTask {
+    gateway: Gateway,
+    sinks: Sinks,
+    core_rx: mpsc::Receiver<CoreInput>,
+    api_rx: mpsc::Receiver<ApiInbound>,
+}
+
+impl CoreTask {
+    async fn run(mut self) {
+        let mut sigterm = signal(SignalKind::terminate()).ok();
+        let mut sigint = signal(SignalKind::interrupt()).ok();
+        let mut stop_by: Option<Instant> = None;
+        loop {
+            self.flush().await;
+            if let Some(deadline) = stop_by {
+                if self.gateway.is_shutdown_complete() || Instant::now() >= deadline {
+                    self.flush().await;
+                    return;
+                }
+            }
+            let wake = self.next_wake(stop_by);
+            tokio::select! {
+                biased;
+                _ = recv_signal(&mut sigterm), if stop_by.is_none() => {
+                    stop_by = Some(self.begin_stop("SIGTERM"));
+                }
+                _ = recv_signal(&mut sigint), if stop_by.is_none() => {
+                    stop_by = Some(self.begin_stop("SIGINT"));
+                }
+                input = self.core_rx.recv() => match input {
+                    Some(input) => self.on_core_input(input),
+                    None => return,
+                },
+                inbound = self.api_rx.recv() => match inbound {
+                    Some(inbound) => self.on_api(inbound),
+                    None => return,
+                },
+                _ = tokio::time::sleep_until(wake.into()) => {
+                    self.gateway.handle_timeout(Instant::now());
+                }
+            }
+            self.drain_ready();
+        }
+    }
+
+    fn next_wake(&self, stop_by: Option<Instant>) -> Instant {
+        let far = Instant::now() + Duration::from_secs(3600);
+        let next = self.gateway.poll_timeout().unwrap_or(far);
+        stop_by.map_or(next, |stop| next.min(stop))
+    }
+
+    fn begin_stop(&mut self, signal: &str) -> Instant {
+        tracing::info!(
+            signal,
+            "stopping: dropping calls, unregistering, closing lines"
+        );
+        let now = Instant::now();
+        self.gateway.begin_shutdown(now);
+        now + STOP_GRACE
+    }
+
+    /// Takes whatever else is already queued, up to a batch, before flushing.
+    fn drain_ready(&mut self) {
+        for _ in 0..BATCH {
+            match self.core_rx.try_recv() {
+                Ok(input) => self.on_core_input(input),
+                Err(_) => break,
+            }
+        }
+        for _ in 0..BATCH {
+            match self.api_rx.try_recv() {
+                Ok(inbound) => self.on_api(inbound),
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn on_core_input(&mut self, input: CoreInput) {
+        let now = Instant::now();
+        match input {
+            CoreInput::Sip(incoming) => self.gateway.handle_sip(now, incoming),
+            CoreInput::Malformed { source, response } => {
+                self.gateway.send_raw(source, response.into());
+            }
+            CoreInput::TransportFailure(failure) => {
+                self.gateway.handle_transport_failure(now, &failure)
+            }
+            CoreInput::TcpOpened { peer, id, sender } => self.sinks.tcp.opened(peer, id, sender),
+            CoreInput::TcpClosed { peer, id } => self.sinks.tcp.closed(peer, id),
+            CoreInput::Api(inbound) => self.on_api(inbound),
+        }
+    }
+
+    fn on_api(&mut self, inbound: ApiInbound) {
+        let now = Instant::now();
+        match inbound {
+            ApiInbound::Opened {
+                conn,
+                outbox,
+                abort,
+            } => {
+                self.sinks.outboxes.insert(conn, outbox);
+                self.sinks.aborts.insert(conn, abort);
+                self.gateway.handle_api(now, ApiEvent::Opened { conn });
+            }
+            ApiInbound::Event(event) => {
+                if let ApiEvent::Closed { conn } = &event {
+                    self.sinks.outboxes.remove(conn);
+                    self.sinks.aborts.remove(conn);
+                }
+                self.gateway.handle_api(now, event);
+            }
+        }
+    }
+
+    /// Carries out every queued output of the gateway.
+    async fn flush(&mut self) {
+        loop {
+            let mut progressed = false;
+            while let Some(transmit) = self.gateway.poll_transmit() {
+                self.sinks.send_sip(transmit).await;
+                progressed = true;
+            }
+            while let Some(output) = self.gateway.poll_api_output() {
+                if let Some(conn) = self.sinks.deliver_api(output) {
+                    // The app's reader is too slow: its connection is gone, shut its apps down.
+                    self.gateway
+                        .handle_api(Instant::now(), ApiEvent::Closed { conn });
+                }
+                progressed = true;
+            }
+            if !progressed {
+                return;
+            }
+        }
+    }
+}
+
+impl Sinks {
+    async fn send_sip(&mut self, transmit: Transmit) {
+        let Transmit {
+            destination,
+            payload,
+        } = transmit;
+        match destination.transport {
+            Transport::Udp => {
+                if let Err(err) = self.udp.send_to(&payload, destination.addr).await {
+                    tracing::debug!(to = %destination.addr, %err, "udp send failed");
+                }
+            }
+            Transport::Tcp => self.tcp.send(destination.addr, payload),
+        }
+    }
+
+    /// Queues an API line; returns the connection when its queue overflowed and it was closed.
+    fn deliver_api(&mut self, output: ApiOutput) -> Option<ConnId> {
+        match output {
+            ApiOutput::Send { conn, line } => {
+                let outbox = self.outboxes.get(&conn)?;
+                match outbox.try_send(line) {
+                    Ok(()) => None,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        tracing::warn!(
+                            conn = conn.0,
+                            "API client too slow: closing its connection"
+                        );
+                        self.outboxes.remove(&conn);
+                        if let Some(abort) = self.aborts.remove(&conn) {
+                            abort.abort();
+                        }
+                        Some(conn)
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => {
+                        self.outboxes.remove(&conn);
+                        None
+                    }
+                }
+            }
+            ApiOutput::Close { conn } => {
+                self.outboxes.remove(&conn);
+                None
+            }
+        }
+    }
+}
+
+async fn recv_signal(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
+}

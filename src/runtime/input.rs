@@ -1,0 +1,30 @@
+//! What the drivers send to the core task.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::api::ApiInbound;
+use crate::sip::transport::{Incoming, Peer, TransportFailure};
+
+/// One input for the core task.
+#[derive(Debug)]
+pub enum CoreInput {
+    /// A decoded SIP message.
+    Sip(Incoming),
+    /// A request the codec rejected with a ready 400 response to send back to `source`.
+    Malformed { source: Peer, response: Vec<u8> },
+    /// A send failed (TCP connect refused, reset, ...).
+    TransportFailure(TransportFailure),
+    /// A TCP connection (accepted or connected) is up; SIP for `peer` goes to `sender`.
+    TcpOpened {
+        peer: SocketAddr,
+        id: u64,
+        sender: mpsc::Sender<Bytes>,
+    },
+    /// A TCP connection ended; `id` tells it apart from a newer one to the same peer.
+    TcpClosed { peer: SocketAddr, id: u64 },
+    /// Something from the API server.
+    Api(ApiInbound),
+}

@@ -1,0 +1,109 @@
+//! TCP stream framing (RFC 3261 §18.3): a message ends Content-Length bytes after its empty
+//! line. CRLF keep-alives between messages are recognised (RFC 5626 §3.5.1: a CRLFCRLF ping
+//! is answered with a CRLF pong). A message over 64 KiB, or one without Content-Length, ends
+//! the connection.
+
+use super::normalize::{find_head_end, full_name};
+
+/// Largest message (head + body) we accept on a stream.
+pub const MAX_MESSAGE: usize = 64 * 1024;
+
+/// One unit cut from the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// The bytes of one complete message, ready for `decode`.
+    Message(Vec<u8>),
+    /// A CRLFCRLF keep-alive ping: answer with CRLF.
+    Ping,
+    /// A lone CRLF (a pong, or padding between messages): nothing to do.
+    KeepAlive,
+}
+
+/// Why the stream cannot be framed; the connection should be closed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FramingError {
+    #[error("message larger than {MAX_MESSAGE} bytes")]
+    TooLarge,
+    #[error("message without a valid Content-Length on a stream")]
+    NoContentLength,
+}
+
+/// Accumulates stream bytes and cuts them into frames.
+#[derive(Debug, Default)]
+pub struct StreamFramer {
+    buf: Vec<u8>,
+}
+
+impl StreamFramer {
+    pub fn new() -> Self {
+        StreamFramer::default()
+    }
+
+    pub fn push(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    /// Bytes waiting for the rest of a message.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The next complete frame, `Ok(None)` when more bytes are needed.
+    pub fn next(&mut self) -> Result<Option<Frame>, FramingError> {
+        if let Some(frame) = self.keep_alive() {
+            return Ok(Some(frame));
+        }
+        let Some((head_end, body_start)) = find_head_end(&self.buf) else {
+            if self.buf.len() > MAX_MESSAGE {
+                return Err(FramingError::TooLarge);
+            }
+            return Ok(None);
+        };
+        let length = content_length(&self.buf[..head_end]).ok_or(FramingError::NoContentLength)?;
+        let total = body_start
+            .checked_add(length)
+            .ok_or(FramingError::TooLarge)?;
+        if total > MAX_MESSAGE {
+            return Err(FramingError::TooLarge);
+        }
+        if self.buf.len() < total {
+            return Ok(None);
+        }
+        let rest = self.buf.split_off(total);
+        let message = std::mem::replace(&mut self.buf, rest);
+        Ok(Some(Frame::Message(message)))
+    }
+
+    /// Leading CRLFs: a double one is a ping, a single one a keep-alive.
+    fn keep_alive(&mut self) -> Option<Frame> {
+        if self.buf.starts_with(b"\r\n\r\n") {
+            self.buf.drain(..4);
+            return Some(Frame::Ping);
+        }
+        if self.buf.starts_with(b"\r\n") && self.buf.len() >= 3 && self.buf[2] != b'\r' {
+            self.buf.drain(..2);
+            return Some(Frame::KeepAlive);
+        }
+        if self.buf == b"\r\n" {
+            // Could be the start of a ping; a lone CRLF is decided when more bytes come.
+            return None;
+        }
+        if self.buf.first() == Some(&b'\n') {
+            self.buf.drain(..1);
+            return Some(Frame::KeepAlive);
+        }
+        None
+    }
+}
+
+/// Content-Length (or compact `l`) from a message head.
+fn content_length(head: &[u8]) -> Option<usize> {
+    let text = std::str::from_utf8(head).ok()?;
+    text.split('\n').skip(1).find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        full_name(name.trim())
+            .eq_ignore_ascii_case("Content-Length")
+            .then(|| value.trim().parse().ok())
+            .flatten()
+    })
+}

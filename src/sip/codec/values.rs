@@ -1,0 +1,366 @@
+//! Parsers for header values rsip 0.4 cannot type (IPv6 hosts, `tel:` URIs, quoted display
+//! names, parameters with quoted values): URIs (RFC 3261 §19.1, RFC 3966), name-addr /
+//! addr-spec (§20.10), Via (§20.42), CSeq (§20.16). Total functions: bad input is an error.
+
+use std::net::IpAddr;
+
+use crate::sip::message::{CSeq, Host, Method, NameAddr, Param, Params, Scheme, Uri, Via};
+
+use super::DecodeError;
+
+fn bad(what: &str, value: &str) -> DecodeError {
+    DecodeError::Unparseable(format!("bad {what}: {:?}", truncate(value)))
+}
+
+fn truncate(s: &str) -> &str {
+    match s.char_indices().nth(80) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Splits `s` on `sep` outside double quotes and angle brackets.
+pub fn split_outside_quotes(s: &str, sep: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut quoted, mut angle, mut escaped, mut start) = (false, 0u32, false, 0);
+    for (i, c) in s.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '<' if !quoted => angle += 1,
+            '>' if !quoted => angle = angle.saturating_sub(1),
+            c if c == sep && !quoted && angle == 0 => {
+                parts.push(&s[start..i]);
+                start = i + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    parts.push(&s[start..]);
+    parts
+}
+
+/// `;a=b;c` (the text after the first `;`, or empty).
+pub fn parse_params(s: &str) -> Params {
+    let mut params = Params::new();
+    for part in split_outside_quotes(s, ';') {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let (name, value) = match part.split_once('=') {
+            Some((n, v)) => (n.trim(), Some(v.trim().to_string())),
+            None => (part, None),
+        };
+        params.0.push(Param {
+            name: name.to_string(),
+            value,
+        });
+    }
+    params
+}
+
+/// A host (IPv4, `[IPv6]`, or a name) with an optional port.
+fn parse_hostport(s: &str) -> Result<(Host, Option<u16>), DecodeError> {
+    let s = s.trim();
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (ip, after) = rest.split_once(']').ok_or_else(|| bad("IPv6 host", s))?;
+        let ip: IpAddr = ip.parse().map_err(|_| bad("IPv6 host", s))?;
+        (Host::Ip(ip), after.strip_prefix(':'))
+    } else {
+        let (host, port) = match s.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (s, None),
+        };
+        if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == ':') {
+            return Err(bad("host", s));
+        }
+        let host = match host.parse::<IpAddr>() {
+            Ok(ip) => Host::Ip(ip),
+            Err(_) => Host::Name(host.to_ascii_lowercase()),
+        };
+        (host, port)
+    };
+    let port = match port {
+        Some(p) => Some(p.trim().parse::<u16>().map_err(|_| bad("port", s))?),
+        None => None,
+    };
+    Ok((host, port))
+}
+
+/// A `sip:`, `sips:` or `tel:` URI.
+pub fn parse_uri(s: &str) -> Result<Uri, DecodeError> {
+    let s = s.trim();
+    let (scheme, rest) = s.split_once(':').ok_or_else(|| bad("URI", s))?;
+    let scheme = match scheme.to_ascii_lowercase().as_str() {
+        "sip" => Scheme::Sip,
+        "sips" => Scheme::Sips,
+        "tel" => Scheme::Tel,
+        _ => return Err(bad("URI scheme", s)),
+    };
+    if scheme == Scheme::Tel {
+        return parse_tel(rest, s);
+    }
+    let (main, headers) = match rest.split_once('?') {
+        Some((m, h)) => (m, parse_uri_headers(h)),
+        None => (rest, Vec::new()),
+    };
+    let (userinfo, hostpart) = match main.rfind('@') {
+        Some(i) => (Some(&main[..i]), &main[i + 1..]),
+        None => (None, main),
+    };
+    let (hostport, params) = match hostpart.split_once(';') {
+        Some((h, p)) => (h, parse_params(p)),
+        None => (hostpart, Params::new()),
+    };
+    let (host, port) = parse_hostport(hostport)?;
+    let (user, password) = match userinfo {
+        Some(u) if u.is_empty() => return Err(bad("URI user", s)),
+        Some(u) => match u.split_once(':') {
+            Some((user, pw)) => (Some(user.to_string()), Some(pw.to_string())),
+            None => (Some(u.to_string()), None),
+        },
+        None => (None, None),
+    };
+    Ok(Uri {
+        scheme,
+        user,
+        password,
+        host,
+        port,
+        params,
+        headers,
+    })
+}
+
+fn parse_tel(rest: &str, whole: &str) -> Result<Uri, DecodeError> {
+    let (number, params) = match rest.split_once(';') {
+        Some((n, p)) => (n, parse_params(p)),
+        None => (rest, Params::new()),
+    };
+    if number.is_empty() || number.contains(char::is_whitespace) {
+        return Err(bad("tel URI", whole));
+    }
+    Ok(Uri {
+        scheme: Scheme::Tel,
+        user: Some(number.to_string()),
+        password: None,
+        host: Host::Name(String::new()),
+        port: None,
+        params,
+        headers: Vec::new(),
+    })
+}
+
+fn parse_uri_headers(s: &str) -> Vec<(String, String)> {
+    s.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((n, v)) => (n.to_string(), v.to_string()),
+            None => (p.to_string(), String::new()),
+        })
+        .collect()
+}
+
+/// `"Display" <uri>;params`, `Display <uri>;params` or `uri;params` (§20.10: in the last form
+/// the parameters belong to the header, not the URI).
+pub fn parse_name_addr(s: &str) -> Result<NameAddr, DecodeError> {
+    let s = s.trim();
+    let (display_name, rest) = if let Some(after) = s.strip_prefix('"') {
+        let (name, rest) = split_quoted(after).ok_or_else(|| bad("display name", s))?;
+        (Some(name), rest.trim_start())
+    } else if let Some(i) = s.find('<') {
+        let name = s[..i].trim();
+        ((!name.is_empty()).then(|| name.to_string()), &s[i..])
+    } else {
+        (None, s)
+    };
+    if let Some(inner) = rest.strip_prefix('<') {
+        let (uri, after) = inner.split_once('>').ok_or_else(|| bad("name-addr", s))?;
+        let params = after
+            .trim()
+            .strip_prefix(';')
+            .map(parse_params)
+            .unwrap_or_default();
+        if !after.trim().is_empty() && !after.trim().starts_with(';') {
+            return Err(bad("name-addr", s));
+        }
+        return Ok(NameAddr {
+            display_name,
+            uri: parse_uri(uri)?,
+            params,
+        });
+    }
+    if display_name.is_some() {
+        return Err(bad("name-addr", s));
+    }
+    let (uri, params) = match rest.split_once(';') {
+        Some((u, p)) => (u, parse_params(p)),
+        None => (rest, Params::new()),
+    };
+    Ok(NameAddr {
+        display_name: None,
+        uri: parse_uri(uri)?,
+        params,
+    })
+}
+
+/// The content of a quoted string (after its opening quote) and what follows it.
+fn split_quoted(s: &str) -> Option<(String, &str)> {
+    let mut out = String::new();
+    let mut chars = s.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => out.push(chars.next()?.1),
+            '"' => return Some((out, &s[i + 1..])),
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+/// `SIP/2.0/UDP host:port;params`.
+pub fn parse_via(s: &str) -> Result<Via, DecodeError> {
+    let compact = collapse_slashes(s.trim());
+    let s = compact.as_str();
+    let (protocol, rest) = s
+        .split_once(|c: char| c.is_whitespace())
+        .ok_or_else(|| bad("Via", s))?;
+    let mut parts = protocol.split('/').map(str::trim);
+    let (name, version, transport) = (parts.next(), parts.next(), parts.next());
+    if !name.is_some_and(|n| n.eq_ignore_ascii_case("SIP")) || version != Some("2.0") {
+        return Err(bad("Via protocol", s));
+    }
+    let transport = transport
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| bad("Via transport", s))?
+        .to_ascii_uppercase();
+    let (sent_by, params) = match rest.split_once(';') {
+        Some((h, p)) => (h, parse_params(p)),
+        None => (rest, Params::new()),
+    };
+    let (host, port) = parse_hostport(sent_by)?;
+    Ok(Via {
+        transport,
+        host,
+        port,
+        params,
+    })
+}
+
+/// Removes linear white space around `/` in the sent-protocol (§20.42 allows `SIP / 2.0 / UDP`).
+fn collapse_slashes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_whitespace() {
+            let mut lookahead = chars.clone();
+            while lookahead.peek().is_some_and(|c| c.is_whitespace()) {
+                lookahead.next();
+            }
+            if lookahead.peek() == Some(&'/') || out.ends_with('/') {
+                chars = lookahead;
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `4711 INVITE`.
+pub fn parse_cseq(s: &str) -> Result<CSeq, DecodeError> {
+    let mut parts = s.split_whitespace();
+    let seq = parts
+        .next()
+        .and_then(|n| n.parse::<u32>().ok())
+        .ok_or_else(|| bad("CSeq", s))?;
+    let method = parts.next().ok_or_else(|| bad("CSeq", s))?;
+    if parts.next().is_some() {
+        return Err(bad("CSeq", s));
+    }
+    Ok(CSeq {
+        seq,
+        method: Method::from_token(method),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_of_every_shape() {
+        let u = parse_uri("sip:alice:pw@Example.COM:5070;transport=tcp;lr?Subject=x").unwrap();
+        assert_eq!(u.user.as_deref(), Some("alice"));
+        assert_eq!(u.password.as_deref(), Some("pw"));
+        assert_eq!(u.host, Host::Name("example.com".into()));
+        assert_eq!(u.port, Some(5070));
+        assert_eq!(u.transport_param().as_deref(), Some("tcp"));
+        assert!(u.params.contains("lr"));
+        assert_eq!(u.headers, vec![("Subject".into(), "x".into())]);
+        let v6 = parse_uri("sip:b@[2001:db8::1]:5060").unwrap();
+        assert_eq!(v6.host, Host::Ip("2001:db8::1".parse().unwrap()));
+        assert_eq!(v6.to_string(), "sip:b@[2001:db8::1]:5060");
+        let tel = parse_uri("tel:+15551234567;phone-context=x").unwrap();
+        assert_eq!(tel.scheme, Scheme::Tel);
+        assert_eq!(tel.user.as_deref(), Some("+15551234567"));
+        assert_eq!(tel.to_string(), "tel:+15551234567;phone-context=x");
+        assert_eq!(
+            parse_uri("sip:0049301234@h").unwrap().user.as_deref(),
+            Some("0049301234")
+        );
+        for bad in [
+            "",
+            "sip:",
+            "http://x",
+            "sip:@h",
+            "sip:a@h:99999",
+            "sip:a@[::1",
+            "sip:a b@h c",
+        ] {
+            assert!(parse_uri(bad).is_err(), "{bad:?} must fail");
+        }
+    }
+
+    #[test]
+    fn name_addrs() {
+        let n = parse_name_addr("\"Bob \\\"B\\\" Smith\" <sip:bob@h>;tag=1a").unwrap();
+        assert_eq!(n.display_name.as_deref(), Some("Bob \"B\" Smith"));
+        assert_eq!(n.tag(), Some("1a"));
+        let n = parse_name_addr("Bob <sip:bob@h;transport=tcp>;expires=60").unwrap();
+        assert_eq!(n.display_name.as_deref(), Some("Bob"));
+        assert_eq!(n.uri.transport_param().as_deref(), Some("tcp"));
+        assert_eq!(n.params.value("expires"), Some("60"));
+        let n = parse_name_addr("sip:bob@h;tag=9").unwrap();
+        assert_eq!(n.tag(), Some("9"));
+        assert!(n.uri.params.is_empty());
+        assert!(parse_name_addr("\"unterminated <sip:a@h>").is_err());
+        assert!(parse_name_addr("<sip:a@h").is_err());
+    }
+
+    #[test]
+    fn vias_and_cseq() {
+        let v = parse_via("SIP/2.0/udp [::1]:5060;branch=z9hG4bK1;rport;received=::1").unwrap();
+        assert_eq!(v.transport, "UDP");
+        assert_eq!(v.host, Host::Ip("::1".parse().unwrap()));
+        assert_eq!(v.branch(), Some("z9hG4bK1"));
+        assert_eq!(v.rport(), Some(None));
+        let v = parse_via("SIP / 2.0 / TCP pbx.example").unwrap();
+        assert_eq!((v.transport.as_str(), v.port), ("TCP", None));
+        assert!(parse_via("SIP/3.0/UDP h").is_err());
+        assert_eq!(parse_cseq("7 INVITE").unwrap().seq, 7);
+        assert!(parse_cseq("x INVITE").is_err());
+        assert!(parse_cseq("7").is_err());
+    }
+
+    #[test]
+    fn split_respects_quotes_and_brackets() {
+        let parts = split_outside_quotes("\"a,b\" <sip:x@h;p=1,2>, <sip:y@h>", ',');
+        assert_eq!(parts.len(), 2);
+    }
+}

@@ -1,0 +1,93 @@
+//! Transaction identities (RFC 3261 §17.1.3, §17.2.3) and the events the layer reports.
+
+use std::fmt;
+
+use crate::sip::message::{Method, Request, Response, Via};
+use crate::sip::transport::Peer;
+
+/// A client transaction: the branch we put in our Via and the CSeq method (§17.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientTxKey {
+    pub branch: String,
+    pub method: Method,
+}
+
+/// A server transaction: branch, sent-by and method of the request (§17.2.3). ACK matches the
+/// INVITE's transaction; CANCEL has its own (method CANCEL).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ServerTxKey {
+    pub branch: String,
+    pub sent_by: String,
+    pub method: Method,
+}
+
+impl ServerTxKey {
+    pub fn for_request(via: &Via, method: Method) -> ServerTxKey {
+        ServerTxKey {
+            branch: via.branch().unwrap_or("").to_string(),
+            sent_by: match via.port {
+                Some(port) => format!("{}:{port}", via.host),
+                None => via.host.to_string(),
+            },
+            method,
+        }
+    }
+}
+
+impl fmt::Display for ClientTxKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.method, self.branch)
+    }
+}
+
+impl fmt::Display for ServerTxKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.method, self.sent_by, self.branch)
+    }
+}
+
+/// What the transaction layer tells the layer above (the transaction user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransactionEvent {
+    /// A new request (a new server transaction), neither ACK nor CANCEL.
+    Request {
+        key: ServerTxKey,
+        request: Request,
+        source: Peer,
+    },
+    /// A CANCEL, with the INVITE server transaction it matches (§9.2) if that one is still
+    /// unanswered. The layer does not answer it: the user sends 200 (or 481 without `invite`).
+    Cancel {
+        key: ServerTxKey,
+        invite: Option<ServerTxKey>,
+        request: Request,
+        source: Peer,
+    },
+    /// An ACK that no transaction absorbs: the ACK for a 2xx (§17.2.3, RFC 6026).
+    Ack { request: Request, source: Peer },
+    /// A response to one of our client transactions; every 2xx is passed up, retransmissions
+    /// included (RFC 6026 Accepted state), so the user re-sends its ACK.
+    Response {
+        key: ClientTxKey,
+        response: Response,
+    },
+    /// A response that matches no client transaction (e.g. a 2xx after Timer M).
+    StrayResponse { response: Response, source: Peer },
+    /// Timer B or F: no final response. Reported once.
+    Timeout { key: ClientTxKey },
+    /// Sending failed for a client transaction (TCP connect refused, ...).
+    TransportError { key: ClientTxKey },
+    /// Timer H (no ACK for our non-2xx final) or a transport failure on a server transaction.
+    ServerTimeout { key: ServerTxKey },
+}
+
+/// Errors of the layer's API (misuse by the user, never network input).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransactionError {
+    #[error("the request has no Via with a branch")]
+    NoBranch,
+    #[error("a transaction with this key exists already")]
+    Duplicate,
+    #[error("no such server transaction (or it already sent its final response)")]
+    NoSuchTransaction,
+}

@@ -1,0 +1,207 @@
+//! Line opens: lineOpen, lineClose, lineSetStatusMessages, lineGetLineDevStatus, and the
+//! default media detection TAPISRV asks of the provider (the union of the owners' modes).
+
+use std::time::Instant;
+
+use serde_json::json;
+
+use crate::api::{ConnId, LineParams, OpenParams, StatusMessagesParams};
+use crate::tapi::consts::*;
+use crate::tapi::{
+    DeviceId, HLine, LineErr, LineMessage, LineProvider, LINEERR_BADDEVICEID,
+    LINEERR_INVALLINEHANDLE, LINEERR_INVALMEDIAMODE, LINEERR_INVALPRIVSELECT,
+};
+
+use super::apps::check_version;
+use super::delivery::empty;
+use super::state::OpenLine;
+use super::{FnResult, Tapisrv};
+
+/// Media modes our lines take calls for.
+const SUPPORTED_MEDIA: u32 = LINEMEDIAMODE_INTERACTIVEVOICE | LINEMEDIAMODE_UNKNOWN;
+
+impl Tapisrv {
+    pub(super) fn line_open(
+        &mut self,
+        now: Instant,
+        provider: &mut dyn LineProvider,
+        conn: ConnId,
+        p: OpenParams,
+    ) -> FnResult {
+        let app = self.app_of(conn, p.h_line_app)?;
+        let device = match p.device_id {
+            // LINEMAPPER: every line of ours supports the same modes; take the first.
+            LINEMAPPER if provider.num_lines() > 0 => 0,
+            id if id < provider.num_lines() => id,
+            _ => return Err(LINEERR_BADDEVICEID),
+        };
+        check_version(p.api_version)?;
+        let privileges = p.privileges & !(LINEOPENOPTION_SINGLEADDRESS | LINEOPENOPTION_PROXY);
+        check_privileges(privileges, p.media_modes)?;
+        let handle = HLine(self.new_handle());
+        self.open_order += 1;
+        self.lines.insert(
+            handle,
+            OpenLine {
+                handle,
+                app,
+                device: DeviceId(device),
+                privileges,
+                media_modes: p.media_modes,
+                callback_instance: p.callback_instance,
+                line_states: 0,
+                address_states: 0,
+                order: self.open_order,
+            },
+        );
+        self.update_media_detection(now, provider, DeviceId(device));
+        Ok(json!({ "hLine": handle.0 }))
+    }
+
+    pub(super) fn line_of(&self, conn: ConnId, handle: u32) -> Result<HLine, LineErr> {
+        let line = HLine(handle);
+        let owner = self.lines.get(&line).map(|l| l.app);
+        match owner.and_then(|app| self.apps.get(&app)) {
+            Some(a) if a.conn == conn => Ok(line),
+            _ => Err(LINEERR_INVALLINEHANDLE),
+        }
+    }
+
+    pub(super) fn line_close(
+        &mut self,
+        now: Instant,
+        provider: &mut dyn LineProvider,
+        conn: ConnId,
+        p: LineParams,
+    ) -> FnResult {
+        let line = self.line_of(conn, p.h_line)?;
+        self.close_line(now, provider, line);
+        Ok(empty())
+    }
+
+    /// lineClose: outstanding replies for the line are suppressed, its call handles freed, and
+    /// calls the app alone owned are dropped (tapi.md §6).
+    pub(super) fn close_line(
+        &mut self,
+        now: Instant,
+        provider: &mut dyn LineProvider,
+        line: HLine,
+    ) {
+        let Some(open) = self.lines.remove(&line) else {
+            return;
+        };
+        self.pending.retain(|_, p| p.line != line);
+        let mut handles: Vec<_> = self
+            .handles
+            .values()
+            .filter(|h| h.line == line)
+            .map(|h| h.handle)
+            .collect();
+        handles.sort();
+        for handle in handles {
+            self.release_handle(now, provider, handle, true);
+        }
+        self.update_media_detection(now, provider, open.device);
+    }
+
+    /// The provider or the gateway closed a line: LINE_CLOSE, handles gone (no drops: the
+    /// provider ends the calls itself).
+    pub(super) fn force_close_line(&mut self, line: HLine) {
+        let Some(open) = self.lines.remove(&line) else {
+            return;
+        };
+        self.pending.retain(|_, p| p.line != line);
+        let calls: Vec<_> = self
+            .handles
+            .values()
+            .filter(|h| h.line == line)
+            .map(|h| (h.handle, h.call))
+            .collect();
+        for (handle, call) in calls {
+            self.handles.remove(&handle);
+            if let Some(rec) = self.calls.get_mut(&call) {
+                rec.handles.retain(|h| *h != handle);
+            }
+        }
+        self.deliver(
+            open.app,
+            LineMessage {
+                h_device: line.0,
+                dw_message_id: LINE_CLOSE,
+                dw_callback_instance: open.callback_instance,
+                dw_param1: 0,
+                dw_param2: 0,
+                dw_param3: 0,
+            },
+        );
+    }
+
+    pub(super) fn line_set_status_messages(
+        &mut self,
+        conn: ConnId,
+        p: StatusMessagesParams,
+    ) -> FnResult {
+        let line = self.line_of(conn, p.h_line)?;
+        if let Some(open) = self.lines.get_mut(&line) {
+            open.line_states = p.line_states;
+            open.address_states = p.address_states;
+        }
+        Ok(empty())
+    }
+
+    pub(super) fn line_get_line_dev_status(
+        &mut self,
+        provider: &mut dyn LineProvider,
+        conn: ConnId,
+        p: LineParams,
+    ) -> FnResult {
+        let line = self.line_of(conn, p.h_line)?;
+        let device = self.lines[&line].device;
+        let status = provider
+            .line_dev_status(device)
+            .ok_or(LINEERR_BADDEVICEID)?;
+        let opens = self.lines.values().filter(|l| l.device == device).count();
+        Ok(json!({
+            "devStatusFlags": status.dev_status_flags,
+            "numActiveCalls": status.num_active_calls,
+            "numOpens": opens,
+            "openMediaModes": self.owner_media_modes(device),
+            "lineFeatures": LINEFEATURE_MAKECALL,
+            "registered": status.registered,
+        }))
+    }
+
+    fn owner_media_modes(&self, device: DeviceId) -> u32 {
+        self.lines
+            .values()
+            .filter(|l| l.device == device && l.privileges & LINECALLPRIVILEGE_OWNER != 0)
+            .fold(0, |acc, l| acc | l.media_modes)
+    }
+
+    fn update_media_detection(
+        &mut self,
+        now: Instant,
+        provider: &mut dyn LineProvider,
+        device: DeviceId,
+    ) {
+        let modes = self.owner_media_modes(device);
+        provider.set_default_media_detection(now, device, modes);
+    }
+}
+
+/// lineOpen's privilege rules: NONE alone, or MONITOR and/or OWNER; OWNER needs media modes
+/// we support.
+fn check_privileges(privileges: u32, media_modes: u32) -> Result<(), LineErr> {
+    let valid = privileges == LINECALLPRIVILEGE_NONE
+        || (privileges != 0
+            && privileges & !(LINECALLPRIVILEGE_MONITOR | LINECALLPRIVILEGE_OWNER) == 0);
+    if !valid {
+        return Err(LINEERR_INVALPRIVSELECT);
+    }
+    if privileges & LINECALLPRIVILEGE_OWNER != 0
+        && (media_modes == 0 || media_modes & !SUPPORTED_MEDIA != 0)
+    {
+        return Err(LINEERR_INVALMEDIAMODE);
+    }
+    Ok(())
+}

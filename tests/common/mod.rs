@@ -1,0 +1,272 @@
+//! Shared test harness: free ports, the real `tapigw` binary with a generated config, SIPp
+//! runs bounded by `-m`/`-timeout`/`-timeout_error`, and a raw UDP SIP socket.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A port free on 127.0.0.1 for both UDP and TCP right now.
+pub fn free_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let port = udp.local_addr().unwrap().port();
+        if port % 2 == 0 && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A running gateway binary; stopped with SIGTERM on drop.
+pub struct GatewayProcess {
+    pub child: Child,
+    pub sip_port: u16,
+    pub api_port: u16,
+    pub dir: tempfile::TempDir,
+    logs: mpsc::Receiver<String>,
+    pub seen: Vec<String>,
+}
+
+impl GatewayProcess {
+    /// Starts `tapigw` with `[sip]`/`[api]` on free ports and `rest` appended (lines, media),
+    /// and waits for its "listening" log line.
+    pub fn start(rest: &str) -> GatewayProcess {
+        let sip_port = free_port();
+        let api_port = free_port();
+        Self::start_on(sip_port, api_port, rest)
+    }
+
+    pub fn start_on(sip_port: u16, api_port: u16, rest: &str) -> GatewayProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let config = format!(
+            "[sip]\nlisten = \"127.0.0.1:{sip_port}\"\nt1_ms = 100\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n\n{rest}"
+        );
+        let path = dir.path().join("tapigw.toml");
+        std::fs::write(&path, config).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tapigw"))
+            .arg("--config")
+            .arg(&path)
+            .env("RUST_LOG", "tapigw=debug")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start tapigw");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, logs) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut gw = GatewayProcess {
+            child,
+            sip_port,
+            api_port,
+            dir,
+            logs,
+            seen: Vec::new(),
+        };
+        gw.wait_for_log("tapigw listening", Duration::from_secs(20));
+        gw
+    }
+
+    pub fn sip_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.sip_port))
+    }
+
+    pub fn api_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.api_port))
+    }
+
+    /// Waits for a log line containing `needle` (panics with the log so far on timeout).
+    pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
+            return line.clone();
+        }
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.logs.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "no log line with {needle:?} within {timeout:?}; log:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("tapigw did not stop within 10 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Directory of our SIPp scenarios.
+pub fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sipp")
+        .join(name)
+}
+
+/// The result of one bounded SIPp run.
+pub struct SippRun {
+    pub output: Output,
+    pub dir: tempfile::TempDir,
+}
+
+impl SippRun {
+    pub fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+
+    /// The contents of SIPp's error trace, for assertion messages.
+    pub fn errors(&self) -> String {
+        let mut text = String::new();
+        for entry in std::fs::read_dir(self.dir.path()).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.ends_with("_errors.log") || name.ends_with("_messages.log") {
+                text.push_str(&format!("--- {name}\n"));
+                text.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+            }
+        }
+        text.push_str(&String::from_utf8_lossy(&self.output.stderr));
+        text
+    }
+
+    pub fn assert_success(&self, what: &str) {
+        assert_eq!(
+            self.code(),
+            Some(0),
+            "{what}: sipp failed\n{}",
+            self.errors()
+        );
+    }
+}
+
+/// Builds a SIPp command with the options every test run needs: loopback, bounded, traced.
+pub fn sipp(args: &[&str]) -> SippBuilder {
+    SippBuilder {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        timeout_s: 20,
+    }
+}
+
+pub struct SippBuilder {
+    args: Vec<String>,
+    timeout_s: u32,
+}
+
+impl SippBuilder {
+    pub fn timeout(mut self, secs: u32) -> Self {
+        self.timeout_s = secs;
+        self
+    }
+
+    fn command(&self, dir: &Path) -> Command {
+        let mut cmd = Command::new("sipp");
+        cmd.current_dir(dir)
+            .args(&self.args)
+            .args(["-i", "127.0.0.1", "-nostdin", "-trace_err", "-trace_msg"])
+            .args([
+                "-timeout",
+                &format!("{}s", self.timeout_s),
+                "-timeout_error",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    /// Runs to completion.
+    pub fn run(self) -> SippRun {
+        let dir = tempfile::tempdir().unwrap();
+        let output = self
+            .command(dir.path())
+            .output()
+            .expect("run sipp (apt-get install sip-tester)");
+        SippRun { output, dir }
+    }
+
+    /// Starts in the background (a server-side SIPp); finish with [`SippChild::wait`].
+    pub fn spawn(self) -> SippChild {
+        let dir = tempfile::tempdir().unwrap();
+        let child = self
+            .command(dir.path())
+            .spawn()
+            .expect("run sipp (apt-get install sip-tester)");
+        SippChild { child, dir }
+    }
+}
+
+pub struct SippChild {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl SippChild {
+    pub fn wait(self) -> SippRun {
+        let output = self.child.wait_with_output().unwrap();
+        SippRun {
+            output,
+            dir: self.dir,
+        }
+    }
+}
+
+/// Sends raw SIP over UDP and reads one answer.
+pub fn udp_exchange(to: SocketAddr, message: &str, wait: Duration) -> Option<String> {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_read_timeout(Some(wait)).unwrap();
+    let local = socket.local_addr().unwrap();
+    let message = message.replace("LOCALPORT", &local.port().to_string());
+    socket.send_to(message.as_bytes(), to).unwrap();
+    let mut buf = vec![0u8; 65535];
+    let (n, _) = socket.recv_from(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf[..n]).to_string())
+}
+
+/// A copy of scenario `name` with `@KEY@` placeholders replaced (SIPp's `-key` does not reach
+/// status codes), written into `dir`.
+pub fn scenario_with(name: &str, dir: &Path, values: &[(&str, &str)]) -> PathBuf {
+    let mut text = std::fs::read_to_string(scenario(name)).unwrap();
+    for (key, value) in values {
+        text = text.replace(&format!("@{key}@"), value);
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
