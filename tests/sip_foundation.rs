@@ -96,11 +96,15 @@ fn environment_overrides_the_api_address() {
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
-    let line = std::io::BufRead::lines(std::io::BufReader::new(stderr))
-        .map_while(Result::ok)
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok);
+    let line = lines
+        .by_ref()
         .find(|l| l.contains("tapigw listening"))
         .expect("listening line");
     assert!(line.contains(&format!("127.0.0.1:{api}")), "{line}");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", api)).is_ok());
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    assert!(child.wait().unwrap().success());
+    let rest: Vec<String> = lines.collect();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}: {rest:?}");
 }

@@ -270,3 +270,69 @@ pub fn scenario_with(name: &str, dir: &Path, values: &[(&str, &str)]) -> PathBuf
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// `[[lines]]` for one line whose provider is SIPp on `proxy_port`.
+pub fn line_config(proxy_port: u16, transport: &str) -> String {
+    format!(
+        "[[lines]]\nname = \"Line 1\"\nuser = \"1001\"\ndomain = \"127.0.0.1\"\nproxy = \"127.0.0.1:{proxy_port}\"\ntransport = \"{transport}\"\n\n[media]\nmode = \"rtp\"\naddress = \"127.0.0.1\"\nport_min = {}\nport_max = {}\n",
+        20000 + (proxy_port % 1000) * 20,
+        20000 + (proxy_port % 1000) * 20 + 19
+    )
+}
+
+pub mod app {
+    //! An API client driving the gateway like a TAPI app would.
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    pub use tapigw::api::client::{Client, ClientError, TapiMessage};
+    pub use tapigw::tapi::consts::*;
+
+    pub const WAIT: Duration = Duration::from_secs(15);
+
+    /// Connects, initializes (callback mode) and opens line 0 with `privileges`.
+    pub async fn open_line(addr: SocketAddr, privileges: u32) -> (Client, u32, u32) {
+        let mut client = Client::connect(addr).await.expect("connect to the API");
+        let (app, devs) = client.line_initialize_ex("test", 1, 0).await.unwrap();
+        assert!(devs >= 1);
+        let line = client
+            .line_open(app, 0, privileges, LINEMEDIAMODE_INTERACTIVEVOICE, 77)
+            .await
+            .unwrap();
+        (client, app, line)
+    }
+
+    /// Waits for LINE_REPLY(request) and returns its result.
+    pub async fn reply(client: &mut Client, request: u32) -> i32 {
+        let (m, _) = client
+            .wait_for(WAIT, |m| m.msg.dw_message_id == LINE_REPLY && m.msg.dw_param1 == request)
+            .await
+            .unwrap_or_else(|e| panic!("no LINE_REPLY for {request}: {e}"));
+        m.msg.reply_result()
+    }
+
+    /// Waits for LINE_CALLSTATE(state) on `h_call`; returns (mode, states seen before).
+    pub async fn state(client: &mut Client, h_call: u32, state: u32) -> (u32, Vec<u32>) {
+        let (m, skipped) = client
+            .wait_for(WAIT, |m| {
+                m.msg.dw_message_id == LINE_CALLSTATE && m.msg.h_device == h_call && m.msg.dw_param1 == state
+            })
+            .await
+            .unwrap_or_else(|e| panic!("no LINE_CALLSTATE {state:#x} on {h_call}: {e}"));
+        let before = skipped
+            .iter()
+            .filter(|m| m.msg.dw_message_id == LINE_CALLSTATE && m.msg.h_device == h_call)
+            .map(|m| m.msg.dw_param1)
+            .collect();
+        (m.msg.dw_param2, before)
+    }
+
+    /// Waits for LINE_APPNEWCALL; returns (hCall, privilege).
+    pub async fn new_call(client: &mut Client) -> (u32, u32) {
+        let (m, _) = client
+            .wait_for(WAIT, |m| m.msg.dw_message_id == LINE_APPNEWCALL)
+            .await
+            .expect("LINE_APPNEWCALL");
+        (m.msg.dw_param2, m.msg.dw_param3)
+    }
+}
