@@ -285,6 +285,7 @@ pub mod app {
     use std::net::SocketAddr;
     use std::time::Duration;
 
+    #[allow(unused_imports)]
     pub use tapigw::api::client::{Client, ClientError, TapiMessage};
     pub use tapigw::tapi::consts::*;
 
