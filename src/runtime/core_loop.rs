@@ -219,10 +219,6 @@ impl CoreTask {
                 self.gateway.handle_api(now, ApiEvent::Opened { conn });
             }
             ApiInbound::Event(event) => {
-                if let ApiEvent::Closed { conn } = &event {
-                    self.sinks.outboxes.remove(conn);
-                    self.sinks.aborts.remove(conn);
-                }
                 self.gateway.handle_api(now, event);
             }
         }
@@ -292,7 +288,9 @@ impl Sinks {
                 }
             }
             ApiOutput::Close { conn } => {
+                // The writer finishes what is queued, then the connection closes.
                 self.outboxes.remove(&conn);
+                self.aborts.remove(&conn);
                 None
             }
         }

@@ -40,9 +40,18 @@ impl GatewayProcess {
     }
 
     pub fn start_on(sip_port: u16, api_port: u16, rest: &str) -> GatewayProcess {
+        Self::launch(sip_port, api_port, "", rest)
+    }
+
+    /// Like [`GatewayProcess::start`] with extra `[api]` keys.
+    pub fn start_with_api(api_extra: &str, rest: &str) -> GatewayProcess {
+        Self::launch(free_port(), free_port(), api_extra, rest)
+    }
+
+    fn launch(sip_port: u16, api_port: u16, api_extra: &str, rest: &str) -> GatewayProcess {
         let dir = tempfile::tempdir().unwrap();
         let config = format!(
-            "[sip]\nlisten = \"127.0.0.1:{sip_port}\"\nt1_ms = 100\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n\n{rest}"
+            "[sip]\nlisten = \"127.0.0.1:{sip_port}\"\nt1_ms = 100\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n{api_extra}\n{rest}"
         );
         let path = dir.path().join("tapigw.toml");
         std::fs::write(&path, config).unwrap();

@@ -110,7 +110,11 @@ impl Tapisrv {
         provider: &mut dyn LineProvider,
         conn: ConnId,
     ) {
-        self.conns.remove(&conn);
+        if self.conns.remove(&conn) {
+            // After everything already queued for it (a protocol error, say).
+            self.outputs
+                .push_back(crate::api::ApiOutput::Close { conn });
+        }
         let mut apps: Vec<HLineApp> = self
             .apps
             .values()
