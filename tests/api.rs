@@ -50,9 +50,18 @@ fn every_error_class_and_the_connection_stays_up() {
     let cases = [
         ("{oops", -32700),
         ("[]", -32600),
-        (r#"{"jsonrpc":"2.0","id":1,"method":"lineFrobnicate","params":{}}"#, -32601),
-        (r#"{"jsonrpc":"2.0","id":2,"method":"lineShutdown","params":{"hLineApp":"one"}}"#, -32602),
-        (r#"{"jsonrpc":"2.0","id":3,"method":"lineShutdown","params":{"hLineApp":12345}}"#, -2147483628),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"lineFrobnicate","params":{}}"#,
+            -32601,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":2,"method":"lineShutdown","params":{"hLineApp":"one"}}"#,
+            -32602,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":3,"method":"lineShutdown","params":{"hLineApp":12345}}"#,
+            -2147483628,
+        ),
     ];
     for (line, code) in cases {
         c.send(line);
@@ -77,7 +86,10 @@ fn pipelined_requests_are_answered_in_order() {
     for id in 1..=50 {
         let v = c.recv();
         assert_eq!(v["id"], id);
-        assert!(apps.insert(v["result"]["hLineApp"].as_u64().unwrap()), "unique handles");
+        assert!(
+            apps.insert(v["result"]["hLineApp"].as_u64().unwrap()),
+            "unique handles"
+        );
     }
 }
 
@@ -85,11 +97,18 @@ fn pipelined_requests_are_answered_in_order() {
 fn a_line_over_64_kib_is_refused_and_the_connection_closed() {
     let gw = gateway();
     let mut c = Raw::connect(&gw);
-    let long = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"lineShutdown","params":{{"x":"{}"}}}}"#, "a".repeat(70 * 1024));
+    let long = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"lineShutdown","params":{{"x":"{}"}}}}"#,
+        "a".repeat(70 * 1024)
+    );
     c.send(&long);
     assert_eq!(c.recv()["error"]["code"], -32600);
     let mut rest = Vec::new();
-    assert_eq!(c.read.read_to_end(&mut rest).unwrap_or(0), 0, "closed after the error");
+    assert_eq!(
+        c.read.read_to_end(&mut rest).unwrap_or(0),
+        0,
+        "closed after the error"
+    );
     // The gateway itself is fine.
     let mut other = Raw::connect(&gw);
     other.send(r#"{"jsonrpc":"2.0","id":1,"method":"lineInitializeEx","params":{"appName":"x","apiVersion":131074,"options":1}}"#);
@@ -108,24 +127,47 @@ async fn event_mode_and_completion_port_mode() {
     let mut c = Client::connect(gw.api_addr()).await.unwrap();
     // Event mode: nothing is pushed; lineGetMessage fetches.
     let (app, _) = c.line_initialize_ex("events", 2, 0).await.unwrap();
-    let line = c.line_open(app, 0, LINECALLPRIVILEGE_OWNER, LINEMEDIAMODE_INTERACTIVEVOICE, 5).await.unwrap();
+    let line = c
+        .line_open(
+            app,
+            0,
+            LINECALLPRIVILEGE_OWNER,
+            LINEMEDIAMODE_INTERACTIVEVOICE,
+            5,
+        )
+        .await
+        .unwrap();
     let err = c.line_get_message(app, 0).await.unwrap_err();
-    assert!(matches!(err, ClientError::Rpc { ref message, .. } if message == "LINEERR_OPERATIONFAILED"));
+    assert!(
+        matches!(err, ClientError::Rpc { ref message, .. } if message == "LINEERR_OPERATIONFAILED")
+    );
     let request = failing_call(&mut c, line).await;
     let m = c.line_get_message(app, 10_000).await.unwrap();
     assert_eq!(m.msg.dw_message_id, LINE_REPLY);
     assert_eq!(m.msg.dw_param1, request);
     assert_eq!(m.msg.dw_callback_instance, 5);
-    assert!(c.next_message(Duration::from_millis(200)).await.is_err(), "nothing pushed in event mode");
+    assert!(
+        c.next_message(Duration::from_millis(200)).await.is_err(),
+        "nothing pushed in event mode"
+    );
     let started = std::time::Instant::now();
     assert!(c.line_get_message(app, 300).await.is_err());
-    assert!(started.elapsed() >= Duration::from_millis(290), "waited for the timeout");
+    assert!(
+        started.elapsed() >= Duration::from_millis(290),
+        "waited for the timeout"
+    );
     // Completion-port mode: pushed with the key.
     let (app2, _) = c.line_initialize_ex("port", 3, 4242).await.unwrap();
-    let line2 = c.line_open(app2, 0, LINECALLPRIVILEGE_NONE, 0, 0).await.unwrap();
+    let line2 = c
+        .line_open(app2, 0, LINECALLPRIVILEGE_NONE, 0, 0)
+        .await
+        .unwrap();
     let request = failing_call(&mut c, line2).await;
     let m = c.next_message(WAIT).await.unwrap();
-    assert_eq!((m.msg.dw_message_id, m.msg.dw_param1), (LINE_REPLY, request));
+    assert_eq!(
+        (m.msg.dw_message_id, m.msg.dw_param1),
+        (LINE_REPLY, request)
+    );
     assert_eq!(m.completion_key, Some(4242));
 }
 
@@ -140,12 +182,18 @@ async fn shutdown_wakes_a_waiting_get_message_from_another_connection_of_the_sam
         .unwrap();
     c.line_shutdown(app).await.unwrap();
     let err = waiting.wait().await.unwrap_err();
-    assert!(matches!(err, ClientError::Rpc { ref message, .. } if message == "LINEERR_INVALAPPHANDLE"), "{err}");
+    assert!(
+        matches!(err, ClientError::Rpc { ref message, .. } if message == "LINEERR_INVALAPPHANDLE"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_client_that_stops_reading_is_disconnected_and_others_are_served() {
-    let mut gw = GatewayProcess::start_with_api("max_outgoing_messages = 16\n", &line_config(free_port(), "udp"));
+    let mut gw = GatewayProcess::start_with_api(
+        "max_outgoing_messages = 16\n",
+        &line_config(free_port(), "udp"),
+    );
     let mut slow = TcpStream::connect(gw.api_addr()).unwrap();
     let writer = std::thread::spawn(move || {
         let line = r#"{"jsonrpc":"2.0","id":1,"method":"lineShutdown","params":{"hLineApp":1}}"#;

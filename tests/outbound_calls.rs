@@ -9,14 +9,25 @@ use common::{free_port, line_config, scenario, scenario_with, sipp, GatewayProce
 fn provider(scenario_path: &std::path::Path, transport: &str, extra: &[&str]) -> (u16, SippChild) {
     let port = free_port();
     let p = port.to_string();
-    let mut args = vec!["-sf", scenario_path.to_str().unwrap(), "-p", &p, "-t", transport, "-m", "1"];
+    let mut args = vec![
+        "-sf",
+        scenario_path.to_str().unwrap(),
+        "-p",
+        &p,
+        "-t",
+        transport,
+        "-m",
+        "1",
+    ];
     args.extend_from_slice(extra);
     let child = sipp(&args).timeout(30).spawn();
     (port, child)
 }
 
 async fn finish(child: SippChild, what: &str) {
-    let run = tokio::task::spawn_blocking(move || child.wait()).await.unwrap();
+    let run = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap();
     run.assert_success(what);
 }
 
@@ -30,27 +41,43 @@ async fn answered_call_dropped_by_the_app() {
     assert_eq!(reply(&mut c, request).await, 0);
     let (mode, before) = state(&mut c, h_call, LINECALLSTATE_CONNECTED).await;
     assert_eq!(mode, LINECONNECTEDMODE_ACTIVE);
-    assert_eq!(before, vec![LINECALLSTATE_PROCEEDING, LINECALLSTATE_RINGBACK]);
+    assert_eq!(
+        before,
+        vec![LINECALLSTATE_PROCEEDING, LINECALLSTATE_RINGBACK]
+    );
     let info = c.line_get_call_info(h_call).await.unwrap();
     assert_eq!(info["codec"], "PCMA");
     assert_eq!(info["origin"], LINECALLORIGIN_OUTBOUND);
     assert_eq!(info["calledId"], "1002");
-    assert!(info["remoteMedia"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(info["remoteMedia"]
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.1:"));
     let status = c.line_get_call_status(h_call).await.unwrap();
     assert_eq!(status["callFeatures"], LINECALLFEATURE_DROP);
     let drop = c.call_op("lineDrop", h_call).await.unwrap();
     assert_eq!(reply(&mut c, drop).await, 0);
     state(&mut c, h_call, LINECALLSTATE_IDLE).await;
     let err = c.call_op("lineDrop", h_call).await.unwrap_err();
-    assert!(matches!(err, ClientError::Rpc { ref message, .. } if message == "LINEERR_INVALCALLSTATE"), "{err}");
+    assert!(
+        matches!(err, ClientError::Rpc { ref message, .. } if message == "LINEERR_INVALCALLSTATE"),
+        "{err}"
+    );
     c.line_deallocate_call(h_call).await.unwrap();
-    assert!(c.line_get_call_info(h_call).await.is_err(), "handle gone after lineDeallocateCall");
+    assert!(
+        c.line_get_call_info(h_call).await.is_err(),
+        "handle gone after lineDeallocateCall"
+    );
     finish(sipp, "provider (answer, gateway hangs up)").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn answered_call_ended_by_the_provider_over_tcp() {
-    let (port, sipp) = provider(&scenario("uas_answer_provider_hangs_up.xml"), "t1", &["-d", "300"]);
+    let (port, sipp) = provider(
+        &scenario("uas_answer_provider_hangs_up.xml"),
+        "t1",
+        &["-d", "300"],
+    );
     let gw = GatewayProcess::start(&line_config(port, "tcp"));
     let (mut c, _, line) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
     let (request, h_call) = c.line_make_call(line, "sip:1002@127.0.0.1").await.unwrap();
@@ -64,12 +91,20 @@ async fn answered_call_ended_by_the_provider_over_tcp() {
 
 async fn rejected_with(status: u16, expected_mode: u32) {
     let dir = tempfile::tempdir().unwrap();
-    let sf = scenario_with("uas_reject.xml", dir.path(), &[("STATUS", &status.to_string())]);
+    let sf = scenario_with(
+        "uas_reject.xml",
+        dir.path(),
+        &[("STATUS", &status.to_string())],
+    );
     let (port, sipp) = provider(&sf, "u1", &[]);
     let gw = GatewayProcess::start(&line_config(port, "udp"));
     let (mut c, _, line) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
     let (request, h_call) = c.line_make_call(line, "1002").await.unwrap();
-    assert_eq!(reply(&mut c, request).await, 0, "a final failure still completes the request");
+    assert_eq!(
+        reply(&mut c, request).await,
+        0,
+        "a final failure still completes the request"
+    );
     let (mode, _) = state(&mut c, h_call, LINECALLSTATE_DISCONNECTED).await;
     assert_eq!(mode, expected_mode, "status {status}");
     state(&mut c, h_call, LINECALLSTATE_IDLE).await;
@@ -102,7 +137,10 @@ async fn drop_while_ringing_sends_cancel() {
     let drop = c.call_op("lineDrop", h_call).await.unwrap();
     assert_eq!(reply(&mut c, drop).await, 0);
     let (_, before) = state(&mut c, h_call, LINECALLSTATE_IDLE).await;
-    assert!(!before.contains(&LINECALLSTATE_DISCONNECTED), "a local drop goes straight to IDLE");
+    assert!(
+        !before.contains(&LINECALLSTATE_DISCONNECTED),
+        "a local drop goes straight to IDLE"
+    );
     finish(sipp, "provider (ring, CANCEL)").await;
 }
 
@@ -118,9 +156,15 @@ async fn no_answer_at_all_fails_the_request_after_timer_b() {
         .await
         .unwrap();
     assert_eq!(m.msg.dw_param1, request);
-    assert_eq!(m.msg.reply_result(), tapigw::tapi::LINEERR_OPERATIONFAILED.code());
+    assert_eq!(
+        m.msg.reply_result(),
+        tapigw::tapi::LINEERR_OPERATIONFAILED.code()
+    );
     assert!(skipped.is_empty(), "no call states before the failed reply");
-    assert!(c.line_get_call_status(h_call).await.is_err(), "the handle is void");
+    assert!(
+        c.line_get_call_status(h_call).await.is_err(),
+        "the handle is void"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -138,5 +182,8 @@ async fn bad_destination_is_refused_synchronously() {
     let gw = GatewayProcess::start(&line_config(free_port(), "udp"));
     let (mut c, _, line) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
     let err = c.line_make_call(line, "not a number").await.unwrap_err();
-    assert!(matches!(err, ClientError::Rpc { ref message, .. } if message == "LINEERR_INVALADDRESS"), "{err}");
+    assert!(
+        matches!(err, ClientError::Rpc { ref message, .. } if message == "LINEERR_INVALADDRESS"),
+        "{err}"
+    );
 }

@@ -49,7 +49,7 @@ impl Line {
     }
 
     /// From for out-of-dialog requests (without tag).
-    pub fn from_name_addr(&self) -> NameAddr {
+    pub fn our_identity(&self) -> NameAddr {
         let mut from = NameAddr::new(self.aor());
         from.display_name = self.cfg.display_name.clone();
         from

@@ -47,7 +47,7 @@ impl SipProvider {
         let local_tag = self.ids.tag();
         let (host, _) = self.sent_by(Some(line));
         let call_id = self.ids.call_id(&host.to_string());
-        let from = self.lines[line].from_name_addr().with_tag(&local_tag);
+        let from = self.lines[line].our_identity().with_tag(&local_tag);
         let to = NameAddr::new(target.clone());
         let mut invite = self.out_of_dialog_request(
             line,

@@ -139,7 +139,7 @@ impl SipProvider {
         let aor = l.aor();
         let mut registrar = aor.clone();
         registrar.user = None;
-        let from = l.from_name_addr().with_tag(&tag);
+        let from = l.our_identity().with_tag(&tag);
         let to = NameAddr::new(aor);
         let mut request =
             self.out_of_dialog_request(line, Method::Register, registrar, from, to, call_id, cseq);

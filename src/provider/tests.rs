@@ -467,3 +467,156 @@ fn options_gets_200_and_unknown_methods_405_and_unknown_dialogs_481() {
     h.feed(bye.into());
     assert_eq!(h.sent_responses().pop().unwrap().status, 481);
 }
+
+// Registration (issue 6), fake clock.
+
+const REG_LINE: &str =
+    "register = true\nexpires = 100\nauth_user = \"1001\"\npassword = \"secret\"";
+
+fn challenge(register: &Request, stale: bool) -> SipMessage {
+    let mut r = Response::for_request(register, 401, Some("reg"));
+    let stale = if stale { ", stale=true" } else { "" };
+    r.headers.push(
+        "WWW-Authenticate",
+        format!(
+            "Digest realm=\"r\", nonce=\"n{}\", qop=\"auth\", algorithm=MD5{stale}",
+            register.headers.cseq.seq
+        ),
+    );
+    r.into()
+}
+
+fn ok_with_expiry(register: &Request, expires: u32) -> SipMessage {
+    let mut r = Response::for_request(register, 200, Some("reg"));
+    let mut contact = register.headers.contact[0].clone();
+    contact.params.set("expires", Some(&expires.to_string()));
+    r.headers.contact.push(contact);
+    r.into()
+}
+
+fn only_register(h: &mut Harness) -> Request {
+    let mut sent = h.sent_requests();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let r = sent.remove(0);
+    assert_eq!(r.method, Method::Register);
+    r
+}
+
+#[test]
+fn registers_answers_the_challenge_and_refreshes_before_expiry() {
+    let mut h = Harness::new(REG_LINE);
+    let first = only_register(&mut h);
+    assert_eq!(first.headers.expires, Some(100));
+    assert!(first.headers.get("Authorization").is_none());
+    h.feed(challenge(&first, false));
+    let second = only_register(&mut h);
+    assert_eq!(
+        second.headers.call_id, first.headers.call_id,
+        "one Call-ID per line"
+    );
+    assert_eq!(second.headers.cseq.seq, first.headers.cseq.seq + 1);
+    let auth = second.headers.get("Authorization").unwrap();
+    assert!(
+        auth.contains("nc=00000001") && auth.contains("username=\"1001\""),
+        "{auth}"
+    );
+    h.feed(ok_with_expiry(&second, 100));
+    assert_eq!(
+        h.events(),
+        vec![ProviderEvent::LineDevState {
+            device: DeviceId(0),
+            state: LINEDEVSTATE_INSERVICE,
+            param2: 0,
+            param3: 0
+        }]
+    );
+    assert!(h.p.line_dev_status(DeviceId(0)).unwrap().registered);
+    h.advance(Duration::from_secs(79));
+    assert!(
+        h.sent_requests().is_empty(),
+        "no refresh before 80% of the granted expiry"
+    );
+    h.advance(Duration::from_secs(1));
+    let refresh = only_register(&mut h);
+    assert_eq!(refresh.headers.cseq.seq, second.headers.cseq.seq + 1);
+    let auth = refresh.headers.get("Authorization").unwrap();
+    assert!(
+        auth.contains("nc=00000002"),
+        "the reused nonce counts up: {auth}"
+    );
+}
+
+#[test]
+fn a_second_challenge_is_a_failure_unless_stale() {
+    let mut h = Harness::new(REG_LINE);
+    let first = only_register(&mut h);
+    h.feed(challenge(&first, false));
+    let second = only_register(&mut h);
+    h.feed(challenge(&second, true));
+    let third = only_register(&mut h);
+    assert!(
+        third.headers.get("Authorization").is_some(),
+        "stale=true is retried"
+    );
+    h.feed(challenge(&third, false));
+    assert!(
+        h.sent_requests().is_empty(),
+        "the same credentials refused again: no loop"
+    );
+    assert!(!h.p.line_dev_status(DeviceId(0)).unwrap().registered);
+    // Backoff: the first retry comes after 2 s (plus up to 20% jitter), not before.
+    h.advance(Duration::from_millis(1999));
+    assert!(h.sent_requests().is_empty());
+    h.advance(Duration::from_millis(500));
+    assert_eq!(only_register(&mut h).method, Method::Register);
+}
+
+#[test]
+fn interval_too_brief_is_retried_with_min_expires() {
+    let mut h = Harness::new(REG_LINE);
+    let first = only_register(&mut h);
+    let mut r = Response::for_request(&first, 423, Some("reg"));
+    r.headers.push("Min-Expires", "3600");
+    h.feed(r.into());
+    let retry = only_register(&mut h);
+    assert_eq!(retry.headers.expires, Some(3600));
+}
+
+#[test]
+fn lost_registration_is_out_of_service_and_retried_with_growing_backoff() {
+    let mut h = Harness::new(REG_LINE);
+    let first = only_register(&mut h);
+    h.feed(ok_with_expiry(&first, 100));
+    h.events();
+    h.advance(Duration::from_secs(80));
+    let refresh = only_register(&mut h);
+    let mut refused = Response::for_request(&refresh, 503, Some("reg"));
+    refused.headers.push("Retry-After", "1");
+    h.feed(refused.into());
+    assert_eq!(
+        h.events(),
+        vec![ProviderEvent::LineDevState {
+            device: DeviceId(0),
+            state: LINEDEVSTATE_OUTOFSERVICE,
+            param2: 0,
+            param3: 0
+        }]
+    );
+    // Retries time out (Timer F) and back off: 2 s, then 4 s, ...
+    h.advance(Duration::from_millis(2400));
+    let retry = only_register(&mut h);
+    h.advance(Duration::from_secs(32));
+    h.sent();
+    h.advance(Duration::from_millis(3999));
+    assert!(
+        h.sent_requests()
+            .iter()
+            .all(|r| r.headers.cseq.seq == retry.headers.cseq.seq),
+        "no new REGISTER yet"
+    );
+    h.advance(Duration::from_millis(900));
+    assert!(h
+        .sent_requests()
+        .iter()
+        .any(|r| r.headers.cseq.seq > retry.headers.cseq.seq));
+}

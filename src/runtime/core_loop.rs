@@ -38,6 +38,11 @@ struct Sinks {
 
 /// Binds everything, then runs the core until a signal and a graceful stop.
 pub async fn serve(config: GatewayConfig) -> Result<(), RuntimeError> {
+    // Signals first: a SIGTERM right after "listening" must already be a graceful stop.
+    let signals = Signals {
+        term: signal(SignalKind::terminate()).ok(),
+        int: signal(SignalKind::interrupt()).ok(),
+    };
     let sip_addr = config.sip.listen;
     let udp = UdpSocket::bind(sip_addr)
         .await
@@ -76,6 +81,7 @@ pub async fn serve(config: GatewayConfig) -> Result<(), RuntimeError> {
         sinks,
         core_rx,
         api_rx,
+        signals,
     }
     .run()
     .await;
@@ -118,12 +124,17 @@ struct CoreTask {
     sinks: Sinks,
     core_rx: mpsc::Receiver<CoreInput>,
     api_rx: mpsc::Receiver<ApiInbound>,
+    signals: Signals,
+}
+
+/// SIGTERM and SIGINT streams (absent if they could not be installed).
+struct Signals {
+    term: Option<tokio::signal::unix::Signal>,
+    int: Option<tokio::signal::unix::Signal>,
 }
 
 impl CoreTask {
     async fn run(mut self) {
-        let mut sigterm = signal(SignalKind::terminate()).ok();
-        let mut sigint = signal(SignalKind::interrupt()).ok();
         let mut stop_by: Option<Instant> = None;
         loop {
             self.flush().await;
@@ -136,10 +147,10 @@ impl CoreTask {
             let wake = self.next_wake(stop_by);
             tokio::select! {
                 biased;
-                _ = recv_signal(&mut sigterm), if stop_by.is_none() => {
+                _ = recv_signal(&mut self.signals.term), if stop_by.is_none() => {
                     stop_by = Some(self.begin_stop("SIGTERM"));
                 }
-                _ = recv_signal(&mut sigint), if stop_by.is_none() => {
+                _ = recv_signal(&mut self.signals.int), if stop_by.is_none() => {
                     stop_by = Some(self.begin_stop("SIGINT"));
                 }
                 input = self.core_rx.recv() => match input {
@@ -193,7 +204,7 @@ impl CoreTask {
     fn on_core_input(&mut self, input: CoreInput) {
         let now = Instant::now();
         match input {
-            CoreInput::Sip(incoming) => self.gateway.handle_sip(now, incoming),
+            CoreInput::Sip(incoming) => self.gateway.handle_sip(now, *incoming),
             CoreInput::Malformed { source, response } => {
                 self.gateway.send_raw(source, response.into());
             }

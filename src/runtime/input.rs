@@ -12,7 +12,7 @@ use crate::sip::transport::{Incoming, Peer, TransportFailure};
 #[derive(Debug)]
 pub enum CoreInput {
     /// A decoded SIP message.
-    Sip(Incoming),
+    Sip(Box<Incoming>),
     /// A request the codec rejected with a ready 400 response to send back to `source`.
     Malformed { source: Peer, response: Vec<u8> },
     /// A send failed (TCP connect refused, reset, ...).

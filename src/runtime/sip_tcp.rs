@@ -209,7 +209,7 @@ async fn read_loop(
         };
         framer.push(&buf[..n]);
         loop {
-            let frame = match framer.next() {
+            let frame = match framer.next_frame() {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
                 Err(err) => {
@@ -225,7 +225,7 @@ async fn read_loop(
                 }
                 Frame::KeepAlive => continue,
                 Frame::Message(bytes) => match codec::decode(&bytes) {
-                    Ok(message) => CoreInput::Sip(Incoming { source, message }),
+                    Ok(message) => CoreInput::Sip(Box::new(Incoming { source, message })),
                     Err(DecodeError::BadRequest { reason, response }) => {
                         tracing::info!(%peer, %reason, "malformed request: answering 400");
                         CoreInput::Malformed { source, response }

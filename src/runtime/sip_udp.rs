@@ -44,7 +44,7 @@ fn decode_datagram(bytes: &[u8], from: SocketAddr) -> Option<CoreInput> {
         return None; // RFC 5626 §4.4.1 keep-alive (or an empty datagram)
     }
     match codec::decode(bytes) {
-        Ok(message) => Some(CoreInput::Sip(Incoming { source, message })),
+        Ok(message) => Some(CoreInput::Sip(Box::new(Incoming { source, message }))),
         Err(DecodeError::BadRequest { reason, response }) => {
             tracing::info!(%from, %reason, "malformed request: answering 400");
             Some(CoreInput::Malformed { source, response })

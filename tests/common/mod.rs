@@ -315,7 +315,9 @@ pub mod app {
     /// Waits for LINE_REPLY(request) and returns its result.
     pub async fn reply(client: &mut Client, request: u32) -> i32 {
         let (m, _) = client
-            .wait_for(WAIT, |m| m.msg.dw_message_id == LINE_REPLY && m.msg.dw_param1 == request)
+            .wait_for(WAIT, |m| {
+                m.msg.dw_message_id == LINE_REPLY && m.msg.dw_param1 == request
+            })
             .await
             .unwrap_or_else(|e| panic!("no LINE_REPLY for {request}: {e}"));
         m.msg.reply_result()
@@ -325,7 +327,9 @@ pub mod app {
     pub async fn state(client: &mut Client, h_call: u32, state: u32) -> (u32, Vec<u32>) {
         let (m, skipped) = client
             .wait_for(WAIT, |m| {
-                m.msg.dw_message_id == LINE_CALLSTATE && m.msg.h_device == h_call && m.msg.dw_param1 == state
+                m.msg.dw_message_id == LINE_CALLSTATE
+                    && m.msg.h_device == h_call
+                    && m.msg.dw_param1 == state
             })
             .await
             .unwrap_or_else(|e| panic!("no LINE_CALLSTATE {state:#x} on {h_call}: {e}"));

@@ -49,7 +49,7 @@ impl StreamFramer {
     }
 
     /// The next complete frame, `Ok(None)` when more bytes are needed.
-    pub fn next(&mut self) -> Result<Option<Frame>, FramingError> {
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, FramingError> {
         if let Some(frame) = self.keep_alive() {
             return Ok(Some(frame));
         }

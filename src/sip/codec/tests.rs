@@ -126,17 +126,20 @@ fn two_messages_in_one_read_and_one_split_over_many() {
     let both = format!("{INVITE}{INVITE}");
     framer.push(both.as_bytes());
     for _ in 0..2 {
-        match framer.next().unwrap() {
+        match framer.next_frame().unwrap() {
             Some(Frame::Message(m)) => assert_eq!(m, INVITE.as_bytes()),
             other => panic!("{other:?}"),
         }
     }
-    assert_eq!(framer.next().unwrap(), None);
+    assert_eq!(framer.next_frame().unwrap(), None);
     for chunk in INVITE.as_bytes().chunks(7) {
-        assert_eq!(framer.next().unwrap(), None);
+        assert_eq!(framer.next_frame().unwrap(), None);
         framer.push(chunk);
     }
-    assert!(matches!(framer.next().unwrap(), Some(Frame::Message(_))));
+    assert!(matches!(
+        framer.next_frame().unwrap(),
+        Some(Frame::Message(_))
+    ));
     assert_eq!(framer.buffered(), 0);
 }
 
@@ -144,12 +147,15 @@ fn two_messages_in_one_read_and_one_split_over_many() {
 fn keep_alives_and_compact_length_on_streams() {
     let mut framer = StreamFramer::new();
     framer.push(b"\r\n\r\n");
-    assert_eq!(framer.next().unwrap(), Some(Frame::Ping));
+    assert_eq!(framer.next_frame().unwrap(), Some(Frame::Ping));
     let compact = INVITE.replace("Content-Length: 5", "l: 5");
     framer.push(b"\r\n");
     framer.push(compact.as_bytes());
-    assert_eq!(framer.next().unwrap(), Some(Frame::KeepAlive));
-    assert!(matches!(framer.next().unwrap(), Some(Frame::Message(_))));
+    assert_eq!(framer.next_frame().unwrap(), Some(Frame::KeepAlive));
+    assert!(matches!(
+        framer.next_frame().unwrap(),
+        Some(Frame::Message(_))
+    ));
 }
 
 #[test]
@@ -160,13 +166,13 @@ fn stream_limits() {
             .replace("Content-Length: 5", "Content-Length: 70000")
             .as_bytes(),
     );
-    assert_eq!(framer.next(), Err(FramingError::TooLarge));
+    assert_eq!(framer.next_frame(), Err(FramingError::TooLarge));
     let mut framer = StreamFramer::new();
     framer.push(&vec![b'a'; MAX_MESSAGE + 1]);
-    assert_eq!(framer.next(), Err(FramingError::TooLarge));
+    assert_eq!(framer.next_frame(), Err(FramingError::TooLarge));
     let mut framer = StreamFramer::new();
     framer.push(INVITE.replace("Content-Length: 5\r\n", "").as_bytes());
-    assert_eq!(framer.next(), Err(FramingError::NoContentLength));
+    assert_eq!(framer.next_frame(), Err(FramingError::NoContentLength));
 }
 
 #[test]
@@ -199,6 +205,6 @@ fn garbage_never_panics() {
         let _ = decode(&bytes);
         let mut framer = StreamFramer::new();
         framer.push(&bytes);
-        while let Ok(Some(_)) = framer.next() {}
+        while let Ok(Some(_)) = framer.next_frame() {}
     }
 }

@@ -119,7 +119,7 @@ pub fn parse_uri(s: &str) -> Result<Uri, DecodeError> {
     };
     let (host, port) = parse_hostport(hostport)?;
     let (user, password) = match userinfo {
-        Some(u) if u.is_empty() => return Err(bad("URI user", s)),
+        Some("") => return Err(bad("URI user", s)),
         Some(u) => match u.split_once(':') {
             Some((user, pw)) => (Some(user.to_string()), Some(pw.to_string())),
             None => (Some(u.to_string()), None),
