@@ -16,9 +16,10 @@ fn provider(scenario_path: &std::path::Path, transport: &str, extra: &[&str]) ->
         &p,
         "-t",
         transport,
-        "-m",
-        "1",
     ];
+    if !extra.contains(&"-m") {
+        args.extend(["-m", "1"]);
+    }
     args.extend_from_slice(extra);
     let child = sipp(&args).timeout(30).spawn();
     (port, child)
@@ -90,11 +91,18 @@ async fn answered_call_ended_by_the_provider_over_tcp() {
 }
 
 async fn rejected_with(status: u16, expected_mode: u32) {
+    rejected_after("180 Ringing", status, expected_mode).await;
+}
+
+async fn rejected_after(provisional: &str, status: u16, expected_mode: u32) {
     let dir = tempfile::tempdir().unwrap();
     let sf = scenario_with(
         "uas_reject.xml",
         dir.path(),
-        &[("STATUS", &status.to_string())],
+        &[
+            ("STATUS", &status.to_string()),
+            ("PROVISIONAL", provisional),
+        ],
     );
     let (port, sipp) = provider(&sf, "u1", &[]);
     let gw = GatewayProcess::start(&line_config(port, "udp"));
@@ -105,8 +113,12 @@ async fn rejected_with(status: u16, expected_mode: u32) {
         0,
         "a final failure still completes the request"
     );
-    let (mode, _) = state(&mut c, h_call, LINECALLSTATE_DISCONNECTED).await;
+    let (mode, before) = state(&mut c, h_call, LINECALLSTATE_DISCONNECTED).await;
     assert_eq!(mode, expected_mode, "status {status}");
+    assert_eq!(
+        before,
+        vec![LINECALLSTATE_PROCEEDING, LINECALLSTATE_RINGBACK]
+    );
     state(&mut c, h_call, LINECALLSTATE_IDLE).await;
     finish(sipp, &format!("provider ({status})")).await;
 }
@@ -186,4 +198,81 @@ async fn bad_destination_is_refused_synchronously() {
         matches!(err, ClientError::Rpc { ref message, .. } if message == "LINEERR_INVALADDRESS"),
         "{err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn session_progress_then_503() {
+    rejected_after("183 Session Progress", 503, LINEDISCONNECTMODE_CONGESTION).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_200_crossing_the_cancel_is_acked_and_hung_up() {
+    let (port, sipp) = provider(&scenario("uas_cancel_crossed_by_200.xml"), "u1", &[]);
+    let gw = GatewayProcess::start(&line_config(port, "udp"));
+    let (mut c, _, line) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
+    let (request, h_call) = c.line_make_call(line, "1002").await.unwrap();
+    assert_eq!(reply(&mut c, request).await, 0);
+    state(&mut c, h_call, LINECALLSTATE_RINGBACK).await;
+    let drop = c.call_op("lineDrop", h_call).await.unwrap();
+    assert_eq!(
+        reply(&mut c, drop).await,
+        0,
+        "completes once the BYE is answered"
+    );
+    let (_, before) = state(&mut c, h_call, LINECALLSTATE_IDLE).await;
+    assert!(
+        !before.contains(&LINECALLSTATE_CONNECTED),
+        "the app never sees it connected"
+    );
+    finish(sipp, "provider (CANCEL crossed by 200)").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn several_calls_at_once_on_one_line() {
+    let (port, sipp) = provider(&scenario("uas_answer_gw_hangs_up.xml"), "u1", &["-m", "3"]);
+    let gw = GatewayProcess::start(&line_config(port, "udp"));
+    let (mut c, _, line) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
+    let mut calls = Vec::new();
+    for n in 0..3 {
+        calls.push(c.line_make_call(line, &format!("100{n}")).await.unwrap());
+    }
+    let mut connected = std::collections::HashSet::new();
+    let mut replies = std::collections::HashSet::new();
+    while connected.len() < 3 {
+        let m = c.next_message(WAIT).await.unwrap();
+        if m.msg.dw_message_id == LINE_REPLY {
+            assert_eq!(m.msg.reply_result(), 0);
+            replies.insert(m.msg.dw_param1);
+        }
+        if m.msg.dw_message_id == LINE_CALLSTATE && m.msg.dw_param1 == LINECALLSTATE_CONNECTED {
+            let (request, _) = calls.iter().find(|(_, h)| *h == m.msg.h_device).unwrap();
+            assert!(
+                replies.contains(request),
+                "LINE_REPLY(0) came before the call's states"
+            );
+            connected.insert(m.msg.h_device);
+        }
+    }
+    for (_, h_call) in &calls {
+        let drop = c.call_op("lineDrop", *h_call).await.unwrap();
+        assert_eq!(reply(&mut c, drop).await, 0);
+    }
+    finish(sipp, "provider (3 calls)").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_hangs_up_live_calls_and_closes_lines() {
+    let (port, sipp) = provider(&scenario("uas_answer_gw_hangs_up.xml"), "u1", &[]);
+    let mut gw = GatewayProcess::start(&line_config(port, "udp"));
+    let (mut c, _, line) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
+    let (request, h_call) = c.line_make_call(line, "1002").await.unwrap();
+    assert_eq!(reply(&mut c, request).await, 0);
+    state(&mut c, h_call, LINECALLSTATE_CONNECTED).await;
+    assert!(gw.stop().success(), "graceful stop exits 0");
+    let (m, _) = c
+        .wait_for(WAIT, |m| m.msg.dw_message_id == LINE_CLOSE)
+        .await
+        .expect("LINE_CLOSE");
+    assert_eq!(m.msg.h_device, line);
+    finish(sipp, "provider gets a BYE on shutdown").await;
 }
