@@ -11,10 +11,12 @@ use tracing_subscriber::EnvFilter;
 const USAGE: &str = "usage: tapigw [--config FILE]\n\
   --config FILE   configuration file (TOML), default config/default.toml\n\
   --version       print the version and exit\n\
+  --healthcheck [ADDR]  ask a running gateway's API (default 127.0.0.1:8274) and exit 0 if it answers\n\
 Environment: TAPIGW__SECTION__KEY overrides a scalar key; RUST_LOG filters logs.";
 
 enum Command {
     Run(PathBuf),
+    Health(String),
     Exit(String, u8),
 }
 
@@ -27,6 +29,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Command {
                 None => return Command::Exit(format!("--config needs a FILE\n{USAGE}"), 2),
             },
             "--help" | "-h" => return Command::Exit(USAGE.to_string(), 0),
+            "--healthcheck" => {
+                return Command::Health(args.next().unwrap_or_else(|| "127.0.0.1:8274".into()))
+            }
             "--version" | "-V" => {
                 return Command::Exit(format!("tapigw {}", env!("CARGO_PKG_VERSION")), 0)
             }
@@ -42,6 +47,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Command {
 fn main() -> ExitCode {
     let path = match parse_args(std::env::args().skip(1)) {
         Command::Run(path) => path,
+        Command::Health(addr) => return healthcheck(&addr),
         Command::Exit(text, code) => {
             if code == 0 {
                 println!("{text}");
@@ -66,6 +72,35 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("tapigw: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Container health check: a real API round trip. lineShutdown of handle 0 must come back as
+/// LINEERR_INVALAPPHANDLE, which proves the core task is answering.
+fn healthcheck(addr: &str) -> ExitCode {
+    use std::io::{BufRead, BufReader, Write};
+    use std::time::Duration;
+    let probe = || -> std::io::Result<bool> {
+        let addr: std::net::SocketAddr = addr
+            .parse()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        stream.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"lineShutdown\",\"params\":{\"hLineApp\":0}}\n")?;
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line)?;
+        Ok(line.contains("LINEERR_INVALAPPHANDLE"))
+    };
+    match probe() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("tapigw: unexpected answer from {addr}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("tapigw: {addr}: {e}");
             ExitCode::from(1)
         }
     }

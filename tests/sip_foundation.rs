@@ -108,3 +108,18 @@ fn environment_overrides_the_api_address() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}: {rest:?}");
 }
+
+#[test]
+fn healthcheck_asks_the_api() {
+    let gw = GatewayProcess::start(ONE_LINE);
+    let ok = Command::new(env!("CARGO_BIN_EXE_tapigw"))
+        .args(["--healthcheck", &gw.api_addr().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let down = Command::new(env!("CARGO_BIN_EXE_tapigw"))
+        .args(["--healthcheck", &format!("127.0.0.1:{}", common::free_port())])
+        .status()
+        .unwrap();
+    assert!(!down.success());
+}
