@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Installs the system packages tapigw's tests and tools need (Debian/Ubuntu): SIPp.
+# Installs the system packages tapigw's tests need on Debian/Ubuntu: SIPp (sip-tester) for the
+# integration tests; docker.io and debootstrap for the Docker suite (docker/run-tests.sh).
 set -euo pipefail
 need=()
 command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+if [ "${1:-}" = "--docker" ]; then
+  command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+  command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
