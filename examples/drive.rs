@@ -27,7 +27,9 @@ async fn main() -> ExitCode {
         ["inbound"] => inbound(api).await,
         ["registered"] => registered(api).await,
         _ => {
-            eprintln!("usage: drive [--api ADDR] outbound DEST connected|busy | inbound | registered");
+            eprintln!(
+                "usage: drive [--api ADDR] outbound DEST connected|busy | inbound | registered"
+            );
             return ExitCode::from(2);
         }
     };
@@ -47,7 +49,13 @@ async fn open(api: SocketAddr) -> Result<(Client, u32), ClientError> {
     let mut c = Client::connect(api).await?;
     let (app, _) = c.line_initialize_ex("drive", 1, 0).await?;
     let line = c
-        .line_open(app, 0, LINECALLPRIVILEGE_OWNER, LINEMEDIAMODE_INTERACTIVEVOICE, 0)
+        .line_open(
+            app,
+            0,
+            LINECALLPRIVILEGE_OWNER,
+            LINEMEDIAMODE_INTERACTIVEVOICE,
+            0,
+        )
         .await?;
     Ok((c, line))
 }
@@ -98,7 +106,11 @@ async fn wait_idle(c: &mut Client, drop_request: u32) -> Result<(), ClientError>
             replied = m.reply_result() == 0;
         }
         if m.dw_message_id == LINE_CALLSTATE && m.dw_param1 == LINECALLSTATE_IDLE {
-            return if replied { Ok(()) } else { Err(fail("IDLE without LINE_REPLY(0)".into())) };
+            return if replied {
+                Ok(())
+            } else {
+                Err(fail("IDLE without LINE_REPLY(0)".into()))
+            };
         }
     }
 }
@@ -125,7 +137,9 @@ async fn registered(api: SocketAddr) -> Result<(), ClientError> {
     let (mut c, line) = open(api).await?;
     c.line_set_status_messages(line, LINEDEVSTATE_INSERVICE | LINEDEVSTATE_OUTOFSERVICE)
         .await?;
-    let status = c.call("lineGetLineDevStatus", serde_json::json!({"hLine": line})).await?;
+    let status = c
+        .call("lineGetLineDevStatus", serde_json::json!({"hLine": line}))
+        .await?;
     if status["registered"] == true {
         return Ok(());
     }

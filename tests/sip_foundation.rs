@@ -118,7 +118,10 @@ fn healthcheck_asks_the_api() {
         .unwrap();
     assert!(ok.success());
     let down = Command::new(env!("CARGO_BIN_EXE_tapigw"))
-        .args(["--healthcheck", &format!("127.0.0.1:{}", common::free_port())])
+        .args([
+            "--healthcheck",
+            &format!("127.0.0.1:{}", common::free_port()),
+        ])
         .status()
         .unwrap();
     assert!(!down.success());

@@ -84,10 +84,10 @@ pub struct Call {
     /// Where requests for this call go (line proxy, or the inbound INVITE's source).
     pub peer: Peer,
     /// Outbound: the INVITE as last sent (CANCEL and auth retries are derived from it).
-    pub invite: Option<Request>,
+    pub invite: Option<Box<Request>>,
     pub invite_tx: Option<ClientTxKey>,
     /// Inbound: the INVITE and its server transaction.
-    pub remote_invite: Option<Request>,
+    pub remote_invite: Option<Box<Request>>,
     pub server_tx: Option<ServerTxKey>,
     pub pending: Vec<(RequestId, Op)>,
     /// Outbound: lineDrop came before any provisional; CANCEL when one arrives (§9.1).
@@ -95,8 +95,8 @@ pub struct Call {
     /// Inbound: lineDrop came while our 2xx waits for its ACK; BYE once it arrives (§15).
     pub hangup_on_ack: bool,
     /// Outbound: the ACK for the 2xx, re-sent for each retransmitted 2xx (§13.2.2.4).
-    pub ack: Option<(Request, Peer)>,
-    pub uas_2xx: Option<Uas2xx>,
+    pub ack: Option<(bytes::Bytes, Peer)>,
+    pub uas_2xx: Option<Box<Uas2xx>>,
     /// Outbound: authentication retries done for the INVITE.
     pub auth_attempts: u32,
     pub media: Option<MediaLease>,

@@ -108,14 +108,14 @@ impl SipProvider {
                 now + t1
             };
             if let Some(c) = self.calls.get_mut(&call) {
-                c.uas_2xx = Some(Uas2xx {
+                c.uas_2xx = Some(Box::new(Uas2xx {
                     response: response.clone(),
                     destination,
                     interval: t1,
                     next,
                     give_up,
                     initial: false,
-                });
+                }));
                 self.timers.schedule(next, TimerKind::Uas2xx(call));
             }
         }

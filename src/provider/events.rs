@@ -90,7 +90,7 @@ impl SipProvider {
     }
 
     /// Drops every trace of a call TAPI no longer holds.
-    pub(super) fn forget_call(&mut self, mut call: Call) {
+    pub(super) fn forget_call(&mut self, mut call: Box<Call>) {
         if let Some(lease) = call.media.take() {
             self.media.release(lease);
         }

@@ -114,7 +114,7 @@ impl SipProvider {
             peer: source,
             invite: None,
             invite_tx: None,
-            remote_invite: Some(request),
+            remote_invite: Some(Box::new(request)),
             server_tx: Some(key.clone()),
             pending: Vec::new(),
             cancel_on_provisional: false,
@@ -133,7 +133,7 @@ impl SipProvider {
         self.dialogs
             .insert((call.dialog.call_id.clone(), local_tag), id);
         self.server_invites.insert(key, id);
-        self.calls.insert(id, call);
+        self.calls.insert(id, Box::new(call));
         id
     }
 
@@ -230,14 +230,14 @@ impl SipProvider {
         } else {
             now + t1
         };
-        c.uas_2xx = Some(Uas2xx {
+        c.uas_2xx = Some(Box::new(Uas2xx {
             response: response.clone(),
             destination,
             interval: t1,
             next: first,
             give_up,
             initial: true,
-        });
+        }));
         self.timers.schedule(first, TimerKind::Uas2xx(call));
         self.send_on_invite_tx(now, call, response);
     }
@@ -310,6 +310,8 @@ impl SipProvider {
             }
         }
         c.phase = Phase::Connected;
+        // The INVITE was kept to build responses to it; the dialog has all it needs now.
+        c.remote_invite = None;
         let hang_up = c.hangup_on_ack;
         if let Some(request) = c.take_pending(Op::Answer) {
             self.complete(request, Ok(()));

@@ -62,7 +62,8 @@ pub struct SipProvider {
     txl: TransactionLayer,
     media: Box<dyn MediaAllocator>,
     ids: IdGen,
-    calls: HashMap<CallId, Call>,
+    /// Boxed: the table stays small however large a call's state is.
+    calls: HashMap<CallId, Box<Call>>,
     /// (Call-ID, our tag) -> call, for requests inside a dialog.
     dialogs: HashMap<(String, String), CallId>,
     client_txs: HashMap<ClientTxKey, TxOwner>,

@@ -95,7 +95,7 @@ impl SipProvider {
             tapi_state: 0,
             dialog,
             peer,
-            invite: Some(invite.clone()),
+            invite: Some(Box::new(invite.clone())),
             invite_tx: None,
             remote_invite: None,
             server_tx: None,
@@ -113,7 +113,7 @@ impl SipProvider {
             cancel_deadline: None,
             released: false,
         };
-        self.calls.insert(id, call);
+        self.calls.insert(id, Box::new(call));
         self.dialogs.insert((call_id, local_tag), id);
         let Some(key) = self.send_request(now, invite, peer, TxOwner::Invite(id)) else {
             if let Some(call) = self.calls.remove(&id) {
@@ -191,7 +191,7 @@ impl SipProvider {
             return;
         };
         if let Some((ack, peer)) = c.ack.clone() {
-            self.txl.send_stateless(peer, ack.into());
+            self.txl.send_encoded(peer, ack);
             return;
         }
         establish_dialog(&mut c.dialog, &response);
@@ -208,11 +208,14 @@ impl SipProvider {
             }
         }
         ack.headers.remove("User-Agent");
-        self.txl.send_stateless(ack_peer, ack.clone().into());
+        let ack = bytes::Bytes::from(crate::sip::codec::encode_request(&ack));
+        self.txl.send_encoded(ack_peer, ack.clone());
         let Some(c) = self.calls.get_mut(&call) else {
             return;
         };
         c.ack = Some((ack, ack_peer));
+        // The INVITE was only kept for CANCEL and authentication retries.
+        c.invite = None;
         c.cancel_deadline = None;
         let dropping = c.phase == Phase::Cancelling || c.has_pending(Op::Drop) || c.released;
         if dropping || self.stopping {
@@ -225,6 +228,8 @@ impl SipProvider {
                 c.info.remote_media = Some(remote.address.to_string());
                 c.remote_media = Some(remote);
                 c.phase = Phase::Connected;
+                // Our offer is rebuilt from the origin and the lease if a re-INVITE needs it.
+                c.local_sdp = None;
                 self.report_state(call, LINECALLSTATE_CONNECTED, LINECONNECTEDMODE_ACTIVE);
                 self.report_info(call, LINECALLINFOSTATE_CONNECTEDID);
             }
@@ -378,7 +383,7 @@ impl SipProvider {
         let key = self.send_request(now, invite.clone(), peer, TxOwner::Invite(call));
         if let Some(c) = self.calls.get_mut(&call) {
             c.dialog.local_cseq = invite.headers.cseq.seq;
-            c.invite = Some(invite);
+            c.invite = Some(Box::new(invite));
             c.invite_tx = key;
         }
     }

@@ -25,7 +25,9 @@ pub(super) enum ClientState {
 
 pub(super) struct ClientTx {
     pub key: ClientTxKey,
-    pub request: Request,
+    /// INVITE only, until its final response: what the ACK for a non-2xx is built from.
+    pub request: Option<Box<Request>>,
+    /// What is retransmitted; emptied once no retransmission can follow.
     pub encoded: Bytes,
     pub destination: Peer,
     pub state: ClientState,
@@ -72,9 +74,10 @@ impl TransactionLayer {
         let encoded = Bytes::from(codec::encode_request(&request));
         let id = self.fresh_id();
         let t1 = self.timers.t1;
+        let invite = request.method == Method::Invite;
         let mut tx = ClientTx {
             key: key.clone(),
-            request,
+            request: invite.then(|| Box::new(request)),
             encoded: encoded.clone(),
             destination,
             state: ClientState::Calling,
@@ -90,7 +93,7 @@ impl TransactionLayer {
         let timeout = now + self.timers.timeout_64t1();
         tx.deadlines.timeout = Some(timeout);
         self.schedule(timeout, TxId::Client(id), TimerSlot::Timeout);
-        self.clients.insert(id, tx);
+        self.clients.insert(id, Box::new(tx));
         self.client_ids.insert(key.clone(), id);
         self.transmit(destination, encoded);
         Ok(key)
@@ -130,6 +133,7 @@ impl TransactionLayer {
                 tx.state = ClientState::Proceeding;
                 tx.deadlines.retransmit = None;
                 tx.deadlines.timeout = None;
+                tx.encoded = Bytes::new();
                 self.events
                     .push_back(TransactionEvent::Response { key, response });
             }
@@ -137,6 +141,8 @@ impl TransactionLayer {
                 // RFC 6026 §7.2: Accepted, Timer M = 64*T1; the TU ACKs.
                 tx.state = ClientState::Accepted;
                 tx.deadlines = Deadlines::default();
+                tx.request = None;
+                tx.encoded = Bytes::new();
                 let at = now + self.timers.timeout_64t1();
                 tx.deadlines.linger = Some(at);
                 self.schedule(at, TxId::Client(id), TimerSlot::Linger);
@@ -149,8 +155,12 @@ impl TransactionLayer {
             }
             (ClientState::Calling | ClientState::Proceeding, _) => {
                 // §17.1.1.3: ACK the non-2xx final ourselves, then linger for Timer D.
-                let ack = Bytes::from(codec::encode_request(&ack_for(&tx.request, &response)));
+                let Some(invite) = tx.request.take() else {
+                    return;
+                };
+                let ack = Bytes::from(codec::encode_request(&ack_for(&invite, &response)));
                 tx.ack = Some(ack.clone());
+                tx.encoded = Bytes::new();
                 tx.state = ClientState::Completed;
                 tx.deadlines = Deadlines::default();
                 let destination = tx.destination;
@@ -192,6 +202,7 @@ impl TransactionLayer {
         } else {
             tx.state = ClientState::Completed;
             tx.deadlines = Deadlines::default();
+            tx.encoded = Bytes::new();
             let at = now + linger;
             if let Some(tx) = self.clients.get_mut(&id) {
                 tx.deadlines.linger = Some(at);
@@ -238,7 +249,7 @@ impl TransactionLayer {
         self.transmit(destination, bytes);
     }
 
-    pub(super) fn remove_client(&mut self, id: u64) -> Option<ClientTx> {
+    pub(super) fn remove_client(&mut self, id: u64) -> Option<Box<ClientTx>> {
         let tx = self.clients.remove(&id)?;
         self.client_ids.remove(&tx.key);
         Some(tx)

@@ -69,9 +69,10 @@ impl Deadlines {
 /// All transactions of the gateway.
 pub struct TransactionLayer {
     timers: TimerConfig,
-    clients: HashMap<u64, ClientTx>,
+    // Boxed: tables with many entries stay small (docs/performance.md).
+    clients: HashMap<u64, Box<ClientTx>>,
     client_ids: HashMap<ClientTxKey, u64>,
-    servers: HashMap<u64, ServerTx>,
+    servers: HashMap<u64, Box<ServerTx>>,
     server_ids: HashMap<ServerTxKey, u64>,
     heap: BinaryHeap<Reverse<(Instant, TxId, TimerSlot)>>,
     transmits: VecDeque<Transmit>,
@@ -97,6 +98,11 @@ impl TransactionLayer {
     /// Sends a message outside any transaction (ACK for a 2xx, 2xx retransmissions, ...).
     pub fn send_stateless(&mut self, destination: Peer, message: SipMessage) {
         self.transmit(destination, Bytes::from(codec::encode(&message)));
+    }
+
+    /// Sends bytes encoded earlier outside any transaction (a re-sent ACK).
+    pub fn send_encoded(&mut self, destination: Peer, payload: Bytes) {
+        self.transmit(destination, payload);
     }
 
     /// A message from the network.

@@ -62,7 +62,7 @@ impl TransactionLayer {
         let invite = key.method == Method::Invite;
         self.servers.insert(
             id,
-            ServerTx {
+            Box::new(ServerTx {
                 key: key.clone(),
                 destination,
                 state: if invite {
@@ -73,7 +73,7 @@ impl TransactionLayer {
                 last_response: None,
                 interval: self.timers.t1,
                 deadlines: Deadlines::default(),
-            },
+            }),
         );
         self.server_ids.insert(key.clone(), id);
         if invite {
@@ -181,6 +181,9 @@ impl TransactionLayer {
         if invite && response.is_success() {
             // RFC 6026 §7.1: Accepted, Timer L = 64*T1; the TU retransmits the 2xx.
             tx.state = ServerState::Accepted;
+            // Retransmitted INVITEs are absorbed, not answered (RFC 6026 §7.1): the 2xx is
+            // the user's to retransmit.
+            tx.last_response = None;
             tx.deadlines.linger = Some(now + sixty_four);
             timers.push((now + sixty_four, TimerSlot::Linger));
         } else if invite {
@@ -241,7 +244,7 @@ impl TransactionLayer {
         }
     }
 
-    pub(super) fn remove_server(&mut self, id: u64) -> Option<ServerTx> {
+    pub(super) fn remove_server(&mut self, id: u64) -> Option<Box<ServerTx>> {
         let tx = self.servers.remove(&id)?;
         self.server_ids.remove(&tx.key);
         Some(tx)
