@@ -22,6 +22,9 @@ fn provider(scenario_path: &std::path::Path, transport: &str, extra: &[&str]) ->
     }
     args.extend_from_slice(extra);
     let child = sipp(&args).timeout(30).spawn();
+    if transport == "t1" {
+        common::wait_tcp_listening(port);
+    }
     (port, child)
 }
 

@@ -350,3 +350,22 @@ pub mod app {
         (m.msg.dw_param2, m.msg.dw_param3)
     }
 }
+
+/// Waits until something listens on TCP `port` (read from /proc/net/tcp, so no probe connection
+/// disturbs the listener).
+pub fn wait_tcp_listening(port: u16) {
+    let needle = format!(":{port:04X} ");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+        let listening = table.lines().skip(1).any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 3 && format!("{} ", &f[1][f[1].len() - 5..]) == needle && f[3] == "0A"
+        });
+        if listening {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("nothing listens on TCP port {port}");
+}
