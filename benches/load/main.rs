@@ -413,6 +413,12 @@ fn concurrency(
 }
 
 fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this binary without it, and a
+    // load test has no place in the unit test run.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("load bench: run it with `cargo bench --bench load [-- --quick]`");
+        return;
+    }
     let plan = plan();
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -138,25 +138,9 @@ pub fn resolve_hop(uri: &Uri, fallback: Peer) -> Peer {
 /// CANCEL for `invite` (§9.1): same Request-URI, Call-ID, From, To, CSeq number, top Via
 /// (branch included) and Route; method CANCEL.
 pub fn cancel_for(invite: &Request) -> Request {
-    let mut headers = Headers::new(
-        invite.headers.via[0].clone(),
-        invite.headers.from.clone(),
-        invite.headers.to.clone(),
-        invite.headers.call_id.clone(),
-        CSeq {
-            seq: invite.headers.cseq.seq,
-            method: Method::Cancel,
-        },
-    );
-    headers.max_forwards = invite.headers.max_forwards;
-    headers.route = invite.headers.route.clone();
+    let mut cancel = invite.derive(Method::Cancel, invite.headers.to.clone());
     if let Some(ua) = invite.headers.get("User-Agent") {
-        headers.push("User-Agent", ua.to_string());
+        cancel.headers.push("User-Agent", ua.to_string());
     }
-    Request {
-        method: Method::Cancel,
-        uri: invite.uri.clone(),
-        headers,
-        body: Vec::new(),
-    }
+    cancel
 }

@@ -1,7 +1,33 @@
 //! Constructors that follow RFC 3261 rules for deriving one message from another.
 
 use super::status::reason_phrase;
-use super::{Request, Response};
+use super::{CSeq, Headers, Method, NameAddr, Request, Response};
+
+impl Request {
+    /// A request bound to this one's transaction (CANCEL, RFC 3261 §9.1; ACK for a non-2xx,
+    /// §17.1.1.3): the same Request-URI, top Via (branch included), From, Call-ID, CSeq number
+    /// and Route; `method` and `to` as given, Max-Forwards 70, no body.
+    pub fn derive(&self, method: Method, to: NameAddr) -> Request {
+        let mut headers = Headers::new(
+            self.headers.via[0].clone(),
+            self.headers.from.clone(),
+            to,
+            self.headers.call_id.clone(),
+            CSeq {
+                seq: self.headers.cseq.seq,
+                method: method.clone(),
+            },
+        );
+        headers.max_forwards = Some(70);
+        headers.route = self.headers.route.clone();
+        Request {
+            method,
+            uri: self.uri.clone(),
+            headers,
+            body: Vec::new(),
+        }
+    }
+}
 
 impl Response {
     /// A response to `req` per RFC 3261 §8.2.6.2: Via (all values, in order), From, Call-ID and

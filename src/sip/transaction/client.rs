@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::sip::codec;
-use crate::sip::message::{CSeq, Headers, Method, Request, Response};
+use crate::sip::message::{Method, Request, Response};
 use crate::sip::transport::Peer;
 
 use super::{
@@ -256,24 +256,7 @@ impl TransactionLayer {
     }
 }
 
-/// §17.1.1.3: the ACK for a non-2xx final response to `invite`.
+/// §17.1.1.3: the ACK for a non-2xx final response to `invite` (To with the response's tag).
 fn ack_for(invite: &Request, response: &Response) -> Request {
-    let mut headers = Headers::new(
-        invite.headers.via[0].clone(),
-        invite.headers.from.clone(),
-        response.headers.to.clone(),
-        invite.headers.call_id.clone(),
-        CSeq {
-            seq: invite.headers.cseq.seq,
-            method: Method::Ack,
-        },
-    );
-    headers.max_forwards = Some(70);
-    headers.route = invite.headers.route.clone();
-    Request {
-        method: Method::Ack,
-        uri: invite.uri.clone(),
-        headers,
-        body: Vec::new(),
-    }
+    invite.derive(Method::Ack, response.headers.to.clone())
 }

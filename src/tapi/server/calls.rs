@@ -13,7 +13,7 @@ use crate::tapi::{
 };
 
 use super::delivery::empty;
-use super::state::{CallHandle, CallRecord, Pending, PendingKind};
+use super::state::{CallRecord, Pending, PendingKind};
 use super::{CallOp, FnResult, Tapisrv};
 
 impl Tapisrv {
@@ -31,29 +31,8 @@ impl Tapisrv {
         };
         let request = self.new_request();
         let call = provider.make_call(now, request, device, &p.dest_address)?;
-        let handle = HCall(self.new_handle());
-        self.handles.insert(
-            handle,
-            CallHandle {
-                handle,
-                app,
-                line,
-                call,
-                privilege: LINECALLPRIVILEGE_OWNER,
-                announced: false,
-            },
-        );
-        self.calls.insert(
-            call,
-            CallRecord {
-                device,
-                state: 0,
-                mode: 0,
-                handles: vec![handle],
-                visible: false,
-                held: Vec::new(),
-            },
-        );
+        self.calls.insert(call, CallRecord::new(device, false));
+        let handle = self.add_handle(call, app, line, LINECALLPRIVILEGE_OWNER);
         self.pending.insert(
             request,
             Pending {

@@ -165,7 +165,14 @@ impl Tapisrv {
             .collect()
     }
 
-    fn add_handle(&mut self, call: CallId, app: HLineApp, line: HLine, privilege: u32) -> HCall {
+    /// A new handle of `app` (through its open `line`) to `call`.
+    pub(super) fn add_handle(
+        &mut self,
+        call: CallId,
+        app: HLineApp,
+        line: HLine,
+        privilege: u32,
+    ) -> HCall {
         let handle = HCall(self.new_handle());
         self.handles.insert(
             handle,
@@ -221,17 +228,7 @@ impl Tapisrv {
             provider.close_call(now, call);
             return;
         };
-        self.calls.insert(
-            call,
-            CallRecord {
-                device,
-                state: 0,
-                mode: 0,
-                handles: Vec::new(),
-                visible: true,
-                held: Vec::new(),
-            },
-        );
+        self.calls.insert(call, CallRecord::new(device, true));
         let owner = self.add_handle(call, owner_app, owner_line, LINECALLPRIVILEGE_OWNER);
         self.announce_new_call(owner);
         for (app, line, privileges, _) in lines {

@@ -73,6 +73,20 @@ pub struct CallRecord {
     pub held: Vec<(u32, u32)>,
 }
 
+impl CallRecord {
+    /// A call with no handles yet; `visible` is false for lineMakeCall calls until LINE_REPLY(0).
+    pub fn new(device: DeviceId, visible: bool) -> CallRecord {
+        CallRecord {
+            device,
+            state: 0,
+            mode: 0,
+            handles: Vec::new(),
+            visible,
+            held: Vec::new(),
+        }
+    }
+}
+
 /// What a pending request was for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PendingKind {
