@@ -620,3 +620,113 @@ fn lost_registration_is_out_of_service_and_retried_with_growing_backoff() {
         .iter()
         .any(|r| r.headers.cseq.seq > retry.headers.cseq.seq));
 }
+
+fn connected_inbound(h: &mut Harness, sdp: Option<&str>) -> (CallId, Request, Response) {
+    let (call, invite) = offered(h, sdp);
+    h.p.answer(h.now, RequestId(5), call).unwrap();
+    let ok = h.sent_responses().pop().unwrap();
+    let mut ack = invite.clone();
+    ack.method = Method::Ack;
+    ack.headers.cseq.method = Method::Ack;
+    ack.headers.to = ok.headers.to.clone();
+    ack.headers.via[0].params.set("branch", Some("z9hG4bKack9"));
+    ack.body = if sdp.is_none() {
+        SDP_ANSWER.as_bytes().to_vec()
+    } else {
+        Vec::new()
+    };
+    h.feed(ack.into());
+    (call, invite, ok)
+}
+
+fn in_dialog(invite: &Request, ok: &Response, method: Method, cseq: u32, body: &str) -> Request {
+    let mut r = invite.clone();
+    r.method = method.clone();
+    r.headers.cseq = crate::sip::message::CSeq { seq: cseq, method };
+    r.headers.to = ok.headers.to.clone();
+    r.headers.via[0]
+        .params
+        .set("branch", Some(&format!("z9hG4bKdlg{cseq}")));
+    r.body = body.as_bytes().to_vec();
+    r
+}
+
+#[test]
+fn remote_reinvite_gets_our_unchanged_sdp_and_info_gets_200() {
+    let mut h = Harness::new("");
+    let (call, invite, ok) = connected_inbound(&mut h, Some(SDP_ANSWER));
+    h.events();
+    let reinvite = in_dialog(&invite, &ok, Method::Invite, 2, SDP_ANSWER);
+    h.feed(reinvite.into());
+    let answer = h
+        .sent_responses()
+        .into_iter()
+        .find(|r| r.status == 200)
+        .unwrap();
+    assert_eq!(
+        answer.body, ok.body,
+        "same session, same description and version (RFC 3264 §8)"
+    );
+    let info = in_dialog(&invite, &ok, Method::Info, 3, "");
+    h.feed(info.into());
+    assert_eq!(h.sent_responses().pop().unwrap().status, 200);
+    let refer = in_dialog(&invite, &ok, Method::Refer, 4, "");
+    h.feed(refer.into());
+    assert_eq!(h.sent_responses().pop().unwrap().status, 405);
+    let stale = in_dialog(&invite, &ok, Method::Info, 1, "");
+    h.feed(stale.into());
+    assert_eq!(
+        h.sent_responses().pop().unwrap().status,
+        500,
+        "CSeq lower than the last one"
+    );
+    assert!(
+        h.events().is_empty(),
+        "nothing of this changes the call state"
+    );
+    let bye = in_dialog(&invite, &ok, Method::Bye, 5, "");
+    h.feed(bye.into());
+    assert_eq!(h.sent_responses().pop().unwrap().status, 200);
+    assert_eq!(
+        h.events(),
+        vec![
+            state(call, LINECALLSTATE_DISCONNECTED, LINEDISCONNECTMODE_NORMAL),
+            state(call, LINECALLSTATE_IDLE, 0)
+        ]
+    );
+}
+
+#[test]
+fn invite_without_offer_gets_ours_in_the_200_and_the_answer_from_the_ack() {
+    let mut h = Harness::new("");
+    let (call, _, ok) = connected_inbound(&mut h, None);
+    let offer = String::from_utf8(ok.body.clone()).unwrap();
+    assert!(offer.contains("RTP/AVP 0 8 101"), "our full offer: {offer}");
+    assert!(h.events().contains(&state(
+        call,
+        LINECALLSTATE_CONNECTED,
+        LINECONNECTEDMODE_ACTIVE
+    )));
+    assert_eq!(h.p.call_info(call).unwrap().codec.as_deref(), Some("PCMA"));
+}
+
+#[test]
+fn no_common_codec_is_488_and_incompatible() {
+    let mut h = Harness::new("");
+    let g729 = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 18\r\n";
+    let (call, _) = offered(&mut h, Some(g729));
+    h.p.answer(h.now, RequestId(5), call).unwrap();
+    assert_eq!(h.sent_responses().pop().unwrap().status, 488);
+    assert_eq!(
+        h.events(),
+        vec![
+            completion(5, false),
+            state(
+                call,
+                LINECALLSTATE_DISCONNECTED,
+                LINEDISCONNECTMODE_INCOMPATIBLE
+            ),
+            state(call, LINECALLSTATE_IDLE, 0)
+        ]
+    );
+}

@@ -613,3 +613,22 @@ fn completion_port_mode_carries_the_key_and_overflowing_event_queue_shuts_app_do
         Err(LINEERR_INVALAPPHANDLE.code())
     );
 }
+
+#[test]
+fn deallocating_a_live_call_its_app_alone_owns_drops_it_first() {
+    let mut h = H::new();
+    let a = h.init(1, 1);
+    h.open(1, a, LINECALLPRIVILEGE_OWNER, 0);
+    offer_call(&mut h, 4);
+    let outs = h.outputs(1);
+    let Out::Msg(_, new) = &outs[0] else { panic!() };
+    let hcall = new["dwParam2"].as_u64().unwrap();
+    h.call(1, "lineDeallocateCall", json!({"hCall":hcall}))
+        .unwrap();
+    // The last handle went: the provider drops and forgets the call (TSPI_lineCloseCall).
+    assert_eq!(h.fake.closed, vec![CallId(4)]);
+    assert_eq!(
+        h.call(1, "lineGetCallStatus", json!({"hCall":hcall})),
+        Err(LINEERR_INVALCALLHANDLE.code())
+    );
+}
