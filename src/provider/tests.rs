@@ -730,3 +730,46 @@ fn no_common_codec_is_488_and_incompatible() {
         ]
     );
 }
+
+#[test]
+fn the_registrar_tells_us_our_public_address_and_we_register_it() {
+    let mut h = Harness::new(REG_LINE);
+    let first = only_register(&mut h);
+    assert!(
+        first.headers.via[0].rport() == Some(None),
+        "we ask for rport (RFC 3581)"
+    );
+    let mut ok = Response::for_request(&first, 200, Some("reg"));
+    ok.headers.via[0]
+        .params
+        .set("received", Some("203.0.113.7"));
+    ok.headers.via[0].params.set("rport", Some("40000"));
+    h.feed(ok.into());
+    let again = only_register(&mut h);
+    assert_eq!(
+        again.headers.contact[0].uri.to_string(),
+        "sip:1001@203.0.113.7:40000"
+    );
+    assert_eq!(again.headers.via[0].host.to_string(), "203.0.113.7");
+    let mut ok = ok_with_expiry(&again, 100);
+    if let SipMessage::Response(r) = &mut ok {
+        r.headers.via[0].params.set("received", Some("203.0.113.7"));
+        r.headers.via[0].params.set("rport", Some("40000"));
+    }
+    h.feed(ok);
+    assert!(h.sent_requests().is_empty(), "the address is stable now");
+    assert!(h.p.line_dev_status(DeviceId(0)).unwrap().registered);
+}
+
+#[test]
+fn crlf_keepalives_go_to_the_registrar_at_the_configured_interval() {
+    let mut h = Harness::new("keepalive_secs = 15");
+    h.advance(Duration::from_secs(14));
+    assert!(h.p.poll_transmit().is_none());
+    h.advance(Duration::from_secs(1));
+    let t = h.p.poll_transmit().expect("a keep-alive");
+    assert_eq!(&t.payload[..], b"\r\n\r\n");
+    assert_eq!(t.destination, h.proxy);
+    h.advance(Duration::from_secs(15));
+    assert!(h.p.poll_transmit().is_some(), "and again");
+}

@@ -55,8 +55,8 @@ pub enum TransactionEvent {
         request: Request,
         source: Peer,
     },
-    /// A CANCEL, with the INVITE server transaction it matches (§9.2) if that one is still
-    /// unanswered. The layer does not answer it: the user sends 200 (or 481 without `invite`).
+    /// A CANCEL, with the INVITE server transaction it matches (§9.2), if any. The layer does
+    /// not answer it: the user sends 200 (or 481 without `invite`).
     Cancel {
         key: ServerTxKey,
         invite: Option<ServerTxKey>,

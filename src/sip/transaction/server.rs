@@ -86,11 +86,9 @@ impl TransactionLayer {
                 method: Method::Invite,
                 ..key.clone()
             };
-            let pending = self
-                .server_ids
-                .get(&invite)
-                .and_then(|i| self.servers.get(i))
-                .is_some_and(|tx| tx.state == ServerState::Proceeding);
+            // §9.2: the CANCEL matches the INVITE transaction whatever its state; whether it
+            // still has an effect (487) is for the user to decide.
+            let pending = self.server_ids.contains_key(&invite);
             TransactionEvent::Cancel {
                 key,
                 invite: pending.then_some(invite),

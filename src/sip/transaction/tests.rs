@@ -343,7 +343,7 @@ fn ack_for_2xx_and_cancel_are_routed() {
     ack.headers.to = ack.headers.to.with_tag("to1");
     t.feed(30, ack.into(), Transport::Udp);
     assert!(matches!(t.events()[..], [TransactionEvent::Ack { .. }]));
-    // A CANCEL for an answered INVITE matches nothing pending.
+    // A retransmitted CANCEL is absorbed by its own transaction.
     let mut late = cancel;
     late.headers.via[0].params.set("branch", Some("z9hG4bKi"));
     late.headers.cseq.seq = 1;
