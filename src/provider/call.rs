@@ -100,9 +100,13 @@ pub struct Call {
     /// Outbound: authentication retries done for the INVITE.
     pub auth_attempts: u32,
     pub media: Option<MediaLease>,
+    /// Our RTP address, kept after the lease is returned (lineGetCallInfo after IDLE).
+    pub local_rtp: Option<std::net::SocketAddr>,
     pub sdp_origin: SdpOrigin,
     pub local_sdp: Option<String>,
     pub remote_media: Option<RemoteMedia>,
+    /// What TAPI may ask that is not derived from the dialog and media state (see
+    /// `SipProvider::call_info`, which fills in Call-ID, codec and media addresses).
     pub info: ProviderCallInfo,
     /// Deadline after our CANCEL (§9.1), if one is out.
     pub cancel_deadline: Option<Instant>,

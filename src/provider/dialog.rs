@@ -127,11 +127,7 @@ impl SipProvider {
     /// Our SDP for a re-offer; `None` when the offer has nothing we support (488).
     fn answer_for_reoffer(&mut self, call: CallId, offer: &[u8]) -> Option<String> {
         let c = self.calls.get_mut(&call)?;
-        let rtp = c
-            .media
-            .as_ref()
-            .map(|l| l.rtp)
-            .or_else(|| c.info.local_media.as_ref().and_then(|m| m.parse().ok()))?;
+        let rtp = c.media.as_ref().map(|l| l.rtp).or(c.local_rtp)?;
         if offer.is_empty() {
             // An offer-less re-INVITE: we offer what we have, unchanged.
             return c
@@ -147,8 +143,6 @@ impl SipProvider {
         } else {
             c.local_sdp.clone().unwrap_or(answer)
         };
-        c.info.codec = Some(remote.codec.name().to_string());
-        c.info.remote_media = Some(remote.address.to_string());
         c.remote_media = Some(remote);
         c.local_sdp = Some(answer.clone());
         Some(answer)

@@ -83,7 +83,6 @@ impl SipProvider {
                 .unwrap_or_else(|| caller.uri.to_string()),
             caller_id_name: caller.display_name.clone().unwrap_or_default(),
             called_id: request.uri.user.clone().unwrap_or_default(),
-            sip_call_id: h.call_id.clone(),
             ..ProviderCallInfo::default()
         };
         let mut local = h.to.clone();
@@ -123,6 +122,7 @@ impl SipProvider {
             uas_2xx: None,
             auth_attempts: 0,
             media: None,
+            local_rtp: None,
             sdp_origin: origin,
             local_sdp: None,
             remote_media: None,
@@ -179,7 +179,7 @@ impl SipProvider {
         let c = self.calls.get_mut(&call).ok_or(LINEERR_INVALCALLHANDLE)?;
         c.pending.push((request, Op::Answer));
         c.sdp_origin.address = lease.rtp.ip();
-        c.info.local_media = Some(lease.rtp.to_string());
+        c.local_rtp = Some(lease.rtp);
         let rtp = lease.rtp;
         c.media = Some(lease);
         let offer = c
@@ -193,8 +193,6 @@ impl SipProvider {
         } else {
             match sdp::answer_offer(&offer, &c.sdp_origin, rtp) {
                 Ok((answer, remote)) => {
-                    c.info.codec = Some(remote.codec.name().to_string());
-                    c.info.remote_media = Some(remote.address.to_string());
                     c.remote_media = Some(remote);
                     answer
                 }
@@ -297,8 +295,6 @@ impl SipProvider {
         if c.remote_media.is_none() {
             match sdp::parse_answer(&ack.body) {
                 Ok(remote) => {
-                    c.info.codec = Some(remote.codec.name().to_string());
-                    c.info.remote_media = Some(remote.address.to_string());
                     c.remote_media = Some(remote);
                 }
                 Err(err) => {

@@ -391,7 +391,15 @@ impl LineProvider for SipProvider {
     }
 
     fn call_info(&self, call: CallId) -> Option<ProviderCallInfo> {
-        self.calls.get(&call).map(|c| c.info.clone())
+        let c = self.calls.get(&call)?;
+        let remote = c.remote_media.as_ref();
+        Some(ProviderCallInfo {
+            sip_call_id: c.dialog.call_id.clone(),
+            codec: remote.map(|r| r.codec.name().to_string()),
+            remote_media: remote.map(|r| r.address.to_string()),
+            local_media: c.local_rtp.map(|a| a.to_string()),
+            ..c.info.clone()
+        })
     }
 
     fn poll_event(&mut self) -> Option<ProviderEvent> {

@@ -73,8 +73,6 @@ impl SipProvider {
                 .clone()
                 .unwrap_or_default(),
             called_id: target.user.clone().unwrap_or_else(|| target.to_string()),
-            sip_call_id: call_id.clone(),
-            local_media: Some(lease.rtp.to_string()),
             ..ProviderCallInfo::default()
         };
         let dialog = Dialog {
@@ -105,6 +103,7 @@ impl SipProvider {
             ack: None,
             uas_2xx: None,
             auth_attempts: 0,
+            local_rtp: Some(lease.rtp),
             media: Some(lease),
             sdp_origin: origin,
             local_sdp: Some(offer),
@@ -224,8 +223,6 @@ impl SipProvider {
         }
         match sdp::parse_answer(&response.body) {
             Ok(remote) => {
-                c.info.codec = Some(remote.codec.name().to_string());
-                c.info.remote_media = Some(remote.address.to_string());
                 c.remote_media = Some(remote);
                 c.phase = Phase::Connected;
                 // Our offer is rebuilt from the origin and the lease if a re-INVITE needs it.
