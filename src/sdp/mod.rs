@@ -183,7 +183,10 @@ fn write_description(
 /// Reads the peer's answer (or offer) for our single audio stream.
 pub fn parse_answer(body: &[u8]) -> Result<RemoteMedia, SdpError> {
     let text = std::str::from_utf8(body).map_err(|e| SdpError::Parse(e.to_string()))?;
-    let session = webrtc_sdp::parse_sdp(text, false).map_err(|e| SdpError::Parse(e.to_string()))?;
+    // A peer's SDP must never take the gateway down, whatever the parser does with it.
+    let parsed = std::panic::catch_unwind(|| webrtc_sdp::parse_sdp(text, false))
+        .map_err(|_| SdpError::Parse("the SDP parser gave up".into()))?;
+    let session = parsed.map_err(|e| SdpError::Parse(e.to_string()))?;
     let audio = session
         .media
         .iter()
@@ -338,5 +341,21 @@ mod tests {
         assert!(matches!(parse_answer(b"garbage"), Err(SdpError::Parse(_))));
         assert!(matches!(parse_answer(b""), Err(SdpError::Parse(_))));
         assert_eq!(SdpOrigin::new(1, LOCAL).next_version().session_version, 2);
+    }
+
+    #[test]
+    fn mutated_descriptions_never_panic() {
+        use rand::{Rng, SeedableRng};
+        let base = build_offer(&SdpOrigin::new(1, LOCAL), media(20000)).into_bytes();
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(4566);
+        for _ in 0..3000 {
+            let mut bytes = base.clone();
+            for _ in 0..rng.random_range(1..6) {
+                let i = rng.random_range(0..bytes.len());
+                bytes[i] = b"=:/ \r\n0a-"[rng.random_range(0..9)];
+            }
+            let _ = parse_answer(&bytes);
+            let _ = answer_offer(&bytes, &SdpOrigin::new(2, LOCAL), media(20002));
+        }
     }
 }
