@@ -35,6 +35,9 @@ pub(super) struct ClientTx {
     pub deadlines: Deadlines,
     /// INVITE: the ACK we sent for a non-2xx final, re-sent for its retransmissions.
     pub ack: Option<Bytes>,
+    /// INVITE: 64*T1 after our CANCEL, when the transaction is given up without a final
+    /// response (§9.1).
+    pub cancel_deadline: Option<Instant>,
 }
 
 impl ClientTx {
@@ -49,27 +52,20 @@ impl ClientTx {
 }
 
 impl TransactionLayer {
-    /// Starts a client transaction for `request` (its top Via must carry the branch).
+    /// Starts a client transaction for `request` (its top Via must carry the branch) and sends
+    /// the request to `destination`.
     pub fn send_request(
         &mut self,
         now: Instant,
         request: Request,
         destination: Peer,
     ) -> Result<ClientTxKey, TransactionError> {
-        let branch = request
-            .headers
-            .via
-            .first()
-            .and_then(|v| v.branch())
-            .filter(|b| !b.is_empty())
-            .ok_or(TransactionError::NoBranch)?
-            .to_string();
-        let key = ClientTxKey {
-            branch,
-            method: request.method.clone(),
-        };
+        let key = client_key(&request)?;
         if self.client_ids.contains_key(&key) {
             return Err(TransactionError::Duplicate);
+        }
+        if request.method == Method::Cancel {
+            self.limit_cancelled_invite(now, &key.branch);
         }
         let encoded = Bytes::from(codec::encode_request(&request));
         let id = self.fresh_id();
@@ -84,8 +80,9 @@ impl TransactionLayer {
             interval: t1,
             deadlines: Deadlines::default(),
             ack: None,
+            cancel_deadline: None,
         };
-        // Timer A / E on unreliable transports; Timer B / F always (64*T1).
+        // Timer A / E on unreliable transports only; Timer B / F always (64*T1).
         if !destination.transport.is_reliable() {
             tx.deadlines.retransmit = Some(now + t1);
             self.schedule(now + t1, TxId::Client(id), TimerSlot::Retransmit);
@@ -96,7 +93,31 @@ impl TransactionLayer {
         self.clients.insert(id, Box::new(tx));
         self.client_ids.insert(key.clone(), id);
         self.transmit(destination, encoded);
+        self.prune();
         Ok(key)
+    }
+
+    /// §9.1: if the INVITE a CANCEL (same branch) is for gets no final response within 64*T1
+    /// of the CANCEL, its client transaction is given up (reported as a timeout).
+    fn limit_cancelled_invite(&mut self, now: Instant, branch: &str) {
+        let invite = ClientTxKey {
+            branch: branch.to_string(),
+            method: Method::Invite,
+        };
+        let Some(&id) = self.client_ids.get(&invite) else {
+            return;
+        };
+        let at = now + self.timers.timeout_64t1();
+        let Some(tx) = self.clients.get_mut(&id) else {
+            return;
+        };
+        if tx.is_done() {
+            return;
+        }
+        tx.cancel_deadline = Some(at);
+        let timeout = tx.deadlines.timeout.map_or(at, |b| b.min(at));
+        tx.deadlines.timeout = Some(timeout);
+        self.schedule(timeout, TxId::Client(id), TimerSlot::Timeout);
     }
 
     pub(super) fn on_response(&mut self, now: Instant, response: Response, source: Peer) {
@@ -115,99 +136,92 @@ impl TransactionLayer {
                 .push_back(TransactionEvent::StrayResponse { response, source });
             return;
         };
-        if self.clients[&id].is_invite() {
-            self.invite_response(now, id, response);
+        if key.method == Method::Invite {
+            self.invite_response(now, id, key, response);
         } else {
-            self.non_invite_response(now, id, response);
+            self.non_invite_response(now, id, key, response);
         }
     }
 
-    fn invite_response(&mut self, now: Instant, id: u64, response: Response) {
+    /// Figure 5 with RFC 6026 §7.2.
+    fn invite_response(&mut self, now: Instant, id: u64, key: ClientTxKey, response: Response) {
         let Some(tx) = self.clients.get_mut(&id) else {
             return;
         };
-        let key = tx.key.clone();
         match (tx.state, response.status) {
             (ClientState::Calling | ClientState::Proceeding, 100..=199) => {
-                // §17.1.1.2: a provisional stops retransmissions and Timer B.
+                // §17.1.1.2: a provisional stops retransmissions and Timer B (what remains is
+                // the §9.1 limit of a CANCEL, if one was sent).
                 tx.state = ClientState::Proceeding;
                 tx.deadlines.retransmit = None;
-                tx.deadlines.timeout = None;
+                tx.deadlines.timeout = tx.cancel_deadline;
                 tx.encoded = Bytes::new();
-                self.events
-                    .push_back(TransactionEvent::Response { key, response });
+                if let Some(at) = tx.cancel_deadline {
+                    self.schedule(at, TxId::Client(id), TimerSlot::Timeout);
+                }
             }
             (ClientState::Calling | ClientState::Proceeding, 200..=299) => {
-                // RFC 6026 §7.2: Accepted, Timer M = 64*T1; the TU ACKs.
+                // RFC 6026 §7.2: Accepted, Timer M = 64*T1; the TU ACKs every 2xx.
                 tx.state = ClientState::Accepted;
-                tx.deadlines = Deadlines::default();
                 tx.request = None;
                 tx.encoded = Bytes::new();
-                let at = now + self.timers.timeout_64t1();
-                tx.deadlines.linger = Some(at);
-                self.schedule(at, TxId::Client(id), TimerSlot::Linger);
-                self.events
-                    .push_back(TransactionEvent::Response { key, response });
+                let timer_m = self.timers.timeout_64t1();
+                self.finish(now, TxId::Client(id), timer_m);
             }
-            (ClientState::Accepted, 200..=299) => {
-                self.events
-                    .push_back(TransactionEvent::Response { key, response });
-            }
+            (ClientState::Accepted, 200..=299) => {}
             (ClientState::Calling | ClientState::Proceeding, _) => {
-                // §17.1.1.3: ACK the non-2xx final ourselves, then linger for Timer D.
-                let Some(invite) = tx.request.take() else {
-                    return;
-                };
-                let ack = Bytes::from(codec::encode_request(&ack_for(&invite, &response)));
-                tx.ack = Some(ack.clone());
-                tx.encoded = Bytes::new();
-                tx.state = ClientState::Completed;
-                tx.deadlines = Deadlines::default();
-                let destination = tx.destination;
-                let at = now + self.timer_d(destination);
-                if let Some(tx) = self.clients.get_mut(&id) {
-                    tx.deadlines.linger = Some(at);
-                }
-                self.schedule(at, TxId::Client(id), TimerSlot::Linger);
-                self.transmit(destination, ack);
-                self.events
-                    .push_back(TransactionEvent::Response { key, response });
+                self.ack_final(now, id, &response);
             }
             (ClientState::Completed, 300..=699) => {
-                // A retransmitted final: re-send the ACK, tell nobody.
+                // §17.1.1.2: a retransmitted final is ACKed again and not passed up.
                 if let Some(ack) = tx.ack.clone() {
                     let destination = tx.destination;
                     self.transmit(destination, ack);
                 }
+                return;
             }
-            _ => {}
+            _ => return,
         }
+        self.events
+            .push_back(TransactionEvent::Response { key, response });
     }
 
-    fn non_invite_response(&mut self, now: Instant, id: u64, response: Response) {
+    /// §17.1.1.3: the ACK for a non-2xx final, sent by the transaction itself; then Completed
+    /// for Timer D.
+    fn ack_final(&mut self, now: Instant, id: u64, response: &Response) {
+        let Some(tx) = self.clients.get_mut(&id) else {
+            return;
+        };
+        let Some(invite) = tx.request.take() else {
+            return;
+        };
+        let ack = Bytes::from(codec::encode_request(&ack_for(&invite, response)));
+        tx.ack = Some(ack.clone());
+        tx.encoded = Bytes::new();
+        tx.state = ClientState::Completed;
+        let destination = tx.destination;
+        self.transmit(destination, ack);
+        let timer_d = self.timer_d(destination);
+        self.finish(now, TxId::Client(id), timer_d);
+    }
+
+    /// Figure 6.
+    fn non_invite_response(&mut self, now: Instant, id: u64, key: ClientTxKey, response: Response) {
         let Some(tx) = self.clients.get_mut(&id) else {
             return;
         };
         if tx.state == ClientState::Completed {
             return; // §17.1.2.2: retransmitted finals are absorbed.
         }
-        let key = tx.key.clone();
-        let linger = if tx.destination.transport.is_reliable() {
-            std::time::Duration::ZERO
-        } else {
-            self.timers.t4
-        };
         if response.is_provisional() {
+            // Timer E keeps running; from its next firing it stays at T2 (§17.1.2.2).
             tx.state = ClientState::Proceeding;
         } else {
             tx.state = ClientState::Completed;
-            tx.deadlines = Deadlines::default();
             tx.encoded = Bytes::new();
-            let at = now + linger;
-            if let Some(tx) = self.clients.get_mut(&id) {
-                tx.deadlines.linger = Some(at);
-            }
-            self.schedule(at, TxId::Client(id), TimerSlot::Linger);
+            let destination = tx.destination;
+            let timer_k = self.timer_t4(destination);
+            self.finish(now, TxId::Client(id), timer_k);
         }
         self.events
             .push_back(TransactionEvent::Response { key, response });
@@ -217,7 +231,7 @@ impl TransactionLayer {
         match slot {
             TimerSlot::Retransmit => self.client_retransmit(now, id),
             TimerSlot::Timeout => {
-                // Timer B / F.
+                // Timer B / F, or the §9.1 limit after a CANCEL.
                 if let Some(tx) = self.remove_client(id) {
                     self.events
                         .push_back(TransactionEvent::Timeout { key: tx.key });
@@ -254,6 +268,24 @@ impl TransactionLayer {
         self.client_ids.remove(&tx.key);
         Some(tx)
     }
+}
+
+/// §17.1.3: the key of a request we send; §17: ACK is never a transaction.
+fn client_key(request: &Request) -> Result<ClientTxKey, TransactionError> {
+    if request.method == Method::Ack {
+        return Err(TransactionError::Ack);
+    }
+    let branch = request
+        .headers
+        .via
+        .first()
+        .and_then(|v| v.branch())
+        .filter(|b| !b.is_empty())
+        .ok_or(TransactionError::NoBranch)?;
+    Ok(ClientTxKey {
+        branch: branch.to_string(),
+        method: request.method.clone(),
+    })
 }
 
 /// §17.1.1.3: the ACK for a non-2xx final response to `invite` (To with the response's tag).

@@ -21,16 +21,51 @@ pub struct ServerTxKey {
     pub method: Method,
 }
 
+/// RFC 3261 §8.1.1.7: a branch starting with this was built by an RFC 3261 element and is
+/// unique on its own.
+const MAGIC_COOKIE: &str = "z9hG4bK";
+
 impl ServerTxKey {
-    pub fn for_request(via: &Via, method: Method) -> ServerTxKey {
-        ServerTxKey {
-            branch: via.branch().unwrap_or("").to_string(),
-            sent_by: match via.port {
-                Some(port) => format!("{}:{port}", via.host),
-                None => via.host.to_string(),
-            },
+    /// The server transaction `request` belongs to (§17.2.3): ACK to the INVITE's, CANCEL to
+    /// its own. `None` without a Via.
+    pub fn for_request(request: &Request) -> Option<ServerTxKey> {
+        let via = request.headers.via.first()?;
+        let method = match request.method {
+            Method::Ack => Method::Invite,
+            ref m => m.clone(),
+        };
+        Some(ServerTxKey {
+            branch: branch_of(via, request),
+            sent_by: sent_by(via),
             method,
-        }
+        })
+    }
+}
+
+/// The branch, or for a request from a pre-RFC 3261 element (no magic cookie) what §17.2.3
+/// matches it by instead: Request-URI, From tag, Call-ID and CSeq number. The To tag is left
+/// out so that the ACK for a non-2xx (which carries our tag) matches its INVITE.
+fn branch_of(via: &Via, request: &Request) -> String {
+    let branch = via.branch().unwrap_or("");
+    if branch.starts_with(MAGIC_COOKIE) {
+        return branch.to_string();
+    }
+    let h = &request.headers;
+    format!(
+        "{branch}|{}|{}|{}|{}",
+        request.uri,
+        h.from.tag().unwrap_or(""),
+        h.call_id,
+        h.cseq.seq
+    )
+}
+
+/// `host:port` of the Via; host names compare case-insensitively (§20.42, §19.1.4).
+fn sent_by(via: &Via) -> String {
+    let host = via.host.to_string().to_ascii_lowercase();
+    match via.port {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
     }
 }
 
@@ -73,7 +108,8 @@ pub enum TransactionEvent {
     },
     /// A response that matches no client transaction (e.g. a 2xx after Timer M).
     StrayResponse { response: Response, source: Peer },
-    /// Timer B or F: no final response. Reported once.
+    /// Timer B or F: no final response; or (INVITE) none 64*T1 after our CANCEL (§9.1).
+    /// Reported once.
     Timeout { key: ClientTxKey },
     /// Sending failed for a client transaction (TCP connect refused, ...).
     TransportError { key: ClientTxKey },
@@ -86,6 +122,8 @@ pub enum TransactionEvent {
 pub enum TransactionError {
     #[error("the request has no Via with a branch")]
     NoBranch,
+    #[error("ACK is not a transaction (RFC 3261 §17): send it statelessly")]
+    Ack,
     #[error("a transaction with this key exists already")]
     Duplicate,
     #[error("no such server transaction (or it already sent its final response)")]

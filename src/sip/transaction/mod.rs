@@ -30,13 +30,14 @@ pub use keys::{ClientTxKey, ServerTxKey, TransactionError, TransactionEvent};
 use client::ClientTx;
 use server::ServerTx;
 
-/// Which of a transaction's timers a heap entry is for.
+/// Which of a transaction's timers a heap entry is for. Declaration order is firing order for
+/// equal deadlines: a transaction that gives up does not retransmit at the same instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum TimerSlot {
-    /// A, E (client) or G (server): retransmission.
-    Retransmit,
     /// B, F (client) or H (server): give up.
     Timeout,
+    /// A, E (client) or G (server): retransmission.
+    Retransmit,
     /// D, K, M (client) or I, J, L (server): linger, then terminate.
     Linger,
 }
@@ -111,10 +112,11 @@ impl TransactionLayer {
             SipMessage::Request(request) => self.on_request(now, request, incoming.source),
             SipMessage::Response(response) => self.on_response(now, response, incoming.source),
         }
+        self.prune();
     }
 
-    /// A driver could not deliver to `failure.destination`: every transaction sending there
-    /// fails (§17.1.4, §17.2.4).
+    /// A driver could not deliver to `failure.destination`: every transaction still sending
+    /// there fails, and is reported once (§17.1.4, §17.2.4).
     pub fn handle_transport_failure(&mut self, _now: Instant, failure: &TransportFailure) {
         let clients: Vec<u64> = self
             .clients
@@ -131,7 +133,7 @@ impl TransactionLayer {
         let servers: Vec<u64> = self
             .servers
             .iter()
-            .filter(|(_, tx)| tx.destination == failure.destination)
+            .filter(|(_, tx)| tx.destination == failure.destination && !tx.is_done())
             .map(|(id, _)| *id)
             .collect();
         for id in servers {
@@ -140,6 +142,7 @@ impl TransactionLayer {
                     .push_back(TransactionEvent::ServerTimeout { key: tx.key });
             }
         }
+        self.prune();
     }
 
     /// Fires every timer due at `now`.
@@ -149,23 +152,19 @@ impl TransactionLayer {
                 break;
             }
             self.heap.pop();
+            if !self.is_live(at, id, slot) {
+                continue;
+            }
             match id {
-                TxId::Client(n) => {
-                    if self.clients.get(&n).and_then(|t| t.deadlines.get(slot)) == Some(at) {
-                        self.on_client_timer(now, n, slot);
-                    }
-                }
-                TxId::Server(n) => {
-                    if self.servers.get(&n).and_then(|t| t.deadlines.get(slot)) == Some(at) {
-                        self.on_server_timer(now, n, slot);
-                    }
-                }
+                TxId::Client(n) => self.on_client_timer(now, n, slot),
+                TxId::Server(n) => self.on_server_timer(now, n, slot),
             }
         }
+        self.prune();
     }
 
-    /// The earliest pending deadline (possibly one that was since cancelled: a spurious wake-up
-    /// is harmless).
+    /// The earliest deadline a live transaction holds: cancelled timers are dropped from the
+    /// top of the heap after every input, so this never asks for a useless wake-up.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.heap.peek().map(|Reverse((at, _, _))| *at)
     }
@@ -196,6 +195,52 @@ impl TransactionLayer {
 
     fn schedule(&mut self, at: Instant, id: TxId, slot: TimerSlot) {
         self.heap.push(Reverse((at, id, slot)));
+    }
+
+    fn deadlines_mut(&mut self, id: TxId) -> Option<&mut Deadlines> {
+        match id {
+            TxId::Client(n) => self.clients.get_mut(&n).map(|tx| &mut tx.deadlines),
+            TxId::Server(n) => self.servers.get_mut(&n).map(|tx| &mut tx.deadlines),
+        }
+    }
+
+    /// Whether a heap entry is still the deadline its transaction holds (lazy deletion).
+    fn is_live(&self, at: Instant, id: TxId, slot: TimerSlot) -> bool {
+        let deadlines = match id {
+            TxId::Client(n) => self.clients.get(&n).map(|tx| tx.deadlines),
+            TxId::Server(n) => self.servers.get(&n).map(|tx| tx.deadlines),
+        };
+        deadlines.and_then(|d| d.get(slot)) == Some(at)
+    }
+
+    /// Drops cancelled entries from the top of the heap, so that [`Self::poll_timeout`] is live.
+    fn prune(&mut self) {
+        while let Some(Reverse((at, id, slot))) = self.heap.peek().copied() {
+            if self.is_live(at, id, slot) {
+                break;
+            }
+            self.heap.pop();
+        }
+    }
+
+    /// A transaction that will send nothing more lingers for `wait` (Timers D, I, J, K, L, M)
+    /// to absorb retransmissions, or ends at once when `wait` is zero (reliable transports).
+    fn finish(&mut self, now: Instant, id: TxId, wait: Duration) {
+        if wait.is_zero() {
+            match id {
+                TxId::Client(n) => drop(self.remove_client(n)),
+                TxId::Server(n) => drop(self.remove_server(n)),
+            }
+            return;
+        }
+        let at = now + wait;
+        if let Some(deadlines) = self.deadlines_mut(id) {
+            *deadlines = Deadlines {
+                linger: Some(at),
+                ..Deadlines::default()
+            };
+            self.schedule(at, id, TimerSlot::Linger);
+        }
     }
 
     fn fresh_id(&mut self) -> u64 {

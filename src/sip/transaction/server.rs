@@ -34,16 +34,19 @@ pub(super) struct ServerTx {
     pub deadlines: Deadlines,
 }
 
+impl ServerTx {
+    /// Nothing more will be sent (Confirmed only absorbs ACKs): a transport error means
+    /// nothing.
+    pub fn is_done(&self) -> bool {
+        self.state == ServerState::Confirmed
+    }
+}
+
 impl TransactionLayer {
     pub(super) fn on_request(&mut self, now: Instant, request: Request, source: Peer) {
-        let Some(via) = request.headers.via.first() else {
-            return;
+        let Some(key) = ServerTxKey::for_request(&request) else {
+            return; // no Via: nowhere to answer (the codec already refuses these)
         };
-        let method = match request.method {
-            Method::Ack => Method::Invite,
-            ref m => m.clone(),
-        };
-        let key = ServerTxKey::for_request(via, method);
         if let Some(&id) = self.server_ids.get(&key) {
             self.on_known_request(now, id, request, source);
             return;
@@ -107,7 +110,6 @@ impl TransactionLayer {
 
     /// A retransmission (or the ACK of an INVITE transaction).
     fn on_known_request(&mut self, now: Instant, id: u64, request: Request, source: Peer) {
-        let t4 = self.timer_t4_for(id);
         let Some(tx) = self.servers.get_mut(&id) else {
             return;
         };
@@ -116,10 +118,12 @@ impl TransactionLayer {
                 ServerState::Completed => {
                     // §17.2.1: Confirmed; Timer I absorbs further ACKs.
                     tx.state = ServerState::Confirmed;
-                    tx.deadlines = Deadlines::default();
-                    tx.deadlines.linger = Some(now + t4);
-                    self.schedule(now + t4, TxId::Server(id), TimerSlot::Linger);
+                    tx.last_response = None;
+                    let destination = tx.destination;
+                    let timer_i = self.timer_t4(destination);
+                    self.finish(now, TxId::Server(id), timer_i);
                 }
+                // RFC 6026 §7.1: the ACK for our 2xx belongs to the TU.
                 ServerState::Accepted => self
                     .events
                     .push_back(TransactionEvent::Ack { request, source }),
@@ -136,13 +140,8 @@ impl TransactionLayer {
         }
     }
 
-    fn timer_t4_for(&self, id: u64) -> Duration {
-        self.servers
-            .get(&id)
-            .map_or(self.timers.t4, |tx| self.timer_t4(tx.destination))
-    }
-
-    /// Sends a response on a server transaction.
+    /// Sends a response (provisional or final) on a server transaction. Fails if the key is
+    /// unknown, or the transaction already sent its final response.
     pub fn send_response(
         &mut self,
         now: Instant,
@@ -155,80 +154,76 @@ impl TransactionLayer {
             .ok_or(TransactionError::NoSuchTransaction)?;
         let tx = self
             .servers
-            .get(&id)
+            .get_mut(&id)
             .ok_or(TransactionError::NoSuchTransaction)?;
         if !matches!(tx.state, ServerState::Trying | ServerState::Proceeding) {
             return Err(TransactionError::NoSuchTransaction);
         }
         let bytes = Bytes::from(codec::encode_response(&response));
-        let destination = tx.destination;
-        let invite = key.method == Method::Invite;
-        self.transmit(destination, bytes.clone());
-        let t1 = self.timers.t1;
-        let (linger_j, sixty_four) = (self.timer_j(destination), self.timers.timeout_64t1());
-        let Some(tx) = self.servers.get_mut(&id) else {
-            return Ok(());
-        };
-        tx.last_response = Some(bytes);
+        tx.last_response = Some(bytes.clone());
         if response.is_provisional() {
             tx.state = ServerState::Proceeding;
-            return Ok(());
         }
-        tx.deadlines = Deadlines::default();
-        let mut timers = Vec::new();
-        if invite && response.is_success() {
-            // RFC 6026 §7.1: Accepted, Timer L = 64*T1; the TU retransmits the 2xx.
-            tx.state = ServerState::Accepted;
-            // Retransmitted INVITEs are absorbed, not answered (RFC 6026 §7.1): the 2xx is
-            // the user's to retransmit.
-            tx.last_response = None;
-            tx.deadlines.linger = Some(now + sixty_four);
-            timers.push((now + sixty_four, TimerSlot::Linger));
-        } else if invite {
-            // §17.2.1: Completed, Timer G (UDP) and Timer H.
-            tx.state = ServerState::Completed;
-            tx.interval = t1;
-            if !destination.transport.is_reliable() {
-                tx.deadlines.retransmit = Some(now + t1);
-                timers.push((now + t1, TimerSlot::Retransmit));
-            }
-            tx.deadlines.timeout = Some(now + sixty_four);
-            timers.push((now + sixty_four, TimerSlot::Timeout));
-        } else {
-            // §17.2.2: Completed, Timer J.
-            tx.state = ServerState::Completed;
-            tx.deadlines.linger = Some(now + linger_j);
-            timers.push((now + linger_j, TimerSlot::Linger));
+        let destination = tx.destination;
+        self.transmit(destination, bytes);
+        let invite = key.method == Method::Invite;
+        match (response.is_provisional(), invite, response.is_success()) {
+            (true, _, _) => {}
+            (false, true, true) => self.accept(now, id),
+            (false, true, false) => self.reject(now, id),
+            (false, false, _) => self.complete_non_invite(now, id),
         }
-        for (at, slot) in timers {
-            self.schedule(at, TxId::Server(id), slot);
-        }
-        if linger_j.is_zero() && !invite {
-            self.remove_server(id);
-        }
+        self.prune();
         Ok(())
+    }
+
+    /// §17.2.2: a final to a non-INVITE: Completed for Timer J, absorbing retransmissions.
+    fn complete_non_invite(&mut self, now: Instant, id: u64) {
+        let Some(tx) = self.servers.get_mut(&id) else {
+            return;
+        };
+        tx.state = ServerState::Completed;
+        let destination = tx.destination;
+        let timer_j = self.timer_j(destination);
+        self.finish(now, TxId::Server(id), timer_j);
+    }
+
+    /// RFC 6026 §7.1: a 2xx to an INVITE: Accepted for Timer L = 64*T1. Retransmitted INVITEs
+    /// are absorbed, not answered: the 2xx is the TU's to retransmit (§13.3.1.4).
+    fn accept(&mut self, now: Instant, id: u64) {
+        let Some(tx) = self.servers.get_mut(&id) else {
+            return;
+        };
+        tx.state = ServerState::Accepted;
+        tx.last_response = None;
+        let timer_l = self.timers.timeout_64t1();
+        self.finish(now, TxId::Server(id), timer_l);
+    }
+
+    /// §17.2.1: a 300-699 to an INVITE: Completed, Timer G (unreliable transports only) and
+    /// Timer H.
+    fn reject(&mut self, now: Instant, id: u64) {
+        let (t1, timer_h) = (self.timers.t1, self.timers.timeout_64t1());
+        let Some(tx) = self.servers.get_mut(&id) else {
+            return;
+        };
+        tx.state = ServerState::Completed;
+        tx.interval = t1;
+        tx.deadlines = Deadlines {
+            timeout: Some(now + timer_h),
+            ..Deadlines::default()
+        };
+        let reliable = tx.destination.transport.is_reliable();
+        if !reliable {
+            tx.deadlines.retransmit = Some(now + t1);
+            self.schedule(now + t1, TxId::Server(id), TimerSlot::Retransmit);
+        }
+        self.schedule(now + timer_h, TxId::Server(id), TimerSlot::Timeout);
     }
 
     pub(super) fn on_server_timer(&mut self, now: Instant, id: u64, slot: TimerSlot) {
         match slot {
-            TimerSlot::Retransmit => {
-                // Timer G: T1 doubling, capped at T2.
-                let t2 = self.timers.t2;
-                let Some(tx) = self.servers.get_mut(&id) else {
-                    return;
-                };
-                if tx.state != ServerState::Completed {
-                    return;
-                }
-                tx.interval = (tx.interval * 2).min(t2);
-                tx.deadlines.retransmit = Some(now + tx.interval);
-                let (at, destination, bytes) =
-                    (now + tx.interval, tx.destination, tx.last_response.clone());
-                self.schedule(at, TxId::Server(id), TimerSlot::Retransmit);
-                if let Some(bytes) = bytes {
-                    self.transmit(destination, bytes);
-                }
-            }
+            TimerSlot::Retransmit => self.server_retransmit(now, id),
             TimerSlot::Timeout => {
                 // Timer H: the ACK never came.
                 if let Some(tx) = self.remove_server(id) {
@@ -239,6 +234,25 @@ impl TransactionLayer {
             TimerSlot::Linger => {
                 self.remove_server(id);
             }
+        }
+    }
+
+    /// Timer G: the non-2xx final again, T1 doubling up to T2 (§17.2.1).
+    fn server_retransmit(&mut self, now: Instant, id: u64) {
+        let t2 = self.timers.t2;
+        let Some(tx) = self.servers.get_mut(&id) else {
+            return;
+        };
+        if tx.state != ServerState::Completed {
+            return;
+        }
+        tx.interval = (tx.interval * 2).min(t2);
+        let at = now + tx.interval;
+        tx.deadlines.retransmit = Some(at);
+        let (destination, bytes) = (tx.destination, tx.last_response.clone());
+        self.schedule(at, TxId::Server(id), TimerSlot::Retransmit);
+        if let Some(bytes) = bytes {
+            self.transmit(destination, bytes);
         }
     }
 
