@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tapigw::api::client::{Client, ClientError};
+use tapigw::client::{Client, ClientError};
 use tapigw::tapi::consts::*;
 use tokio::time::Instant;
 

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tapigw::api::client::{Client, ClientError, TapiMessage};
+use tapigw::client::{Client, ClientError, TapiMessage};
 use tapigw::tapi::consts::*;
 
 const WAIT: Duration = Duration::from_secs(30);

@@ -1,9 +1,12 @@
 //! The sans-I/O core: our TAPISRV ([`Tapisrv`]) and the SIP line provider ([`SipProvider`])
-//! composed into one state machine the runtime drives.
+//! composed into one state machine the runtime drives (and the simulator, with a fake clock).
 //!
-//! Inputs: `handle_sip`, `handle_transport_failure`, `handle_api`, `handle_timeout`,
-//! `begin_shutdown`, each with `now`. Outputs: `poll_transmit` (SIP bytes to send),
-//! `poll_api_output` (JSON lines for app connections), `poll_timeout` (the next deadline).
+//! Inputs: [`Gateway::handle_sip`], [`Gateway::handle_transport_failure`],
+//! [`Gateway::handle_client`], [`Gateway::handle_timeout`], [`Gateway::begin_shutdown`], each
+//! with `now`. Every one of them first fires whatever is due at `now` (retransmissions, Timer
+//! B/F, registration refreshes, lineGetMessage deadlines), so a flood of input cannot starve a
+//! timer. Outputs: [`Gateway::poll_transmit`] (SIP bytes to send), [`Gateway::poll_output`]
+//! (typed outputs for client connections), [`Gateway::poll_timeout`] (the next deadline).
 //! After every input the provider's events are pumped into TAPISRV, so TAPI messages caused by
 //! the network are queued before the runtime flushes.
 
@@ -11,13 +14,12 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::api::{ApiEvent, ApiOutput};
 use crate::config::GatewayConfig;
 use crate::media::MediaAllocator;
 use crate::provider::SipProvider;
 use crate::sip::transport::{Incoming, Peer, Transmit, TransportFailure};
-use crate::tapi::server::{Tapisrv, TapisrvConfig};
-use crate::tapi::LineProvider;
+use crate::tapi::server::{ClientInput, Tapisrv, TapisrvConfig};
+use crate::tapi::{LineProvider, Output};
 
 /// The whole gateway state, free of I/O.
 pub struct Gateway {
@@ -26,6 +28,8 @@ pub struct Gateway {
 }
 
 impl Gateway {
+    /// A gateway for `config`, with `media` handing out RTP ports and `seed` for the random
+    /// parts of SIP identifiers. Lines that register send their first REGISTER at `now`.
     pub fn new(
         config: &GatewayConfig,
         media: Box<dyn MediaAllocator>,
@@ -43,21 +47,29 @@ impl Gateway {
         gateway
     }
 
+    /// A SIP message from the network.
     pub fn handle_sip(&mut self, now: Instant, incoming: Incoming) {
+        self.tapisrv.handle_timeout(now);
         self.provider.handle_incoming(now, incoming);
         self.pump(now);
     }
 
+    /// A driver could not deliver to a peer.
     pub fn handle_transport_failure(&mut self, now: Instant, failure: &TransportFailure) {
+        self.tapisrv.handle_timeout(now);
         self.provider.handle_transport_failure(now, failure);
         self.pump(now);
     }
 
-    pub fn handle_api(&mut self, now: Instant, event: ApiEvent) {
-        self.tapisrv.handle_api(now, &mut self.provider, event);
+    /// Something from a client connection.
+    pub fn handle_client(&mut self, now: Instant, input: ClientInput) {
+        self.provider.handle_timeout(now);
+        self.pump(now);
+        self.tapisrv.handle_client(now, &mut self.provider, input);
         self.pump(now);
     }
 
+    /// Fires everything due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.provider.handle_timeout(now);
         self.tapisrv.handle_timeout(now);
@@ -81,14 +93,17 @@ impl Gateway {
         self.provider.is_quiescent()
     }
 
+    /// The next datagram or stream write.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.provider.poll_transmit()
     }
 
-    pub fn poll_api_output(&mut self) -> Option<ApiOutput> {
+    /// The next output for a client connection, in production order.
+    pub fn poll_output(&mut self) -> Option<Output> {
         self.tapisrv.poll_output()
     }
 
+    /// When the gateway next needs [`Gateway::handle_timeout`].
     pub fn poll_timeout(&self) -> Option<Instant> {
         match (self.provider.poll_timeout(), self.tapisrv.poll_timeout()) {
             (Some(a), Some(b)) => Some(a.min(b)),

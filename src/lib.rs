@@ -8,11 +8,14 @@
 //!   [`tapi::LineProvider`] seam (sans-I/O).
 //! - [`tapi`]: our TAPISRV: apps, lines, handles, requests, message delivery (sans-I/O).
 //! - [`gateway`]: the sans-I/O core that composes TAPISRV and the SIP provider.
-//! - [`api`]: the JSON-RPC wire protocol, its tokio server, and a Rust client.
-//! - [`runtime`]: tokio drivers (UDP/TCP transport, timers, signals) around the core.
+//! - [`api`]: the JSON-RPC wire protocol (sans-I/O: JSON <-> typed TAPI values).
+//! - [`runtime`]: tokio drivers (UDP/TCP transport, the API server, timers, signals) around
+//!   the core.
+//! - [`client`]: a Rust client of the API (tokio).
 //! - [`config`]: configuration loading and checking.
 
 pub mod api;
+pub mod client;
 pub mod config;
 pub mod gateway;
 pub mod media;

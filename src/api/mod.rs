@@ -1,13 +1,5 @@
-//! The application API: the JSON-RPC wire protocol (`protocol`), its tokio server (`server`)
-//! and a Rust client (`client`). Contract: docs/api.md.
+//! The application API's wire protocol (sans-I/O): JSON-RPC 2.0 lines into typed TAPI
+//! requests, TAPISRV's typed outputs into JSON lines. Contract: docs/api.md. The tokio server
+//! that carries it is `crate::runtime::api_server`; the Rust client is `crate::client`.
 
-pub mod client;
 pub mod protocol;
-pub mod server;
-
-pub use protocol::{
-    ApiCall, ApiEvent, ApiOutput, AppParams, CallParams, CallPrivilegeParams, ConnId,
-    DevCapsParams, GetMessageParams, InitializeParams, LineParams, MakeCallParams, NegotiateParams,
-    OpenParams, RedirectParams, StatusMessagesParams,
-};
-pub use server::ApiInbound;

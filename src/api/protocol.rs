@@ -1,47 +1,20 @@
-//! The wire protocol of docs/api.md: JSON-RPC 2.0 requests parsed into typed [`ApiCall`]s
-//! (protocol errors -32700/-32600/-32601/-32602 decided here, before the core), and the JSON
-//! texts the core sends back (results, LINEERR_ errors, TAPI message notifications).
+//! The wire protocol of docs/api.md, sans-I/O: JSON-RPC 2.0 lines parsed into typed
+//! [`Request`]s (protocol errors -32700/-32600/-32601/-32602 decided here, before the core),
+//! and TAPISRV's typed [`Output`]s written as JSON texts (results, LINEERR_ errors, TAPI message
+//! notifications). This is the only place that knows the JSON shape of the API.
+
+use std::fmt::Write as _;
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::tapi::{LineErr, LineMessage};
-
-/// One API connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConnId(pub u64);
-
-/// What the API server hands to the core.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ApiEvent {
-    Opened {
-        conn: ConnId,
-    },
-    Request {
-        conn: ConnId,
-        id: Value,
-        call: ApiCall,
-    },
-    /// A line the reader rejected (protocol error): its ready error response, queued in order
-    /// with the connection's other responses.
-    Invalid {
-        conn: ConnId,
-        line: String,
-    },
-    Closed {
-        conn: ConnId,
-    },
-}
-
-/// What the core wants written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ApiOutput {
-    /// One JSON text (no trailing newline) for the connection.
-    Send { conn: ConnId, line: String },
-    /// Close the connection once what was queued before is written.
-    Close { conn: ConnId },
-}
+use crate::tapi::consts::LINE_REPLY;
+use crate::tapi::{
+    AddressStates, Answer, CallInfoAnswer, CallStatusAnswer, DevCaps, DeviceId, Fault, HCall,
+    HLine, HLineApp, LineDevStates, LineDevStatusAnswer, LineErr, LineMessage, Output, ReplyTag,
+    Request,
+};
 
 /// JSON-RPC protocol error codes (JSON-RPC 2.0 §5.1).
 pub const PARSE_ERROR: i32 = -32700;
@@ -49,33 +22,398 @@ pub const INVALID_REQUEST: i32 = -32600;
 pub const METHOD_NOT_FOUND: i32 = -32601;
 pub const INVALID_PARAMS: i32 = -32602;
 
-/// A request rejected before the core: the ready error line to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProtocolError {
-    pub code: i32,
-    pub line: String,
-}
-
-fn protocol_error(id: &Value, code: i32, message: &str) -> ProtocolError {
-    ProtocolError {
+/// A line that is not a request we serve: the fault to answer it with.
+pub fn fault(tag: Option<ReplyTag>, code: i32, message: impl Into<String>) -> Fault {
+    Fault {
+        tag,
         code,
-        line: error_line(id, code, message),
+        message: message.into(),
     }
 }
 
-/// A JSON-RPC error response.
-pub fn error_line(id: &Value, code: i32, message: &str) -> String {
-    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}).to_string()
+/// Parses one line into its tag and typed request, or the fault to answer.
+pub fn parse_request(line: &str) -> Result<(ReplyTag, Request), Fault> {
+    let value: Value = serde_json::from_str(line)
+        .map_err(|e| fault(None, PARSE_ERROR, format!("Parse error: {e}")))?;
+    let Value::Object(mut obj) = value else {
+        return Err(fault(
+            None,
+            INVALID_REQUEST,
+            "Invalid Request: not an object",
+        ));
+    };
+    let id = obj.remove("id").unwrap_or(Value::Null);
+    let tag =
+        matches!(id, Value::Number(_) | Value::String(_)).then(|| ReplyTag::new(id.to_string()));
+    let (Some(tag), Some("2.0")) = (tag.clone(), obj.get("jsonrpc").and_then(Value::as_str)) else {
+        return Err(fault(
+            tag,
+            INVALID_REQUEST,
+            "Invalid Request: needs jsonrpc \"2.0\", a method and an id",
+        ));
+    };
+    let Some(Value::String(method)) = obj.remove("method") else {
+        return Err(fault(
+            Some(tag),
+            INVALID_REQUEST,
+            "Invalid Request: no method",
+        ));
+    };
+    let params = obj
+        .remove("params")
+        .unwrap_or(Value::Object(Default::default()));
+    let request =
+        parse_call(&method, params).map_err(|(code, msg)| fault(Some(tag.clone()), code, msg))?;
+    Ok((tag, request))
+}
+
+type ParseResult<T> = Result<T, (i32, String)>;
+
+fn params<T: DeserializeOwned>(value: Value) -> ParseResult<T> {
+    serde_json::from_value(value).map_err(|e| (INVALID_PARAMS, format!("Invalid params: {e}")))
+}
+
+fn parse_call(method: &str, p: Value) -> ParseResult<Request> {
+    Ok(match method {
+        "lineInitializeEx" => {
+            let p: InitializeParams = params(p)?;
+            Request::LineInitializeEx {
+                app_name: p.app_name,
+                api_version: p.api_version,
+                options: p.options,
+                completion_key: p.completion_key,
+            }
+        }
+        "lineShutdown" => Request::LineShutdown {
+            app: params::<AppParams>(p)?.app(),
+        },
+        "lineNegotiateAPIVersion" => {
+            let p: NegotiateParams = params(p)?;
+            Request::LineNegotiateApiVersion {
+                app: HLineApp(p.h_line_app),
+                device: DeviceId(p.device_id),
+                low: p.api_low_version,
+                high: p.api_high_version,
+            }
+        }
+        "lineGetDevCaps" => {
+            let p: DevCapsParams = params(p)?;
+            Request::LineGetDevCaps {
+                app: HLineApp(p.h_line_app),
+                device: DeviceId(p.device_id),
+                api_version: p.api_version,
+            }
+        }
+        "lineOpen" => {
+            let p: OpenParams = params(p)?;
+            Request::LineOpen {
+                app: HLineApp(p.h_line_app),
+                device: p.device_id,
+                api_version: p.api_version,
+                callback_instance: p.callback_instance,
+                privileges: p.privileges,
+                media_modes: p.media_modes,
+            }
+        }
+        "lineClose" => Request::LineClose {
+            line: params::<LineParams>(p)?.line(),
+        },
+        "lineSetStatusMessages" => {
+            let p: StatusMessagesParams = params(p)?;
+            Request::LineSetStatusMessages {
+                line: HLine(p.h_line),
+                line_states: LineDevStates(p.line_states),
+                address_states: AddressStates(p.address_states),
+            }
+        }
+        "lineGetLineDevStatus" => Request::LineGetLineDevStatus {
+            line: params::<LineParams>(p)?.line(),
+        },
+        "lineMakeCall" => {
+            let p: DestParams<LineParams> = params(p)?;
+            Request::LineMakeCall {
+                line: p.target.line(),
+                dest: p.dest_address,
+            }
+        }
+        "lineAccept" => Request::LineAccept {
+            call: params::<CallParams>(p)?.call(),
+        },
+        "lineAnswer" => Request::LineAnswer {
+            call: params::<CallParams>(p)?.call(),
+        },
+        "lineDrop" => Request::LineDrop {
+            call: params::<CallParams>(p)?.call(),
+        },
+        "lineRedirect" => {
+            let p: DestParams<CallParams> = params(p)?;
+            Request::LineRedirect {
+                call: p.target.call(),
+                dest: p.dest_address,
+            }
+        }
+        "lineDeallocateCall" => Request::LineDeallocateCall {
+            call: params::<CallParams>(p)?.call(),
+        },
+        "lineGetCallInfo" => Request::LineGetCallInfo {
+            call: params::<CallParams>(p)?.call(),
+        },
+        "lineGetCallStatus" => Request::LineGetCallStatus {
+            call: params::<CallParams>(p)?.call(),
+        },
+        "lineSetCallPrivilege" => {
+            let p: CallPrivilegeParams = params(p)?;
+            Request::LineSetCallPrivilege {
+                call: HCall(p.h_call),
+                privilege: p.call_privilege,
+            }
+        }
+        "lineGetMessage" => {
+            let p: GetMessageParams = params(p)?;
+            Request::LineGetMessage {
+                app: HLineApp(p.h_line_app),
+                timeout: p.timeout,
+            }
+        }
+        other => return Err((METHOD_NOT_FOUND, format!("Method not found: {other}"))),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InitializeParams {
+    app_name: String,
+    api_version: u32,
+    options: u32,
+    #[serde(default)]
+    completion_key: u32,
+}
+
+#[derive(Deserialize)]
+struct AppParams {
+    #[serde(rename = "hLineApp")]
+    h_line_app: u32,
+}
+
+impl AppParams {
+    fn app(&self) -> HLineApp {
+        HLineApp(self.h_line_app)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NegotiateParams {
+    #[serde(rename = "hLineApp")]
+    h_line_app: u32,
+    device_id: u32,
+    api_low_version: u32,
+    api_high_version: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DevCapsParams {
+    #[serde(rename = "hLineApp")]
+    h_line_app: u32,
+    device_id: u32,
+    api_version: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OpenParams {
+    #[serde(rename = "hLineApp")]
+    h_line_app: u32,
+    device_id: u32,
+    api_version: u32,
+    #[serde(default)]
+    callback_instance: u32,
+    privileges: u32,
+    #[serde(default)]
+    media_modes: u32,
+}
+
+#[derive(Deserialize)]
+struct LineParams {
+    #[serde(rename = "hLine")]
+    h_line: u32,
+}
+
+impl LineParams {
+    fn line(&self) -> HLine {
+        HLine(self.h_line)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusMessagesParams {
+    #[serde(rename = "hLine")]
+    h_line: u32,
+    line_states: u32,
+    #[serde(default)]
+    address_states: u32,
+}
+
+#[derive(Deserialize)]
+struct CallParams {
+    #[serde(rename = "hCall")]
+    h_call: u32,
+}
+
+impl CallParams {
+    fn call(&self) -> HCall {
+        HCall(self.h_call)
+    }
+}
+
+/// A handle plus `destAddress`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DestParams<T> {
+    #[serde(flatten)]
+    target: T,
+    dest_address: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CallPrivilegeParams {
+    #[serde(rename = "hCall")]
+    h_call: u32,
+    call_privilege: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetMessageParams {
+    #[serde(rename = "hLineApp")]
+    h_line_app: u32,
+    timeout: u32,
+}
+
+/// The JSON text of an output (`None` for `Close`, which is an instruction, not a line).
+pub fn encode(output: &Output) -> Option<String> {
+    match output {
+        Output::Response { tag, result, .. } => Some(match result {
+            Ok(answer) => result_line(tag.as_str(), answer),
+            Err(err) => lineerr_line(tag.as_str(), *err),
+        }),
+        Output::Fault { fault, .. } => {
+            let id = fault.tag.as_ref().map_or("null", ReplyTag::as_str);
+            Some(error_line(id, fault.code, &fault.message))
+        }
+        Output::Message {
+            message,
+            completion_key,
+            ..
+        } => Some(notification_line(message, *completion_key)),
+        Output::Close { .. } => None,
+    }
+}
+
+/// A JSON-RPC error response; `id` is the request's id as JSON text.
+pub fn error_line(id: &str, code: i32, message: &str) -> String {
+    let message = Value::String(message.to_string());
+    format!(r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":{code},"message":{message}}}}}"#)
 }
 
 /// A TAPI failure: the LINEERR_ as a signed 32-bit code, its name as the message.
-pub fn lineerr_line(id: &Value, err: LineErr) -> String {
+pub fn lineerr_line(id: &str, err: LineErr) -> String {
     error_line(id, err.code(), &err.name())
 }
 
 /// A success response.
-pub fn result_line(id: &Value, result: Value) -> String {
-    json!({"jsonrpc": "2.0", "id": id, "result": result}).to_string()
+fn result_line(id: &str, answer: &Answer) -> String {
+    let mut out = format!(r#"{{"jsonrpc":"2.0","id":{id},"result":"#);
+    write_answer(&mut out, answer);
+    out.push('}');
+    out
+}
+
+fn write_answer(out: &mut String, answer: &Answer) {
+    // The hot answers are written directly; the rest go through serde_json.
+    let value = match answer {
+        Answer::Empty => return out.push_str("{}"),
+        Answer::Request(request) => {
+            let _ = write!(out, r#"{{"requestId":{}}}"#, request.0);
+            return;
+        }
+        Answer::MadeCall { request, call } => {
+            let _ = write!(out, r#"{{"requestId":{},"hCall":{}}}"#, request.0, call.0);
+            return;
+        }
+        Answer::Message(message) => return write_fields(out, message, None),
+        Answer::LineInitialized {
+            app,
+            num_devs,
+            api_version,
+        } => json!({"hLineApp": app.0, "numDevs": num_devs, "apiVersion": api_version}),
+        Answer::ApiVersion(v) => json!({ "apiVersion": v }),
+        Answer::DevCaps(caps) => dev_caps(caps),
+        Answer::LineOpened(line) => json!({ "hLine": line.0 }),
+        Answer::LineDevStatus(s) => line_dev_status(s),
+        Answer::CallInfo(info) => call_info(info),
+        Answer::CallStatus(s) => call_status(s),
+    };
+    out.push_str(&value.to_string());
+}
+
+fn dev_caps(caps: &DevCaps) -> Value {
+    json!({
+        "lineName": caps.line_name,
+        "permanentLineId": caps.permanent_line_id,
+        "numAddresses": caps.num_addresses,
+        "mediaModes": caps.media_modes.bits(),
+        "maxNumActiveCalls": caps.max_num_active_calls,
+        "lineFeatures": caps.line_features,
+        "address": caps.address,
+    })
+}
+
+fn line_dev_status(s: &LineDevStatusAnswer) -> Value {
+    json!({
+        "devStatusFlags": s.dev_status_flags,
+        "numActiveCalls": s.num_active_calls,
+        "numOpens": s.num_opens,
+        "openMediaModes": s.open_media_modes.bits(),
+        "lineFeatures": s.line_features,
+        "registered": s.registered,
+    })
+}
+
+fn call_info(i: &CallInfoAnswer) -> Value {
+    json!({
+        "hLine": i.line.0,
+        "lineDeviceId": i.device.0,
+        "addressId": i.address_id,
+        "mediaMode": i.media_mode.bits(),
+        "callId": i.call_id.0,
+        "origin": i.origin,
+        "reason": i.reason,
+        "callerId": i.caller_id,
+        "callerIdName": i.caller_id_name,
+        "calledId": i.called_id,
+        "calledIdName": i.called_id_name,
+        "connectedId": i.connected_id,
+        "connectedIdName": i.connected_id_name,
+        "numOwners": i.num_owners,
+        "numMonitors": i.num_monitors,
+        "sipCallId": i.sip_call_id,
+        "codec": i.codec,
+        "remoteMedia": i.remote_media,
+        "localMedia": i.local_media,
+    })
+}
+
+fn call_status(s: &CallStatusAnswer) -> Value {
+    json!({
+        "callState": s.state.map_or(0, |st| st.bits()),
+        "callStateMode": s.state_mode,
+        "callPrivilege": s.privilege.bits(),
+        "callFeatures": s.features.bits(),
+    })
 }
 
 /// The name of a LINE_* message ID (the notification's method).
@@ -95,240 +433,58 @@ pub fn message_name(id: u32) -> &'static str {
         11 => "LINE_MONITORTONE",
         12 => "LINE_REPLY",
         13 => "LINE_REQUEST",
+        14 => "PHONE_BUTTON",
+        15 => "PHONE_CLOSE",
+        16 => "PHONE_DEVSPECIFIC",
+        17 => "PHONE_REPLY",
+        18 => "PHONE_STATE",
         19 => "LINE_CREATE",
+        20 => "PHONE_CREATE",
         21 => "LINE_AGENTSPECIFIC",
         22 => "LINE_AGENTSTATUS",
         23 => "LINE_APPNEWCALL",
         24 => "LINE_PROXYREQUEST",
         25 => "LINE_REMOVE",
+        26 => "PHONE_REMOVE",
         _ => "LINE_UNKNOWN",
     }
 }
 
-/// The six LINEMESSAGE fields as JSON (LINE_REPLY's dwParam2 signed).
-pub fn message_fields(msg: &LineMessage, completion_key: Option<u32>) -> Value {
-    let param2 = if msg.dw_message_id == crate::tapi::consts::LINE_REPLY {
-        json!(msg.reply_result())
+/// The six LINEMESSAGE fields as a JSON object (LINE_REPLY's dwParam2 signed).
+fn write_fields(out: &mut String, m: &LineMessage, completion_key: Option<u32>) {
+    let param2 = if m.dw_message_id == LINE_REPLY {
+        i64::from(m.reply_result())
     } else {
-        json!(msg.dw_param2)
+        i64::from(m.dw_param2)
     };
-    let mut v = json!({
-        "hDevice": msg.h_device,
-        "dwMessageID": msg.dw_message_id,
-        "dwCallbackInstance": msg.dw_callback_instance,
-        "dwParam1": msg.dw_param1,
-        "dwParam2": param2,
-        "dwParam3": msg.dw_param3,
-    });
+    let _ = write!(
+        out,
+        r#"{{"hDevice":{},"dwMessageID":{},"dwCallbackInstance":{},"dwParam1":{},"dwParam2":{},"dwParam3":{}"#,
+        m.h_device, m.dw_message_id, m.dw_callback_instance, m.dw_param1, param2, m.dw_param3
+    );
     if let Some(key) = completion_key {
-        v["dwCompletionKey"] = json!(key);
+        let _ = write!(out, r#","dwCompletionKey":{key}"#);
     }
-    v
+    out.push('}');
 }
 
 /// A pushed TAPI message.
-pub fn notification_line(msg: &LineMessage, completion_key: Option<u32>) -> String {
-    json!({
-        "jsonrpc": "2.0",
-        "method": message_name(msg.dw_message_id),
-        "params": message_fields(msg, completion_key),
-    })
-    .to_string()
-}
-
-/// Every function of the API, with typed parameters.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ApiCall {
-    LineInitializeEx(InitializeParams),
-    LineShutdown(AppParams),
-    LineNegotiateApiVersion(NegotiateParams),
-    LineGetDevCaps(DevCapsParams),
-    LineOpen(OpenParams),
-    LineClose(LineParams),
-    LineSetStatusMessages(StatusMessagesParams),
-    LineGetLineDevStatus(LineParams),
-    LineMakeCall(MakeCallParams),
-    LineAccept(CallParams),
-    LineAnswer(CallParams),
-    LineDrop(CallParams),
-    LineRedirect(RedirectParams),
-    LineDeallocateCall(CallParams),
-    LineGetCallInfo(CallParams),
-    LineGetCallStatus(CallParams),
-    LineSetCallPrivilege(CallPrivilegeParams),
-    LineGetMessage(GetMessageParams),
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InitializeParams {
-    pub app_name: String,
-    pub api_version: u32,
-    pub options: u32,
-    #[serde(default)]
-    pub completion_key: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct AppParams {
-    #[serde(rename = "hLineApp")]
-    pub h_line_app: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NegotiateParams {
-    #[serde(rename = "hLineApp")]
-    pub h_line_app: u32,
-    pub device_id: u32,
-    pub api_low_version: u32,
-    pub api_high_version: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DevCapsParams {
-    #[serde(rename = "hLineApp")]
-    pub h_line_app: u32,
-    pub device_id: u32,
-    pub api_version: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OpenParams {
-    #[serde(rename = "hLineApp")]
-    pub h_line_app: u32,
-    pub device_id: u32,
-    pub api_version: u32,
-    #[serde(default)]
-    pub callback_instance: u32,
-    pub privileges: u32,
-    #[serde(default)]
-    pub media_modes: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct LineParams {
-    #[serde(rename = "hLine")]
-    pub h_line: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StatusMessagesParams {
-    #[serde(rename = "hLine")]
-    pub h_line: u32,
-    pub line_states: u32,
-    #[serde(default)]
-    pub address_states: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MakeCallParams {
-    #[serde(rename = "hLine")]
-    pub h_line: u32,
-    pub dest_address: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct CallParams {
-    #[serde(rename = "hCall")]
-    pub h_call: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RedirectParams {
-    #[serde(rename = "hCall")]
-    pub h_call: u32,
-    pub dest_address: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CallPrivilegeParams {
-    #[serde(rename = "hCall")]
-    pub h_call: u32,
-    pub call_privilege: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GetMessageParams {
-    #[serde(rename = "hLineApp")]
-    pub h_line_app: u32,
-    pub timeout: u32,
-}
-
-/// Parses one line into its id and call, or the ready error line.
-pub fn parse_request(line: &str) -> Result<(Value, ApiCall), ProtocolError> {
-    let value: Value = serde_json::from_str(line)
-        .map_err(|e| protocol_error(&Value::Null, PARSE_ERROR, &format!("Parse error: {e}")))?;
-    let Value::Object(obj) = value else {
-        return Err(protocol_error(
-            &Value::Null,
-            INVALID_REQUEST,
-            "Invalid Request: not an object",
-        ));
-    };
-    let id = obj.get("id").cloned().unwrap_or(Value::Null);
-    let id_ok = matches!(id, Value::Number(_) | Value::String(_));
-    if obj.get("jsonrpc") != Some(&json!("2.0")) || !id_ok {
-        let id = if id_ok { id } else { Value::Null };
-        return Err(protocol_error(
-            &id,
-            INVALID_REQUEST,
-            "Invalid Request: needs jsonrpc \"2.0\", a method and an id",
-        ));
-    }
-    let Some(Value::String(method)) = obj.get("method") else {
-        return Err(protocol_error(
-            &id,
-            INVALID_REQUEST,
-            "Invalid Request: no method",
-        ));
-    };
-    let params = obj
-        .get("params")
-        .cloned()
-        .unwrap_or(Value::Object(Default::default()));
-    let call = parse_call(method, params).map_err(|(code, msg)| protocol_error(&id, code, &msg))?;
-    Ok((id, call))
-}
-
-fn params<T: DeserializeOwned>(value: Value) -> Result<T, (i32, String)> {
-    serde_json::from_value(value).map_err(|e| (INVALID_PARAMS, format!("Invalid params: {e}")))
-}
-
-fn parse_call(method: &str, p: Value) -> Result<ApiCall, (i32, String)> {
-    Ok(match method {
-        "lineInitializeEx" => ApiCall::LineInitializeEx(params(p)?),
-        "lineShutdown" => ApiCall::LineShutdown(params(p)?),
-        "lineNegotiateAPIVersion" => ApiCall::LineNegotiateApiVersion(params(p)?),
-        "lineGetDevCaps" => ApiCall::LineGetDevCaps(params(p)?),
-        "lineOpen" => ApiCall::LineOpen(params(p)?),
-        "lineClose" => ApiCall::LineClose(params(p)?),
-        "lineSetStatusMessages" => ApiCall::LineSetStatusMessages(params(p)?),
-        "lineGetLineDevStatus" => ApiCall::LineGetLineDevStatus(params(p)?),
-        "lineMakeCall" => ApiCall::LineMakeCall(params(p)?),
-        "lineAccept" => ApiCall::LineAccept(params(p)?),
-        "lineAnswer" => ApiCall::LineAnswer(params(p)?),
-        "lineDrop" => ApiCall::LineDrop(params(p)?),
-        "lineRedirect" => ApiCall::LineRedirect(params(p)?),
-        "lineDeallocateCall" => ApiCall::LineDeallocateCall(params(p)?),
-        "lineGetCallInfo" => ApiCall::LineGetCallInfo(params(p)?),
-        "lineGetCallStatus" => ApiCall::LineGetCallStatus(params(p)?),
-        "lineSetCallPrivilege" => ApiCall::LineSetCallPrivilege(params(p)?),
-        "lineGetMessage" => ApiCall::LineGetMessage(params(p)?),
-        other => return Err((METHOD_NOT_FOUND, format!("Method not found: {other}"))),
-    })
+pub fn notification_line(m: &LineMessage, completion_key: Option<u32>) -> String {
+    let mut out = String::with_capacity(160);
+    let _ = write!(
+        out,
+        r#"{{"jsonrpc":"2.0","method":"{}","params":"#,
+        message_name(m.dw_message_id)
+    );
+    write_fields(&mut out, m, completion_key);
+    out.push('}');
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tapi::{ConnId, RequestId};
 
     fn code(line: &str) -> i32 {
         parse_request(line).unwrap_err().code
@@ -363,31 +519,68 @@ mod tests {
             INVALID_PARAMS
         );
         let err = parse_request(r#"{"jsonrpc":"2.0","id":"a","method":"x"}"#).unwrap_err();
-        assert!(err.line.contains(r#""id":"a""#), "{}", err.line);
+        let line = encode(&Output::Fault {
+            conn: ConnId(1),
+            fault: err,
+        })
+        .unwrap();
+        assert!(line.contains(r#""id":"a""#), "{line}");
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["error"]["code"], METHOD_NOT_FOUND);
     }
 
     #[test]
     fn typed_params() {
-        let (id, call) = parse_request(
+        let (tag, request) = parse_request(
             r#"{"jsonrpc":"2.0","id":7,"method":"lineMakeCall","params":{"hLine":3,"destAddress":"1002"}}"#,
         )
         .unwrap();
-        assert_eq!(id, json!(7));
+        assert_eq!(tag.as_str(), "7");
         assert_eq!(
-            call,
-            ApiCall::LineMakeCall(MakeCallParams {
-                h_line: 3,
-                dest_address: "1002".into()
-            })
+            request,
+            Request::LineMakeCall {
+                line: HLine(3),
+                dest: "1002".into()
+            }
+        );
+        let (_, request) = parse_request(
+            r#"{"jsonrpc":"2.0","id":"x","method":"lineRedirect","params":{"hCall":9,"destAddress":"sip:a@b"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            request,
+            Request::LineRedirect {
+                call: HCall(9),
+                dest: "sip:a@b".into()
+            }
         );
     }
 
     #[test]
-    fn lineerr_and_reply_encoding() {
-        let line = lineerr_line(&json!(7), crate::tapi::LINEERR_INVALLINEHANDLE);
+    fn responses_and_messages_are_valid_json_rpc() {
+        let err = encode(&Output::Response {
+            conn: ConnId(1),
+            tag: ReplyTag::from(7),
+            result: Err(crate::tapi::LINEERR_INVALLINEHANDLE),
+        })
+        .unwrap();
+        let v: Value = serde_json::from_str(&err).unwrap();
+        assert_eq!(v["id"], 7);
+        assert_eq!(v["error"]["code"], -2147483605i64);
+        assert_eq!(v["error"]["message"], "LINEERR_INVALLINEHANDLE");
+        let made = encode(&Output::Response {
+            conn: ConnId(1),
+            tag: ReplyTag::new("\"q\""),
+            result: Ok(Answer::MadeCall {
+                request: RequestId(5),
+                call: HCall(65540),
+            }),
+        })
+        .unwrap();
+        let v: Value = serde_json::from_str(&made).unwrap();
         assert_eq!(
-            line,
-            r#"{"error":{"code":-2147483605,"message":"LINEERR_INVALLINEHANDLE"},"id":7,"jsonrpc":"2.0"}"#
+            (v["id"].as_str(), v["result"]["hCall"].as_u64()),
+            (Some("q"), Some(65540))
         );
         let reply = LineMessage {
             h_device: 0,

@@ -1,13 +1,15 @@
-//! Building the requests we send: out-of-dialog (RFC 3261 §8.1.1), in-dialog (§12.2.1.1),
-//! the ACK for a 2xx (§13.2.2.4) and CANCEL (§9.1).
+//! Building the requests we send: out-of-dialog (RFC 3261 §8.1.1), in-dialog (§12.2.1.1) and
+//! CANCEL (§9.1), from what a line says about us ([`Ua`]: sent-by, Contact, identity).
 
 use std::net::SocketAddr;
 
+use crate::config::SipConfig;
 use crate::sip::message::{CSeq, Headers, Host, Method, NameAddr, Request, Uri, Via};
 use crate::sip::transport::{Peer, Transport};
 
-use super::call::Dialog;
-use super::SipProvider;
+use super::call::dialog::Dialog;
+use super::ids::IdGen;
+use super::line::Line;
 
 /// Max-Forwards of every request we originate (§8.1.1.6).
 const MAX_FORWARDS: u32 = 70;
@@ -15,38 +17,55 @@ const MAX_FORWARDS: u32 = 70;
 /// Methods we accept (Allow header).
 pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE";
 
-impl SipProvider {
+/// Our user agent on one line: what goes into Via, Contact and From.
+#[derive(Clone, Copy)]
+pub struct Ua<'a> {
+    pub sip: &'a SipConfig,
+    pub line: &'a Line,
+}
+
+impl<'a> Ua<'a> {
+    pub fn new(sip: &'a SipConfig, line: &'a Line) -> Self {
+        Ua { sip, line }
+    }
+
+    /// The host and port we advertise (the line may have learnt its public address).
+    pub fn sent_by(&self) -> (Host, u16) {
+        self.line
+            .public_address
+            .clone()
+            .unwrap_or((self.sip.advertised_host.clone(), self.sip.advertised_port))
+    }
+
     /// Our sent-by for `transport`, with a fresh branch and an empty `rport` (RFC 3581 §3).
-    pub(super) fn new_via(&mut self, line: Option<usize>, transport: Transport) -> Via {
-        let (host, port) = self.sent_by(line);
-        let mut via = Via::new(transport.via_token(), host, Some(port), &self.ids.branch());
+    pub fn new_via(&self, ids: &mut IdGen, transport: Transport) -> Via {
+        let (host, port) = self.sent_by();
+        let mut via = Via::new(transport.via_token(), host, Some(port), &ids.branch());
         via.params.set("rport", None);
         via
     }
 
-    /// The host and port we advertise (a line may have learned its public address).
-    pub(super) fn sent_by(&self, line: Option<usize>) -> (Host, u16) {
-        line.and_then(|l| self.lines.get(l))
-            .and_then(|l| l.registration.public_address.clone())
-            .unwrap_or((self.sip.advertised_host.clone(), self.sip.advertised_port))
-    }
-
-    /// Our Contact for a line.
-    pub(super) fn contact(&self, line: usize) -> NameAddr {
-        let (host, port) = self.sent_by(Some(line));
-        let l = &self.lines[line];
-        let mut uri = Uri::sip(Some(&l.cfg.user), host, Some(port));
-        if l.cfg.transport == Transport::Tcp {
+    /// Our Contact on the line.
+    pub fn contact(&self) -> NameAddr {
+        let (host, port) = self.sent_by();
+        let cfg = &self.line.cfg;
+        let mut uri = Uri::sip(Some(&cfg.user), host, Some(port));
+        if cfg.transport == Transport::Tcp {
             uri.params.set("transport", Some("tcp"));
         }
         NameAddr::new(uri)
     }
 
-    /// A request outside any dialog from `line` (§8.1.1).
+    /// The `User-Agent` / `Server` value.
+    pub fn user_agent(&self) -> &str {
+        &self.sip.user_agent
+    }
+
+    /// A request outside any dialog (§8.1.1).
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn out_of_dialog_request(
-        &mut self,
-        line: usize,
+    pub fn out_of_dialog_request(
+        &self,
+        ids: &mut IdGen,
         method: Method,
         uri: Uri,
         from: NameAddr,
@@ -54,8 +73,7 @@ impl SipProvider {
         call_id: String,
         cseq: u32,
     ) -> Request {
-        let transport = self.lines[line].cfg.transport;
-        let via = self.new_via(Some(line), transport);
+        let via = self.new_via(ids, self.line.cfg.transport);
         let cseq = CSeq {
             seq: cseq,
             method: method.clone(),
@@ -63,12 +81,12 @@ impl SipProvider {
         let mut headers = Headers::new(via, from, to, call_id, cseq);
         headers.max_forwards = Some(MAX_FORWARDS);
         if matches!(method, Method::Invite | Method::Register) {
-            headers.contact.push(self.contact(line));
+            headers.contact.push(self.contact());
         }
         if matches!(method, Method::Invite) {
             headers.push("Allow", ALLOW);
         }
-        headers.push("User-Agent", self.sip.user_agent.clone());
+        headers.push("User-Agent", self.user_agent());
         Request {
             method,
             uri,
@@ -78,31 +96,32 @@ impl SipProvider {
     }
 
     /// A request inside `dialog` (§12.2.1.1), and where to send it.
-    pub(super) fn in_dialog_request(
-        &mut self,
-        line: usize,
+    pub fn in_dialog_request(
+        &self,
+        ids: &mut IdGen,
         dialog: &Dialog,
         method: Method,
         cseq: u32,
         fallback: Peer,
     ) -> (Request, Peer) {
-        let transport = fallback.transport;
-        let via = self.new_via(Some(line), transport);
-        let mut to = dialog.remote.clone();
-        if let Some(tag) = &dialog.remote_tag {
-            to.params.set("tag", Some(tag));
-        }
+        let via = self.new_via(ids, fallback.transport);
         let cseq = CSeq {
             seq: cseq,
             method: method.clone(),
         };
-        let mut headers = Headers::new(via, dialog.local.clone(), to, dialog.call_id.clone(), cseq);
+        let mut headers = Headers::new(
+            via,
+            dialog.local.clone(),
+            dialog.remote_with_tag(),
+            dialog.key.call_id.clone(),
+            cseq,
+        );
         headers.max_forwards = Some(MAX_FORWARDS);
         headers.route = dialog.route_set.clone();
         if matches!(method, Method::Invite | Method::Update) {
-            headers.contact.push(self.contact(line));
+            headers.contact.push(self.contact());
         }
-        headers.push("User-Agent", self.sip.user_agent.clone());
+        headers.push("User-Agent", self.user_agent());
         let next_hop = dialog
             .route_set
             .first()

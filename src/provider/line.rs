@@ -6,25 +6,30 @@ use crate::sip::codec;
 use crate::sip::message::{Host, NameAddr, Uri};
 use crate::sip::transport::Peer;
 use crate::tapi::consts::*;
-use crate::tapi::{DevCaps, LineErr, LINEERR_INVALADDRESS};
+use crate::tapi::{DevCaps, LineErr, MediaModes, LINEERR_INVALADDRESS};
 
-use super::registration::Registration;
-
-/// One line device and its runtime state.
+/// One line device and what calls need to know of it.
 pub struct Line {
     pub cfg: LineConfig,
     /// Union of the media modes of the line's owners (TSPI_lineSetDefaultMediaDetection).
-    pub media_detection: u32,
-    pub registration: Registration,
+    pub media_detection: MediaModes,
+    /// Our address as the registrar sees it (RFC 3581 `received`/`rport`), once learnt.
+    pub public_address: Option<(Host, u16)>,
 }
 
 impl Line {
     pub fn new(cfg: LineConfig) -> Self {
         Line {
-            registration: Registration::new(cfg.register),
             cfg,
-            media_detection: 0,
+            media_detection: MediaModes::NONE,
+            public_address: None,
         }
+    }
+
+    /// Whether some owner takes voice calls on the line.
+    pub fn takes_calls(&self) -> bool {
+        self.media_detection
+            .intersects(MediaModes::INTERACTIVEVOICE | MediaModes::UNKNOWN)
     }
 
     /// Where out-of-dialog requests go: the outbound proxy when set, else `proxy`.
@@ -60,7 +65,7 @@ impl Line {
             line_name: self.cfg.name.clone(),
             permanent_line_id: self.cfg.permanent_line_id,
             num_addresses: 1,
-            media_modes: LINEMEDIAMODE_INTERACTIVEVOICE | LINEMEDIAMODE_UNKNOWN,
+            media_modes: MediaModes::INTERACTIVEVOICE | MediaModes::UNKNOWN,
             max_num_active_calls: u32::MAX >> 1,
             line_features: LINEFEATURE_MAKECALL,
             address: format!("sip:{}@{}", self.cfg.user, self.cfg.domain),

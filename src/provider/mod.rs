@@ -1,24 +1,32 @@
-//! The SIP line provider: turns TAPI requests into SIP and what the network does into
-//! provider events, behind the [`LineProvider`] seam (our TSPI). Sans-I/O: it owns the
-//! transaction layer, the calls and dialogs, the registrations and the media leases, takes
-//! messages and `now`, and is polled for datagrams, events and its next deadline.
+//! The SIP line provider: turns TAPI requests into SIP and what the network does into provider
+//! events, behind the [`LineProvider`] seam (our TSPI). Sans-I/O.
 //!
-//! Files: `outbound` (lineMakeCall, INVITE client side), `inbound` (INVITE server side,
-//! accept/answer/reject/redirect), `dialog` (in-dialog requests both ways), `ua` (requests
-//! outside any dialog: OPTIONS, 405, 481), `registration` (REGISTER client), `auth` (digest
-//! retries), `build` (request construction), `events` (TAPI state reporting).
+//! It is the *endpoint* of quinn-proto's Endpoint/Connection split: it owns the shared services
+//! (the transaction layer, fresh identifiers, the media port allocator, the lines) and routes
+//! every input to the state machine it belongs to: a [`Call`] (by client transaction, dialog,
+//! or server INVITE) or a line's [`Registration`]. Those machines answer with actions, which
+//! the provider carries out (starting transactions and recording who owns them, sending
+//! responses and raw bytes, queueing TAPI events), and report their next deadline, which the
+//! provider keeps in one heap. Every `handle_*` first fires what is due, so no stream of input
+//! can starve a retransmission, Timer B/F or a registration refresh.
+//!
+//! Files: `call/` (one call), `registration` (one line's REGISTER client), `inbound` (new
+//! INVITEs: line lookup, trust, 404/480/403), `ua` (other requests outside any dialog),
+//! `seam` (the LineProvider functions), `routes` (who owns which transaction and dialog),
+//! `deadlines`, `build` (request construction), `auth` (digest retries), `line`, `ids`,
+//! `disconnect` (SIP status to LINEDISCONNECTMODE_).
 
 mod auth;
 mod build;
-mod call;
-mod dialog;
-mod events;
+pub mod call;
+mod deadlines;
+mod disconnect;
 mod ids;
 mod inbound;
 mod line;
-mod outbound;
 mod registration;
-mod timers;
+mod routes;
+mod seam;
 mod ua;
 
 #[cfg(test)]
@@ -31,50 +39,45 @@ use bytes::Bytes;
 
 use crate::config::{GatewayConfig, SipConfig};
 use crate::media::MediaAllocator;
-use crate::sip::message::{Method, SipMessage};
-use crate::sip::transaction::{ClientTxKey, ServerTxKey, TransactionEvent, TransactionLayer};
+use crate::sip::message::SipMessage;
+use crate::sip::transaction::{ClientTxKey, TransactionEvent, TransactionLayer};
 use crate::sip::transport::{stamp_received, Incoming, Peer, Transmit, TransportFailure};
-use crate::tapi::consts::*;
-use crate::tapi::{
-    CallId, DevCaps, DeviceId, LineDevStatus, LineErr, LineProvider, ProviderCallInfo,
-    ProviderEvent, RequestId,
-};
+use crate::tapi::{CallId, DeviceId, ProviderEvent};
 
-pub use call::disconnect_mode;
-use call::Call;
+pub use disconnect::disconnect_mode;
+
+use build::Ua;
+use call::{Action, Call, CallEnv, TxFailure};
+use deadlines::Deadlines;
 use ids::IdGen;
 use line::Line;
-use timers::{TimerKind, TimerQueue};
+use registration::{RegAction, RegEnv, Registration};
+use routes::{Routes, TxOwner};
 
-/// Which part of the provider a client transaction belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TxOwner {
-    Invite(CallId),
-    Cancel(CallId),
-    Bye(CallId),
-    Register(usize),
+/// Whose deadline a heap entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Owner {
+    Call(CallId),
+    Line(usize),
 }
 
 /// The SIP provider state.
 pub struct SipProvider {
     sip: SipConfig,
-    lines: Vec<Line>,
-    txl: TransactionLayer,
-    media: Box<dyn MediaAllocator>,
-    ids: IdGen,
-    /// Boxed: the table stays small however large a call's state is.
-    calls: HashMap<CallId, Box<Call>>,
-    /// (Call-ID, our tag) -> call, for requests inside a dialog.
-    dialogs: HashMap<(String, String), CallId>,
-    client_txs: HashMap<ClientTxKey, TxOwner>,
-    server_invites: HashMap<ServerTxKey, CallId>,
-    timers: TimerQueue,
-    events: VecDeque<ProviderEvent>,
-    raw: VecDeque<Transmit>,
-    next_call: u64,
-    stopping: bool,
     /// The address our SDP names before a media port is leased.
     media_ip: std::net::IpAddr,
+    lines: Vec<Line>,
+    registrations: Vec<Registration>,
+    txl: TransactionLayer,
+    ids: IdGen,
+    media: Box<dyn MediaAllocator>,
+    /// Boxed: the table stays small however large a call's state is.
+    calls: HashMap<CallId, Box<Call>>,
+    routes: Routes,
+    deadlines: Deadlines<Owner>,
+    events: VecDeque<ProviderEvent>,
+    next_call: u64,
+    stopping: bool,
 }
 
 impl SipProvider {
@@ -84,29 +87,36 @@ impl SipProvider {
         seed: u64,
         now: Instant,
     ) -> Self {
+        let lines: Vec<Line> = config.lines.iter().cloned().map(Line::new).collect();
+        let registrations = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| Registration::new(DeviceId(i as u32), l))
+            .collect();
         let mut provider = SipProvider {
             sip: config.sip.clone(),
-            lines: config.lines.iter().cloned().map(Line::new).collect(),
+            media_ip: config.media.address,
+            lines,
+            registrations,
             txl: TransactionLayer::new(config.sip.timers),
-            media,
             ids: IdGen::new(seed),
+            media,
             calls: HashMap::new(),
-            dialogs: HashMap::new(),
-            client_txs: HashMap::new(),
-            server_invites: HashMap::new(),
-            timers: TimerQueue::default(),
+            routes: Routes::default(),
+            deadlines: Deadlines::default(),
             events: VecDeque::new(),
-            raw: VecDeque::new(),
             next_call: 1,
             stopping: false,
-            media_ip: config.media.address,
         };
-        provider.start_registrations(now);
+        for line in 0..provider.lines.len() {
+            provider.with_registration(now, line, |reg, env| reg.start(env));
+        }
         provider
     }
 
     /// A message from the network.
     pub fn handle_incoming(&mut self, now: Instant, mut incoming: Incoming) {
+        self.fire_due(now);
         if let SipMessage::Request(request) = &mut incoming.message {
             // RFC 3261 §18.2.1 / RFC 3581 §4.
             if let Some(via) = request.headers.via.first_mut() {
@@ -118,38 +128,27 @@ impl SipProvider {
     }
 
     pub fn handle_transport_failure(&mut self, now: Instant, failure: &TransportFailure) {
+        self.fire_due(now);
         self.txl.handle_transport_failure(now, failure);
         self.drain_transactions(now);
     }
 
+    /// Fires every deadline due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.txl.handle_timeout(now);
-        self.drain_transactions(now);
-        while let Some(kind) = self.timers.pop_due(now) {
-            match kind {
-                TimerKind::Uas2xx(call) => self.on_uas_2xx_timer(now, call),
-                TimerKind::CancelGiveUp(call) => self.on_cancel_give_up(now, call),
-                TimerKind::Register(line) => self.on_register_timer(now, line),
-                TimerKind::KeepAlive(line) => self.on_keepalive_timer(now, line),
-            }
-            self.drain_transactions(now);
-        }
+        self.fire_due(now);
     }
 
     /// Bytes prepared elsewhere (a codec 400) for `destination`.
     pub fn send_raw(&mut self, destination: Peer, payload: Bytes) {
-        self.raw.push_back(Transmit {
-            destination,
-            payload,
-        });
+        self.txl.send_encoded(destination, payload);
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.raw.pop_front().or_else(|| self.txl.poll_transmit())
+        self.txl.poll_transmit()
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.txl.poll_timeout(), self.timers.next_deadline()) {
+        match (self.txl.poll_timeout(), self.deadlines.next()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -158,23 +157,24 @@ impl SipProvider {
     /// Graceful stop: drop every live call, unregister every line.
     pub fn begin_shutdown(&mut self, now: Instant) {
         self.stopping = true;
-        let live: Vec<CallId> = self
+        let mut live: Vec<CallId> = self
             .calls
             .values()
             .filter(|c| c.is_live())
             .map(|c| c.id)
             .collect();
+        live.sort();
         for call in live {
-            self.hang_up(now, call);
+            self.with_call(now, call, |c, env| c.hang_up(env));
         }
-        self.unregister_all(now);
-        self.drain_transactions(now);
+        for line in 0..self.lines.len() {
+            self.with_registration(now, line, |reg, env| reg.stop(env));
+        }
     }
 
     /// Nothing left that a graceful stop waits for.
     pub fn is_quiescent(&self) -> bool {
-        self.calls.values().all(|c| !c.is_live())
-            && self.lines.iter().all(|l| l.registration.is_idle())
+        self.calls.values().all(|c| !c.is_live()) && self.registrations.iter().all(|r| r.is_idle())
     }
 
     /// Calls the provider holds (live or waiting for TAPI to release them).
@@ -185,6 +185,23 @@ impl SipProvider {
     /// Open transactions (tests use it to check nothing leaks).
     pub fn num_transactions(&self) -> usize {
         self.txl.len()
+    }
+
+    /// Transaction timers first, then calls and registrations, in deadline order.
+    fn fire_due(&mut self, now: Instant) {
+        self.txl.handle_timeout(now);
+        self.drain_transactions(now);
+        while let Some(owner) = self.deadlines.pop_due(now) {
+            match owner {
+                Owner::Call(id) => {
+                    self.with_call(now, id, |c, env| c.handle_timeout(env));
+                }
+                Owner::Line(line) => {
+                    self.with_registration(now, line, |reg, env| reg.handle_timeout(env))
+                }
+            }
+            self.drain_transactions(now);
+        }
     }
 
     /// Handles everything the transaction layer has to say.
@@ -207,30 +224,22 @@ impl SipProvider {
                 request,
                 source: _,
             } => self.on_cancel(now, key, invite, &request),
-            TransactionEvent::Ack { request, source } => self.on_ack(now, request, source),
+            TransactionEvent::Ack { request, source: _ } => self.on_ack(now, &request),
             TransactionEvent::Response { key, response } => self.on_response(now, key, response),
-            TransactionEvent::Timeout { key } => self.on_client_failure(now, key, true),
-            TransactionEvent::TransportError { key } => self.on_client_failure(now, key, false),
-            TransactionEvent::ServerTimeout { key } => self.on_server_timeout(now, key),
-            other => self.on_other_transaction_event(now, other),
-        }
-    }
-
-    /// A new server transaction: route by dialog, then by method.
-    fn on_request(
-        &mut self,
-        now: Instant,
-        key: ServerTxKey,
-        request: crate::sip::message::Request,
-        source: Peer,
-    ) {
-        if request.headers.to.tag().is_some() {
-            self.on_in_dialog_request(now, key, request, source);
-            return;
-        }
-        match request.method {
-            Method::Invite => self.on_invite(now, key, request, source),
-            _ => self.on_out_of_dialog_request(now, key, request),
+            TransactionEvent::Timeout { key } => {
+                self.on_client_failure(now, key, TxFailure::Timeout)
+            }
+            TransactionEvent::TransportError { key } => {
+                self.on_client_failure(now, key, TxFailure::Transport)
+            }
+            TransactionEvent::ServerTimeout { key } => {
+                if let Some(call) = self.routes.server_invites.remove(&key) {
+                    tracing::debug!(%call, "no ACK for our final response");
+                }
+            }
+            TransactionEvent::StrayResponse { response, source } => {
+                tracing::trace!(status = response.status, %source, "stray response");
+            }
         }
     }
 
@@ -240,57 +249,169 @@ impl SipProvider {
         key: ClientTxKey,
         response: crate::sip::message::Response,
     ) {
-        let Some(owner) = self.client_txs.get(&key).copied() else {
+        let Some(owner) = self.routes.client.get(&key).copied() else {
             tracing::debug!(
                 status = response.status,
                 "response for a forgotten transaction"
             );
             return;
         };
-        if response.is_final() && !(owner_is_invite(owner) && response.is_success()) {
-            self.client_txs.remove(&key);
+        if response.is_final() && !(owner.is_invite() && response.is_success()) {
+            self.routes.client.remove(&key);
         }
         match owner {
-            TxOwner::Invite(call) => self.on_invite_response(now, call, key, response),
-            TxOwner::Cancel(call) => {
-                tracing::debug!(?call, status = response.status, "CANCEL answered")
+            TxOwner::Call(call, purpose) => {
+                self.with_call(now, call, |c, env| {
+                    c.handle_response(env, purpose, &key, response)
+                });
             }
-            TxOwner::Bye(call) => self.on_bye_done(now, call),
-            TxOwner::Register(line) => self.on_register_response(now, line, key, response),
+            TxOwner::Line(line) => self.with_registration(now, line, |reg, env| {
+                reg.handle_response(env, &key, response)
+            }),
         }
     }
 
     /// Timer B/F or a transport error on one of our client transactions.
-    fn on_client_failure(&mut self, now: Instant, key: ClientTxKey, timeout: bool) {
-        let Some(owner) = self.client_txs.remove(&key) else {
+    fn on_client_failure(&mut self, now: Instant, key: ClientTxKey, failure: TxFailure) {
+        let Some(owner) = self.routes.client.remove(&key) else {
             return;
         };
         match owner {
-            TxOwner::Invite(call) => self.on_invite_failure(now, call, timeout),
-            TxOwner::Cancel(_) => {}
-            TxOwner::Bye(call) => self.on_bye_done(now, call),
-            TxOwner::Register(line) => self.on_register_failure(now, line),
+            TxOwner::Call(call, purpose) => {
+                self.with_call(now, call, |c, env| {
+                    c.handle_tx_failure(env, purpose, &key, failure)
+                });
+            }
+            TxOwner::Line(line) => {
+                self.with_registration(now, line, |reg, env| reg.handle_failure(env, &key))
+            }
         }
     }
 
-    /// Sends a request on a new client transaction owned by `owner`.
-    fn send_request(
+    /// Runs `f` on call `id` with its services, then carries out what it asked.
+    fn with_call<R>(
         &mut self,
         now: Instant,
-        request: crate::sip::message::Request,
-        destination: Peer,
-        owner: TxOwner,
-    ) -> Option<ClientTxKey> {
-        match self.txl.send_request(now, request, destination) {
-            Ok(key) => {
-                self.client_txs.insert(key.clone(), owner);
-                Some(key)
-            }
-            Err(err) => {
-                tracing::warn!(%err, "could not start a client transaction");
-                None
+        id: CallId,
+        f: impl FnOnce(&mut Call, &mut CallEnv<'_>) -> R,
+    ) -> Option<R> {
+        let call = self.calls.get_mut(&id)?;
+        let mut env = CallEnv {
+            now,
+            ua: Ua::new(&self.sip, &self.lines[call.line]),
+            ids: &mut self.ids,
+            media: &mut *self.media,
+            stopping: self.stopping,
+        };
+        let result = f(call, &mut env);
+        self.drive_call(now, id);
+        Some(result)
+    }
+
+    /// Carries out a call's actions, feeds back sends that could not start, updates its routes
+    /// and its deadline, and forgets it once it is finished.
+    fn drive_call(&mut self, now: Instant, id: CallId) {
+        let mut failed = Vec::new();
+        while let Some(action) = self.calls.get_mut(&id).and_then(|c| c.poll_action()) {
+            match action {
+                Action::Send {
+                    request,
+                    to,
+                    purpose,
+                } => {
+                    let key = ClientTxKey::for_request(&request);
+                    match self.txl.send_request(now, request, to) {
+                        Ok(key) => {
+                            self.routes.client.insert(key, TxOwner::Call(id, purpose));
+                        }
+                        Err(err) => {
+                            tracing::warn!(%err, "could not start a client transaction");
+                            failed.extend(key.map(|k| (purpose, k)));
+                        }
+                    }
+                }
+                Action::Respond { tx, response } => {
+                    if let Err(err) = self.txl.send_response(now, &tx, response) {
+                        tracing::debug!(call = %id, %err, "could not respond");
+                    }
+                }
+                Action::Raw { to, bytes } => self.txl.send_encoded(to, bytes),
+                Action::Event(event) => self.events.push_back(event),
             }
         }
+        for (purpose, key) in failed {
+            self.with_call(now, id, |c, env| {
+                c.handle_tx_failure(env, purpose, &key, TxFailure::Transport)
+            });
+        }
+        self.update_call_routes(id);
+    }
+
+    fn update_call_routes(&mut self, id: CallId) {
+        let Some(call) = self.calls.get(&id) else {
+            return;
+        };
+        if call.is_live() {
+            self.deadlines.set(Owner::Call(id), call.poll_timeout());
+            return;
+        }
+        self.routes.forget_dialog(call);
+        if call.is_finished() {
+            self.deadlines.set(Owner::Call(id), None);
+            if let Some(call) = self.calls.remove(&id) {
+                self.routes.forget_call(&call);
+            }
+        } else {
+            self.deadlines.set(Owner::Call(id), call.poll_timeout());
+        }
+    }
+
+    /// Runs `f` on line `line`'s registration with its services, then carries out its actions.
+    fn with_registration(
+        &mut self,
+        now: Instant,
+        line: usize,
+        f: impl FnOnce(&mut Registration, &mut RegEnv<'_>),
+    ) {
+        let Some(reg) = self.registrations.get_mut(line) else {
+            return;
+        };
+        let mut env = RegEnv {
+            now,
+            sip: &self.sip,
+            line: &mut self.lines[line],
+            ids: &mut self.ids,
+            stopping: self.stopping,
+        };
+        f(reg, &mut env);
+        self.drive_registration(now, line);
+    }
+
+    fn drive_registration(&mut self, now: Instant, line: usize) {
+        let mut failed = Vec::new();
+        while let Some(action) = self.registrations[line].poll_action() {
+            match action {
+                RegAction::Send { request, to } => {
+                    let key = ClientTxKey::for_request(&request);
+                    match self.txl.send_request(now, *request, to) {
+                        Ok(key) => {
+                            self.routes.client.insert(key, TxOwner::Line(line));
+                        }
+                        Err(err) => {
+                            tracing::warn!(%err, "could not start a REGISTER transaction");
+                            failed.extend(key);
+                        }
+                    }
+                }
+                RegAction::Raw { to, bytes } => self.txl.send_encoded(to, bytes),
+                RegAction::Event(event) => self.events.push_back(event),
+            }
+        }
+        for key in failed {
+            self.with_registration(now, line, |reg, env| reg.handle_failure(env, &key));
+        }
+        let next = self.registrations[line].poll_timeout();
+        self.deadlines.set(Owner::Line(line), next);
     }
 
     fn new_call_id(&mut self) -> CallId {
@@ -302,107 +423,5 @@ impl SipProvider {
     fn line_index(&self, device: DeviceId) -> Option<usize> {
         let index = device.0 as usize;
         (index < self.lines.len()).then_some(index)
-    }
-}
-
-fn owner_is_invite(owner: TxOwner) -> bool {
-    matches!(owner, TxOwner::Invite(_))
-}
-
-impl LineProvider for SipProvider {
-    fn num_lines(&self) -> u32 {
-        self.lines.len() as u32
-    }
-
-    fn dev_caps(&self, device: DeviceId) -> Option<DevCaps> {
-        Some(self.lines.get(self.line_index(device)?)?.dev_caps())
-    }
-
-    fn line_dev_status(&self, device: DeviceId) -> Option<LineDevStatus> {
-        let index = self.line_index(device)?;
-        let line = &self.lines[index];
-        let in_service = self.line_in_service(index);
-        let mut flags = LINEDEVSTATUSFLAGS_CONNECTED;
-        if in_service {
-            flags |= LINEDEVSTATUSFLAGS_INSERVICE;
-        }
-        let active = self
-            .calls
-            .values()
-            .filter(|c| c.line == index && c.is_live())
-            .count() as u32;
-        Some(LineDevStatus {
-            dev_status_flags: flags,
-            num_active_calls: active,
-            registered: line.registration.is_registered(),
-        })
-    }
-
-    fn set_default_media_detection(&mut self, _now: Instant, device: DeviceId, media_modes: u32) {
-        if let Some(index) = self.line_index(device) {
-            self.lines[index].media_detection = media_modes;
-        }
-    }
-
-    fn make_call(
-        &mut self,
-        now: Instant,
-        request: RequestId,
-        device: DeviceId,
-        dest: &str,
-    ) -> Result<CallId, LineErr> {
-        self.start_outbound_call(now, request, device, dest)
-    }
-
-    fn accept(&mut self, now: Instant, request: RequestId, call: CallId) -> Result<(), LineErr> {
-        self.accept_call(now, request, call)
-    }
-
-    fn answer(&mut self, now: Instant, request: RequestId, call: CallId) -> Result<(), LineErr> {
-        self.answer_call(now, request, call)
-    }
-
-    fn drop_call(&mut self, now: Instant, request: RequestId, call: CallId) -> Result<(), LineErr> {
-        self.drop_requested(now, request, call)
-    }
-
-    fn redirect(
-        &mut self,
-        now: Instant,
-        request: RequestId,
-        call: CallId,
-        dest: &str,
-    ) -> Result<(), LineErr> {
-        self.redirect_call(now, request, call, dest)
-    }
-
-    fn close_call(&mut self, now: Instant, call: CallId) {
-        let Some(c) = self.calls.get_mut(&call) else {
-            return;
-        };
-        c.released = true;
-        c.pending.clear();
-        if c.is_live() {
-            // Dropped silently; the call is forgotten once the network side has ended.
-            self.hang_up(now, call);
-        } else if let Some(c) = self.calls.remove(&call) {
-            self.forget_call(c);
-        }
-    }
-
-    fn call_info(&self, call: CallId) -> Option<ProviderCallInfo> {
-        let c = self.calls.get(&call)?;
-        let remote = c.remote_media.as_ref();
-        Some(ProviderCallInfo {
-            sip_call_id: c.dialog.call_id.clone(),
-            codec: remote.map(|r| r.codec.name().to_string()),
-            remote_media: remote.map(|r| r.address.to_string()),
-            local_media: c.local_rtp.map(|a| a.to_string()),
-            ..c.info.clone()
-        })
-    }
-
-    fn poll_event(&mut self) -> Option<ProviderEvent> {
-        self.events.pop_front()
     }
 }

@@ -1,20 +1,27 @@
-//! The REGISTER client of each line with `register = true` (RFC 3261 §10.2): one Call-ID per
+//! The REGISTER client of one line (RFC 3261 §10.2), as its own state machine: one Call-ID per
 //! line, CSeq incremented, refresh before the granted expiry, 423 handled with Min-Expires,
 //! digest challenges answered, failures retried with capped exponential backoff and jitter,
-//! the public address learnt from `received`/`rport` (RFC 3581), CRLF keep-alives, and
-//! un-registration on stop. Registration changes reach TAPI as LINE_LINEDEVSTATE.
+//! the public address learnt from `received`/`rport` (RFC 3581), CRLF keep-alives (RFC 5626
+//! §4.4.1), and un-registration on stop.
+//!
+//! Like a call, it takes inputs (responses, failures, `handle_timeout`) with a [`RegEnv`] and
+//! answers with [`RegAction`]s; registration changes reach TAPI as LINE_LINEDEVSTATE.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+
+use crate::config::SipConfig;
 use crate::sip::message::{Host, Method, NameAddr, Request, Response};
 use crate::sip::transaction::ClientTxKey;
-use crate::sip::transport::Transmit;
-use crate::tapi::consts::*;
-use crate::tapi::{DeviceId, ProviderEvent};
+use crate::sip::transport::Peer;
+use crate::tapi::{DeviceId, LineDevStates, ProviderEvent};
 
-use super::auth::CachedChallenge;
-use super::timers::TimerKind;
-use super::{SipProvider, TxOwner};
+use super::auth::{authenticated_retry, credentials, sign, CachedChallenge};
+use super::build::Ua;
+use super::ids::IdGen;
+use super::line::Line;
 
 /// First retry delay after a failure; doubles up to [`MAX_BACKOFF`].
 const BASE_BACKOFF: Duration = Duration::from_secs(2);
@@ -35,8 +42,41 @@ enum RegState {
     Unregistering,
 }
 
+/// What a registration asks its provider to do.
+#[derive(Debug)]
+pub enum RegAction {
+    /// Send REGISTER on a new client transaction.
+    Send {
+        request: Box<Request>,
+        to: Peer,
+    },
+    /// Bytes outside any transaction (a keep-alive).
+    Raw {
+        to: Peer,
+        bytes: Bytes,
+    },
+    Event(ProviderEvent),
+}
+
+/// The services a registration uses while it handles one input.
+pub struct RegEnv<'a> {
+    pub now: Instant,
+    pub sip: &'a SipConfig,
+    /// Its line (the registration records the public address it learns there).
+    pub line: &'a mut Line,
+    pub ids: &'a mut IdGen,
+    pub stopping: bool,
+}
+
+impl RegEnv<'_> {
+    fn ua(&self) -> Ua<'_> {
+        Ua::new(self.sip, self.line)
+    }
+}
+
 /// One line's registration.
 pub struct Registration {
+    device: DeviceId,
     enabled: bool,
     state: RegState,
     call_id: Option<String>,
@@ -48,31 +88,36 @@ pub struct Registration {
     min_expires_retries: u32,
     tx: Option<ClientTxKey>,
     last_request: Option<Request>,
+    /// When to refresh or retry.
     next_at: Option<Instant>,
+    keepalive: Option<Duration>,
+    keepalive_at: Option<Instant>,
     cached: Option<CachedChallenge>,
     in_service: bool,
-    /// Our address as the registrar sees it (from `received`/`rport`).
-    pub public_address: Option<(Host, u16)>,
+    actions: VecDeque<RegAction>,
 }
 
 impl Registration {
-    pub fn new(enabled: bool) -> Self {
+    pub fn new(device: DeviceId, line: &Line) -> Self {
         Registration {
-            enabled,
+            device,
+            enabled: line.cfg.register,
             state: RegState::Off,
             call_id: None,
             from_tag: String::new(),
             cseq: 0,
-            expires: 0,
+            expires: line.cfg.expires,
             failures: 0,
             auth_attempts: 0,
             min_expires_retries: 0,
             tx: None,
             last_request: None,
             next_at: None,
+            keepalive: line.cfg.keepalive,
+            keepalive_at: None,
             cached: None,
             in_service: false,
-            public_address: None,
+            actions: VecDeque::new(),
         }
     }
 
@@ -80,9 +125,265 @@ impl Registration {
         self.state == RegState::Registered
     }
 
+    /// Whether calls on the line can be expected to work (registered, or no registration).
+    pub fn in_service(&self) -> bool {
+        !self.enabled || self.is_registered()
+    }
+
     /// Nothing a graceful stop should wait for.
     pub fn is_idle(&self) -> bool {
         self.state != RegState::Unregistering
+    }
+
+    pub fn poll_action(&mut self) -> Option<RegAction> {
+        self.actions.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match (self.next_at, self.keepalive_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// First REGISTER (when enabled) and keep-alive schedule.
+    pub fn start(&mut self, env: &mut RegEnv<'_>) {
+        if self.enabled {
+            self.send_register(env, self.expires);
+        }
+        if let Some(interval) = self.keepalive {
+            self.keepalive_at = Some(env.now + interval);
+        }
+    }
+
+    /// Fires what is due: a refresh or retry, a keep-alive.
+    pub fn handle_timeout(&mut self, env: &mut RegEnv<'_>) {
+        if self.next_at.is_some_and(|at| at <= env.now) {
+            self.next_at = None;
+            let due =
+                !env.stopping && matches!(self.state, RegState::Registered | RegState::Failed);
+            if due {
+                self.send_register(env, self.expires);
+            }
+        }
+        if self.keepalive_at.is_some_and(|at| at <= env.now) {
+            self.keepalive_at = None;
+            if !env.stopping {
+                self.send_keepalive(env);
+            }
+        }
+    }
+
+    /// A response to one of our REGISTERs.
+    pub fn handle_response(&mut self, env: &mut RegEnv<'_>, key: &ClientTxKey, response: Response) {
+        if self.tx.as_ref() != Some(key) || response.is_provisional() {
+            return;
+        }
+        let unregistering = self.state == RegState::Unregistering;
+        match response.status {
+            200..=299 if unregistering => self.state = RegState::Off,
+            200..=299 => self.on_registered(env, &response),
+            401 | 407 => self.on_challenge(env, &response),
+            423 => self.on_interval_too_brief(env, &response),
+            status => {
+                tracing::warn!(line = %env.line.cfg.user, status, "registration failed");
+                self.on_failure(env);
+            }
+        }
+    }
+
+    /// Timer F or a transport error on our REGISTER.
+    pub fn handle_failure(&mut self, env: &mut RegEnv<'_>, key: &ClientTxKey) {
+        if self.tx.as_ref() == Some(key) {
+            self.on_failure(env);
+        }
+    }
+
+    /// Graceful stop: un-REGISTER a registered line.
+    pub fn stop(&mut self, env: &mut RegEnv<'_>) {
+        self.keepalive_at = None;
+        self.next_at = None;
+        if self.is_registered() {
+            self.send_register(env, 0);
+        } else {
+            self.state = RegState::Off;
+        }
+    }
+
+    fn send_register(&mut self, env: &mut RegEnv<'_>, expires: u32) {
+        if self.call_id.is_none() {
+            let host = env.ua().sent_by().0.to_string();
+            self.call_id = Some(env.ids.call_id(&host));
+            self.from_tag = env.ids.tag();
+        }
+        self.cseq += 1;
+        let aor = env.line.aor();
+        let mut registrar = aor.clone();
+        registrar.user = None;
+        let from = env.line.our_identity().with_tag(&self.from_tag);
+        let to = NameAddr::new(aor);
+        let call_id = self.call_id.clone().unwrap_or_default();
+        let ua = Ua::new(env.sip, env.line);
+        let mut request = ua.out_of_dialog_request(
+            env.ids,
+            Method::Register,
+            registrar,
+            from,
+            to,
+            call_id,
+            self.cseq,
+        );
+        request.headers.expires = Some(expires);
+        if let (Some(cached), Some(creds)) = (self.cached.take(), credentials(&env.line.cfg)) {
+            // Pre-emptive credentials: the nonce reused with the next count.
+            self.cached = Some(sign(env.ids, &mut request, &creds, cached));
+        }
+        self.auth_attempts = 0;
+        self.dispatch(env, request, expires == 0);
+    }
+
+    fn dispatch(&mut self, env: &RegEnv<'_>, request: Request, unregister: bool) {
+        let to = env.line.registrar_peer();
+        self.cseq = request.headers.cseq.seq;
+        self.tx = ClientTxKey::for_request(&request);
+        self.last_request = Some(request.clone());
+        self.state = if unregister {
+            RegState::Unregistering
+        } else {
+            RegState::Pending
+        };
+        self.actions.push_back(RegAction::Send {
+            request: Box::new(request),
+            to,
+        });
+    }
+
+    fn on_challenge(&mut self, env: &mut RegEnv<'_>, response: &Response) {
+        let (attempts, unregistering) = (self.auth_attempts, self.state == RegState::Unregistering);
+        let Some(request) = self.last_request.clone() else {
+            return;
+        };
+        let ua = Ua::new(env.sip, env.line);
+        match authenticated_retry(ua, env.ids, &request, response, attempts) {
+            Some((retry, cached)) => {
+                self.cached = Some(cached);
+                self.dispatch(env, retry, unregistering);
+                self.auth_attempts = attempts + 1;
+            }
+            None => {
+                self.cached = None;
+                self.on_failure(env);
+            }
+        }
+    }
+
+    /// 423 (RFC 3261 §10.2.8): retry with the registrar's Min-Expires.
+    fn on_interval_too_brief(&mut self, env: &mut RegEnv<'_>, response: &Response) {
+        let min = response
+            .headers
+            .get("Min-Expires")
+            .and_then(|v| v.trim().parse::<u32>().ok());
+        match min {
+            Some(min) if self.min_expires_retries < 3 && min > self.expires => {
+                self.min_expires_retries += 1;
+                self.expires = min;
+                self.send_register(env, min);
+            }
+            _ => self.on_failure(env),
+        }
+    }
+
+    fn on_registered(&mut self, env: &mut RegEnv<'_>, response: &Response) {
+        let granted = self.granted_expiry(env, response);
+        if self.learn_public_address(env, response) {
+            // Our Contact was wrong: register the right one at once (RFC 3581 §9 style).
+            self.send_register(env, self.expires);
+            return;
+        }
+        self.state = RegState::Registered;
+        self.failures = 0;
+        self.min_expires_retries = 0;
+        self.next_at = Some(env.now + refresh_delay(granted));
+        tracing::info!(line = %env.line.cfg.user, granted, "registered");
+        self.set_in_service(true);
+    }
+
+    /// The expiry granted for our binding: its Contact's `expires`, else Expires, else ours.
+    fn granted_expiry(&self, env: &RegEnv<'_>, response: &Response) -> u32 {
+        let ours = env.ua().contact().uri;
+        let from_contact = response
+            .headers
+            .contact
+            .iter()
+            .find(|c| c.uri.user == ours.user && c.uri.host == ours.host && c.uri.port == ours.port)
+            .or(response.headers.contact.first())
+            .and_then(|c| c.params.value("expires"))
+            .and_then(|v| v.parse().ok());
+        from_contact
+            .or(response.headers.expires)
+            .unwrap_or(self.expires)
+    }
+
+    /// Takes `received`/`rport` of our Via in the response as our public address; true when
+    /// it changed what we advertise.
+    fn learn_public_address(&mut self, env: &mut RegEnv<'_>, response: &Response) -> bool {
+        let Some(via) = response.headers.via.first() else {
+            return false;
+        };
+        let Some(ip) = via.received().and_then(|r| r.parse().ok()) else {
+            return false;
+        };
+        let port = via.rport().flatten().unwrap_or(env.sip.advertised_port);
+        let seen = (Host::Ip(ip), port);
+        if env.ua().sent_by() == seen {
+            return false;
+        }
+        tracing::info!(line = %env.line.cfg.user, address = %format!("{}:{}", seen.0, seen.1), "learnt our public address");
+        env.line.public_address = Some(seen);
+        true
+    }
+
+    fn on_failure(&mut self, env: &mut RegEnv<'_>) {
+        if self.state == RegState::Unregistering || env.stopping {
+            self.state = RegState::Off;
+            return;
+        }
+        self.state = RegState::Failed;
+        self.failures += 1;
+        let delay = backoff(self.failures);
+        let jitter = env.ids.below(delay.as_millis() as u64 / 5 + 1);
+        self.next_at = Some(env.now + delay + Duration::from_millis(jitter));
+        self.set_in_service(false);
+    }
+
+    fn set_in_service(&mut self, in_service: bool) {
+        if self.in_service == in_service {
+            return;
+        }
+        self.in_service = in_service;
+        let state = if in_service {
+            LineDevStates::INSERVICE
+        } else {
+            LineDevStates::OUTOFSERVICE
+        };
+        self.actions
+            .push_back(RegAction::Event(ProviderEvent::LineDevState {
+                device: self.device,
+                state,
+                param2: 0,
+                param3: 0,
+            }));
+    }
+
+    /// RFC 5626 §4.4.1 CRLF keep-alive towards the registrar (keeps NAT bindings open).
+    fn send_keepalive(&mut self, env: &RegEnv<'_>) {
+        self.actions.push_back(RegAction::Raw {
+            to: env.line.registrar_peer(),
+            bytes: Bytes::from_static(b"\r\n\r\n"),
+        });
+        if let Some(interval) = self.keepalive {
+            self.keepalive_at = Some(env.now + interval);
+        }
     }
 }
 
@@ -100,265 +401,6 @@ pub fn refresh_delay(granted: u32) -> Duration {
 pub fn backoff(failures: u32) -> Duration {
     let factor = 1u32 << failures.saturating_sub(1).min(16);
     (BASE_BACKOFF * factor).min(MAX_BACKOFF)
-}
-
-impl SipProvider {
-    /// Whether calls on the line can be expected to work (registered, or no registration).
-    pub(super) fn line_in_service(&self, line: usize) -> bool {
-        let reg = &self.lines[line].registration;
-        !reg.enabled || reg.is_registered()
-    }
-
-    pub(super) fn start_registrations(&mut self, now: Instant) {
-        for line in 0..self.lines.len() {
-            if self.lines[line].registration.enabled {
-                let expires = self.lines[line].cfg.expires;
-                self.lines[line].registration.expires = expires;
-                self.send_register(now, line, expires);
-            }
-            if self.lines[line].cfg.keepalive.is_some() {
-                self.schedule_keepalive(now, line);
-            }
-        }
-    }
-
-    fn send_register(&mut self, now: Instant, line: usize, expires: u32) {
-        let host = self.sent_by(Some(line)).0.to_string();
-        let reg = &mut self.lines[line].registration;
-        if reg.call_id.is_none() {
-            reg.call_id = Some(self.ids.call_id(&host));
-            reg.from_tag = self.ids.tag();
-        }
-        reg.cseq += 1;
-        let (call_id, tag, cseq) = (
-            reg.call_id.clone().unwrap_or_default(),
-            reg.from_tag.clone(),
-            reg.cseq,
-        );
-        let l = &self.lines[line];
-        let aor = l.aor();
-        let mut registrar = aor.clone();
-        registrar.user = None;
-        let from = l.our_identity().with_tag(&tag);
-        let to = NameAddr::new(aor);
-        let mut request =
-            self.out_of_dialog_request(line, Method::Register, registrar, from, to, call_id, cseq);
-        request.headers.expires = Some(expires);
-        if let Some(cached) = self.lines[line].registration.cached.clone() {
-            self.lines[line].registration.cached = self.sign_with_cache(line, &mut request, cached);
-        }
-        self.lines[line].registration.auth_attempts = 0;
-        self.dispatch_register(now, line, request, expires == 0);
-    }
-
-    fn dispatch_register(&mut self, now: Instant, line: usize, request: Request, unregister: bool) {
-        let peer = self.lines[line].registrar_peer();
-        let key = self.send_request(now, request.clone(), peer, TxOwner::Register(line));
-        let reg = &mut self.lines[line].registration;
-        reg.cseq = request.headers.cseq.seq;
-        reg.last_request = Some(request);
-        reg.state = if unregister {
-            RegState::Unregistering
-        } else {
-            RegState::Pending
-        };
-        reg.tx = key;
-        if reg.tx.is_none() {
-            self.on_register_failure(now, line);
-        }
-    }
-
-    pub(super) fn on_register_response(
-        &mut self,
-        now: Instant,
-        line: usize,
-        key: ClientTxKey,
-        response: Response,
-    ) {
-        let reg = &self.lines[line].registration;
-        if reg.tx.as_ref() != Some(&key) || response.is_provisional() {
-            return;
-        }
-        let unregistering = reg.state == RegState::Unregistering;
-        match response.status {
-            200..=299 if unregistering => self.lines[line].registration.state = RegState::Off,
-            200..=299 => self.on_registered(now, line, &response),
-            401 | 407 => self.on_register_challenge(now, line, &response),
-            423 => self.on_interval_too_brief(now, line, &response),
-            status => {
-                tracing::warn!(line, status, "registration failed");
-                self.on_register_failure(now, line);
-            }
-        }
-    }
-
-    fn on_register_challenge(&mut self, now: Instant, line: usize, response: &Response) {
-        let reg = &self.lines[line].registration;
-        let (attempts, unregistering) = (reg.auth_attempts, reg.state == RegState::Unregistering);
-        let Some(request) = reg.last_request.clone() else {
-            return;
-        };
-        match self.authenticated_retry(line, &request, response, attempts) {
-            Some((retry, cached)) => {
-                let reg = &mut self.lines[line].registration;
-                reg.auth_attempts = attempts + 1;
-                reg.cached = Some(cached);
-                self.dispatch_register(now, line, retry, unregistering);
-                self.lines[line].registration.auth_attempts = attempts + 1;
-            }
-            None => {
-                self.lines[line].registration.cached = None;
-                self.on_register_failure(now, line);
-            }
-        }
-    }
-
-    /// 423 (RFC 3261 §10.2.8): retry with the registrar's Min-Expires.
-    fn on_interval_too_brief(&mut self, now: Instant, line: usize, response: &Response) {
-        let min = response
-            .headers
-            .get("Min-Expires")
-            .and_then(|v| v.trim().parse::<u32>().ok());
-        let reg = &mut self.lines[line].registration;
-        match min {
-            Some(min) if reg.min_expires_retries < 3 && min > reg.expires => {
-                reg.min_expires_retries += 1;
-                reg.expires = min;
-                self.send_register(now, line, min);
-            }
-            _ => self.on_register_failure(now, line),
-        }
-    }
-
-    fn on_registered(&mut self, now: Instant, line: usize, response: &Response) {
-        let granted = self.granted_expiry(line, response);
-        if self.learn_public_address(line, response) {
-            // Our Contact was wrong: register the right one at once (RFC 3581 §9 style).
-            let expires = self.lines[line].registration.expires;
-            self.send_register(now, line, expires);
-            return;
-        }
-        let reg = &mut self.lines[line].registration;
-        reg.state = RegState::Registered;
-        reg.failures = 0;
-        reg.min_expires_retries = 0;
-        let at = now + refresh_delay(granted);
-        reg.next_at = Some(at);
-        self.timers.schedule(at, TimerKind::Register(line));
-        tracing::info!(line, granted, "registered");
-        self.set_in_service(line, true);
-    }
-
-    /// The expiry granted for our binding: its Contact's `expires`, else Expires, else ours.
-    fn granted_expiry(&self, line: usize, response: &Response) -> u32 {
-        let ours = self.contact(line).uri;
-        let from_contact = response
-            .headers
-            .contact
-            .iter()
-            .find(|c| c.uri.user == ours.user && c.uri.host == ours.host && c.uri.port == ours.port)
-            .or(response.headers.contact.first())
-            .and_then(|c| c.params.value("expires"))
-            .and_then(|v| v.parse().ok());
-        from_contact
-            .or(response.headers.expires)
-            .unwrap_or(self.lines[line].registration.expires)
-    }
-
-    /// Takes `received`/`rport` of our Via in the response as our public address; true when
-    /// it changed what we advertise.
-    fn learn_public_address(&mut self, line: usize, response: &Response) -> bool {
-        let Some(via) = response.headers.via.first() else {
-            return false;
-        };
-        let Some(ip) = via.received().and_then(|r| r.parse().ok()) else {
-            return false;
-        };
-        let port = via.rport().flatten().unwrap_or(self.sip.advertised_port);
-        let seen = (Host::Ip(ip), port);
-        if self.sent_by(Some(line)) == seen {
-            return false;
-        }
-        tracing::info!(line, address = %format!("{}:{}", seen.0, seen.1), "learnt our public address");
-        self.lines[line].registration.public_address = Some(seen);
-        true
-    }
-
-    pub(super) fn on_register_failure(&mut self, now: Instant, line: usize) {
-        let reg = &mut self.lines[line].registration;
-        if reg.state == RegState::Unregistering || self.stopping {
-            reg.state = RegState::Off;
-            return;
-        }
-        reg.state = RegState::Failed;
-        reg.failures += 1;
-        let delay = backoff(reg.failures);
-        let jitter = self.ids.below(delay.as_millis() as u64 / 5 + 1);
-        let at = now + delay + Duration::from_millis(jitter);
-        self.lines[line].registration.next_at = Some(at);
-        self.timers.schedule(at, TimerKind::Register(line));
-        self.set_in_service(line, false);
-    }
-
-    pub(super) fn on_register_timer(&mut self, now: Instant, line: usize) {
-        let reg = &self.lines[line].registration;
-        let due = reg.next_at.is_some_and(|at| at <= now);
-        if !due || self.stopping || !matches!(reg.state, RegState::Registered | RegState::Failed) {
-            return;
-        }
-        self.lines[line].registration.next_at = None;
-        let expires = self.lines[line].registration.expires;
-        self.send_register(now, line, expires);
-    }
-
-    pub(super) fn unregister_all(&mut self, now: Instant) {
-        for line in 0..self.lines.len() {
-            if self.lines[line].registration.is_registered() {
-                self.send_register(now, line, 0);
-            } else {
-                self.lines[line].registration.state = RegState::Off;
-            }
-        }
-    }
-
-    fn set_in_service(&mut self, line: usize, in_service: bool) {
-        let reg = &mut self.lines[line].registration;
-        if reg.in_service == in_service {
-            return;
-        }
-        reg.in_service = in_service;
-        let state = if in_service {
-            LINEDEVSTATE_INSERVICE
-        } else {
-            LINEDEVSTATE_OUTOFSERVICE
-        };
-        self.events.push_back(ProviderEvent::LineDevState {
-            device: DeviceId(line as u32),
-            state,
-            param2: 0,
-            param3: 0,
-        });
-    }
-
-    fn schedule_keepalive(&mut self, now: Instant, line: usize) {
-        if let Some(interval) = self.lines[line].cfg.keepalive {
-            self.timers
-                .schedule(now + interval, TimerKind::KeepAlive(line));
-        }
-    }
-
-    /// RFC 5626 §4.4.1 CRLF keep-alive towards the registrar (keeps NAT bindings open).
-    pub(super) fn on_keepalive_timer(&mut self, now: Instant, line: usize) {
-        if self.stopping {
-            return;
-        }
-        let destination = self.lines[line].registrar_peer();
-        self.raw.push_back(Transmit {
-            destination,
-            payload: bytes::Bytes::from_static(b"\r\n\r\n"),
-        });
-        self.schedule_keepalive(now, line);
-    }
 }
 
 #[cfg(test)]

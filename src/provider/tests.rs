@@ -10,8 +10,8 @@ use crate::sip::message::{Method, Request, Response, SipMessage};
 use crate::sip::transport::{Incoming, Peer, Transport};
 use crate::tapi::consts::*;
 use crate::tapi::{
-    CallId, DeviceId, LineProvider, ProviderEvent, RequestId, LINEERR_INVALCALLSTATE,
-    LINEERR_OPERATIONFAILED,
+    CallId, CallOp, CallState, DeviceId, LineDevStates, LineProvider, MediaModes, ProviderEvent,
+    RequestId, LINEERR_INVALCALLSTATE, LINEERR_OPERATIONFAILED,
 };
 
 const SDP_ANSWER: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
@@ -123,7 +123,8 @@ fn answer(invite: &Request, status: u16, sdp: Option<&str>) -> SipMessage {
 }
 
 fn state(call: CallId, state: u32, mode: u32) -> ProviderEvent {
-    ProviderEvent::CallState { call, state, mode }
+    let state = CallState::from_raw(state, mode).expect("a LINECALLSTATE_");
+    ProviderEvent::CallState { call, state }
 }
 
 fn completion(request: u32, ok: bool) -> ProviderEvent {
@@ -188,7 +189,8 @@ fn outbound_call_answered_then_dropped() {
     assert_eq!(again, acks);
     assert!(h.events().is_empty());
 
-    h.p.drop_call(h.now, RequestId(2), call).unwrap();
+    h.p.call_op(h.now, RequestId(2), call, CallOp::Drop)
+        .unwrap();
     let bye = h.sent_requests().pop().unwrap();
     assert_eq!(bye.method, Method::Bye);
     assert_eq!(bye.uri.to_string(), invite.headers.to.uri.to_string());
@@ -203,7 +205,7 @@ fn outbound_call_answered_then_dropped() {
         vec![completion(2, true), state(call, LINECALLSTATE_IDLE, 0)]
     );
     assert_eq!(
-        h.p.drop_call(h.now, RequestId(3), call),
+        h.p.call_op(h.now, RequestId(3), call, CallOp::Drop),
         Err(LINEERR_INVALCALLSTATE)
     );
     h.p.close_call(h.now, call);
@@ -267,7 +269,8 @@ fn drop_while_ringing_cancels_and_completes_on_487() {
     let (call, invite) = h.make_call();
     h.feed(answer(&invite, 180, None));
     h.events();
-    h.p.drop_call(h.now, RequestId(2), call).unwrap();
+    h.p.call_op(h.now, RequestId(2), call, CallOp::Drop)
+        .unwrap();
     let cancel = h.sent_requests().pop().unwrap();
     assert_eq!(cancel.method, Method::Cancel);
     h.feed(Response::for_request(&cancel, 200, None).into());
@@ -288,7 +291,8 @@ fn a_2xx_crossing_our_cancel_is_acked_and_byed() {
     let (call, invite) = h.make_call();
     h.feed(answer(&invite, 180, None));
     h.events();
-    h.p.drop_call(h.now, RequestId(2), call).unwrap();
+    h.p.call_op(h.now, RequestId(2), call, CallOp::Drop)
+        .unwrap();
     let cancel = h.sent_requests().pop().unwrap();
     assert_eq!(cancel.method, Method::Cancel);
     h.feed(answer(&invite, 200, Some(SDP_ANSWER)));
@@ -312,7 +316,7 @@ fn inbound_invite(sdp: Option<&str>) -> Request {
 }
 
 fn offered(h: &mut Harness, sdp: Option<&str>) -> (CallId, Request) {
-    h.p.set_default_media_detection(h.now, DeviceId(0), LINEMEDIAMODE_INTERACTIVEVOICE);
+    h.p.set_default_media_detection(h.now, DeviceId(0), MediaModes::INTERACTIVEVOICE);
     let invite = inbound_invite(sdp);
     h.feed(invite.clone().into());
     let ev = h.events();
@@ -330,7 +334,7 @@ fn offered(h: &mut Harness, sdp: Option<&str>) -> (CallId, Request) {
     assert_eq!(info.caller_id, "2000");
     assert_eq!(info.caller_id_name, "Alice");
     assert_eq!(info.called_id, "1001");
-    assert_eq!(info.origin, LINECALLORIGIN_INBOUND);
+    assert_eq!(info.origin, crate::tapi::CallOrigin::INBOUND);
     (call, invite)
 }
 
@@ -355,7 +359,8 @@ fn inbound_without_owner_gets_480_and_unknown_user_404() {
 fn inbound_answer_retransmits_until_ack() {
     let mut h = Harness::new("");
     let (call, invite) = offered(&mut h, Some(SDP_ANSWER));
-    h.p.answer(h.now, RequestId(5), call).unwrap();
+    h.p.call_op(h.now, RequestId(5), call, CallOp::Answer)
+        .unwrap();
     let ok = h.sent_responses().pop().unwrap();
     assert_eq!(ok.status, 200);
     let body = String::from_utf8(ok.body.clone()).unwrap();
@@ -392,7 +397,8 @@ fn inbound_answer_retransmits_until_ack() {
 fn inbound_answer_without_ack_gives_up_after_64_t1() {
     let mut h = Harness::new("");
     let (call, _) = offered(&mut h, Some(SDP_ANSWER));
-    h.p.answer(h.now, RequestId(5), call).unwrap();
+    h.p.call_op(h.now, RequestId(5), call, CallOp::Answer)
+        .unwrap();
     h.sent();
     h.advance(Duration::from_secs(33));
     let ev = h.events();
@@ -525,7 +531,7 @@ fn registers_answers_the_challenge_and_refreshes_before_expiry() {
         h.events(),
         vec![ProviderEvent::LineDevState {
             device: DeviceId(0),
-            state: LINEDEVSTATE_INSERVICE,
+            state: LineDevStates::INSERVICE,
             param2: 0,
             param3: 0
         }]
@@ -597,7 +603,7 @@ fn lost_registration_is_out_of_service_and_retried_with_growing_backoff() {
         h.events(),
         vec![ProviderEvent::LineDevState {
             device: DeviceId(0),
-            state: LINEDEVSTATE_OUTOFSERVICE,
+            state: LineDevStates::OUTOFSERVICE,
             param2: 0,
             param3: 0
         }]
@@ -623,7 +629,8 @@ fn lost_registration_is_out_of_service_and_retried_with_growing_backoff() {
 
 fn connected_inbound(h: &mut Harness, sdp: Option<&str>) -> (CallId, Request, Response) {
     let (call, invite) = offered(h, sdp);
-    h.p.answer(h.now, RequestId(5), call).unwrap();
+    h.p.call_op(h.now, RequestId(5), call, CallOp::Answer)
+        .unwrap();
     let ok = h.sent_responses().pop().unwrap();
     let mut ack = invite.clone();
     ack.method = Method::Ack;
@@ -715,7 +722,8 @@ fn no_common_codec_is_488_and_incompatible() {
     let mut h = Harness::new("");
     let g729 = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 18\r\n";
     let (call, _) = offered(&mut h, Some(g729));
-    h.p.answer(h.now, RequestId(5), call).unwrap();
+    h.p.call_op(h.now, RequestId(5), call, CallOp::Answer)
+        .unwrap();
     assert_eq!(h.sent_responses().pop().unwrap().status, 488);
     assert_eq!(
         h.events(),

@@ -1,12 +1,12 @@
 //! Requests outside any dialog other than INVITE (RFC 3261 §8.2, §11, §15.1.2): OPTIONS gets
 //! 200 with our capabilities (providers ping with it), BYE and other mid-dialog methods get 481,
-//! anything we do not do gets 405 with Allow.
+//! anything we do not do gets 405 with Allow. Also the plain responses the provider sends
+//! without a call.
 
 use std::time::Instant;
 
 use crate::sip::message::{Method, Request, Response};
 use crate::sip::transaction::ServerTxKey;
-use crate::sip::transaction::TransactionEvent;
 
 use super::build::ALLOW;
 use super::SipProvider;
@@ -41,8 +41,23 @@ impl SipProvider {
         }
     }
 
-    /// Transaction events the provider only logs.
-    pub(super) fn on_other_transaction_event(&mut self, _now: Instant, event: TransactionEvent) {
-        tracing::trace!(?event, "transaction event");
+    /// A plain response from the request (no dialog state), with a fresh To tag.
+    pub(super) fn respond(
+        &mut self,
+        now: Instant,
+        key: &ServerTxKey,
+        request: &Request,
+        status: u16,
+        extra: Option<(&str, &str)>,
+    ) {
+        let tag = self.ids.tag();
+        let mut response = Response::for_request(request, status, Some(&tag));
+        if let Some((name, value)) = extra {
+            response.headers.push(name, value);
+        }
+        response.headers.push("Server", self.sip.user_agent.clone());
+        if let Err(err) = self.txl.send_response(now, key, response) {
+            tracing::debug!(%err, "could not respond");
+        }
     }
 }

@@ -11,15 +11,17 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
+use super::api_server::{self, ApiInbound};
 use super::input::CoreInput;
 use super::sip_tcp::{self, TcpPool};
 use super::sip_udp;
 use super::RuntimeError;
-use crate::api::{self, ApiEvent, ApiInbound, ApiOutput, ConnId};
 use crate::config::GatewayConfig;
 use crate::gateway::Gateway;
 use crate::media;
 use crate::sip::transport::{Transmit, Transport};
+use crate::tapi::server::ClientInput;
+use crate::tapi::{ConnId, Output};
 
 /// Inputs the core takes in one go before it flushes outputs.
 const BATCH: usize = 256;
@@ -32,7 +34,7 @@ const UDP_BUFFER: libc::c_int = 8 * 1024 * 1024;
 struct Sinks {
     udp: Arc<UdpSocket>,
     tcp: TcpPool,
-    outboxes: HashMap<ConnId, mpsc::Sender<String>>,
+    outboxes: HashMap<ConnId, mpsc::Sender<Output>>,
     aborts: HashMap<ConnId, tokio::task::AbortHandle>,
 }
 
@@ -62,7 +64,7 @@ pub async fn serve(config: GatewayConfig) -> Result<(), RuntimeError> {
     let udp = Arc::new(udp);
     tokio::spawn(sip_udp::receive_loop(udp.clone(), core_tx.clone()));
     tokio::spawn(sip_tcp::accept_loop(tcp, core_tx.clone()));
-    tokio::spawn(api::server::run(
+    tokio::spawn(api_server::run(
         api_listener,
         api_tx,
         config.api.max_outgoing_messages,
@@ -213,7 +215,6 @@ impl CoreTask {
             }
             CoreInput::TcpOpened { peer, id, sender } => self.sinks.tcp.opened(peer, id, sender),
             CoreInput::TcpClosed { peer, id } => self.sinks.tcp.closed(peer, id),
-            CoreInput::Api(inbound) => self.on_api(inbound),
         }
     }
 
@@ -227,11 +228,10 @@ impl CoreTask {
             } => {
                 self.sinks.outboxes.insert(conn, outbox);
                 self.sinks.aborts.insert(conn, abort);
-                self.gateway.handle_api(now, ApiEvent::Opened { conn });
+                self.gateway
+                    .handle_client(now, ClientInput::Connected { conn });
             }
-            ApiInbound::Event(event) => {
-                self.gateway.handle_api(now, event);
-            }
+            ApiInbound::Input(input) => self.gateway.handle_client(now, input),
         }
     }
 
@@ -243,11 +243,11 @@ impl CoreTask {
                 self.sinks.send_sip(transmit).await;
                 progressed = true;
             }
-            while let Some(output) = self.gateway.poll_api_output() {
+            while let Some(output) = self.gateway.poll_output() {
                 if let Some(conn) = self.sinks.deliver_api(output) {
                     // The app's reader is too slow: its connection is gone, shut its apps down.
                     self.gateway
-                        .handle_api(Instant::now(), ApiEvent::Closed { conn });
+                        .handle_client(Instant::now(), ClientInput::Disconnected { conn });
                 }
                 progressed = true;
             }
@@ -274,34 +274,29 @@ impl Sinks {
         }
     }
 
-    /// Queues an API line; returns the connection when its queue overflowed and it was closed.
-    fn deliver_api(&mut self, output: ApiOutput) -> Option<ConnId> {
-        match output {
-            ApiOutput::Send { conn, line } => {
-                let outbox = self.outboxes.get(&conn)?;
-                match outbox.try_send(line) {
-                    Ok(()) => None,
-                    Err(mpsc::error::TrySendError::Full(_)) => {
-                        tracing::warn!(
-                            conn = conn.0,
-                            "API client too slow: closing its connection"
-                        );
-                        self.outboxes.remove(&conn);
-                        if let Some(abort) = self.aborts.remove(&conn) {
-                            abort.abort();
-                        }
-                        Some(conn)
-                    }
-                    Err(mpsc::error::TrySendError::Closed(_)) => {
-                        self.outboxes.remove(&conn);
-                        None
-                    }
-                }
-            }
-            ApiOutput::Close { conn } => {
-                // The writer finishes what is queued, then the connection closes.
+    /// Queues an output for its connection; returns the connection when its queue overflowed
+    /// and it was closed.
+    fn deliver_api(&mut self, output: Output) -> Option<ConnId> {
+        let conn = output.conn();
+        if let Output::Close { .. } = output {
+            // The writer finishes what is queued, then the connection closes.
+            self.outboxes.remove(&conn);
+            self.aborts.remove(&conn);
+            return None;
+        }
+        let outbox = self.outboxes.get(&conn)?;
+        match outbox.try_send(output) {
+            Ok(()) => None,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(conn = conn.0, "API client too slow: closing its connection");
                 self.outboxes.remove(&conn);
-                self.aborts.remove(&conn);
+                if let Some(abort) = self.aborts.remove(&conn) {
+                    abort.abort();
+                }
+                Some(conn)
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.outboxes.remove(&conn);
                 None
             }
         }

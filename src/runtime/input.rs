@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use crate::api::ApiInbound;
 use crate::sip::transport::{Incoming, Peer, TransportFailure};
 
 /// One input for the core task.
@@ -25,6 +24,4 @@ pub enum CoreInput {
     },
     /// A TCP connection ended; `id` tells it apart from a newer one to the same peer.
     TcpClosed { peer: SocketAddr, id: u64 },
-    /// Something from the API server.
-    Api(ApiInbound),
 }

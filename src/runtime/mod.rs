@@ -1,7 +1,8 @@
-//! tokio drivers around the sans-I/O core: the SIP UDP/TCP transports, the API listener, the
-//! timer, and the signals. One task (`core_loop`) owns the [`crate::gateway::Gateway`]; the
+//! tokio drivers around the sans-I/O core: the SIP UDP/TCP transports, the API server
+//! (`api_server`), the timer, and the signals. One task (`core_loop`) owns the [`crate::gateway::Gateway`]; the
 //! drivers talk to it over channels (no shared state, no locks).
 
+pub mod api_server;
 mod core_loop;
 mod input;
 mod limits;

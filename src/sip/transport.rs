@@ -27,6 +27,17 @@ impl Transport {
         }
     }
 
+    /// The transport a Via token names (`UDP`, `TCP`, any case).
+    pub fn from_via_token(token: &str) -> Option<Transport> {
+        if token.eq_ignore_ascii_case("UDP") {
+            Some(Transport::Udp)
+        } else if token.eq_ignore_ascii_case("TCP") {
+            Some(Transport::Tcp)
+        } else {
+            None
+        }
+    }
+
     /// Reliable transports get no retransmissions and zero-length wait timers (RFC 3261 §17).
     pub fn is_reliable(self) -> bool {
         matches!(self, Transport::Tcp)

@@ -5,15 +5,25 @@
 //! - [`provider`]: the TSPI-like seam to the SIP provider.
 //! - [`server`]: TAPISRV itself (apps, line opens, call handles, requests, message delivery).
 //! - [`message`]: LINEMESSAGE, the unit of delivery to apps.
+//! - [`types`]: typed TAPI values (call states with their modes, privileges, bit sets).
+//! - [`request`] and [`answer`]: the functions apps call and what TAPISRV gives back, typed.
+//!
+//! This layer knows no wire format: `crate::api::protocol` turns its values into JSON.
 
+pub mod answer;
 pub mod consts;
 pub mod ids;
 pub mod lineerr;
 pub mod message;
 pub mod provider;
+pub mod request;
 pub mod server;
+pub mod types;
 
-pub use ids::{CallId, DeviceId, HCall, HLine, HLineApp, RequestId};
+pub use answer::{Answer, CallInfoAnswer, CallStatusAnswer, Fault, LineDevStatusAnswer, Output};
+pub use ids::{CallId, ConnId, DeviceId, HCall, HLine, HLineApp, ReplyTag, RequestId};
 pub use lineerr::*;
 pub use message::LineMessage;
-pub use provider::{DevCaps, LineDevStatus, LineProvider, ProviderCallInfo, ProviderEvent};
+pub use provider::{CallOp, DevCaps, LineDevStatus, LineProvider, ProviderCallInfo, ProviderEvent};
+pub use request::Request;
+pub use types::*;

@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use super::ids::{CallId, DeviceId, RequestId};
 use super::lineerr::LineErr;
+use super::types::{CallInfoStates, CallOrigin, CallReason, CallState, LineDevStates, MediaModes};
 
 /// What `lineGetDevCaps` reports for a line device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,8 +24,8 @@ pub struct DevCaps {
     pub line_name: String,
     pub permanent_line_id: u32,
     pub num_addresses: u32,
-    /// LINEMEDIAMODE_ bits the line supports.
-    pub media_modes: u32,
+    /// Media modes the line supports.
+    pub media_modes: MediaModes,
     pub max_num_active_calls: u32,
     /// LINEFEATURE_ bits.
     pub line_features: u32,
@@ -47,12 +48,9 @@ pub struct LineDevStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProviderCallInfo {
     pub device: DeviceId,
-    /// LINEMEDIAMODE_ of the call.
-    pub media_mode: u32,
-    /// LINECALLORIGIN_.
-    pub origin: u32,
-    /// LINECALLREASON_.
-    pub reason: u32,
+    pub media_mode: MediaModes,
+    pub origin: CallOrigin,
+    pub reason: CallReason,
     pub caller_id: String,
     pub caller_id_name: String,
     pub called_id: String,
@@ -81,19 +79,35 @@ pub enum ProviderEvent {
     /// monitors; the next event for the call must be its `CallState`. When no app can take it
     /// TAPISRV calls `close_call`, and the provider rejects the call.
     NewCall { device: DeviceId, call: CallId },
-    /// LINE_CALLSTATE: `state` is one LINECALLSTATE_, `mode` its detail (dwParam2).
-    CallState { call: CallId, state: u32, mode: u32 },
-    /// LINE_CALLINFO: LINECALLINFOSTATE_ bits that changed.
-    CallInfo { call: CallId, changed: u32 },
-    /// LINE_LINEDEVSTATE: `state` is a LINEDEVSTATE_ bit; params as TAPI defines for it.
+    /// LINE_CALLSTATE: the call's new state with its mode detail.
+    CallState { call: CallId, state: CallState },
+    /// LINE_CALLINFO: the LINECALLINFO fields that changed.
+    CallInfo {
+        call: CallId,
+        changed: CallInfoStates,
+    },
+    /// LINE_LINEDEVSTATE: `state` is one LINEDEVSTATE_ bit; params as TAPI defines for it.
     LineDevState {
         device: DeviceId,
-        state: u32,
+        state: LineDevStates,
         param2: u32,
         param3: u32,
     },
     /// The provider forced the line closed (LINE_CLOSE to every app that has it open).
     LineClose { device: DeviceId },
+}
+
+/// The asynchronous functions on a single call, as TAPISRV hands them to the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallOp {
+    /// lineAccept.
+    Accept,
+    /// lineAnswer.
+    Answer,
+    /// lineDrop.
+    Drop,
+    /// lineRedirect to the destination as dialled.
+    Redirect(String),
 }
 
 /// The functions TAPISRV calls on a line provider (TSPI_line* in sans-I/O form).
@@ -106,8 +120,13 @@ pub trait LineProvider {
     fn line_dev_status(&self, device: DeviceId) -> Option<LineDevStatus>;
 
     /// TSPI_lineSetDefaultMediaDetection: the union of the media modes of the apps that have the
-    /// line open as OWNER (0 = nobody takes inbound calls).
-    fn set_default_media_detection(&mut self, now: Instant, device: DeviceId, media_modes: u32);
+    /// line open as OWNER (none = nobody takes inbound calls).
+    fn set_default_media_detection(
+        &mut self,
+        now: Instant,
+        device: DeviceId,
+        media_modes: MediaModes,
+    );
 
     /// TSPI_lineMakeCall. Returns the new call; events for it start after its completion.
     fn make_call(
@@ -118,22 +137,15 @@ pub trait LineProvider {
         dest: &str,
     ) -> Result<CallId, LineErr>;
 
-    /// TSPI_lineAccept.
-    fn accept(&mut self, now: Instant, request: RequestId, call: CallId) -> Result<(), LineErr>;
-
-    /// TSPI_lineAnswer.
-    fn answer(&mut self, now: Instant, request: RequestId, call: CallId) -> Result<(), LineErr>;
-
-    /// TSPI_lineDrop.
-    fn drop_call(&mut self, now: Instant, request: RequestId, call: CallId) -> Result<(), LineErr>;
-
-    /// TSPI_lineRedirect.
-    fn redirect(
+    /// An asynchronous function on one call (TSPI_lineAccept, _lineAnswer, _lineDrop,
+    /// _lineRedirect, ...). `Ok` means the request went to the network and exactly one
+    /// `Completion` for `request` will follow.
+    fn call_op(
         &mut self,
         now: Instant,
         request: RequestId,
         call: CallId,
-        dest: &str,
+        op: CallOp,
     ) -> Result<(), LineErr>;
 
     /// TSPI_lineCloseCall: TAPI holds no handle to the call any more. A call that is still live

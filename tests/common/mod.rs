@@ -295,7 +295,7 @@ pub mod app {
     use std::time::Duration;
 
     #[allow(unused_imports)]
-    pub use tapigw::api::client::{Client, ClientError, TapiMessage};
+    pub use tapigw::client::{Client, ClientError, TapiMessage};
     pub use tapigw::tapi::consts::*;
 
     pub const WAIT: Duration = Duration::from_secs(15);

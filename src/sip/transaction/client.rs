@@ -275,17 +275,7 @@ fn client_key(request: &Request) -> Result<ClientTxKey, TransactionError> {
     if request.method == Method::Ack {
         return Err(TransactionError::Ack);
     }
-    let branch = request
-        .headers
-        .via
-        .first()
-        .and_then(|v| v.branch())
-        .filter(|b| !b.is_empty())
-        .ok_or(TransactionError::NoBranch)?;
-    Ok(ClientTxKey {
-        branch: branch.to_string(),
-        method: request.method.clone(),
-    })
+    ClientTxKey::for_request(request).ok_or(TransactionError::NoBranch)
 }
 
 /// §17.1.1.3: the ACK for a non-2xx final response to `invite` (To with the response's tag).

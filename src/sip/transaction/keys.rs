@@ -21,6 +21,23 @@ pub struct ServerTxKey {
     pub method: Method,
 }
 
+impl ClientTxKey {
+    /// The client transaction `request` starts: its top Via branch and its method (§17.1.3).
+    /// `None` without a branch.
+    pub fn for_request(request: &Request) -> Option<ClientTxKey> {
+        let branch = request
+            .headers
+            .via
+            .first()
+            .and_then(|v| v.branch())
+            .filter(|b| !b.is_empty())?;
+        Some(ClientTxKey {
+            branch: branch.to_string(),
+            method: request.method.clone(),
+        })
+    }
+}
+
 /// RFC 3261 §8.1.1.7: a branch starting with this was built by an RFC 3261 element and is
 /// unique on its own.
 const MAGIC_COOKIE: &str = "z9hG4bK";

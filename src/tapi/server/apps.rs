@@ -3,17 +3,14 @@
 
 use std::time::Instant;
 
-use serde_json::json;
-
-use crate::api::{AppParams, ConnId, DevCapsParams, InitializeParams, NegotiateParams};
 use crate::tapi::consts::*;
 use crate::tapi::{
-    DeviceId, HLineApp, LineProvider, LINEERR_BADDEVICEID, LINEERR_INCOMPATIBLEAPIVERSION,
-    LINEERR_INVALAPPHANDLE, LINEERR_INVALAPPNAME, LINEERR_INVALPARAM,
+    Answer, ConnId, DeviceId, HLineApp, LineErr, LineProvider, NotifyMode, Output,
+    LINEERR_BADDEVICEID, LINEERR_INCOMPATIBLEAPIVERSION, LINEERR_INVALAPPHANDLE,
+    LINEERR_INVALAPPNAME, LINEERR_INVALPARAM,
 };
 
-use super::delivery::empty;
-use super::state::{App, NotifyMode};
+use super::state::App;
 use super::{FnResult, Tapisrv};
 
 impl Tapisrv {
@@ -21,18 +18,16 @@ impl Tapisrv {
         &mut self,
         provider: &mut dyn LineProvider,
         conn: ConnId,
-        p: InitializeParams,
+        app_name: String,
+        api_version: u32,
+        options: u32,
+        completion_key: u32,
     ) -> FnResult {
-        let mode = match p.options & !LINEINITIALIZEEXOPTION_CALLHUBTRACKING {
-            LINEINITIALIZEEXOPTION_USEHIDDENWINDOW => NotifyMode::Callback,
-            LINEINITIALIZEEXOPTION_USEEVENT => NotifyMode::Event,
-            LINEINITIALIZEEXOPTION_USECOMPLETIONPORT => NotifyMode::CompletionPort,
-            _ => return Err(LINEERR_INVALPARAM),
-        };
-        if p.app_name.trim().is_empty() {
+        let mode = NotifyMode::from_options(options).ok_or(LINEERR_INVALPARAM)?;
+        if app_name.trim().is_empty() {
             return Err(LINEERR_INVALAPPNAME);
         }
-        if p.api_version < API_VERSION_LOW {
+        if api_version < API_VERSION_LOW {
             return Err(LINEERR_INCOMPATIBLEAPIVERSION);
         }
         let handle = HLineApp(self.new_handle());
@@ -41,18 +36,18 @@ impl Tapisrv {
             App {
                 handle,
                 conn,
-                name: p.app_name,
+                name: app_name,
                 mode,
-                completion_key: p.completion_key,
+                completion_key,
                 queue: Default::default(),
                 waiters: Default::default(),
             },
         );
-        Ok(json!({
-            "hLineApp": handle.0,
-            "numDevs": provider.num_lines(),
-            "apiVersion": p.api_version.min(API_VERSION_HIGH),
-        }))
+        Ok(Answer::LineInitialized {
+            app: handle,
+            num_devs: provider.num_lines(),
+            api_version: api_version.min(API_VERSION_HIGH),
+        })
     }
 
     pub(super) fn line_shutdown(
@@ -60,20 +55,15 @@ impl Tapisrv {
         now: Instant,
         provider: &mut dyn LineProvider,
         conn: ConnId,
-        p: AppParams,
+        app: HLineApp,
     ) -> FnResult {
-        let app = self.app_of(conn, p.h_line_app)?;
+        let app = self.app_of(conn, app)?;
         self.shutdown_app(now, provider, app);
-        Ok(empty())
+        Ok(Answer::Empty)
     }
 
     /// The app's handle, if it exists and belongs to this connection.
-    pub(super) fn app_of(
-        &self,
-        conn: ConnId,
-        handle: u32,
-    ) -> Result<HLineApp, crate::tapi::LineErr> {
-        let app = HLineApp(handle);
+    pub(super) fn app_of(&self, conn: ConnId, app: HLineApp) -> Result<HLineApp, LineErr> {
         match self.apps.get(&app) {
             Some(a) if a.conn == conn => Ok(app),
             _ => Err(LINEERR_INVALAPPHANDLE),
@@ -112,8 +102,7 @@ impl Tapisrv {
     ) {
         if self.conns.remove(&conn) {
             // After everything already queued for it (a protocol error, say).
-            self.outputs
-                .push_back(crate::api::ApiOutput::Close { conn });
+            self.outputs.push_back(Output::Close { conn });
         }
         let mut apps: Vec<HLineApp> = self
             .apps
@@ -138,44 +127,39 @@ impl Tapisrv {
         &mut self,
         provider: &mut dyn LineProvider,
         conn: ConnId,
-        p: NegotiateParams,
+        app: HLineApp,
+        device: DeviceId,
+        low: u32,
+        high: u32,
     ) -> FnResult {
-        self.app_of(conn, p.h_line_app)?;
-        if p.device_id >= provider.num_lines() {
+        self.app_of(conn, app)?;
+        if device.0 >= provider.num_lines() {
             return Err(LINEERR_BADDEVICEID);
         }
-        let high = p.api_high_version.min(API_VERSION_HIGH);
-        if p.api_low_version > p.api_high_version || high < p.api_low_version.max(API_VERSION_LOW) {
+        let chosen = high.min(API_VERSION_HIGH);
+        if low > high || chosen < low.max(API_VERSION_LOW) {
             return Err(LINEERR_INCOMPATIBLEAPIVERSION);
         }
-        Ok(json!({ "apiVersion": high }))
+        Ok(Answer::ApiVersion(chosen))
     }
 
     pub(super) fn line_get_dev_caps(
         &mut self,
         provider: &mut dyn LineProvider,
         conn: ConnId,
-        p: DevCapsParams,
+        app: HLineApp,
+        device: DeviceId,
+        api_version: u32,
     ) -> FnResult {
-        self.app_of(conn, p.h_line_app)?;
-        check_version(p.api_version)?;
-        let caps = provider
-            .dev_caps(DeviceId(p.device_id))
-            .ok_or(LINEERR_BADDEVICEID)?;
-        Ok(json!({
-            "lineName": caps.line_name,
-            "permanentLineId": caps.permanent_line_id,
-            "numAddresses": caps.num_addresses,
-            "mediaModes": caps.media_modes,
-            "maxNumActiveCalls": caps.max_num_active_calls,
-            "lineFeatures": caps.line_features,
-            "address": caps.address,
-        }))
+        self.app_of(conn, app)?;
+        check_version(api_version)?;
+        let caps = provider.dev_caps(device).ok_or(LINEERR_BADDEVICEID)?;
+        Ok(Answer::DevCaps(Box::new(caps)))
     }
 }
 
 /// An API version an app may use with a device.
-pub(super) fn check_version(version: u32) -> Result<(), crate::tapi::LineErr> {
+pub(super) fn check_version(version: u32) -> Result<(), LineErr> {
     if (API_VERSION_LOW..=API_VERSION_HIGH).contains(&version) {
         Ok(())
     } else {

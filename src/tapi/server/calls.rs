@@ -1,20 +1,17 @@
-//! Call functions: lineMakeCall, lineAccept/lineAnswer/lineDrop/lineRedirect (owner only),
+//! Call functions: lineMakeCall, the asynchronous call functions (owner only),
 //! lineDeallocateCall, lineGetCallInfo, lineGetCallStatus, lineSetCallPrivilege.
 
 use std::time::Instant;
 
-use serde_json::json;
-
-use crate::api::{CallParams, CallPrivilegeParams, ConnId, MakeCallParams};
 use crate::tapi::consts::*;
 use crate::tapi::{
-    CallId, HCall, HLine, HLineApp, LineErr, LineMessage, LineProvider, LINEERR_INVALCALLHANDLE,
-    LINEERR_INVALCALLPRIVILEGE, LINEERR_NOTOWNER,
+    Answer, CallFeatures, CallId, CallInfoAnswer, CallInfoStates, CallOp, CallPrivilege, CallState,
+    CallStatusAnswer, ConnId, HCall, HLine, HLineApp, LineErr, LineMessage, LineProvider,
+    LINEERR_INVALCALLHANDLE, LINEERR_INVALCALLPRIVILEGE, LINEERR_NOTOWNER,
 };
 
-use super::delivery::empty;
 use super::state::{CallRecord, Pending, PendingKind};
-use super::{CallOp, FnResult, Tapisrv};
+use super::{FnResult, Tapisrv};
 
 impl Tapisrv {
     pub(super) fn line_make_call(
@@ -22,17 +19,18 @@ impl Tapisrv {
         now: Instant,
         provider: &mut dyn LineProvider,
         conn: ConnId,
-        p: MakeCallParams,
+        line: HLine,
+        dest: &str,
     ) -> FnResult {
-        let line = self.line_of(conn, p.h_line)?;
+        let line = self.line_of(conn, line)?;
         let (app, device) = {
             let l = &self.lines[&line];
             (l.app, l.device)
         };
         let request = self.new_request();
-        let call = provider.make_call(now, request, device, &p.dest_address)?;
+        let call = provider.make_call(now, request, device, dest)?;
         self.calls.insert(call, CallRecord::new(device, false));
-        let handle = self.add_handle(call, app, line, LINECALLPRIVILEGE_OWNER);
+        let handle = self.add_handle(call, app, line, CallPrivilege::Owner);
         self.pending.insert(
             request,
             Pending {
@@ -41,15 +39,15 @@ impl Tapisrv {
                 kind: PendingKind::MakeCall(handle),
             },
         );
-        Ok(json!({ "requestId": request.0, "hCall": handle.0 }))
+        Ok(Answer::MadeCall {
+            request,
+            call: handle,
+        })
     }
 
     /// The call handle, if it belongs to an app of this connection and its call is visible.
-    pub(super) fn call_of(&self, conn: ConnId, handle: u32) -> Result<HCall, LineErr> {
-        let h = self
-            .handles
-            .get(&HCall(handle))
-            .ok_or(LINEERR_INVALCALLHANDLE)?;
+    pub(super) fn call_of(&self, conn: ConnId, handle: HCall) -> Result<HCall, LineErr> {
+        let h = self.handles.get(&handle).ok_or(LINEERR_INVALCALLHANDLE)?;
         let mine = self.apps.get(&h.app).is_some_and(|a| a.conn == conn);
         let visible = self.calls.get(&h.call).is_some_and(|c| c.visible);
         if mine && visible {
@@ -64,22 +62,17 @@ impl Tapisrv {
         now: Instant,
         provider: &mut dyn LineProvider,
         conn: ConnId,
-        handle: u32,
+        handle: HCall,
         op: CallOp,
     ) -> FnResult {
         let handle = self.call_of(conn, handle)?;
         let h = &self.handles[&handle];
-        if h.privilege != LINECALLPRIVILEGE_OWNER {
+        if h.privilege != CallPrivilege::Owner {
             return Err(LINEERR_NOTOWNER);
         }
         let (app, line, call) = (h.app, h.line, h.call);
         let request = self.new_request();
-        match op {
-            CallOp::Accept => provider.accept(now, request, call),
-            CallOp::Answer => provider.answer(now, request, call),
-            CallOp::Drop => provider.drop_call(now, request, call),
-            CallOp::Redirect(dest) => provider.redirect(now, request, call, &dest),
-        }?;
+        provider.call_op(now, request, call, op)?;
         self.pending.insert(
             request,
             Pending {
@@ -88,7 +81,7 @@ impl Tapisrv {
                 kind: PendingKind::Call,
             },
         );
-        Ok(json!({ "requestId": request.0 }))
+        Ok(Answer::Request(request))
     }
 
     pub(super) fn line_deallocate_call(
@@ -96,12 +89,12 @@ impl Tapisrv {
         now: Instant,
         provider: &mut dyn LineProvider,
         conn: ConnId,
-        p: CallParams,
+        handle: HCall,
     ) -> FnResult {
-        let handle = self.call_of(conn, p.h_call)?;
+        let handle = self.call_of(conn, handle)?;
         // TAPI 2.x: a live call its sole owner deallocates is dropped first.
         self.release_handle(now, provider, handle, true);
-        Ok(empty())
+        Ok(Answer::Empty)
     }
 
     /// Frees one app's handle. With `drop_sole`, a live call this handle alone owned is
@@ -120,26 +113,20 @@ impl Tapisrv {
             return;
         };
         rec.handles.retain(|x| *x != handle);
-        let live = rec.visible && rec.state != LINECALLSTATE_IDLE;
-        let remaining = rec.handles.clone();
-        if remaining.is_empty() {
+        let live = rec.is_live();
+        if rec.handles.is_empty() {
             self.calls.remove(&h.call);
             provider.close_call(now, h.call);
             return;
         }
-        let other_owner = remaining.iter().any(|x| {
-            self.handles
-                .get(x)
-                .is_some_and(|o| o.privilege == LINECALLPRIVILEGE_OWNER)
-        });
-        if drop_sole && live && h.privilege == LINECALLPRIVILEGE_OWNER && !other_owner {
+        let other_owner = self.owners(h.call) > 0;
+        if drop_sole && live && h.privilege == CallPrivilege::Owner && !other_owner {
             self.internal_drop(now, provider, h.call);
         }
         if live {
-            let bits = if h.privilege == LINECALLPRIVILEGE_OWNER {
-                LINECALLINFOSTATE_NUMOWNERDECR
-            } else {
-                LINECALLINFOSTATE_NUMMONITORS
+            let bits = match h.privilege {
+                CallPrivilege::Owner => CallInfoStates::NUMOWNERDECR,
+                CallPrivilege::Monitor => CallInfoStates::NUMMONITORS,
             };
             self.notify_call_info(h.call, None, bits);
         }
@@ -148,7 +135,7 @@ impl Tapisrv {
     /// A drop no app asked for (its sole owner left while monitors stay): no LINE_REPLY.
     fn internal_drop(&mut self, now: Instant, provider: &mut dyn LineProvider, call: CallId) {
         let request = self.new_request();
-        if provider.drop_call(now, request, call).is_ok() {
+        if provider.call_op(now, request, call, CallOp::Drop).is_ok() {
             self.pending.insert(
                 request,
                 Pending {
@@ -161,7 +148,12 @@ impl Tapisrv {
     }
 
     /// LINE_CALLINFO(bits) to every holder of the call except `except`.
-    pub(super) fn notify_call_info(&mut self, call: CallId, except: Option<HCall>, bits: u32) {
+    pub(super) fn notify_call_info(
+        &mut self,
+        call: CallId,
+        except: Option<HCall>,
+        bits: CallInfoStates,
+    ) {
         let Some(rec) = self.calls.get(&call) else {
             return;
         };
@@ -179,7 +171,7 @@ impl Tapisrv {
                     h_device: handle.0,
                     dw_message_id: LINE_CALLINFO,
                     dw_callback_instance: instance,
-                    dw_param1: bits,
+                    dw_param1: bits.bits(),
                     dw_param2: 0,
                     dw_param3: 0,
                 },
@@ -191,123 +183,126 @@ impl Tapisrv {
         self.lines.get(&line).map_or(0, |l| l.callback_instance)
     }
 
-    fn counts(&self, call: CallId) -> (usize, usize) {
-        let Some(rec) = self.calls.get(&call) else {
-            return (0, 0);
-        };
-        let owners = rec
-            .handles
-            .iter()
-            .filter(|h| {
-                self.handles
-                    .get(h)
-                    .is_some_and(|x| x.privilege == LINECALLPRIVILEGE_OWNER)
-            })
-            .count();
-        (owners, rec.handles.len() - owners)
+    /// Owner handles of a call.
+    fn owners(&self, call: CallId) -> usize {
+        self.calls.get(&call).map_or(0, |rec| {
+            rec.handles
+                .iter()
+                .filter(|h| {
+                    self.handles
+                        .get(h)
+                        .is_some_and(|x| x.privilege == CallPrivilege::Owner)
+                })
+                .count()
+        })
     }
 
     pub(super) fn line_get_call_info(
         &mut self,
         provider: &mut dyn LineProvider,
         conn: ConnId,
-        p: CallParams,
+        handle: HCall,
     ) -> FnResult {
-        let handle = self.call_of(conn, p.h_call)?;
+        let handle = self.call_of(conn, handle)?;
         let h = &self.handles[&handle];
         let info = provider.call_info(h.call).ok_or(LINEERR_INVALCALLHANDLE)?;
-        let (owners, monitors) = self.counts(h.call);
-        Ok(json!({
-            "hLine": h.line.0,
-            "lineDeviceId": info.device.0,
-            "addressId": 0,
-            "mediaMode": info.media_mode,
-            "callId": h.call.0,
-            "origin": info.origin,
-            "reason": info.reason,
-            "callerId": info.caller_id,
-            "callerIdName": info.caller_id_name,
-            "calledId": info.called_id,
-            "calledIdName": info.called_id_name,
-            "connectedId": info.connected_id,
-            "connectedIdName": info.connected_id_name,
-            "numOwners": owners,
-            "numMonitors": monitors,
-            "sipCallId": info.sip_call_id,
-            "codec": info.codec,
-            "remoteMedia": info.remote_media,
-            "localMedia": info.local_media,
-        }))
+        let owners = self.owners(h.call);
+        let holders = self.calls.get(&h.call).map_or(0, |c| c.handles.len());
+        Ok(Answer::CallInfo(Box::new(CallInfoAnswer {
+            line: h.line,
+            device: info.device,
+            address_id: 0,
+            media_mode: info.media_mode,
+            call_id: h.call,
+            origin: info.origin.bits(),
+            reason: info.reason.bits(),
+            caller_id: info.caller_id,
+            caller_id_name: info.caller_id_name,
+            called_id: info.called_id,
+            called_id_name: info.called_id_name,
+            connected_id: info.connected_id,
+            connected_id_name: info.connected_id_name,
+            num_owners: owners as u32,
+            num_monitors: (holders - owners) as u32,
+            sip_call_id: info.sip_call_id,
+            codec: info.codec,
+            remote_media: info.remote_media,
+            local_media: info.local_media,
+        })))
     }
 
-    pub(super) fn line_get_call_status(&mut self, conn: ConnId, p: CallParams) -> FnResult {
-        let handle = self.call_of(conn, p.h_call)?;
+    pub(super) fn line_get_call_status(&mut self, conn: ConnId, handle: HCall) -> FnResult {
+        let handle = self.call_of(conn, handle)?;
         let h = &self.handles[&handle];
         let rec = &self.calls[&h.call];
-        let features = if h.privilege == LINECALLPRIVILEGE_OWNER {
-            call_features(rec.state)
-        } else {
-            0
+        let features = match (h.privilege, rec.state) {
+            (CallPrivilege::Owner, Some(state)) => call_features(state),
+            _ => CallFeatures::NONE,
         };
-        Ok(json!({
-            "callState": rec.state,
-            "callStateMode": rec.mode,
-            "callPrivilege": h.privilege,
-            "callFeatures": features,
+        let state_mode = rec.state.map_or(0, |s| self.mode_for(h.app, s));
+        Ok(Answer::CallStatus(CallStatusAnswer {
+            state: rec.state,
+            state_mode,
+            privilege: h.privilege,
+            features,
         }))
     }
 
     pub(super) fn line_set_call_privilege(
         &mut self,
-        _now: Instant,
-        _provider: &mut dyn LineProvider,
         conn: ConnId,
-        p: CallPrivilegeParams,
+        handle: HCall,
+        privilege: u32,
     ) -> FnResult {
-        let handle = self.call_of(conn, p.h_call)?;
-        if !matches!(
-            p.call_privilege,
-            LINECALLPRIVILEGE_MONITOR | LINECALLPRIVILEGE_OWNER
-        ) {
-            return Err(LINEERR_INVALCALLPRIVILEGE);
-        }
+        let handle = self.call_of(conn, handle)?;
+        let privilege = CallPrivilege::from_bits(privilege).ok_or(LINEERR_INVALCALLPRIVILEGE)?;
         let Some(h) = self.handles.get_mut(&handle) else {
             return Err(LINEERR_INVALCALLHANDLE);
         };
-        if h.privilege == p.call_privilege {
-            return Ok(empty());
+        if h.privilege == privilege {
+            return Ok(Answer::Empty);
         }
-        h.privilege = p.call_privilege;
+        h.privilege = privilege;
         let call = h.call;
-        let bits = if p.call_privilege == LINECALLPRIVILEGE_OWNER {
-            LINECALLINFOSTATE_NUMOWNERINCR | LINECALLINFOSTATE_NUMMONITORS
-        } else {
-            LINECALLINFOSTATE_NUMOWNERDECR | LINECALLINFOSTATE_NUMMONITORS
+        let bits = match privilege {
+            CallPrivilege::Owner => CallInfoStates::NUMOWNERINCR | CallInfoStates::NUMMONITORS,
+            CallPrivilege::Monitor => CallInfoStates::NUMOWNERDECR | CallInfoStates::NUMMONITORS,
         };
-        if self
-            .calls
-            .get(&call)
-            .is_some_and(|c| c.state != LINECALLSTATE_IDLE)
-        {
+        if self.calls.get(&call).is_some_and(CallRecord::is_live) {
             self.notify_call_info(call, Some(handle), bits);
         }
-        Ok(empty())
+        Ok(Answer::Empty)
+    }
+
+    /// dwParam2 of LINE_CALLSTATE for `app`: the state's mode, or for CONFERENCED the app's own
+    /// handle to the conference call (0 when it holds none).
+    pub(super) fn mode_for(&self, app: HLineApp, state: CallState) -> u32 {
+        match state {
+            CallState::Conferenced(Some(conf)) => self
+                .calls
+                .get(&conf)
+                .and_then(|c| {
+                    c.handles
+                        .iter()
+                        .find(|h| self.handles.get(h).is_some_and(|x| x.app == app))
+                })
+                .map_or(0, |h| h.0),
+            other => other.mode_bits(),
+        }
     }
 }
 
-/// LINECALLFEATURE_ bits an owner may use in `state`.
-pub(super) fn call_features(state: u32) -> u32 {
+/// The functions an owner may use in `state`.
+pub(super) fn call_features(state: CallState) -> CallFeatures {
     match state {
-        LINECALLSTATE_OFFERING => {
-            LINECALLFEATURE_ACCEPT
-                | LINECALLFEATURE_ANSWER
-                | LINECALLFEATURE_DROP
-                | LINECALLFEATURE_REDIRECT
+        CallState::Offering(_) => {
+            CallFeatures::ACCEPT
+                | CallFeatures::ANSWER
+                | CallFeatures::DROP
+                | CallFeatures::REDIRECT
         }
-        LINECALLSTATE_ACCEPTED => {
-            LINECALLFEATURE_ANSWER | LINECALLFEATURE_DROP | LINECALLFEATURE_REDIRECT
-        }
-        LINECALLSTATE_IDLE | 0 => 0,
-        _ => LINECALLFEATURE_DROP,
+        CallState::Accepted => CallFeatures::ANSWER | CallFeatures::DROP | CallFeatures::REDIRECT,
+        CallState::Idle => CallFeatures::NONE,
+        _ => CallFeatures::DROP,
     }
 }

@@ -6,15 +6,25 @@ use std::time::Instant;
 
 use crate::tapi::consts::*;
 use crate::tapi::{
-    CallId, DeviceId, HCall, HLine, HLineApp, LineErr, LineMessage, LineProvider, ProviderEvent,
-    RequestId,
+    CallId, CallPrivilege, CallState, DeviceId, HCall, HLine, HLineApp, LineDevStates, LineErr,
+    LineMessage, LineProvider, MediaModes, ProviderEvent, RequestId,
 };
 
 use super::state::{CallHandle, CallRecord, PendingKind};
 use super::Tapisrv;
 
 /// Media modes an owner must have asked for to be offered our (voice) calls.
-const VOICE: u32 = LINEMEDIAMODE_INTERACTIVEVOICE | LINEMEDIAMODE_UNKNOWN;
+const VOICE: MediaModes = MediaModes(LINEMEDIAMODE_INTERACTIVEVOICE | LINEMEDIAMODE_UNKNOWN);
+
+/// An open line as fan-out needs it.
+#[derive(Clone, Copy)]
+struct Opener {
+    app: HLineApp,
+    line: HLine,
+    owns: bool,
+    monitors: bool,
+    media: MediaModes,
+}
 
 impl Tapisrv {
     pub(super) fn on_provider_event(
@@ -30,13 +40,9 @@ impl Tapisrv {
             ProviderEvent::NewCall { device, call } => {
                 self.on_new_call(now, provider, device, call)
             }
-            ProviderEvent::CallState { call, state, mode } => self.on_call_state(call, state, mode),
+            ProviderEvent::CallState { call, state } => self.on_call_state(call, state),
             ProviderEvent::CallInfo { call, changed } => {
-                if self
-                    .calls
-                    .get(&call)
-                    .is_some_and(|c| c.visible && c.state != LINECALLSTATE_IDLE)
-                {
+                if self.calls.get(&call).is_some_and(CallRecord::is_live) {
                     self.notify_call_info(call, None, changed);
                 }
             }
@@ -124,45 +130,50 @@ impl Tapisrv {
             return;
         };
         let owner_line = self.handles.get(&owner).map(|h| h.line);
-        let monitors: Vec<(HLineApp, HLine)> = self
-            .lines_by_order(device)
+        let monitors: Vec<Opener> = self
+            .openers(device)
             .into_iter()
-            .filter(|(_, line, privileges, _)| {
-                Some(*line) != owner_line && privileges & LINECALLPRIVILEGE_MONITOR != 0
-            })
-            .map(|(app, line, _, _)| (app, line))
+            .filter(|o| Some(o.line) != owner_line && o.monitors)
             .collect();
         if let Some(rec) = self.calls.get_mut(&call) {
             rec.visible = true;
         }
-        for (app, line) in monitors {
-            let handle = self.add_handle(call, app, line, LINECALLPRIVILEGE_MONITOR);
+        for o in monitors {
+            let handle = self.add_handle(call, o.app, o.line, CallPrivilege::Monitor);
             self.announce_new_call(handle);
-            self.send_call_state(handle, LINECALLSTATE_UNKNOWN, 0);
+            self.send_call_state(handle, CallState::Unknown);
         }
         let held = self
             .calls
             .get_mut(&call)
             .map(|c| std::mem::take(&mut c.held))
             .unwrap_or_default();
-        for (state, mode) in held {
-            self.on_call_state(call, state, mode);
+        for state in held {
+            self.on_call_state(call, state);
         }
     }
 
-    /// Open lines of a device as (app, line, privileges, media modes), in open order.
-    fn lines_by_order(&self, device: DeviceId) -> Vec<(HLineApp, HLine, u32, u32)> {
+    /// Open lines of a device, in open order.
+    fn openers(&self, device: DeviceId) -> Vec<Opener> {
         let mut lines: Vec<_> = self
             .lines
             .values()
             .filter(|l| l.device == device)
-            .map(|l| (l.order, l.app, l.handle, l.privileges, l.media_modes))
+            .map(|l| {
+                (
+                    l.order,
+                    Opener {
+                        app: l.app,
+                        line: l.handle,
+                        owns: l.may_own(),
+                        monitors: l.monitors(),
+                        media: l.media_modes,
+                    },
+                )
+            })
             .collect();
-        lines.sort();
-        lines
-            .into_iter()
-            .map(|(_, app, line, privileges, modes)| (app, line, privileges, modes))
-            .collect()
+        lines.sort_by_key(|(order, _)| *order);
+        lines.into_iter().map(|(_, o)| o).collect()
     }
 
     /// A new handle of `app` (through its open `line`) to `call`.
@@ -171,7 +182,7 @@ impl Tapisrv {
         call: CallId,
         app: HLineApp,
         line: HLine,
-        privilege: u32,
+        privilege: CallPrivilege,
     ) -> HCall {
         let handle = HCall(self.new_handle());
         self.handles.insert(
@@ -206,7 +217,7 @@ impl Tapisrv {
                 dw_callback_instance: instance,
                 dw_param1: 0,
                 dw_param2: handle.0,
-                dw_param3: privilege,
+                dw_param3: privilege.bits(),
             },
         );
     }
@@ -220,68 +231,75 @@ impl Tapisrv {
         device: DeviceId,
         call: CallId,
     ) {
-        let lines = self.lines_by_order(device);
-        let Some(&(owner_app, owner_line, _, _)) = lines
+        let openers = self.openers(device);
+        let Some(owner) = openers
             .iter()
-            .find(|(_, _, p, modes)| p & LINECALLPRIVILEGE_OWNER != 0 && modes & VOICE != 0)
+            .find(|o| o.owns && o.media.intersects(VOICE))
+            .copied()
         else {
             provider.close_call(now, call);
             return;
         };
         self.calls.insert(call, CallRecord::new(device, true));
-        let owner = self.add_handle(call, owner_app, owner_line, LINECALLPRIVILEGE_OWNER);
-        self.announce_new_call(owner);
-        for (app, line, privileges, _) in lines {
-            if line != owner_line && privileges & LINECALLPRIVILEGE_MONITOR != 0 {
-                let handle = self.add_handle(call, app, line, LINECALLPRIVILEGE_MONITOR);
+        let handle = self.add_handle(call, owner.app, owner.line, CallPrivilege::Owner);
+        self.announce_new_call(handle);
+        for o in openers {
+            if o.line != owner.line && o.monitors {
+                let handle = self.add_handle(call, o.app, o.line, CallPrivilege::Monitor);
                 self.announce_new_call(handle);
             }
         }
     }
 
-    fn on_call_state(&mut self, call: CallId, state: u32, mode: u32) {
+    fn on_call_state(&mut self, call: CallId, state: CallState) {
         let Some(rec) = self.calls.get_mut(&call) else {
             return;
         };
         if !rec.visible {
-            rec.held.push((state, mode));
+            rec.held.push(state);
             return;
         }
-        rec.state = state;
-        rec.mode = mode;
+        rec.state = Some(state);
         let handles = rec.handles.clone();
         for handle in handles {
-            self.send_call_state(handle, state, mode);
+            self.send_call_state(handle, state);
         }
     }
 
     /// LINE_CALLSTATE on one handle; its first carries the privilege in dwParam3.
-    fn send_call_state(&mut self, handle: HCall, state: u32, mode: u32) {
+    fn send_call_state(&mut self, handle: HCall, state: CallState) {
         let Some(h) = self.handles.get_mut(&handle) else {
             return;
         };
-        let privilege = if h.announced { 0 } else { h.privilege };
+        let privilege = if h.announced { 0 } else { h.privilege.bits() };
         h.announced = true;
         let (app, line) = (h.app, h.line);
         let instance = self.callback_instance(line);
+        let mode = self.mode_for(app, state);
         self.deliver(
             app,
             LineMessage {
                 h_device: handle.0,
                 dw_message_id: LINE_CALLSTATE,
                 dw_callback_instance: instance,
-                dw_param1: state,
+                dw_param1: state.bits(),
                 dw_param2: mode,
                 dw_param3: privilege,
             },
         );
     }
 
-    fn on_line_dev_state(&mut self, device: DeviceId, state: u32, param2: u32, param3: u32) {
+    fn on_line_dev_state(
+        &mut self,
+        device: DeviceId,
+        state: LineDevStates,
+        param2: u32,
+        param3: u32,
+    ) {
         let targets: Vec<(HLineApp, HLine, u32)> = self
             .lines
             .values()
-            .filter(|l| l.device == device && l.line_states & state != 0)
+            .filter(|l| l.device == device && l.line_states.intersects(state))
             .map(|l| (l.app, l.handle, l.callback_instance))
             .collect();
         for (app, line, instance) in targets {
@@ -291,7 +309,7 @@ impl Tapisrv {
                     h_device: line.0,
                     dw_message_id: LINE_LINEDEVSTATE,
                     dw_callback_instance: instance,
-                    dw_param1: state,
+                    dw_param1: state.bits(),
                     dw_param2: param2,
                     dw_param3: param3,
                 },

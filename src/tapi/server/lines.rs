@@ -3,22 +3,30 @@
 
 use std::time::Instant;
 
-use serde_json::json;
-
-use crate::api::{ConnId, LineParams, OpenParams, StatusMessagesParams};
 use crate::tapi::consts::*;
 use crate::tapi::{
-    DeviceId, HLine, LineErr, LineMessage, LineProvider, LINEERR_BADDEVICEID,
+    AddressStates, Answer, ConnId, DeviceId, HLine, HLineApp, LineDevStates, LineDevStatusAnswer,
+    LineErr, LineMessage, LinePrivileges, LineProvider, MediaModes, LINEERR_BADDEVICEID,
     LINEERR_INVALLINEHANDLE, LINEERR_INVALMEDIAMODE, LINEERR_INVALPRIVSELECT,
 };
 
 use super::apps::check_version;
-use super::delivery::empty;
 use super::state::OpenLine;
 use super::{FnResult, Tapisrv};
 
 /// Media modes our lines take calls for.
-const SUPPORTED_MEDIA: u32 = LINEMEDIAMODE_INTERACTIVEVOICE | LINEMEDIAMODE_UNKNOWN;
+const SUPPORTED_MEDIA: MediaModes =
+    MediaModes(LINEMEDIAMODE_INTERACTIVEVOICE | LINEMEDIAMODE_UNKNOWN);
+
+/// lineOpen's parameters.
+pub(super) struct OpenRequest {
+    pub app: HLineApp,
+    pub device: u32,
+    pub api_version: u32,
+    pub callback_instance: u32,
+    pub privileges: u32,
+    pub media_modes: u32,
+}
 
 impl Tapisrv {
     pub(super) fn line_open(
@@ -26,10 +34,10 @@ impl Tapisrv {
         now: Instant,
         provider: &mut dyn LineProvider,
         conn: ConnId,
-        p: OpenParams,
+        p: OpenRequest,
     ) -> FnResult {
-        let app = self.app_of(conn, p.h_line_app)?;
-        let device = match p.device_id {
+        let app = self.app_of(conn, p.app)?;
+        let device = match p.device {
             // LINEMAPPER: every line of ours supports the same modes; take the first.
             LINEMAPPER if provider.num_lines() > 0 => 0,
             id if id < provider.num_lines() => id,
@@ -37,7 +45,7 @@ impl Tapisrv {
         };
         check_version(p.api_version)?;
         let privileges = p.privileges & !(LINEOPENOPTION_SINGLEADDRESS | LINEOPENOPTION_PROXY);
-        check_privileges(privileges, p.media_modes)?;
+        let (privileges, media_modes) = check_privileges(privileges, p.media_modes)?;
         let handle = HLine(self.new_handle());
         self.open_order += 1;
         self.lines.insert(
@@ -47,19 +55,18 @@ impl Tapisrv {
                 app,
                 device: DeviceId(device),
                 privileges,
-                media_modes: p.media_modes,
+                media_modes,
                 callback_instance: p.callback_instance,
-                line_states: 0,
-                address_states: 0,
+                line_states: LineDevStates::NONE,
+                address_states: AddressStates::NONE,
                 order: self.open_order,
             },
         );
         self.update_media_detection(now, provider, DeviceId(device));
-        Ok(json!({ "hLine": handle.0 }))
+        Ok(Answer::LineOpened(handle))
     }
 
-    pub(super) fn line_of(&self, conn: ConnId, handle: u32) -> Result<HLine, LineErr> {
-        let line = HLine(handle);
+    pub(super) fn line_of(&self, conn: ConnId, line: HLine) -> Result<HLine, LineErr> {
         let owner = self.lines.get(&line).map(|l| l.app);
         match owner.and_then(|app| self.apps.get(&app)) {
             Some(a) if a.conn == conn => Ok(line),
@@ -72,11 +79,11 @@ impl Tapisrv {
         now: Instant,
         provider: &mut dyn LineProvider,
         conn: ConnId,
-        p: LineParams,
+        line: HLine,
     ) -> FnResult {
-        let line = self.line_of(conn, p.h_line)?;
+        let line = self.line_of(conn, line)?;
         self.close_line(now, provider, line);
-        Ok(empty())
+        Ok(Answer::Empty)
     }
 
     /// lineClose: outstanding replies for the line are suppressed, its call handles freed, and
@@ -139,43 +146,45 @@ impl Tapisrv {
     pub(super) fn line_set_status_messages(
         &mut self,
         conn: ConnId,
-        p: StatusMessagesParams,
+        line: HLine,
+        line_states: LineDevStates,
+        address_states: AddressStates,
     ) -> FnResult {
-        let line = self.line_of(conn, p.h_line)?;
+        let line = self.line_of(conn, line)?;
         if let Some(open) = self.lines.get_mut(&line) {
-            open.line_states = p.line_states;
-            open.address_states = p.address_states;
+            open.line_states = line_states;
+            open.address_states = address_states;
         }
-        Ok(empty())
+        Ok(Answer::Empty)
     }
 
     pub(super) fn line_get_line_dev_status(
         &mut self,
         provider: &mut dyn LineProvider,
         conn: ConnId,
-        p: LineParams,
+        line: HLine,
     ) -> FnResult {
-        let line = self.line_of(conn, p.h_line)?;
+        let line = self.line_of(conn, line)?;
         let device = self.lines[&line].device;
         let status = provider
             .line_dev_status(device)
             .ok_or(LINEERR_BADDEVICEID)?;
         let opens = self.lines.values().filter(|l| l.device == device).count();
-        Ok(json!({
-            "devStatusFlags": status.dev_status_flags,
-            "numActiveCalls": status.num_active_calls,
-            "numOpens": opens,
-            "openMediaModes": self.owner_media_modes(device),
-            "lineFeatures": LINEFEATURE_MAKECALL,
-            "registered": status.registered,
+        Ok(Answer::LineDevStatus(LineDevStatusAnswer {
+            dev_status_flags: status.dev_status_flags,
+            num_active_calls: status.num_active_calls,
+            num_opens: opens as u32,
+            open_media_modes: self.owner_media_modes(device),
+            line_features: LINEFEATURE_MAKECALL,
+            registered: status.registered,
         }))
     }
 
-    fn owner_media_modes(&self, device: DeviceId) -> u32 {
+    fn owner_media_modes(&self, device: DeviceId) -> MediaModes {
         self.lines
             .values()
-            .filter(|l| l.device == device && l.privileges & LINECALLPRIVILEGE_OWNER != 0)
-            .fold(0, |acc, l| acc | l.media_modes)
+            .filter(|l| l.device == device && l.may_own())
+            .fold(MediaModes::NONE, |acc, l| acc | l.media_modes)
     }
 
     fn update_media_detection(
@@ -191,17 +200,22 @@ impl Tapisrv {
 
 /// lineOpen's privilege rules: NONE alone, or MONITOR and/or OWNER; OWNER needs media modes
 /// we support.
-fn check_privileges(privileges: u32, media_modes: u32) -> Result<(), LineErr> {
-    let valid = privileges == LINECALLPRIVILEGE_NONE
-        || (privileges != 0
-            && privileges & !(LINECALLPRIVILEGE_MONITOR | LINECALLPRIVILEGE_OWNER) == 0);
+fn check_privileges(
+    privileges: u32,
+    media_modes: u32,
+) -> Result<(LinePrivileges, MediaModes), LineErr> {
+    let privileges = LinePrivileges(privileges);
+    let known = LinePrivileges::MONITOR | LinePrivileges::OWNER;
+    let valid = privileges == LinePrivileges::NONE_ONLY
+        || (!privileges.is_empty() && (privileges & known) == privileges);
     if !valid {
         return Err(LINEERR_INVALPRIVSELECT);
     }
-    if privileges & LINECALLPRIVILEGE_OWNER != 0
-        && (media_modes == 0 || media_modes & !SUPPORTED_MEDIA != 0)
+    let media_modes = MediaModes(media_modes);
+    if privileges.contains(LinePrivileges::OWNER)
+        && (media_modes.is_empty() || (media_modes & SUPPORTED_MEDIA) != media_modes)
     {
         return Err(LINEERR_INVALMEDIAMODE);
     }
-    Ok(())
+    Ok((privileges, media_modes))
 }

@@ -1,11 +1,15 @@
 //! Our TAPISRV, sans-I/O: applications, line opens, call handles and privileges, request IDs
 //! and LINE_REPLY, fan-out of provider events to owners and monitors, the three notification
-//! modes. It talks to a [`LineProvider`] (our TSPI) and never to SIP.
+//! modes. It talks to a [`LineProvider`] (our TSPI) and never to SIP, and it speaks typed
+//! values only ([`Request`] in, [`Output`] out): the wire format is the API layer's business.
 //!
 //! Ordering promises (docs/api.md): a function's response is queued before any message it
 //! causes; a new call's LINE_REPLY(0) precedes its first LINE_CALLSTATE (events of a call that
 //! is not yet visible are held back); every app's messages leave in production order (one
 //! output queue).
+//!
+//! Every `handle_*` first fires what is due (lineGetMessage deadlines), so a busy connection
+//! cannot starve a waiting app's timeout.
 
 mod apps;
 mod calls;
@@ -17,14 +21,13 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
-use serde_json::Value;
-
-use crate::api::{ApiCall, ApiEvent, ApiOutput, ConnId};
 use crate::tapi::{
-    CallId, HCall, HLine, HLineApp, LineErr, LineProvider, ProviderEvent, RequestId,
+    Answer, CallId, CallOp, ConnId, Fault, HCall, HLine, HLineApp, LineErr, LineProvider, Output,
+    ProviderEvent, ReplyTag, Request, RequestId,
 };
 
 use state::{App, CallHandle, CallRecord, OpenLine, Pending};
@@ -36,8 +39,30 @@ pub struct TapisrvConfig {
     pub max_event_queue: usize,
 }
 
-/// What a function returns synchronously: a result object or a LINEERR_.
-type FnResult = Result<Value, LineErr>;
+/// What a client connection does, as TAPISRV sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientInput {
+    Connected {
+        conn: ConnId,
+    },
+    /// A function call; its response carries `tag`.
+    Request {
+        conn: ConnId,
+        tag: ReplyTag,
+        request: Request,
+    },
+    /// A request the front end could not parse: answered in order with the others.
+    Rejected {
+        conn: ConnId,
+        fault: Fault,
+    },
+    Disconnected {
+        conn: ConnId,
+    },
+}
+
+/// What a function returns synchronously: a result or a LINEERR_.
+type FnResult = Result<Answer, LineErr>;
 
 pub struct Tapisrv {
     config: TapisrvConfig,
@@ -47,12 +72,14 @@ pub struct Tapisrv {
     handles: HashMap<HCall, CallHandle>,
     calls: HashMap<CallId, CallRecord>,
     pending: HashMap<RequestId, Pending>,
-    outputs: VecDeque<ApiOutput>,
+    outputs: VecDeque<Output>,
     next_handle: u32,
     next_request: u32,
     open_order: u64,
     /// Apps whose event queue overflowed, shut down once the current input is handled.
     pending_shutdowns: Vec<HLineApp>,
+    /// lineGetMessage deadlines (entries of waiters served meanwhile are skipped when due).
+    waiter_deadlines: BinaryHeap<Reverse<(Instant, HLineApp)>>,
 }
 
 impl Tapisrv {
@@ -70,35 +97,45 @@ impl Tapisrv {
             next_request: 1,
             open_order: 0,
             pending_shutdowns: Vec::new(),
+            waiter_deadlines: BinaryHeap::new(),
         }
     }
 
-    pub fn handle_api(&mut self, now: Instant, provider: &mut dyn LineProvider, event: ApiEvent) {
-        match event {
-            ApiEvent::Opened { conn } => {
+    /// Input from a client connection.
+    pub fn handle_client(
+        &mut self,
+        now: Instant,
+        provider: &mut dyn LineProvider,
+        input: ClientInput,
+    ) {
+        self.expire_waiters(now);
+        match input {
+            ClientInput::Connected { conn } => {
                 self.conns.insert(conn);
             }
-            ApiEvent::Closed { conn } => self.connection_closed(now, provider, conn),
-            ApiEvent::Invalid { conn, line } => {
+            ClientInput::Disconnected { conn } => self.connection_closed(now, provider, conn),
+            ClientInput::Rejected { conn, fault } => {
                 if self.conns.contains(&conn) {
-                    self.send(conn, line);
+                    self.outputs.push_back(Output::Fault { conn, fault });
                 }
             }
-            ApiEvent::Request { conn, id, call } => {
+            ClientInput::Request { conn, tag, request } => {
                 if self.conns.contains(&conn) {
-                    self.dispatch(now, provider, conn, id, call);
+                    self.dispatch(now, provider, conn, tag, request);
                 }
             }
         }
         self.finish_overflowed(now, provider);
     }
 
+    /// An event the provider reported (our TSPI's completion and LINEEVENT).
     pub fn handle_provider_event(
         &mut self,
         now: Instant,
         provider: &mut dyn LineProvider,
         event: ProviderEvent,
     ) {
+        self.expire_waiters(now);
         self.on_provider_event(now, provider, event);
         self.finish_overflowed(now, provider);
     }
@@ -109,13 +146,10 @@ impl Tapisrv {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.apps
-            .values()
-            .flat_map(|a| a.waiters.iter().filter_map(|w| w.deadline))
-            .min()
+        self.waiter_deadlines.peek().map(|Reverse((at, _))| *at)
     }
 
-    pub fn poll_output(&mut self) -> Option<ApiOutput> {
+    pub fn poll_output(&mut self) -> Option<Output> {
         self.outputs.pop_front()
     }
 
@@ -137,46 +171,94 @@ impl Tapisrv {
         now: Instant,
         provider: &mut dyn LineProvider,
         conn: ConnId,
-        id: Value,
-        call: ApiCall,
+        tag: ReplyTag,
+        request: Request,
     ) {
-        let result = match call {
-            ApiCall::LineGetMessage(p) => {
+        let result = match request {
+            Request::LineGetMessage { app, timeout } => {
                 // May answer later: it writes its own response.
-                self.line_get_message(now, conn, id, p);
+                self.line_get_message(now, conn, tag, app, timeout);
                 return;
             }
-            ApiCall::LineInitializeEx(p) => self.line_initialize_ex(provider, conn, p),
-            ApiCall::LineShutdown(p) => self.line_shutdown(now, provider, conn, p),
-            ApiCall::LineNegotiateApiVersion(p) => self.line_negotiate(provider, conn, p),
-            ApiCall::LineGetDevCaps(p) => self.line_get_dev_caps(provider, conn, p),
-            ApiCall::LineOpen(p) => self.line_open(now, provider, conn, p),
-            ApiCall::LineClose(p) => self.line_close(now, provider, conn, p),
-            ApiCall::LineSetStatusMessages(p) => self.line_set_status_messages(conn, p),
-            ApiCall::LineGetLineDevStatus(p) => self.line_get_line_dev_status(provider, conn, p),
-            ApiCall::LineMakeCall(p) => self.line_make_call(now, provider, conn, p),
-            ApiCall::LineAccept(p) => {
-                self.call_request(now, provider, conn, p.h_call, CallOp::Accept)
-            }
-            ApiCall::LineAnswer(p) => {
-                self.call_request(now, provider, conn, p.h_call, CallOp::Answer)
-            }
-            ApiCall::LineDrop(p) => self.call_request(now, provider, conn, p.h_call, CallOp::Drop),
-            ApiCall::LineRedirect(p) => self.call_request(
+            Request::LineInitializeEx {
+                app_name,
+                api_version,
+                options,
+                completion_key,
+            } => self.line_initialize_ex(
+                provider,
+                conn,
+                app_name,
+                api_version,
+                options,
+                completion_key,
+            ),
+            Request::LineShutdown { app } => self.line_shutdown(now, provider, conn, app),
+            Request::LineNegotiateApiVersion {
+                app,
+                device,
+                low,
+                high,
+            } => self.line_negotiate(provider, conn, app, device, low, high),
+            Request::LineGetDevCaps {
+                app,
+                device,
+                api_version,
+            } => self.line_get_dev_caps(provider, conn, app, device, api_version),
+            Request::LineOpen {
+                app,
+                device,
+                api_version,
+                callback_instance,
+                privileges,
+                media_modes,
+            } => self.line_open(
                 now,
                 provider,
                 conn,
-                p.h_call,
-                CallOp::Redirect(p.dest_address),
+                lines::OpenRequest {
+                    app,
+                    device,
+                    api_version,
+                    callback_instance,
+                    privileges,
+                    media_modes,
+                },
             ),
-            ApiCall::LineDeallocateCall(p) => self.line_deallocate_call(now, provider, conn, p),
-            ApiCall::LineGetCallInfo(p) => self.line_get_call_info(provider, conn, p),
-            ApiCall::LineGetCallStatus(p) => self.line_get_call_status(conn, p),
-            ApiCall::LineSetCallPrivilege(p) => {
-                self.line_set_call_privilege(now, provider, conn, p)
+            Request::LineClose { line } => self.line_close(now, provider, conn, line),
+            Request::LineSetStatusMessages {
+                line,
+                line_states,
+                address_states,
+            } => self.line_set_status_messages(conn, line, line_states, address_states),
+            Request::LineGetLineDevStatus { line } => {
+                self.line_get_line_dev_status(provider, conn, line)
+            }
+            Request::LineMakeCall { line, dest } => {
+                self.line_make_call(now, provider, conn, line, &dest)
+            }
+            Request::LineAccept { call } => {
+                self.call_request(now, provider, conn, call, CallOp::Accept)
+            }
+            Request::LineAnswer { call } => {
+                self.call_request(now, provider, conn, call, CallOp::Answer)
+            }
+            Request::LineDrop { call } => {
+                self.call_request(now, provider, conn, call, CallOp::Drop)
+            }
+            Request::LineRedirect { call, dest } => {
+                self.call_request(now, provider, conn, call, CallOp::Redirect(dest))
+            }
+            Request::LineDeallocateCall { call } => {
+                self.line_deallocate_call(now, provider, conn, call)
+            }
+            Request::LineGetCallInfo { call } => self.line_get_call_info(provider, conn, call),
+            Request::LineGetCallStatus { call } => self.line_get_call_status(conn, call),
+            Request::LineSetCallPrivilege { call, privilege } => {
+                self.line_set_call_privilege(conn, call, privilege)
             }
         };
-        self.respond(conn, &id, result);
+        self.respond(conn, tag, result);
     }
 
     fn new_handle(&mut self) -> u32 {
@@ -198,13 +280,4 @@ impl Tapisrv {
             }
         }
     }
-}
-
-/// The asynchronous call functions that share validation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum CallOp {
-    Accept,
-    Answer,
-    Drop,
-    Redirect(String),
 }

@@ -3,27 +3,16 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use serde_json::Value;
-
-use crate::api::ConnId;
-use crate::tapi::{CallId, DeviceId, HCall, HLine, HLineApp, LineMessage};
-
-/// How an app receives its messages (lineInitializeEx `options`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotifyMode {
-    /// 1: pushed as notifications.
-    Callback,
-    /// 2: queued for lineGetMessage.
-    Event,
-    /// 3: pushed with the completion key.
-    CompletionPort,
-}
+use crate::tapi::{
+    AddressStates, CallId, CallPrivilege, CallState, ConnId, DeviceId, HCall, HLine, HLineApp,
+    LineDevStates, LineMessage, LinePrivileges, MediaModes, NotifyMode, ReplyTag,
+};
 
 /// A lineGetMessage waiting for a message.
 #[derive(Debug, Clone)]
 pub struct Waiter {
     pub conn: ConnId,
-    pub id: Value,
+    pub tag: ReplyTag,
     pub deadline: Option<Instant>,
 }
 
@@ -41,15 +30,25 @@ pub struct OpenLine {
     pub handle: HLine,
     pub app: HLineApp,
     pub device: DeviceId,
-    /// LINECALLPRIVILEGE_ bits asked for at lineOpen.
-    pub privileges: u32,
-    pub media_modes: u32,
+    /// Privileges asked for at lineOpen.
+    pub privileges: LinePrivileges,
+    pub media_modes: MediaModes,
     pub callback_instance: u32,
     /// lineSetStatusMessages masks.
-    pub line_states: u32,
-    pub address_states: u32,
+    pub line_states: LineDevStates,
+    pub address_states: AddressStates,
     /// Open order: the first owner gets unsolicited calls.
     pub order: u64,
+}
+
+impl OpenLine {
+    pub fn may_own(&self) -> bool {
+        self.privileges.contains(LinePrivileges::OWNER)
+    }
+
+    pub fn monitors(&self) -> bool {
+        self.privileges.contains(LinePrivileges::MONITOR)
+    }
 }
 
 pub struct CallHandle {
@@ -57,20 +56,19 @@ pub struct CallHandle {
     pub app: HLineApp,
     pub line: HLine,
     pub call: CallId,
-    /// LINECALLPRIVILEGE_OWNER or _MONITOR.
-    pub privilege: u32,
+    pub privilege: CallPrivilege,
     /// The first LINE_CALLSTATE on this handle carries the privilege in dwParam3.
     pub announced: bool,
 }
 
 pub struct CallRecord {
     pub device: DeviceId,
-    pub state: u32,
-    pub mode: u32,
+    /// The last state reported (None until the first).
+    pub state: Option<CallState>,
     pub handles: Vec<HCall>,
     /// False for a lineMakeCall call until its LINE_REPLY(0): its events are held back.
     pub visible: bool,
-    pub held: Vec<(u32, u32)>,
+    pub held: Vec<CallState>,
 }
 
 impl CallRecord {
@@ -78,12 +76,16 @@ impl CallRecord {
     pub fn new(device: DeviceId, visible: bool) -> CallRecord {
         CallRecord {
             device,
-            state: 0,
-            mode: 0,
+            state: None,
             handles: Vec::new(),
             visible,
             held: Vec::new(),
         }
+    }
+
+    /// Visible and not IDLE: events about it still go out.
+    pub fn is_live(&self) -> bool {
+        self.visible && !self.state.is_some_and(CallState::is_idle)
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::*;
-use crate::api::protocol::parse_request;
+use crate::api::protocol::{encode, parse_request};
 use crate::tapi::consts::*;
 use crate::tapi::*;
 
@@ -32,7 +32,7 @@ impl LineProvider for Fake {
             line_name: format!("Line {}", device.0 + 1),
             permanent_line_id: 77,
             num_addresses: 1,
-            media_modes: LINEMEDIAMODE_INTERACTIVEVOICE,
+            media_modes: MediaModes::INTERACTIVEVOICE,
             max_num_active_calls: 10,
             line_features: LINEFEATURE_MAKECALL,
             address: "sip:1001@x".into(),
@@ -41,8 +41,8 @@ impl LineProvider for Fake {
     fn line_dev_status(&self, _device: DeviceId) -> Option<LineDevStatus> {
         Some(LineDevStatus::default())
     }
-    fn set_default_media_detection(&mut self, _now: Instant, _device: DeviceId, modes: u32) {
-        self.detection = modes;
+    fn set_default_media_detection(&mut self, _now: Instant, _device: DeviceId, modes: MediaModes) {
+        self.detection = modes.bits();
     }
     fn make_call(
         &mut self,
@@ -63,43 +63,32 @@ impl LineProvider for Fake {
             });
             self.events.push_back(ProviderEvent::CallState {
                 call,
-                state: LINECALLSTATE_PROCEEDING,
-                mode: 0,
+                state: CallState::Proceeding,
             });
         }
         Ok(call)
     }
-    fn accept(&mut self, _now: Instant, request: RequestId, call: CallId) -> Result<(), LineErr> {
-        self.events.push_back(ProviderEvent::Completion {
-            request,
-            result: Ok(()),
-        });
-        self.events.push_back(ProviderEvent::CallState {
-            call,
-            state: LINECALLSTATE_ACCEPTED,
-            mode: 0,
-        });
-        Ok(())
-    }
-    fn answer(&mut self, _now: Instant, _request: RequestId, _call: CallId) -> Result<(), LineErr> {
-        Ok(())
-    }
-    fn drop_call(
+    fn call_op(
         &mut self,
         _now: Instant,
         request: RequestId,
         call: CallId,
+        op: CallOp,
     ) -> Result<(), LineErr> {
-        self.dropped.push((request, call));
-        Ok(())
-    }
-    fn redirect(
-        &mut self,
-        _now: Instant,
-        _request: RequestId,
-        _call: CallId,
-        _dest: &str,
-    ) -> Result<(), LineErr> {
+        match op {
+            CallOp::Accept => {
+                self.events.push_back(ProviderEvent::Completion {
+                    request,
+                    result: Ok(()),
+                });
+                self.events.push_back(ProviderEvent::CallState {
+                    call,
+                    state: CallState::Accepted,
+                });
+            }
+            CallOp::Drop => self.dropped.push((request, call)),
+            CallOp::Answer | CallOp::Redirect(_) => {}
+        }
         Ok(())
     }
     fn close_call(&mut self, _now: Instant, call: CallId) {
@@ -140,8 +129,11 @@ impl H {
             next_id: 1,
         };
         for conn in [1, 2] {
-            h.srv
-                .handle_api(h.now, &mut h.fake, ApiEvent::Opened { conn: ConnId(conn) });
+            h.srv.handle_client(
+                h.now,
+                &mut h.fake,
+                ClientInput::Connected { conn: ConnId(conn) },
+            );
         }
         h
     }
@@ -156,14 +148,14 @@ impl H {
         let id = self.next_id;
         self.next_id += 1;
         let line = json!({"jsonrpc":"2.0","id":id,"method":method,"params":params}).to_string();
-        let (id_v, call) = parse_request(&line).unwrap();
-        self.srv.handle_api(
+        let (tag, request) = parse_request(&line).unwrap();
+        self.srv.handle_client(
             self.now,
             &mut self.fake,
-            ApiEvent::Request {
+            ClientInput::Request {
                 conn: ConnId(conn),
-                id: id_v,
-                call,
+                tag,
+                request,
             },
         );
         self.pump();
@@ -174,9 +166,9 @@ impl H {
         let mut out = Vec::new();
         let mut keep = VecDeque::new();
         while let Some(o) = self.srv.poll_output() {
-            match &o {
-                ApiOutput::Send { conn: c, line } if c.0 == conn => {
-                    let v: Value = serde_json::from_str(line).unwrap();
+            match encode(&o) {
+                Some(line) if o.conn().0 == conn => {
+                    let v: Value = serde_json::from_str(&line).unwrap();
                     out.push(if let Some(m) = v.get("method") {
                         Out::Msg(m.as_str().unwrap().to_string(), v["params"].clone())
                     } else if let Some(e) = v.get("error") {
@@ -284,8 +276,7 @@ fn states_before_the_completion_are_held_back_and_failures_void_the_handle() {
     // A misbehaving provider reports a state first: it is held back.
     h.fake.events.push_back(ProviderEvent::CallState {
         call: CallId(1),
-        state: LINECALLSTATE_RINGBACK,
-        mode: 0,
+        state: CallState::Ringback,
     });
     h.pump();
     assert!(h.outputs(1).is_empty());
@@ -406,8 +397,7 @@ fn offer_call(h: &mut H, call: u64) {
     });
     h.fake.events.push_back(ProviderEvent::CallState {
         call: CallId(call),
-        state: LINECALLSTATE_OFFERING,
-        mode: LINEOFFERINGMODE_ACTIVE,
+        state: CallState::Offering(OfferingMode::ACTIVE),
     });
     h.pump();
 }
@@ -517,8 +507,11 @@ fn close_and_shutdown_drop_sole_owned_calls_and_suppress_replies() {
     assert!(h.outputs(1).is_empty(), "no reply after lineClose");
     let mon = h.outputs(2);
     assert!(mon.iter().any(|o| matches!(o, Out::Msg(n, p) if n == "LINE_CALLINFO" && p["dwParam1"] == LINECALLINFOSTATE_NUMOWNERDECR)));
-    h.srv
-        .handle_api(h.now, &mut h.fake, ApiEvent::Closed { conn: ConnId(2) });
+    h.srv.handle_client(
+        h.now,
+        &mut h.fake,
+        ClientInput::Disconnected { conn: ConnId(2) },
+    );
     assert_eq!(
         h.fake.closed,
         vec![CallId(3)],
@@ -568,8 +561,7 @@ fn event_mode_queue_get_message_timeouts_and_shutdown_wakes_waiters() {
     );
     h.fake.events.push_back(ProviderEvent::CallState {
         call: CallId(1),
-        state: LINECALLSTATE_CONNECTED,
-        mode: 1,
+        state: CallState::Connected(ConnectedMode::ACTIVE),
     });
     h.pump();
     assert!(

@@ -1,7 +1,11 @@
 //! The API server driver (tokio): accepts connections on `api.listen`, frames JSON Lines (64 KiB
-//! cap), parses requests (protocol errors are answered in order through the core) and writes what
-//! the core sends. The core owns the per-connection outbox sender; when it drops it the
-//! connection closes once the queue is written, and it can abort a stuck connection at once.
+//! cap), parses requests with `api::protocol` (protocol errors are answered in order through
+//! the core), and writes what the core sends, encoding it to JSON on the connection's own task
+//! (so JSON work is spread over the runtime's threads, not done by the core task).
+//!
+//! The core owns each connection's outbox sender; when it drops it, the connection closes once
+//! the queue is written, and it can abort a stuck connection at once. A connection reports
+//! `Disconnected` exactly once.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,21 +15,23 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-use super::protocol::{error_line, parse_request, ApiEvent, ConnId, INVALID_REQUEST};
+use crate::api::protocol::{self, fault, parse_request, INVALID_REQUEST};
+use crate::tapi::server::ClientInput;
+use crate::tapi::{ConnId, Output};
 
 /// Longest request line.
 pub const MAX_LINE: usize = 64 * 1024;
 
-/// What the API server hands to the runtime.
+/// What the API server hands to the core task.
 #[derive(Debug)]
 pub enum ApiInbound {
-    /// A new connection: the core queues its lines into `outbox`; `abort` kills it at once.
+    /// A new connection: the core queues its outputs into `outbox`; `abort` kills it at once.
     Opened {
         conn: ConnId,
-        outbox: mpsc::Sender<String>,
+        outbox: mpsc::Sender<Output>,
         abort: AbortHandle,
     },
-    Event(ApiEvent),
+    Input(ClientInput),
 }
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
@@ -59,7 +65,7 @@ pub async fn run(listener: TcpListener, core: mpsc::Sender<ApiInbound>, max_outg
 async fn connection(
     stream: TcpStream,
     conn: ConnId,
-    rx: mpsc::Receiver<String>,
+    rx: mpsc::Receiver<Output>,
     core: mpsc::Sender<ApiInbound>,
 ) {
     let _ = stream.set_nodelay(true);
@@ -70,23 +76,26 @@ async fn connection(
         _ = &mut writer => {}
         _ = read_loop(read, conn, &core) => {
             // EOF or a fatal line: the core closes the outbox after what it still sends.
+            let _ = core.send(ApiInbound::Input(ClientInput::Disconnected { conn })).await;
             writer.await;
+            tracing::debug!(conn = conn.0, "API connection closed");
+            return;
         }
     }
     let _ = core
-        .send(ApiInbound::Event(ApiEvent::Closed { conn }))
+        .send(ApiInbound::Input(ClientInput::Disconnected { conn }))
         .await;
     tracing::debug!(conn = conn.0, "API connection closed");
 }
 
-async fn write_loop(write: OwnedWriteHalf, mut rx: mpsc::Receiver<String>) {
+async fn write_loop(write: OwnedWriteHalf, mut rx: mpsc::Receiver<Output>) {
     let mut out = BufWriter::with_capacity(64 * 1024, write);
-    while let Some(line) = rx.recv().await {
-        if write_line(&mut out, &line).await.is_err() {
+    while let Some(output) = rx.recv().await {
+        if write_output(&mut out, &output).await.is_err() {
             return;
         }
-        while let Ok(line) = rx.try_recv() {
-            if write_line(&mut out, &line).await.is_err() {
+        while let Ok(output) = rx.try_recv() {
+            if write_output(&mut out, &output).await.is_err() {
                 return;
             }
         }
@@ -97,7 +106,10 @@ async fn write_loop(write: OwnedWriteHalf, mut rx: mpsc::Receiver<String>) {
     let _ = out.shutdown().await;
 }
 
-async fn write_line(out: &mut BufWriter<OwnedWriteHalf>, line: &str) -> std::io::Result<()> {
+async fn write_output(out: &mut BufWriter<OwnedWriteHalf>, output: &Output) -> std::io::Result<()> {
+    let Some(line) = protocol::encode(output) else {
+        return Ok(());
+    };
     out.write_all(line.as_bytes()).await?;
     out.write_all(b"\n").await
 }
@@ -108,7 +120,7 @@ async fn read_loop(read: OwnedReadHalf, conn: ConnId, core: &mpsc::Sender<ApiInb
     let mut line = Vec::new();
     loop {
         let buf = match reader.fill_buf().await {
-            Ok([]) | Err(_) => break,
+            Ok([]) | Err(_) => return,
             Ok(buf) => buf,
         };
         let (take, complete) = match buf.iter().position(|b| *b == b'\n') {
@@ -118,15 +130,15 @@ async fn read_loop(read: OwnedReadHalf, conn: ConnId, core: &mpsc::Sender<ApiInb
         line.extend_from_slice(&buf[..take]);
         reader.consume(take);
         if line.len() > MAX_LINE + 1 {
-            let error = error_line(
-                &serde_json::Value::Null,
+            let fault = fault(
+                None,
                 INVALID_REQUEST,
                 "Invalid Request: line longer than 64 KiB",
             );
             let _ = core
-                .send(ApiInbound::Event(ApiEvent::Invalid { conn, line: error }))
+                .send(ApiInbound::Input(ClientInput::Rejected { conn, fault }))
                 .await;
-            break;
+            return;
         }
         if complete {
             if !handle_line(&line, conn, core).await {
@@ -135,9 +147,6 @@ async fn read_loop(read: OwnedReadHalf, conn: ConnId, core: &mpsc::Sender<ApiInb
             line.clear();
         }
     }
-    let _ = core
-        .send(ApiInbound::Event(ApiEvent::Closed { conn }))
-        .await;
 }
 
 /// Parses one line and hands it to the core; false when the core is gone.
@@ -147,12 +156,9 @@ async fn handle_line(raw: &[u8], conn: ConnId, core: &mpsc::Sender<ApiInbound>) 
     if text.is_empty() {
         return true;
     }
-    let event = match parse_request(text) {
-        Ok((id, call)) => ApiEvent::Request { conn, id, call },
-        Err(err) => ApiEvent::Invalid {
-            conn,
-            line: err.line,
-        },
+    let input = match parse_request(text) {
+        Ok((tag, request)) => ClientInput::Request { conn, tag, request },
+        Err(fault) => ClientInput::Rejected { conn, fault },
     };
-    core.send(ApiInbound::Event(event)).await.is_ok()
+    core.send(ApiInbound::Input(input)).await.is_ok()
 }

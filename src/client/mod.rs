@@ -1,6 +1,9 @@
 //! A Rust client for the API (used by the tests, the examples and the load bench; usable by
 //! Rust apps): connect, call functions (pipelined: several may be in flight), and receive the
-//! TAPI messages the gateway pushes.
+//! TAPI messages the gateway pushes, either as a stream (`next_message`, `wait_for`) or through
+//! a callback (`on_message`). No message is lost either way: one background task reads the
+//! connection (nothing else ever reads it, so no partly read line can be dropped), answers go
+//! to their callers, messages to an unbounded queue or the callback, in order.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -12,7 +15,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
-use super::protocol::message_name;
+use crate::api::protocol::message_name;
 use crate::tapi::consts::*;
 use crate::tapi::LineMessage;
 
@@ -96,10 +99,38 @@ impl PendingReply {
     }
 }
 
+/// A callback for pushed messages (see [`Client::on_message`]).
+pub type MessageCallback = Box<dyn FnMut(TapiMessage) + Send>;
+
+/// Where the reader task puts pushed messages.
+enum Sink {
+    Queue(mpsc::UnboundedSender<TapiMessage>),
+    Callback(MessageCallback),
+}
+
+impl Sink {
+    fn push(&mut self, m: TapiMessage) {
+        match self {
+            Sink::Queue(tx) => {
+                let _ = tx.send(m);
+            }
+            Sink::Callback(f) => f(m),
+        }
+    }
+}
+
+/// What the reader task is told by the client.
+enum Control {
+    /// An answer with this id is expected.
+    Expect(u64, oneshot::Sender<Reply>),
+    /// From now on, messages go to this callback (queued ones first).
+    Callback(MessageCallback),
+}
+
 /// One connection to the gateway.
 pub struct Client {
     write: OwnedWriteHalf,
-    register: mpsc::UnboundedSender<(u64, oneshot::Sender<Reply>)>,
+    control: mpsc::UnboundedSender<Control>,
     messages: mpsc::UnboundedReceiver<TapiMessage>,
     next_id: u64,
 }
@@ -109,15 +140,23 @@ impl Client {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         let (read, write) = stream.into_split();
-        let (register, registrations) = mpsc::unbounded_channel();
+        let (control, controls) = mpsc::unbounded_channel();
         let (push, messages) = mpsc::unbounded_channel();
-        tokio::spawn(route(BufReader::new(read), registrations, push));
+        tokio::spawn(route(BufReader::new(read), controls, Sink::Queue(push)));
         Ok(Client {
             write,
-            register,
+            control,
             messages,
             next_id: 1,
         })
+    }
+
+    /// Delivers every pushed message to `callback` instead of the queue, in order, from the
+    /// client's reader task (messages already queued stay for `next_message`). The gateway
+    /// writes a function's response before any message it causes, so a LINE_REPLY reaches the
+    /// callback only after its request's answer has been handed to the caller.
+    pub fn on_message(&mut self, callback: impl FnMut(TapiMessage) + Send + 'static) {
+        let _ = self.control.send(Control::Callback(Box::new(callback)));
     }
 
     /// Sends a request; the answer is awaited separately.
@@ -125,8 +164,10 @@ impl Client {
         let id = self.next_id;
         self.next_id += 1;
         let (tx, rx) = oneshot::channel();
-        self.register
-            .send((id, tx))
+        // Registered before the line is written, so the reader knows the id when the answer
+        // comes.
+        self.control
+            .send(Control::Expect(id, tx))
             .map_err(|_| ClientError::Closed)?;
         let line = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         self.write_raw(&line.to_string()).await?;
@@ -303,30 +344,29 @@ fn num(v: &Value, field: &str) -> Result<u32, ClientError> {
         .ok_or_else(|| ClientError::Protocol(format!("no {field} in {v}")))
 }
 
-/// The background reader: answers go to whoever registered their id, messages to the queue.
+/// The background reader: answers go to whoever registered their id, messages to the sink.
+/// It is the only reader of the connection and awaits nothing but the next line, so no line is
+/// ever cut short (an `AsyncBufReadExt::read_line` cancelled in a `select!` would lose one).
 async fn route(
     mut read: BufReader<tokio::net::tcp::OwnedReadHalf>,
-    mut registrations: mpsc::UnboundedReceiver<(u64, oneshot::Sender<Reply>)>,
-    push: mpsc::UnboundedSender<TapiMessage>,
+    mut controls: mpsc::UnboundedReceiver<Control>,
+    mut sink: Sink,
 ) {
     let mut waiting: HashMap<u64, oneshot::Sender<Reply>> = HashMap::new();
     let mut line = String::new();
     loop {
         line.clear();
-        tokio::select! {
-            biased;
-            Some((id, tx)) = registrations.recv() => {
-                waiting.insert(id, tx);
-                continue;
-            }
-            read = read.read_line(&mut line) => {
-                if !matches!(read, Ok(n) if n > 0) {
-                    return;
-                }
-            }
+        if !matches!(read.read_line(&mut line).await, Ok(n) if n > 0) {
+            return;
         }
-        while let Ok((id, tx)) = registrations.try_recv() {
-            waiting.insert(id, tx);
+        // Every request was registered before it was written, hence before its answer came.
+        while let Ok(control) = controls.try_recv() {
+            match control {
+                Control::Expect(id, tx) => {
+                    waiting.insert(id, tx);
+                }
+                Control::Callback(f) => sink = Sink::Callback(f),
+            }
         }
         let Ok(v) = serde_json::from_str::<Value>(&line) else {
             continue;
@@ -336,7 +376,7 @@ async fn route(
                 let _ = tx.send(answer(&v));
             }
         } else if let Some(m) = v.get("params").and_then(TapiMessage::from_fields) {
-            let _ = push.send(m);
+            sink.push(m);
         }
     }
 }

@@ -1,0 +1,127 @@
+//! Requests inside the dialog (RFC 3261 §12.2): from the far end, BYE ends the call, re-INVITE
+//! and UPDATE get our current SDP (RFC 3264 §8), OPTIONS/INFO/NOTIFY get 200, anything else
+//! 405/501; out-of-order CSeq gets 500. From us: BYE (§15.1.1), re-sent with credentials on a
+//! 401/407.
+
+use crate::sip::message::{Method, Request, Response};
+use crate::sip::transaction::ServerTxKey;
+use crate::sip::transport::Peer;
+use crate::tapi::DisconnectMode;
+
+use super::{Call, CallEnv, Phase, Purpose};
+use crate::provider::auth::authenticated_retry;
+use crate::provider::build::ALLOW;
+
+impl Call {
+    /// A request of the peer inside our dialog.
+    pub fn handle_request(
+        &mut self,
+        env: &mut CallEnv<'_>,
+        tx: ServerTxKey,
+        request: Request,
+        _source: Peer,
+    ) {
+        if !self.dialog.accept_remote_cseq(request.headers.cseq.seq) {
+            self.respond_plain(env, tx, &request, 500, None);
+            return;
+        }
+        match request.method {
+            Method::Bye => self.on_remote_bye(env, tx, &request),
+            Method::Invite | Method::Update => self.on_remote_offer(env, tx, &request),
+            Method::Options | Method::Info | Method::Notify => {
+                self.respond_plain(env, tx, &request, 200, None)
+            }
+            Method::Extension(_) => self.respond_plain(env, tx, &request, 501, None),
+            _ => self.respond_plain(env, tx, &request, 405, Some(("Allow", ALLOW))),
+        }
+    }
+
+    /// A response to `request` inside the dialog.
+    fn respond_plain(
+        &mut self,
+        env: &CallEnv<'_>,
+        tx: ServerTxKey,
+        request: &Request,
+        status: u16,
+        extra: Option<(&str, &str)>,
+    ) {
+        let mut response = Response::for_request(request, status, Some(&self.dialog.key.local_tag));
+        if let Some((name, value)) = extra {
+            response.headers.push(name, value);
+        }
+        response.headers.push("Server", env.ua.user_agent());
+        self.respond_on(tx, response);
+    }
+
+    fn on_remote_bye(&mut self, env: &mut CallEnv<'_>, tx: ServerTxKey, request: &Request) {
+        self.respond_plain(env, tx, request, 200, None);
+        // Our own BYE or lineDrop crossed theirs: the drop simply completes.
+        let mode = (!self.ending_by_us()).then_some(DisconnectMode::NORMAL);
+        self.end(env, mode);
+    }
+
+    /// re-INVITE / UPDATE: answer with our SDP (same version when nothing changed); a 2xx to
+    /// a re-INVITE is retransmitted until its ACK like the first one.
+    fn on_remote_offer(&mut self, env: &mut CallEnv<'_>, tx: ServerTxKey, request: &Request) {
+        let Some(body) = self.media.answer_reoffer(&request.body) else {
+            self.respond_plain(env, tx, request, 488, None);
+            return;
+        };
+        let mut response = Response::for_request(request, 200, Some(&self.dialog.key.local_tag));
+        response.headers.contact.push(env.ua.contact());
+        response.headers.push("Allow", ALLOW);
+        response.headers.push("Server", env.ua.user_agent());
+        response.headers.content_type = Some("application/sdp".into());
+        response.body = body.into_bytes();
+        if request.method == Method::Invite {
+            self.start_2xx(env, &response, false);
+        }
+        self.respond_on(tx, response);
+    }
+
+    /// §15.1.1: BYE ends the dialog; the call ends when it is answered or given up.
+    pub(super) fn send_bye(&mut self, env: &mut CallEnv<'_>) {
+        let cseq = self.dialog.next_cseq();
+        self.phase = Phase::Terminating;
+        self.uas_2xx = None;
+        let (bye, to) =
+            env.ua
+                .in_dialog_request(env.ids, &self.dialog, Method::Bye, cseq, self.peer);
+        self.last_bye = Some(Box::new((bye.clone(), to, 0)));
+        self.send(bye, to, Purpose::Bye);
+    }
+
+    /// Our BYE was answered: a challenge is answered once, anything else (481 included) ends
+    /// the dialog.
+    pub(super) fn on_bye_response(&mut self, env: &mut CallEnv<'_>, response: &Response) {
+        if response.is_provisional() {
+            return;
+        }
+        if matches!(response.status, 401 | 407) && self.retry_bye_with_auth(env, response) {
+            return;
+        }
+        self.on_bye_done(env);
+    }
+
+    fn retry_bye_with_auth(&mut self, env: &mut CallEnv<'_>, response: &Response) -> bool {
+        let Some((bye, to, attempts)) = self.last_bye.as_deref().cloned() else {
+            return false;
+        };
+        let Some((retry, _)) = authenticated_retry(env.ua, env.ids, &bye, response, attempts)
+        else {
+            return false;
+        };
+        self.dialog.local_cseq = retry.headers.cseq.seq;
+        self.last_bye = Some(Box::new((retry.clone(), to, attempts + 1)));
+        self.send(retry, to, Purpose::Bye);
+        true
+    }
+
+    /// Our BYE was answered (any final) or timed out: the dialog is gone.
+    pub(super) fn on_bye_done(&mut self, env: &mut CallEnv<'_>) {
+        if self.phase == Phase::Terminating {
+            self.last_bye = None;
+            self.end(env, None);
+        }
+    }
+}

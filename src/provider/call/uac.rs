@@ -1,0 +1,307 @@
+//! The outbound leg: lineMakeCall becomes an INVITE with an SDP offer to the line's proxy; its
+//! responses become the completion and call states (api.md "SIP to TAPI"); lineDrop becomes
+//! CANCEL (§9.1) before the answer. 401/407 are answered with credentials (§22); every 2xx is
+//! ACKed, retransmissions included (§13.2.2.4).
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+use crate::sdp::{self, SdpOrigin};
+use crate::sip::message::{Method, NameAddr, Request, Response, Uri};
+use crate::sip::transaction::ClientTxKey;
+use crate::sip::transport::Peer;
+use crate::tapi::{
+    CallId, CallInfoStates, CallOrigin, CallReason, CallState, ConnectedMode, DeviceId,
+    DisconnectMode, LineErr, MediaModes, ProviderCallInfo, RequestId, LINEERR_OPERATIONFAILED,
+    LINEERR_RESOURCEUNAVAIL,
+};
+
+use super::dialog::{Dialog, DialogKey};
+use super::media::CallMedia;
+use super::{Action, Call, CallEnv, Leg, Op, Phase, Purpose, TxFailure};
+use crate::provider::auth::authenticated_retry;
+use crate::provider::build::cancel_for;
+use crate::provider::disconnect::disconnect_mode;
+
+/// What only an outbound call needs.
+pub(super) struct Uac {
+    /// The INVITE as last sent, until it is answered (CANCEL and auth retries come from it).
+    pub invite: Option<Box<Request>>,
+    /// Its transaction; answers to an attempt we replaced are ignored.
+    pub invite_tx: Option<ClientTxKey>,
+    pub auth_attempts: u32,
+    /// The ACK for the 2xx, re-sent for each retransmitted 2xx (§13.2.2.4).
+    pub ack: Option<(Bytes, Peer)>,
+}
+
+impl Call {
+    /// TSPI_lineMakeCall: the INVITE for `target` on the line in `env`; the completion comes
+    /// with the first response (or fails on Timer B or a transport error).
+    pub fn outbound(
+        id: CallId,
+        line: usize,
+        env: &mut CallEnv<'_>,
+        request: RequestId,
+        target: Uri,
+    ) -> Result<Call, LineErr> {
+        let lease = env.media.allocate().map_err(|err| {
+            tracing::warn!(%err, "no media port for a new call");
+            LINEERR_RESOURCEUNAVAIL
+        })?;
+        let mut media = CallMedia::new(SdpOrigin::new(id.0, lease.rtp.ip()));
+        media.adopt(lease);
+        let offer = media.offer().unwrap_or_default();
+        let ua = env.ua;
+        let cfg = &ua.line.cfg;
+        let local_tag = env.ids.tag();
+        let call_id = env.ids.call_id(&ua.sent_by().0.to_string());
+        let from = ua.line.our_identity().with_tag(&local_tag);
+        let to = NameAddr::new(target.clone());
+        let mut invite = ua.out_of_dialog_request(
+            env.ids,
+            Method::Invite,
+            target.clone(),
+            from.clone(),
+            to.clone(),
+            call_id.clone(),
+            1,
+        );
+        invite.headers.content_type = Some("application/sdp".into());
+        invite.body = offer.into_bytes();
+        let info = ProviderCallInfo {
+            device: DeviceId(line as u32),
+            media_mode: MediaModes::INTERACTIVEVOICE,
+            origin: CallOrigin::OUTBOUND,
+            reason: CallReason::DIRECT,
+            caller_id: cfg.user.clone(),
+            caller_id_name: cfg.display_name.clone().unwrap_or_default(),
+            called_id: target.user.clone().unwrap_or_else(|| target.to_string()),
+            ..ProviderCallInfo::default()
+        };
+        let dialog = Dialog {
+            key: DialogKey { call_id, local_tag },
+            remote_tag: None,
+            local: from,
+            remote: to,
+            remote_target: target,
+            route_set: Vec::new(),
+            local_cseq: 1,
+            remote_cseq: None,
+        };
+        let peer = ua.line.proxy_peer();
+        let mut call = Call {
+            id,
+            line,
+            leg: Leg::Uac(Box::new(Uac {
+                invite_tx: ClientTxKey::for_request(&invite),
+                invite: Some(Box::new(invite.clone())),
+                auth_attempts: 0,
+                ack: None,
+            })),
+            phase: Phase::Calling {
+                cancel_when_early: false,
+            },
+            dialog,
+            peer,
+            media,
+            info,
+            state: None,
+            pending: vec![(request, Op::MakeCall)],
+            uas_2xx: None,
+            last_bye: None,
+            released: false,
+            actions: VecDeque::new(),
+        };
+        call.send(invite, peer, Purpose::Invite);
+        Ok(call)
+    }
+
+    fn uac(&mut self) -> Option<&mut Uac> {
+        match &mut self.leg {
+            Leg::Uac(uac) => Some(uac),
+            Leg::Uas(_) => None,
+        }
+    }
+
+    /// A response to our INVITE (any attempt of it).
+    pub(super) fn on_invite_response(
+        &mut self,
+        env: &mut CallEnv<'_>,
+        key: &ClientTxKey,
+        response: Response,
+    ) {
+        if matches!(response.status, 401 | 407) && self.retry_invite_with_auth(env, &response) {
+            return;
+        }
+        let current = self.uac().and_then(|u| u.invite_tx.as_ref()) == Some(key);
+        if !current && !response.is_success() {
+            return; // a late answer to an attempt we replaced
+        }
+        if let Some(request) = self.take_pending(Op::MakeCall) {
+            // api.md: the first response from the network completes lineMakeCall.
+            self.complete(request, Ok(()));
+        }
+        if response.is_provisional() {
+            self.on_invite_provisional(&response);
+        } else if response.is_success() {
+            self.on_invite_success(env, response);
+        } else {
+            let mode = (!self.ending_by_us()).then(|| disconnect_mode(response.status));
+            self.end(env, mode);
+        }
+    }
+
+    fn on_invite_provisional(&mut self, response: &Response) {
+        if let Phase::Calling { cancel_when_early } = self.phase {
+            self.phase = Phase::Early;
+            if cancel_when_early {
+                self.send_cancel();
+                return;
+            }
+        }
+        if self.phase != Phase::Early {
+            return;
+        }
+        let state = match response.status {
+            180 | 183 => CallState::Ringback,
+            _ if self.state == Some(CallState::Ringback) => return,
+            _ => CallState::Proceeding,
+        };
+        self.report_state(state);
+    }
+
+    /// A 2xx: confirm the dialog, ACK it (again for each retransmission, §13.2.2.4), then
+    /// CONNECTED, or BYE when the call is being dropped or the answer has no usable SDP.
+    fn on_invite_success(&mut self, env: &mut CallEnv<'_>, response: Response) {
+        if let Some((bytes, to)) = self.uac().and_then(|u| u.ack.clone()) {
+            self.push(Action::Raw { to, bytes });
+            return;
+        }
+        self.dialog.establish_from(&response);
+        self.info.connected_id = self.info.called_id.clone();
+        self.send_ack(env);
+        if let Some(uac) = self.uac() {
+            // The INVITE was only kept for CANCEL and authentication retries.
+            uac.invite = None;
+        }
+        let dropping =
+            self.phase == Phase::Cancelling || self.has_pending(Op::Drop) || self.released;
+        if dropping || env.stopping {
+            self.send_bye(env);
+            return;
+        }
+        match sdp::parse_answer(&response.body) {
+            Ok(remote) => {
+                self.media.remote = Some(remote);
+                self.phase = Phase::Connected;
+                // Our offer is rebuilt from the origin and the lease if a re-INVITE needs it.
+                self.media.local_sdp = None;
+                self.report_state(CallState::Connected(ConnectedMode::ACTIVE));
+                self.report_info(CallInfoStates::CONNECTEDID);
+            }
+            Err(err) => {
+                tracing::info!(call = %self.id, %err, "2xx without a usable SDP answer: hanging up");
+                self.send_bye(env);
+                self.end(env, Some(DisconnectMode::INCOMPATIBLE));
+            }
+        }
+    }
+
+    /// §13.2.2.4: the ACK for a 2xx is sent outside any transaction, with the INVITE's
+    /// credentials (§22.1), and kept for the 2xx's retransmissions.
+    fn send_ack(&mut self, env: &mut CallEnv<'_>) {
+        let (mut ack, to) = env.ua.in_dialog_request(
+            env.ids,
+            &self.dialog,
+            Method::Ack,
+            self.dialog.local_cseq,
+            self.peer,
+        );
+        if let Some(invite) = self.uac().and_then(|u| u.invite.as_deref()) {
+            for name in ["Authorization", "Proxy-Authorization"] {
+                if let Some(value) = invite.headers.get(name) {
+                    ack.headers.push(name, value.to_string());
+                }
+            }
+        }
+        ack.headers.remove("User-Agent");
+        let bytes = Bytes::from(crate::sip::codec::encode_request(&ack));
+        if let Some(uac) = self.uac() {
+            uac.ack = Some((bytes.clone(), to));
+        }
+        self.push(Action::Raw { to, bytes });
+    }
+
+    /// Timer B or a transport error on the INVITE.
+    pub(super) fn on_invite_failure(
+        &mut self,
+        env: &mut CallEnv<'_>,
+        key: &ClientTxKey,
+        failure: TxFailure,
+    ) {
+        if self.uac().and_then(|u| u.invite_tx.as_ref()) != Some(key) {
+            return;
+        }
+        if let Some(request) = self.take_pending(Op::MakeCall) {
+            // docs/api.md: no answer at all -> LINEERR_OPERATIONFAILED, the provider cannot be
+            // reached (connect refused, unreachable) -> LINEERR_RESOURCEUNAVAIL. No call states.
+            self.state = Some(CallState::Idle);
+            self.released = true;
+            let err = match failure {
+                TxFailure::Timeout => LINEERR_OPERATIONFAILED,
+                TxFailure::Transport => LINEERR_RESOURCEUNAVAIL,
+            };
+            self.complete(request, Err(err));
+            self.end(env, None);
+            return;
+        }
+        let mode = (!self.ending_by_us()).then_some(DisconnectMode::UNREACHABLE);
+        self.end(env, mode);
+    }
+
+    /// §9.1: CANCEL our INVITE (its final response, or 64*T1 without one, ends the call: the
+    /// transaction layer keeps that limit).
+    pub(super) fn send_cancel(&mut self) {
+        let Some(invite) = self.uac().and_then(|u| u.invite.as_deref()) else {
+            return;
+        };
+        let cancel = cancel_for(invite);
+        self.phase = Phase::Cancelling;
+        let peer = self.peer;
+        self.send(cancel, peer, Purpose::Cancel);
+    }
+
+    /// 401/407 to our INVITE: re-send with credentials; `false` means treat it as final.
+    fn retry_invite_with_auth(&mut self, env: &mut CallEnv<'_>, response: &Response) -> bool {
+        let cancelling = matches!(
+            self.phase,
+            Phase::Calling {
+                cancel_when_early: true
+            } | Phase::Cancelling
+        );
+        if cancelling || self.released {
+            return false;
+        }
+        let Some(uac) = self.uac() else {
+            return false;
+        };
+        let attempts = uac.auth_attempts;
+        let Some(invite) = uac.invite.as_deref() else {
+            return false;
+        };
+        let Some((retry, _)) = authenticated_retry(env.ua, env.ids, invite, response, attempts)
+        else {
+            return false;
+        };
+        self.dialog.local_cseq = retry.headers.cseq.seq;
+        if let Some(uac) = self.uac() {
+            uac.auth_attempts += 1;
+            uac.invite_tx = ClientTxKey::for_request(&retry);
+            uac.invite = Some(Box::new(retry.clone()));
+        }
+        let peer = self.peer;
+        self.send(retry, peer, Purpose::Invite);
+        true
+    }
+}

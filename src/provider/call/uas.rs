@@ -1,0 +1,362 @@
+//! The inbound leg (api.md "SIP to TAPI", inbound part): an INVITE offered to TAPI with 180
+//! Ringing; lineAccept, lineAnswer (2xx retransmitted until the ACK, RFC 3261 §13.3.1.4),
+//! rejection (603) and redirection (302); the caller's CANCEL (§9.2).
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use crate::sdp::{self, SdpOrigin};
+use crate::sip::message::{NameAddr, Request, Response};
+use crate::sip::transaction::ServerTxKey;
+use crate::sip::transport::{response_destination, Peer};
+use crate::tapi::{
+    CallId, CallOrigin, CallReason, CallState, ConnectedMode, DeviceId, DisconnectMode, LineErr,
+    MediaModes, OfferingMode, ProviderCallInfo, RequestId, LINEERR_INVALCALLSTATE,
+    LINEERR_RESOURCEUNAVAIL,
+};
+
+use super::dialog::{Dialog, DialogKey};
+use super::media::CallMedia;
+use super::{Action, Call, CallEnv, Leg, Op, Phase};
+use crate::provider::build::ALLOW;
+
+/// What only an inbound call needs.
+pub(super) struct Uas {
+    /// The INVITE, until the dialog is confirmed (responses to it are built from it).
+    pub invite: Option<Box<Request>>,
+    pub server_tx: Option<ServerTxKey>,
+}
+
+/// Retransmission of a 2xx to an INVITE until its ACK (RFC 3261 §13.3.1.4): T1 doubling up to
+/// T2 over UDP, none over TCP; given up after 64*T1.
+#[derive(Debug, Clone)]
+pub struct Retransmit2xx {
+    pub response: Response,
+    pub destination: Peer,
+    pub interval: Duration,
+    pub next: Instant,
+    pub give_up: Instant,
+    /// True for the answer to the initial INVITE (a timeout ends the call).
+    pub initial: bool,
+}
+
+impl Call {
+    /// An INVITE for one of our lines, offered to TAPI: OFFERING, then 180 Ringing.
+    pub fn inbound(
+        id: CallId,
+        line: usize,
+        env: &mut CallEnv<'_>,
+        tx: ServerTxKey,
+        invite: Request,
+        source: Peer,
+        media_ip: std::net::IpAddr,
+    ) -> Call {
+        let local_tag = env.ids.tag();
+        let info = inbound_info(line, &invite);
+        let dialog = uas_dialog(&invite, local_tag);
+        let mut call = Call {
+            id,
+            line,
+            leg: Leg::Uas(Box::new(Uas {
+                invite: Some(Box::new(invite)),
+                server_tx: Some(tx),
+            })),
+            phase: Phase::Offering,
+            dialog,
+            peer: source,
+            media: CallMedia::new(SdpOrigin::new(id.0, media_ip)),
+            info,
+            state: None,
+            pending: Vec::new(),
+            uas_2xx: None,
+            last_bye: None,
+            released: false,
+            actions: VecDeque::new(),
+        };
+        call.report_state(CallState::Offering(OfferingMode::ACTIVE));
+        if let Some(ringing) = call.response_to_invite(env, 180) {
+            call.respond_invite(ringing);
+        }
+        call
+    }
+
+    fn uas(&self) -> Option<&Uas> {
+        match &self.leg {
+            Leg::Uas(uas) => Some(uas),
+            Leg::Uac(_) => None,
+        }
+    }
+
+    /// TSPI_lineAccept: ACCEPTED at once (nothing goes on the wire).
+    pub(super) fn accept(&mut self, request: RequestId) -> Result<(), LineErr> {
+        if self.phase != Phase::Offering {
+            return Err(LINEERR_INVALCALLSTATE);
+        }
+        self.phase = Phase::Accepted;
+        self.complete(request, Ok(()));
+        self.report_state(CallState::Accepted);
+        Ok(())
+    }
+
+    /// TSPI_lineAnswer: 200 OK with our SDP; completes on the ACK.
+    pub(super) fn answer(
+        &mut self,
+        env: &mut CallEnv<'_>,
+        request: RequestId,
+    ) -> Result<(), LineErr> {
+        if !matches!(self.phase, Phase::Offering | Phase::Accepted) {
+            return Err(LINEERR_INVALCALLSTATE);
+        }
+        let lease = env.media.allocate().map_err(|err| {
+            tracing::warn!(%err, "no media port to answer a call");
+            LINEERR_RESOURCEUNAVAIL
+        })?;
+        self.pending.push((request, Op::Answer));
+        self.media.adopt(lease);
+        let offer = self
+            .uas()
+            .and_then(|u| u.invite.as_ref())
+            .map(|r| r.body.clone())
+            .unwrap_or_default();
+        let body = if offer.is_empty() {
+            // No offer in the INVITE: ours goes in the 200, the answer comes in the ACK.
+            self.media.offer().unwrap_or_default()
+        } else {
+            match self.answer_offer(&offer) {
+                Some(answer) => answer,
+                None => {
+                    self.reject(env, 488, None);
+                    self.end(env, Some(DisconnectMode::INCOMPATIBLE));
+                    return Ok(());
+                }
+            }
+        };
+        self.send_answer(env, body);
+        Ok(())
+    }
+
+    /// Our answer to the INVITE's offer; `None` (logged) when nothing in it is usable.
+    fn answer_offer(&mut self, offer: &[u8]) -> Option<String> {
+        let rtp = self.media.local_rtp?;
+        match sdp::answer_offer(offer, &self.media.origin, rtp) {
+            Ok((answer, remote)) => {
+                self.media.remote = Some(remote);
+                Some(answer)
+            }
+            Err(err) => {
+                tracing::info!(call = %self.id, %err, "no common codec: 488");
+                None
+            }
+        }
+    }
+
+    fn send_answer(&mut self, env: &mut CallEnv<'_>, body: String) {
+        let Some(mut response) = self.response_to_invite(env, 200) else {
+            return;
+        };
+        response.headers.content_type = Some("application/sdp".into());
+        response.body = body.clone().into_bytes();
+        self.media.local_sdp = Some(body);
+        self.phase = Phase::Answering { hang_up: false };
+        self.start_2xx(env, &response, true);
+        self.respond_invite(response);
+    }
+
+    /// Starts retransmitting `response` (a 2xx to an INVITE) until its ACK (§13.3.1.4).
+    pub(super) fn start_2xx(&mut self, env: &CallEnv<'_>, response: &Response, initial: bool) {
+        let timers = env.ua.sip.timers;
+        let destination = response_destination(&response.headers.via[0], self.peer);
+        let give_up = env.now + timers.timeout_64t1();
+        let next = if destination.transport.is_reliable() {
+            give_up
+        } else {
+            env.now + timers.t1
+        };
+        self.uas_2xx = Some(Box::new(Retransmit2xx {
+            response: response.clone(),
+            destination,
+            interval: timers.t1,
+            next,
+            give_up,
+            initial,
+        }));
+    }
+
+    /// §13.3.1.4: retransmit the 2xx (T1 doubling up to T2) until the ACK; after 64*T1 give up.
+    pub(super) fn on_2xx_timer(&mut self, env: &mut CallEnv<'_>) {
+        let now = env.now;
+        let t2 = env.ua.sip.timers.t2;
+        let Some(r) = self.uas_2xx.as_mut() else {
+            return;
+        };
+        if now >= r.give_up {
+            let initial = r.initial;
+            self.uas_2xx = None;
+            if initial {
+                tracing::info!(call = %self.id, "no ACK for our 200 OK: hanging up");
+                self.send_bye(env);
+                self.end(env, Some(DisconnectMode::UNREACHABLE));
+            }
+            return;
+        }
+        r.interval = (r.interval * 2).min(t2);
+        r.next = (now + r.interval).min(r.give_up);
+        let to = r.destination;
+        let bytes = crate::sip::codec::encode_response(&r.response).into();
+        self.push(Action::Raw { to, bytes });
+    }
+
+    /// An ACK for a 2xx of ours (the transaction layer passes these up).
+    pub fn handle_ack(&mut self, env: &mut CallEnv<'_>, ack: &Request) {
+        let Some(r) = &self.uas_2xx else {
+            return; // a stray ACK is absorbed (§17.2.3 leaves it to the core: no response)
+        };
+        if r.response.headers.cseq.seq != ack.headers.cseq.seq {
+            return;
+        }
+        let initial = r.initial;
+        self.uas_2xx = None;
+        let Phase::Answering { hang_up } = self.phase else {
+            return;
+        };
+        if !initial {
+            return;
+        }
+        if self.media.remote.is_none() {
+            match sdp::parse_answer(&ack.body) {
+                Ok(remote) => self.media.remote = Some(remote),
+                Err(err) => {
+                    tracing::info!(call = %self.id, %err, "ACK without a usable SDP answer: hanging up");
+                    self.send_bye(env);
+                    self.end(env, Some(DisconnectMode::INCOMPATIBLE));
+                    return;
+                }
+            }
+        }
+        self.phase = Phase::Connected;
+        if let Leg::Uas(uas) = &mut self.leg {
+            // The INVITE was kept to build responses to it; the dialog has all it needs now.
+            uas.invite = None;
+        }
+        if let Some(request) = self.take_pending(Op::Answer) {
+            self.complete(request, Ok(()));
+        }
+        self.report_state(CallState::Connected(ConnectedMode::ACTIVE));
+        if hang_up {
+            self.send_bye(env);
+        }
+    }
+
+    /// TSPI_lineRedirect: 302 with the destination as Contact.
+    pub(super) fn redirect(
+        &mut self,
+        env: &mut CallEnv<'_>,
+        request: RequestId,
+        dest: &str,
+    ) -> Result<(), LineErr> {
+        if !matches!(self.phase, Phase::Offering | Phase::Accepted) {
+            return Err(LINEERR_INVALCALLSTATE);
+        }
+        let target = env.ua.line.dest_uri(dest)?;
+        self.pending.push((request, Op::Redirect));
+        self.reject(env, 302, Some(NameAddr::new(target)));
+        Ok(())
+    }
+
+    /// Sends a final non-2xx on the INVITE transaction and ends the call locally (a pending
+    /// lineDrop/lineRedirect completes; the ACK is absorbed by the transaction). After 488 the
+    /// caller of `reject` ends the call with its own mode.
+    pub(super) fn reject(&mut self, env: &mut CallEnv<'_>, status: u16, contact: Option<NameAddr>) {
+        let Some(mut response) = self.response_to_invite(env, status) else {
+            return;
+        };
+        response.headers.contact.extend(contact);
+        self.respond_invite(response);
+        if status != 488 {
+            self.end(env, None);
+        }
+    }
+
+    /// The caller's CANCEL (§9.2; the provider answered the CANCEL itself): 487 to the INVITE
+    /// if it is still unanswered.
+    pub fn handle_cancel(&mut self, env: &mut CallEnv<'_>) {
+        if !matches!(self.phase, Phase::Offering | Phase::Accepted) {
+            return;
+        }
+        if let Some(response) = self.response_to_invite(env, 487) {
+            self.respond_invite(response);
+        }
+        self.end(env, Some(DisconnectMode::NORMAL));
+    }
+
+    /// A response to the call's INVITE with our To tag, Contact, Allow and Server header.
+    fn response_to_invite(&self, env: &CallEnv<'_>, status: u16) -> Option<Response> {
+        let invite = self.uas()?.invite.as_ref()?;
+        let mut response = Response::for_request(invite, status, Some(&self.dialog.key.local_tag));
+        if (101..300).contains(&status) {
+            // §12.1.1: a UAS copies Record-Route into dialog-creating responses.
+            response.headers.record_route = invite.headers.record_route.clone();
+            response.headers.contact.push(env.ua.contact());
+        }
+        if status == 200 || status == 405 {
+            response.headers.push("Allow", ALLOW);
+        }
+        response.headers.push("Server", env.ua.user_agent());
+        Some(response)
+    }
+
+    fn respond_invite(&mut self, response: Response) {
+        if let Some(tx) = self.uas().and_then(|u| u.server_tx.clone()) {
+            self.respond_on(tx, response);
+        }
+    }
+}
+
+/// What TAPI learns of an inbound call: caller from P-Asserted-Identity when present, else
+/// From; called = the Request-URI user.
+fn inbound_info(line: usize, invite: &Request) -> ProviderCallInfo {
+    let h = &invite.headers;
+    let caller = h
+        .get("P-Asserted-Identity")
+        .and_then(|v| crate::sip::codec::parse_name_addr(v).ok())
+        .unwrap_or_else(|| h.from.clone());
+    ProviderCallInfo {
+        device: DeviceId(line as u32),
+        media_mode: MediaModes::INTERACTIVEVOICE,
+        origin: CallOrigin::INBOUND,
+        reason: CallReason::DIRECT,
+        caller_id: caller
+            .uri
+            .user
+            .clone()
+            .unwrap_or_else(|| caller.uri.to_string()),
+        caller_id_name: caller.display_name.clone().unwrap_or_default(),
+        called_id: invite.uri.user.clone().unwrap_or_default(),
+        ..ProviderCallInfo::default()
+    }
+}
+
+/// §12.1.1: the UAS's (early) dialog from the INVITE.
+fn uas_dialog(invite: &Request, local_tag: String) -> Dialog {
+    let h = &invite.headers;
+    let mut local = h.to.clone();
+    local.params.set("tag", Some(&local_tag));
+    let mut remote = h.from.clone();
+    remote.params.remove("tag");
+    Dialog {
+        key: DialogKey {
+            call_id: h.call_id.clone(),
+            local_tag,
+        },
+        remote_tag: h.from.tag().map(str::to_string),
+        local,
+        remote,
+        remote_target: h
+            .contact
+            .first()
+            .map_or(h.from.uri.clone(), |c| c.uri.clone()),
+        route_set: h.record_route.clone(),
+        local_cseq: 0,
+        remote_cseq: Some(h.cseq.seq),
+    }
+}

@@ -1,0 +1,108 @@
+//! The [`LineProvider`] functions (our TSPI) on the SIP provider: device information, and the
+//! requests TAPISRV hands to calls.
+
+use std::time::Instant;
+
+use crate::tapi::consts::*;
+use crate::tapi::{
+    CallId, CallOp, DevCaps, DeviceId, LineDevStatus, LineErr, LineProvider, MediaModes,
+    ProviderCallInfo, ProviderEvent, RequestId, LINEERR_BADDEVICEID, LINEERR_INVALCALLHANDLE,
+    LINEERR_RESOURCEUNAVAIL,
+};
+
+use super::build::Ua;
+use super::call::{Call, CallEnv};
+use super::SipProvider;
+
+impl LineProvider for SipProvider {
+    fn num_lines(&self) -> u32 {
+        self.lines.len() as u32
+    }
+
+    fn dev_caps(&self, device: DeviceId) -> Option<DevCaps> {
+        Some(self.lines.get(self.line_index(device)?)?.dev_caps())
+    }
+
+    fn line_dev_status(&self, device: DeviceId) -> Option<LineDevStatus> {
+        let index = self.line_index(device)?;
+        let registration = &self.registrations[index];
+        let mut flags = LINEDEVSTATUSFLAGS_CONNECTED;
+        if registration.in_service() {
+            flags |= LINEDEVSTATUSFLAGS_INSERVICE;
+        }
+        let active = self
+            .calls
+            .values()
+            .filter(|c| c.line == index && c.is_live())
+            .count() as u32;
+        Some(LineDevStatus {
+            dev_status_flags: flags,
+            num_active_calls: active,
+            registered: registration.is_registered(),
+        })
+    }
+
+    fn set_default_media_detection(
+        &mut self,
+        _now: Instant,
+        device: DeviceId,
+        media_modes: MediaModes,
+    ) {
+        if let Some(index) = self.line_index(device) {
+            self.lines[index].media_detection = media_modes;
+        }
+    }
+
+    fn make_call(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        device: DeviceId,
+        dest: &str,
+    ) -> Result<CallId, LineErr> {
+        let line = self.line_index(device).ok_or(LINEERR_BADDEVICEID)?;
+        if self.stopping {
+            return Err(LINEERR_RESOURCEUNAVAIL);
+        }
+        if self.lines[line].cfg.require_registration && !self.registrations[line].in_service() {
+            return Err(LINEERR_RESOURCEUNAVAIL);
+        }
+        let target = self.lines[line].dest_uri(dest)?;
+        let id = self.new_call_id();
+        let mut env = CallEnv {
+            now,
+            ua: Ua::new(&self.sip, &self.lines[line]),
+            ids: &mut self.ids,
+            media: &mut *self.media,
+            stopping: self.stopping,
+        };
+        let call = Call::outbound(id, line, &mut env, request, target)?;
+        self.routes.add_call(&call);
+        self.calls.insert(id, Box::new(call));
+        self.drive_call(now, id);
+        Ok(id)
+    }
+
+    fn call_op(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        call: CallId,
+        op: CallOp,
+    ) -> Result<(), LineErr> {
+        self.with_call(now, call, |c, env| c.handle_op(env, request, op))
+            .unwrap_or(Err(LINEERR_INVALCALLHANDLE))
+    }
+
+    fn close_call(&mut self, now: Instant, call: CallId) {
+        self.with_call(now, call, |c, env| c.release(env));
+    }
+
+    fn call_info(&self, call: CallId) -> Option<ProviderCallInfo> {
+        self.calls.get(&call).map(|c| c.info())
+    }
+
+    fn poll_event(&mut self) -> Option<ProviderEvent> {
+        self.events.pop_front()
+    }
+}

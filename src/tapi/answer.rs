@@ -1,0 +1,130 @@
+//! What TAPISRV gives back: a function's synchronous result ([`Answer`]) and everything it
+//! wants delivered to client connections ([`Output`]). Typed values only: the API layer alone
+//! decides how they look on the wire.
+
+use super::ids::{CallId, ConnId, DeviceId, HCall, HLine, HLineApp, ReplyTag, RequestId};
+use super::lineerr::LineErr;
+use super::message::LineMessage;
+use super::provider::DevCaps;
+use super::types::{CallFeatures, CallPrivilege, CallState, MediaModes};
+
+/// The synchronous result of a function that succeeded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// `{}`.
+    Empty,
+    LineInitialized {
+        app: HLineApp,
+        num_devs: u32,
+        api_version: u32,
+    },
+    ApiVersion(u32),
+    DevCaps(Box<DevCaps>),
+    LineOpened(HLine),
+    LineDevStatus(LineDevStatusAnswer),
+    /// An asynchronous function was accepted: LINE_REPLY(request) follows.
+    Request(RequestId),
+    /// lineMakeCall: the request, and the handle valid once its LINE_REPLY reports 0.
+    MadeCall {
+        request: RequestId,
+        call: HCall,
+    },
+    CallInfo(Box<CallInfoAnswer>),
+    CallStatus(CallStatusAnswer),
+    /// lineGetMessage.
+    Message(LineMessage),
+}
+
+/// lineGetLineDevStatus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineDevStatusAnswer {
+    /// LINEDEVSTATUSFLAGS_.
+    pub dev_status_flags: u32,
+    pub num_active_calls: u32,
+    pub num_opens: u32,
+    pub open_media_modes: MediaModes,
+    /// LINEFEATURE_.
+    pub line_features: u32,
+    pub registered: bool,
+}
+
+/// lineGetCallInfo (LINECALLINFO's fields apps use, plus our extensions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallInfoAnswer {
+    pub line: HLine,
+    pub device: DeviceId,
+    pub address_id: u32,
+    pub media_mode: MediaModes,
+    pub call_id: CallId,
+    /// LINECALLORIGIN_.
+    pub origin: u32,
+    /// LINECALLREASON_.
+    pub reason: u32,
+    pub caller_id: String,
+    pub caller_id_name: String,
+    pub called_id: String,
+    pub called_id_name: String,
+    pub connected_id: String,
+    pub connected_id_name: String,
+    pub num_owners: u32,
+    pub num_monitors: u32,
+    pub sip_call_id: String,
+    pub codec: Option<String>,
+    pub remote_media: Option<String>,
+    pub local_media: Option<String>,
+}
+
+/// lineGetCallStatus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallStatusAnswer {
+    /// None before the first state (a handle announced with LINE_APPNEWCALL only).
+    pub state: Option<CallState>,
+    /// dwCallStateMode as apps see it (for CONFERENCED: their hConfCall).
+    pub state_mode: u32,
+    pub privilege: CallPrivilege,
+    pub features: CallFeatures,
+}
+
+/// A request the front end could not turn into a function call (a JSON-RPC protocol error):
+/// TAPISRV answers it in order with the connection's other responses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// The request's tag, when one could be read.
+    pub tag: Option<ReplyTag>,
+    pub code: i32,
+    pub message: String,
+}
+
+/// Something for one client connection, in the order TAPISRV produced it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// The response to the request tagged `tag`.
+    Response {
+        conn: ConnId,
+        tag: ReplyTag,
+        result: Result<Answer, LineErr>,
+    },
+    /// The answer to a request the front end rejected.
+    Fault { conn: ConnId, fault: Fault },
+    /// A pushed TAPI message (notification modes 1 and 3).
+    Message {
+        conn: ConnId,
+        message: LineMessage,
+        /// LINEINITIALIZEEXPARAMS.dwCompletionKey, in completion-port mode.
+        completion_key: Option<u32>,
+    },
+    /// Close the connection once what was queued before it is written.
+    Close { conn: ConnId },
+}
+
+impl Output {
+    /// The connection this output is for.
+    pub fn conn(&self) -> ConnId {
+        match self {
+            Output::Response { conn, .. }
+            | Output::Fault { conn, .. }
+            | Output::Message { conn, .. }
+            | Output::Close { conn } => *conn,
+        }
+    }
+}
