@@ -22,5 +22,7 @@ pub mod media;
 pub mod provider;
 pub mod runtime;
 pub mod sdp;
+#[cfg(test)]
+mod sim;
 pub mod sip;
 pub mod tapi;

@@ -42,6 +42,13 @@ pub fn load(path: &Path) -> Result<GatewayConfig, ConfigError> {
     resolve::resolve(path, settings)
 }
 
+/// Checks and resolves configuration text, with no environment overrides (the simulator, and
+/// tests); `origin` names it in errors.
+pub fn load_str(text: &str, origin: &Path) -> Result<GatewayConfig, ConfigError> {
+    let settings = parse_settings(text, origin, std::iter::empty())?;
+    resolve::resolve(origin, settings)
+}
+
 /// Reads `path` and the given environment variables into [`Settings`] (no semantic checks).
 pub fn read_settings(
     path: &Path,
@@ -51,12 +58,20 @@ pub fn read_settings(
         file: path.to_path_buf(),
         detail: format!("cannot read file: {e}"),
     })?;
+    parse_settings(&text, path, env)
+}
+
+fn parse_settings(
+    text: &str,
+    path: &Path,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Settings, ConfigError> {
     let env: config::Map<String, String> = env
         .into_iter()
         .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}__")))
         .collect();
     config::Config::builder()
-        .add_source(config::File::from_str(&text, config::FileFormat::Toml))
+        .add_source(config::File::from_str(text, config::FileFormat::Toml))
         .add_source(
             config::Environment::with_prefix(ENV_PREFIX)
                 .prefix_separator("__")

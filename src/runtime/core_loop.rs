@@ -2,8 +2,10 @@
 //! asks (datagrams, TCP writes, API lines) and sleeps until its next deadline.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,57 +40,97 @@ struct Sinks {
     aborts: HashMap<ConnId, tokio::task::AbortHandle>,
 }
 
-/// Binds everything, then runs the core until a signal and a graceful stop.
-pub async fn serve(config: GatewayConfig) -> Result<(), RuntimeError> {
-    // Signals first: a SIGTERM right after "listening" must already be a graceful stop.
-    let signals = Signals {
-        term: signal(SignalKind::terminate()).ok(),
-        int: signal(SignalKind::interrupt()).ok(),
-    };
-    let sip_addr = config.sip.listen;
-    let udp = UdpSocket::bind(sip_addr)
-        .await
-        .map_err(bind_error("SIP UDP", sip_addr))?;
-    set_buffers(&udp);
-    let tcp = TcpListener::bind(sip_addr)
-        .await
-        .map_err(bind_error("SIP TCP", sip_addr))?;
-    let api_addr = config.api.listen;
-    let api_listener = TcpListener::bind(api_addr)
-        .await
-        .map_err(bind_error("API", api_addr))?;
-    tracing::info!(sip = %sip_addr, api = %api_addr, lines = config.lines.len(), "tapigw listening");
+/// A gateway whose sockets are bound and whose signal handlers are installed, ready to run
+/// (mini-redis's `server::run` split: binding can fail and be reported before anything runs,
+/// and tests can start the whole server in-process on ports 0).
+pub struct Server {
+    config: GatewayConfig,
+    udp: UdpSocket,
+    tcp: TcpListener,
+    api: TcpListener,
+    signals: Signals,
+}
 
-    let (core_tx, core_rx) = mpsc::channel(16 * 1024);
-    let (api_tx, api_rx) = mpsc::channel(16 * 1024);
-    let udp = Arc::new(udp);
-    tokio::spawn(sip_udp::receive_loop(udp.clone(), core_tx.clone()));
-    tokio::spawn(sip_tcp::accept_loop(tcp, core_tx.clone()));
-    tokio::spawn(api_server::run(
-        api_listener,
-        api_tx,
-        config.api.max_outgoing_messages,
-    ));
-
-    let allocator = media::allocator_for(&config.media);
-    let gateway = Gateway::new(&config, allocator, seed(), Instant::now());
-    let sinks = Sinks {
-        udp,
-        tcp: TcpPool::new(core_tx),
-        outboxes: HashMap::new(),
-        aborts: HashMap::new(),
-    };
-    CoreTask {
-        gateway,
-        sinks,
-        core_rx,
-        api_rx,
-        signals,
+impl Server {
+    /// Installs SIGTERM/SIGINT handlers, then binds SIP UDP and TCP (the same port; a port 0
+    /// in `sip.listen` takes the UDP socket's) and the API listener.
+    pub async fn bind(mut config: GatewayConfig) -> Result<Server, RuntimeError> {
+        // Signals first: a SIGTERM right after "listening" must already be a graceful stop.
+        let signals = Signals {
+            term: signal(SignalKind::terminate()).ok(),
+            int: signal(SignalKind::interrupt()).ok(),
+        };
+        let sip_addr = config.sip.listen;
+        let udp = UdpSocket::bind(sip_addr)
+            .await
+            .map_err(bind_error("SIP UDP", sip_addr))?;
+        set_buffers(&udp);
+        let bound = udp.local_addr().map_err(bind_error("SIP UDP", sip_addr))?;
+        let tcp = TcpListener::bind(bound)
+            .await
+            .map_err(bind_error("SIP TCP", bound))?;
+        if config.sip.advertised_port == 0 {
+            config.sip.advertised_port = bound.port();
+        }
+        config.sip.listen = bound;
+        let api_addr = config.api.listen;
+        let api = TcpListener::bind(api_addr)
+            .await
+            .map_err(bind_error("API", api_addr))?;
+        config.api.listen = api.local_addr().map_err(bind_error("API", api_addr))?;
+        Ok(Server {
+            config,
+            udp,
+            tcp,
+            api,
+            signals,
+        })
     }
-    .run()
-    .await;
-    tracing::info!("tapigw stopped");
-    Ok(())
+
+    /// The SIP address bound (UDP and TCP).
+    pub fn sip_addr(&self) -> SocketAddr {
+        self.config.sip.listen
+    }
+
+    /// The API address bound.
+    pub fn api_addr(&self) -> SocketAddr {
+        self.config.api.listen
+    }
+
+    /// Runs until SIGTERM, SIGINT or `shutdown` completes, then stops gracefully.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let config = self.config;
+        tracing::info!(sip = %config.sip.listen, api = %config.api.listen, lines = config.lines.len(), "tapigw listening");
+        let (core_tx, core_rx) = mpsc::channel(16 * 1024);
+        let (api_tx, api_rx) = mpsc::channel(16 * 1024);
+        let udp = Arc::new(self.udp);
+        tokio::spawn(sip_udp::receive_loop(udp.clone(), core_tx.clone()));
+        tokio::spawn(sip_tcp::accept_loop(self.tcp, core_tx.clone()));
+        tokio::spawn(api_server::run(
+            self.api,
+            api_tx,
+            config.api.max_outgoing_messages,
+        ));
+        let allocator = media::allocator_for(&config.media);
+        let gateway = Gateway::new(&config, allocator, seed(), Instant::now());
+        let sinks = Sinks {
+            udp,
+            tcp: TcpPool::new(core_tx),
+            outboxes: HashMap::new(),
+            aborts: HashMap::new(),
+        };
+        CoreTask {
+            gateway,
+            sinks,
+            core_rx,
+            api_rx,
+            signals: self.signals,
+            shutdown: Box::pin(shutdown),
+        }
+        .run()
+        .await;
+        tracing::info!("tapigw stopped");
+    }
 }
 
 /// A seed for tags, branches and Call-IDs from the OS.
@@ -127,6 +169,8 @@ struct CoreTask {
     core_rx: mpsc::Receiver<CoreInput>,
     api_rx: mpsc::Receiver<ApiInbound>,
     signals: Signals,
+    /// An in-process owner's stop request.
+    shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
 }
 
 /// SIGTERM and SIGINT streams (absent if they could not be installed).
@@ -154,6 +198,9 @@ impl CoreTask {
                 }
                 _ = recv_signal(&mut self.signals.int), if stop_by.is_none() => {
                     stop_by = Some(self.begin_stop("SIGINT"));
+                }
+                _ = &mut self.shutdown, if stop_by.is_none() => {
+                    stop_by = Some(self.begin_stop("shutdown request"));
                 }
                 input = self.core_rx.recv() => match input {
                     Some(input) => self.on_core_input(input),

@@ -13,6 +13,7 @@ use std::io;
 
 use crate::config::GatewayConfig;
 
+pub use core_loop::Server;
 pub use input::CoreInput;
 
 /// Why the gateway could not run.
@@ -35,5 +36,9 @@ pub fn run(config: GatewayConfig) -> Result<(), RuntimeError> {
         .enable_all()
         .build()
         .map_err(RuntimeError::Runtime)?;
-    runtime.block_on(core_loop::serve(config))
+    runtime.block_on(async {
+        let server = Server::bind(config).await?;
+        server.run(std::future::pending()).await;
+        Ok(())
+    })
 }

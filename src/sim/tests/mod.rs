@@ -1,0 +1,127 @@
+//! Whole-gateway scenarios in virtual time: the SIPp integration scenarios of tests/ replayed
+//! here first (answered call, CANCEL race, 486, Timer B, inbound answer, registration with a
+//! challenge), and what only a fake clock can check (timers firing on time under a flood).
+
+mod inbound;
+mod outbound;
+mod registration;
+mod timers;
+
+use crate::sip::message::{Method, Request, Response, SipMessage};
+use crate::tapi::consts::*;
+use crate::tapi::{Answer, CallState, ConnId, HCall, HLine, HLineApp, LineMessage, Request as Fn};
+
+use super::Sim;
+
+/// An app on one connection with line 0 open.
+pub struct App {
+    pub conn: ConnId,
+    pub app: HLineApp,
+    pub line: HLine,
+}
+
+/// Connects, initialises in callback mode and opens line 0 with `privileges`.
+pub fn open_app(sim: &mut Sim, privileges: u32) -> App {
+    let conn = sim.connect();
+    let Ok(Answer::LineInitialized { app, .. }) = sim.call(
+        conn,
+        Fn::LineInitializeEx {
+            app_name: "sim".into(),
+            api_version: API_VERSION_HIGH,
+            options: LINEINITIALIZEEXOPTION_USEHIDDENWINDOW,
+            completion_key: 0,
+        },
+    ) else {
+        panic!("lineInitializeEx failed")
+    };
+    let Ok(Answer::LineOpened(line)) = sim.call(
+        conn,
+        Fn::LineOpen {
+            app,
+            device: 0,
+            api_version: API_VERSION_HIGH,
+            callback_instance: 5,
+            privileges,
+            media_modes: LINEMEDIAMODE_INTERACTIVEVOICE,
+        },
+    ) else {
+        panic!("lineOpen failed")
+    };
+    App { conn, app, line }
+}
+
+/// lineMakeCall: (request ID, hCall).
+pub fn make_call(sim: &mut Sim, app: &App, dest: &str) -> (u32, HCall) {
+    match sim.call(
+        app.conn,
+        Fn::LineMakeCall {
+            line: app.line,
+            dest: dest.into(),
+        },
+    ) {
+        Ok(Answer::MadeCall { request, call }) => (request.0, call),
+        other => panic!("lineMakeCall: {other:?}"),
+    }
+}
+
+/// An asynchronous call function: its request ID.
+pub fn call_fn(sim: &mut Sim, app: &App, request: Fn) -> u32 {
+    match sim.call(app.conn, request) {
+        Ok(Answer::Request(r)) => r.0,
+        other => panic!("expected a request ID: {other:?}"),
+    }
+}
+
+/// (message name, hDevice, dwParam1, dwParam2) of each message, for compact assertions.
+pub fn summary(messages: &[LineMessage]) -> Vec<(u32, u32, u32, u32)> {
+    messages
+        .iter()
+        .map(|m| (m.dw_message_id, m.h_device, m.dw_param1, m.dw_param2))
+        .collect()
+}
+
+pub fn reply(request: u32, result: i32) -> (u32, u32, u32, u32) {
+    (LINE_REPLY, 0, request, result as u32)
+}
+
+pub fn state(call: HCall, state: CallState) -> (u32, u32, u32, u32) {
+    (LINE_CALLSTATE, call.0, state.bits(), state.mode_bits())
+}
+
+/// The one request among `messages` (panics on anything else).
+pub fn only_request(messages: Vec<SipMessage>, method: Method) -> Request {
+    let mut requests: Vec<Request> = messages
+        .into_iter()
+        .map(|m| match m {
+            SipMessage::Request(r) => r,
+            SipMessage::Response(r) => panic!("unexpected response {}", r.status),
+        })
+        .collect();
+    assert_eq!(requests.len(), 1, "exactly one {method} expected");
+    let request = requests.remove(0);
+    assert_eq!(request.method, method);
+    request
+}
+
+/// The statuses of the responses among `messages`.
+pub fn statuses(messages: &[SipMessage]) -> Vec<u16> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            SipMessage::Response(r) => Some(r.status),
+            SipMessage::Request(_) => None,
+        })
+        .collect()
+}
+
+/// The last response among `messages` with `status`.
+pub fn response_with(messages: &[SipMessage], status: u16) -> Response {
+    messages
+        .iter()
+        .rev()
+        .find_map(|m| match m {
+            SipMessage::Response(r) if r.status == status => Some(r.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no {status} among {:?}", statuses(messages)))
+}
