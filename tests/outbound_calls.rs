@@ -58,7 +58,13 @@ async fn answered_call_dropped_by_the_app() {
         .unwrap()
         .starts_with("127.0.0.1:"));
     let status = c.line_get_call_status(h_call).await.unwrap();
-    assert_eq!(status["callFeatures"], LINECALLFEATURE_DROP);
+    assert_eq!(
+        status["callFeatures"],
+        LINECALLFEATURE_DROP
+            | LINECALLFEATURE_HOLD
+            | LINECALLFEATURE_BLINDTRANSFER
+            | LINECALLFEATURE_SETUPTRANSFER
+    );
     let drop = c.call_op("lineDrop", h_call).await.unwrap();
     assert_eq!(reply(&mut c, drop).await, 0);
     state(&mut c, h_call, LINECALLSTATE_IDLE).await;

@@ -11,9 +11,9 @@ use serde_json::{json, Value};
 
 use crate::tapi::consts::LINE_REPLY;
 use crate::tapi::{
-    AddressStates, Answer, CallInfoAnswer, CallStatusAnswer, DevCaps, DeviceId, Fault, HCall,
-    HLine, HLineApp, LineDevStates, LineDevStatusAnswer, LineErr, LineMessage, Output, ReplyTag,
-    Request,
+    AddressStates, Answer, CallInfoAnswer, CallStatusAnswer, DevCaps, DeviceId, Fault,
+    ForwardEntry, HCall, HLine, HLineApp, LineDevStates, LineDevStatusAnswer, LineErr, LineMessage,
+    Output, ReplyTag, Request,
 };
 
 /// JSON-RPC protocol error codes (JSON-RPC 2.0 §5.1).
@@ -175,6 +175,60 @@ fn parse_call(method: &str, p: Value) -> ParseResult<Request> {
                 timeout: p.timeout,
             }
         }
+        "lineHold" => Request::LineHold {
+            call: params::<CallParams>(p)?.call(),
+        },
+        "lineUnhold" => Request::LineUnhold {
+            call: params::<CallParams>(p)?.call(),
+        },
+        "lineSwapHold" => {
+            let p: SwapHoldParams = params(p)?;
+            Request::LineSwapHold {
+                active: HCall(p.h_active_call),
+                held: HCall(p.h_held_call),
+            }
+        }
+        "lineBlindTransfer" => {
+            let p: DestParams<CallParams> = params(p)?;
+            Request::LineBlindTransfer {
+                call: p.target.call(),
+                dest: p.dest_address,
+            }
+        }
+        "lineSetupTransfer" => Request::LineSetupTransfer {
+            call: params::<CallParams>(p)?.call(),
+        },
+        "lineDial" => {
+            let p: DestParams<CallParams> = params(p)?;
+            Request::LineDial {
+                call: p.target.call(),
+                dest: p.dest_address,
+            }
+        }
+        "lineCompleteTransfer" => {
+            let p: CompleteTransferParams = params(p)?;
+            Request::LineCompleteTransfer {
+                call: HCall(p.h_call),
+                consult: HCall(p.h_consult_call),
+                mode: p.transfer_mode,
+            }
+        }
+        "lineForward" => {
+            let p: ForwardParams = params(p)?;
+            Request::LineForward {
+                line: HLine(p.h_line),
+                all_addresses: p.all_addresses,
+                forwards: p
+                    .forward_list
+                    .into_iter()
+                    .map(|f| ForwardEntry {
+                        mode: f.forward_mode,
+                        dest: f.dest_address,
+                    })
+                    .collect(),
+                num_rings_no_answer: p.num_rings_no_answer,
+            }
+        }
         other => return Err((METHOD_NOT_FOUND, format!("Method not found: {other}"))),
     })
 }
@@ -286,6 +340,44 @@ struct CallPrivilegeParams {
 }
 
 #[derive(Deserialize)]
+struct SwapHoldParams {
+    #[serde(rename = "hActiveCall")]
+    h_active_call: u32,
+    #[serde(rename = "hHeldCall")]
+    h_held_call: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CompleteTransferParams {
+    #[serde(rename = "hCall")]
+    h_call: u32,
+    #[serde(rename = "hConsultCall")]
+    h_consult_call: u32,
+    transfer_mode: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ForwardParams {
+    #[serde(rename = "hLine")]
+    h_line: u32,
+    #[serde(default)]
+    all_addresses: bool,
+    #[serde(default)]
+    forward_list: Vec<ForwardParam>,
+    #[serde(default)]
+    num_rings_no_answer: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ForwardParam {
+    forward_mode: u32,
+    dest_address: String,
+}
+
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GetMessageParams {
     #[serde(rename = "hLineApp")]
@@ -343,6 +435,9 @@ fn write_answer(out: &mut String, answer: &Answer) {
         Answer::MadeCall { request, call } => {
             let _ = write!(out, r#"{{"requestId":{},"hCall":{}}}"#, request.0, call.0);
             return;
+        }
+        Answer::SetupTransfer { request, consult } => {
+            json!({"requestId": request.0, "hConsultCall": consult.0})
         }
         Answer::Message(message) => return write_fields(out, message, None),
         Answer::LineInitialized {

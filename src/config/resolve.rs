@@ -82,6 +82,8 @@ pub struct LineConfig {
     pub trusted: Vec<TrustedSource>,
     pub require_registration: bool,
     pub keepalive: Option<Duration>,
+    /// Follow a REFER from the far end (false: 603).
+    pub accept_refer: bool,
     /// Stable across reordering of the file (FNV-1a of `user@domain`).
     pub permanent_line_id: u32,
 }
@@ -185,6 +187,7 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
             trusted,
             require_registration: l.require_registration,
             keepalive: (l.keepalive_secs > 0).then(|| Duration::from_secs(l.keepalive_secs)),
+            accept_refer: l.accept_refer,
             permanent_line_id: fnv1a(&format!("{}@{}", l.user, l.domain)),
         });
     }

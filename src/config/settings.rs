@@ -142,8 +142,14 @@ pub struct LineSettings {
     /// Interval of CRLF keep-alive pings to the proxy over UDP, in seconds (0 = off).
     #[serde(default)]
     pub keepalive_secs: u64,
+    /// Follow a REFER from the far end (we are transferred); false answers it 603.
+    #[serde(default = "default_true")]
+    pub accept_refer: bool,
 }
 
+fn default_true() -> bool {
+    true
+}
 fn default_t1() -> u64 {
     500
 }

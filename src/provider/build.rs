@@ -15,7 +15,10 @@ use super::line::Line;
 const MAX_FORWARDS: u32 = 70;
 
 /// Methods we accept (Allow header).
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE";
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY";
+
+/// Extensions we support (Supported header, RFC 3261 §20.37): Replaces (RFC 3891).
+pub const SUPPORTED: &str = "replaces";
 
 /// Our user agent on one line: what goes into Via, Contact and From.
 #[derive(Clone, Copy)]
@@ -85,6 +88,7 @@ impl<'a> Ua<'a> {
         }
         if matches!(method, Method::Invite) {
             headers.push("Allow", ALLOW);
+            headers.push("Supported", SUPPORTED);
         }
         headers.push("User-Agent", self.user_agent());
         Request {
@@ -120,6 +124,7 @@ impl<'a> Ua<'a> {
         headers.route = dialog.route_set.clone();
         if matches!(method, Method::Invite | Method::Update) {
             headers.contact.push(self.contact());
+            headers.push("Supported", SUPPORTED);
         }
         headers.push("User-Agent", self.user_agent());
         let next_hop = dialog

@@ -5,14 +5,19 @@
 
 use std::time::Instant;
 
-use crate::sip::message::{Method, Request, Response};
+use std::time::Duration;
+
+use crate::sip::message::{Method, NameAddr, Request, Response, Uri};
 use crate::sip::transaction::ServerTxKey;
 use crate::sip::transport::Peer;
-use crate::tapi::{DeviceId, ProviderEvent};
+use crate::tapi::{CallId, CallReason, DeviceId, ProviderEvent};
 
 use super::build::Ua;
-use super::call::{Call, CallEnv, DialogKey};
+use super::call::{Call, CallEnv, DialogKey, News};
 use super::SipProvider;
+
+/// One ring of an offered call (api.md: lineForward NOANSW counts rings of 6 s).
+pub const RING_PERIOD: Duration = Duration::from_secs(6);
 
 impl SipProvider {
     /// A new server transaction: route by dialog, then by method.
@@ -44,23 +49,29 @@ impl SipProvider {
     /// A new INVITE outside any dialog.
     fn on_invite(&mut self, now: Instant, key: ServerTxKey, request: Request, source: Peer) {
         if self.stopping {
-            self.respond(now, &key, &request, 503, None);
-            return;
+            return self.respond(now, &key, &request, 503, None);
         }
         let user = request.uri.user.as_deref().unwrap_or("");
         let Some(line) = self.lines.iter().position(|l| l.cfg.user == user) else {
-            self.respond(now, &key, &request, 404, None);
-            return;
+            return self.respond(now, &key, &request, 404, None);
         };
         if !self.is_trusted(line, source.addr) {
             tracing::warn!(from = %source.addr, user, "INVITE from an untrusted source: 403");
-            self.respond(now, &key, &request, 403, None);
-            return;
+            return self.respond(now, &key, &request, 403, None);
+        }
+        if let Some(replaces) = request.headers.get("Replaces").map(str::to_string) {
+            return self.on_invite_replacing(now, line, key, request, source, &replaces);
+        }
+        if let Some((target, reason)) = self.forward_at_once(line) {
+            return self.forward_invite(now, &key, &request, line, target, reason);
         }
         if !self.lines[line].takes_calls() {
-            self.respond(now, &key, &request, 480, None);
-            return;
+            return self.respond(now, &key, &request, 480, None);
         }
+        let no_answer = self.lines[line].forwarding.no_answer.clone().map(|target| {
+            let rings = self.lines[line].forwarding.num_rings_no_answer;
+            (now + RING_PERIOD * rings, target)
+        });
         let id = self.new_call_id();
         let mut env = CallEnv {
             now,
@@ -69,15 +80,136 @@ impl SipProvider {
             media: &mut *self.media,
             stopping: self.stopping,
         };
-        let call = Call::inbound(id, line, &mut env, key, request, source, self.media_ip);
+        let mut call = Call::incoming(
+            id,
+            line,
+            &mut env,
+            key,
+            request,
+            source,
+            self.media_ip,
+            CallReason::DIRECT,
+        );
+        call.offer(&mut env, no_answer);
+        self.admit(now, line, call, None);
+    }
+
+    /// A new call enters the tables; LINE_NEWCALL comes before anything else about it.
+    fn admit(&mut self, now: Instant, line: usize, call: Call, inherit: Option<CallId>) {
+        let id = call.id;
         self.routes.add_call(&call);
         self.calls.insert(id, Box::new(call));
-        // LINE_NEWCALL comes before anything else about the call.
         self.events.push_back(ProviderEvent::NewCall {
             device: DeviceId(line as u32),
             call: id,
+            inherit,
         });
         self.drive_call(now, id);
+    }
+
+    /// lineForward UNCOND, or BUSY while the line has a call: where to send a new INVITE.
+    fn forward_at_once(&self, line: usize) -> Option<(Uri, &'static str)> {
+        let forwarding = &self.lines[line].forwarding;
+        if let Some(target) = &forwarding.unconditional {
+            return Some((target.clone(), "unconditional"));
+        }
+        let busy = self.calls.values().any(|c| c.line == line && c.is_live());
+        match &forwarding.busy {
+            Some(target) if busy => Some((target.clone(), "user-busy")),
+            _ => None,
+        }
+    }
+
+    /// 302 with the target as Contact and Diversion (RFC 5806); apps see no call.
+    fn forward_invite(
+        &mut self,
+        now: Instant,
+        key: &ServerTxKey,
+        request: &Request,
+        line: usize,
+        target: Uri,
+        reason: &str,
+    ) {
+        let tag = self.ids.tag();
+        let mut response = Response::for_request(request, 302, Some(&tag));
+        response.headers.contact.push(NameAddr::new(target));
+        let aor = NameAddr::new(self.lines[line].aor());
+        response
+            .headers
+            .push("Diversion", format!("{aor};reason={reason};counter=1"));
+        response.headers.push("Server", self.sip.user_agent.clone());
+        if let Err(err) = self.txl.send_response(now, key, response) {
+            tracing::debug!(%err, "could not forward");
+        }
+    }
+
+    /// An INVITE with Replaces (RFC 3891): it takes over a confirmed call of ours, which ends
+    /// (DISCONNECTED(NORMAL), IDLE); the new call reaches the same owners, answered, reason
+    /// TRANSFER. Nothing matching (or an early dialog): 481.
+    fn on_invite_replacing(
+        &mut self,
+        now: Instant,
+        line: usize,
+        key: ServerTxKey,
+        request: Request,
+        source: Peer,
+        replaces: &str,
+    ) {
+        let Some(replaced) = self.replaced_call(replaces) else {
+            return self.respond(now, &key, &request, 481, None);
+        };
+        let id = self.new_call_id();
+        let mut env = CallEnv {
+            now,
+            ua: Ua::new(&self.sip, &self.lines[line]),
+            ids: &mut self.ids,
+            media: &mut *self.media,
+            stopping: self.stopping,
+        };
+        let mut call = Call::incoming(
+            id,
+            line,
+            &mut env,
+            key,
+            request,
+            source,
+            self.media_ip,
+            CallReason::TRANSFER,
+        );
+        if !call.answer_replacing(&mut env) {
+            self.routes.add_call(&call);
+            self.calls.insert(id, Box::new(call));
+            return self.drive_call(now, id);
+        }
+        self.admit(now, line, call, Some(replaced));
+        self.with_call(now, replaced, |c, env| {
+            c.handle_news(env, id, News::Replaced)
+        });
+    }
+
+    /// The confirmed call a Replaces header names: `call-id;to-tag=<ours>;from-tag=<theirs>`
+    /// (§6.1: to-tag is compared with our tag, from-tag with the peer's).
+    fn replaced_call(&self, replaces: &str) -> Option<CallId> {
+        let mut parts = replaces.split(';').map(str::trim);
+        let call_id = parts.next()?.to_string();
+        let (mut to_tag, mut from_tag) = (None, None);
+        for part in parts {
+            match part.split_once('=') {
+                Some((n, v)) if n.trim().eq_ignore_ascii_case("to-tag") => to_tag = Some(v.trim()),
+                Some((n, v)) if n.trim().eq_ignore_ascii_case("from-tag") => {
+                    from_tag = Some(v.trim())
+                }
+                _ => {}
+            }
+        }
+        let key = DialogKey {
+            call_id,
+            local_tag: to_tag?.to_string(),
+        };
+        let id = *self.routes.dialogs.get(&key)?;
+        let call = self.calls.get(&id)?;
+        let tags_match = call.dialog().remote_tag.as_deref() == from_tag;
+        (tags_match && call.is_connected()).then_some(id)
     }
 
     /// The caller's CANCEL (§9.2): 200 to the CANCEL (481 when it matches nothing), 487 to the

@@ -15,6 +15,20 @@ pub struct Line {
     pub media_detection: MediaModes,
     /// Our address as the registrar sees it (RFC 3581 `received`/`rport`), once learnt.
     pub public_address: Option<(Host, u16)>,
+    /// lineForward of the line's address.
+    pub forwarding: Forwarding,
+}
+
+/// Where the line's calls are forwarded (lineForward), as the gateway serves it: UNCOND and
+/// BUSY answer new INVITEs with 302, NOANSW after so many rings of 6 s.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Forwarding {
+    pub unconditional: Option<Uri>,
+    pub busy: Option<Uri>,
+    pub no_answer: Option<Uri>,
+    pub num_rings_no_answer: u32,
+    /// The list as the app gave it (mode, destination as dialled), for lineGetAddressStatus.
+    pub entries: Vec<(u32, String)>,
 }
 
 impl Line {
@@ -23,6 +37,7 @@ impl Line {
             cfg,
             media_detection: MediaModes::NONE,
             public_address: None,
+            forwarding: Forwarding::default(),
         }
     }
 

@@ -19,6 +19,7 @@
 mod auth;
 mod build;
 pub mod call;
+mod control;
 mod deadlines;
 mod disconnect;
 mod ids;
@@ -54,6 +55,13 @@ use line::Line;
 use registration::{RegAction, RegEnv, Registration};
 use routes::{Routes, TxOwner};
 
+/// What a call's actions ask of other calls, done once its own actions are carried out.
+enum Later {
+    Internal(crate::tapi::RequestId, Result<(), crate::tapi::LineErr>),
+    News(CallId, call::News),
+    Refer(crate::sip::message::Uri),
+}
+
 /// Whose deadline a heap entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Owner {
@@ -76,6 +84,7 @@ pub struct SipProvider {
     routes: Routes,
     deadlines: Deadlines<Owner>,
     events: VecDeque<ProviderEvent>,
+    joins: control::Joins,
     next_call: u64,
     stopping: bool,
 }
@@ -105,6 +114,7 @@ impl SipProvider {
             routes: Routes::default(),
             deadlines: Deadlines::default(),
             events: VecDeque::new(),
+            joins: control::Joins::default(),
             next_call: 1,
             stopping: false,
         };
@@ -237,6 +247,9 @@ impl SipProvider {
                     tracing::debug!(%call, "no ACK for our final response");
                 }
             }
+            TransactionEvent::Terminated { key } => {
+                self.routes.client.remove(&key);
+            }
             TransactionEvent::StrayResponse { response, source } => {
                 tracing::trace!(status = response.status, %source, "stray response");
             }
@@ -308,10 +321,12 @@ impl SipProvider {
         Some(result)
     }
 
-    /// Carries out a call's actions, feeds back sends that could not start, updates its routes
-    /// and its deadline, and forgets it once it is finished.
+    /// Carries out a call's actions, feeds back sends that could not start, delivers its news
+    /// to related calls, updates its routes and its deadline, and forgets it once it is
+    /// finished.
     fn drive_call(&mut self, now: Instant, id: CallId) {
         let mut failed = Vec::new();
+        let mut later = Vec::new();
         while let Some(action) = self.calls.get_mut(&id).and_then(|c| c.poll_action()) {
             match action {
                 Action::Send {
@@ -320,7 +335,7 @@ impl SipProvider {
                     purpose,
                 } => {
                     let key = ClientTxKey::for_request(&request);
-                    match self.txl.send_request(now, request, to) {
+                    match self.txl.send_request(now, *request, to) {
                         Ok(key) => {
                             self.routes.client.insert(key, TxOwner::Call(id, purpose));
                         }
@@ -331,12 +346,19 @@ impl SipProvider {
                     }
                 }
                 Action::Respond { tx, response } => {
-                    if let Err(err) = self.txl.send_response(now, &tx, response) {
+                    if let Err(err) = self.txl.send_response(now, &tx, *response) {
                         tracing::debug!(call = %id, %err, "could not respond");
                     }
                 }
                 Action::Raw { to, bytes } => self.txl.send_encoded(to, bytes),
+                Action::Event(ProviderEvent::Completion { request, result })
+                    if control::Joins::is_internal(request) =>
+                {
+                    later.push(Later::Internal(request, result))
+                }
                 Action::Event(event) => self.events.push_back(event),
+                Action::Tell { call, news } => later.push(Later::News(call, news)),
+                Action::Refer { target } => later.push(Later::Refer(target)),
             }
         }
         for (purpose, key) in failed {
@@ -345,6 +367,17 @@ impl SipProvider {
             });
         }
         self.update_call_routes(id);
+        for item in later {
+            match item {
+                Later::Internal(request, result) => {
+                    self.on_internal_completion(now, request, result)
+                }
+                Later::News(call, news) => {
+                    self.with_call(now, call, |c, env| c.handle_news(env, id, news));
+                }
+                Later::Refer(target) => self.start_referred_call(now, id, target),
+            }
+        }
     }
 
     fn update_call_routes(&mut self, id: CallId) {

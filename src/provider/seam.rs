@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use crate::tapi::consts::*;
 use crate::tapi::{
-    CallId, CallOp, DevCaps, DeviceId, LineDevStatus, LineErr, LineProvider, MediaModes,
-    ProviderCallInfo, ProviderEvent, RequestId, LINEERR_BADDEVICEID, LINEERR_INVALCALLHANDLE,
-    LINEERR_RESOURCEUNAVAIL,
+    CallFeatures, CallId, CallOp, DevCaps, DeviceId, ForwardEntry, LineDevStatus, LineErr,
+    LineProvider, MediaModes, ProviderCallInfo, ProviderEvent, RequestId, LINEERR_BADDEVICEID,
+    LINEERR_INVALCALLHANDLE, LINEERR_RESOURCEUNAVAIL,
 };
 
 use super::build::Ua;
@@ -76,7 +76,7 @@ impl LineProvider for SipProvider {
             media: &mut *self.media,
             stopping: self.stopping,
         };
-        let call = Call::outbound(id, line, &mut env, request, target)?;
+        let call = Call::outbound(id, line, &mut env, Some(request), target, None)?;
         self.routes.add_call(&call);
         self.calls.insert(id, Box::new(call));
         self.drive_call(now, id);
@@ -92,6 +92,51 @@ impl LineProvider for SipProvider {
     ) -> Result<(), LineErr> {
         self.with_call(now, call, |c, env| c.handle_op(env, request, op))
             .unwrap_or(Err(LINEERR_INVALCALLHANDLE))
+    }
+
+    fn setup_transfer(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        call: CallId,
+    ) -> Result<CallId, LineErr> {
+        self.setup_transfer_call(now, request, call)
+    }
+
+    fn complete_transfer(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        call: CallId,
+        consult: CallId,
+        mode: u32,
+    ) -> Result<(), LineErr> {
+        self.complete_transfer_calls(now, request, call, consult, mode)
+    }
+
+    fn swap_hold(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        active: CallId,
+        held: CallId,
+    ) -> Result<(), LineErr> {
+        self.swap_hold_calls(now, request, active, held)
+    }
+
+    fn forward(
+        &mut self,
+        _now: Instant,
+        request: RequestId,
+        device: DeviceId,
+        forwards: &[ForwardEntry],
+        num_rings_no_answer: u32,
+    ) -> Result<(), LineErr> {
+        self.forward_line(request, device, forwards, num_rings_no_answer)
+    }
+
+    fn call_features(&self, call: CallId) -> CallFeatures {
+        self.features_of(call)
     }
 
     fn close_call(&mut self, now: Instant, call: CallId) {

@@ -679,7 +679,11 @@ fn remote_reinvite_gets_our_unchanged_sdp_and_info_gets_200() {
     assert_eq!(h.sent_responses().pop().unwrap().status, 200);
     let refer = in_dialog(&invite, &ok, Method::Refer, 4, "");
     h.feed(refer.into());
-    assert_eq!(h.sent_responses().pop().unwrap().status, 405);
+    assert_eq!(
+        h.sent_responses().pop().unwrap().status,
+        400,
+        "a REFER without Refer-To (RFC 3515 §2.4.1)"
+    );
     let stale = in_dialog(&invite, &ok, Method::Info, 1, "");
     h.feed(stale.into());
     assert_eq!(

@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::sip::message::{Method, Request, Response};
 use crate::sip::transaction::ServerTxKey;
 
-use super::build::ALLOW;
+use super::build::{ALLOW, SUPPORTED};
 use super::SipProvider;
 
 impl SipProvider {
@@ -33,6 +33,7 @@ impl SipProvider {
         let tag = self.ids.tag();
         let mut response = Response::for_request(request, 200, Some(&tag));
         response.headers.push("Allow", ALLOW);
+        response.headers.push("Supported", SUPPORTED);
         response.headers.push("Accept", "application/sdp");
         response.headers.push("Accept-Language", "en");
         response.headers.push("Server", self.sip.user_agent.clone());

@@ -63,13 +63,46 @@ impl Direction {
         }
     }
 
-    /// What we answer to the offered direction.
-    fn answer(self) -> Direction {
+    /// The direction seen from the other side (RFC 3264 §6.1: sendonly is answered recvonly).
+    pub fn reverse(self) -> Direction {
         match self {
             Direction::SendOnly => Direction::RecvOnly,
             Direction::RecvOnly => Direction::SendOnly,
             other => other,
         }
+    }
+
+    /// Whether media flows from the side this direction belongs to.
+    pub fn sends(self) -> bool {
+        matches!(self, Direction::SendRecv | Direction::SendOnly)
+    }
+
+    /// Whether media flows to the side this direction belongs to.
+    pub fn receives(self) -> bool {
+        matches!(self, Direction::SendRecv | Direction::RecvOnly)
+    }
+
+    fn from_flags(sends: bool, receives: bool) -> Direction {
+        match (sends, receives) {
+            (true, true) => Direction::SendRecv,
+            (true, false) => Direction::SendOnly,
+            (false, true) => Direction::RecvOnly,
+            (false, false) => Direction::Inactive,
+        }
+    }
+
+    /// What both allow: we send only if both say so, and likewise for receiving.
+    pub fn intersect(self, other: Direction) -> Direction {
+        Direction::from_flags(
+            self.sends() && other.sends(),
+            self.receives() && other.receives(),
+        )
+    }
+
+    /// Our direction in an answer to an offer with `offered`, when we want `ours` (RFC 3264
+    /// §6.1; RFC 6337 §5: hold is answered with the mirrored direction).
+    pub fn answer_to(offered: Direction, ours: Direction) -> Direction {
+        offered.reverse().intersect(ours)
     }
 }
 
@@ -107,6 +140,8 @@ pub struct RemoteMedia {
     pub codec: Codec,
     /// The peer's telephone-event payload type, if any.
     pub telephone_event: Option<u8>,
+    /// The events its fmtp lists for telephone-event (RFC 4733 §2.4.1; "0-15" when absent).
+    pub telephone_events: Option<String>,
     /// The peer's direction attribute.
     pub direction: Direction,
 }
@@ -123,23 +158,37 @@ pub enum SdpError {
     NoCommonCodec,
 }
 
-/// Our offer: PCMU, PCMA and telephone-event 0-16, ptime 20.
+/// Our offer: PCMU, PCMA and telephone-event 0-16, ptime 20, sendrecv.
 pub fn build_offer(origin: &SdpOrigin, media: SocketAddr) -> String {
+    build_offer_with(origin, media, Direction::SendRecv)
+}
+
+/// Our offer with a direction attribute (a re-INVITE for hold says sendonly or inactive).
+pub fn build_offer_with(origin: &SdpOrigin, media: SocketAddr, direction: Direction) -> String {
     let formats = [Codec::Pcmu, Codec::Pcma];
-    write_description(
-        origin,
-        media,
-        &formats,
-        Some(TELEPHONE_EVENT_PT),
-        Direction::SendRecv,
-    )
+    let events = TelephoneEvent {
+        payload_type: TELEPHONE_EVENT_PT,
+        events: OUR_EVENTS.into(),
+    };
+    write_description(origin, media, &formats, Some(&events), direction)
+}
+
+/// The RFC 4733 events we offer: DTMF 0-15 and flash (16).
+const OUR_EVENTS: &str = "0-16";
+
+/// telephone-event as a description lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TelephoneEvent {
+    payload_type: u8,
+    /// The fmtp event list ("0-16").
+    events: String,
 }
 
 fn write_description(
     origin: &SdpOrigin,
     media: SocketAddr,
     codecs: &[Codec],
-    telephone_event: Option<u8>,
+    telephone_event: Option<&TelephoneEvent>,
     direction: Direction,
 ) -> String {
     let ip_kind = |ip: IpAddr| if ip.is_ipv4() { "IP4" } else { "IP6" };
@@ -158,8 +207,8 @@ fn write_description(
     for codec in codecs {
         let _ = write!(s, " {}", codec.payload_type());
     }
-    if let Some(pt) = telephone_event {
-        let _ = write!(s, " {pt}");
+    if let Some(te) = telephone_event {
+        let _ = write!(s, " {}", te.payload_type);
     }
     s.push_str("\r\n");
     for codec in codecs {
@@ -170,10 +219,12 @@ fn write_description(
             codec.name()
         );
     }
-    if let Some(pt) = telephone_event {
+    if let Some(te) = telephone_event {
+        let pt = te.payload_type;
         let _ = write!(
             s,
-            "a=rtpmap:{pt} telephone-event/8000\r\na=fmtp:{pt} 0-16\r\n"
+            "a=rtpmap:{pt} telephone-event/8000\r\na=fmtp:{pt} {}\r\n",
+            te.events
         );
     }
     let _ = write!(s, "a=ptime:20\r\na={}\r\n", direction.as_str());
@@ -207,26 +258,72 @@ pub fn parse_answer(body: &[u8]) -> Result<RemoteMedia, SdpError> {
         address: SocketAddr::new(ip, port),
         codec,
         telephone_event,
+        telephone_events: telephone_event.and_then(|pt| fmtp_of(audio, pt)),
         direction: direction_of(audio),
     })
 }
 
-/// Our answer to `offer` (inbound calls, re-INVITEs): the first offered codec we support, the
-/// offer's telephone-event payload type when offered, the matching direction.
+/// The fmtp parameters of payload type `pt`, as written.
+fn fmtp_of(audio: &SdpMedia, pt: u8) -> Option<String> {
+    audio.get_attributes().iter().find_map(|a| match a {
+        SdpAttribute::Fmtp(f) if f.payload_type == pt => {
+            let text = a.to_string();
+            let value = text.split_once(' ').map(|(_, v)| v.trim().to_string())?;
+            (!value.is_empty()).then_some(value)
+        }
+        _ => None,
+    })
+}
+
+/// Our answer to `offer` (inbound calls, re-INVITEs) when we want sendrecv.
 pub fn answer_offer(
     offer: &[u8],
     origin: &SdpOrigin,
     media: SocketAddr,
 ) -> Result<(String, RemoteMedia), SdpError> {
+    answer_offer_with(offer, origin, media, Direction::SendRecv)
+}
+
+/// Our answer to `offer` when we want `ours` (sendonly while we hold the peer): the first
+/// offered codec we support, the offer's telephone-event payload type and events when offered
+/// (an answer stays within the offer, RFC 3264 §6.1), and the direction both sides allow.
+pub fn answer_offer_with(
+    offer: &[u8],
+    origin: &SdpOrigin,
+    media: SocketAddr,
+    ours: Direction,
+) -> Result<(String, RemoteMedia), SdpError> {
     let remote = parse_answer(offer)?;
+    let events = remote.telephone_event.map(|payload_type| TelephoneEvent {
+        payload_type,
+        events: answered_events(remote.telephone_events.as_deref()),
+    });
     let answer = write_description(
         origin,
         media,
         &[remote.codec],
-        remote.telephone_event,
-        remote.direction.answer(),
+        events.as_ref(),
+        Direction::answer_to(remote.direction, ours),
     );
     Ok((answer, remote))
+}
+
+/// The events we accept of those offered: the offer's own list, which is within what we do
+/// (0-16) as long as it names DTMF and flash only; otherwise the DTMF digits (0-15).
+fn answered_events(offered: Option<&str>) -> String {
+    let within = |list: &str| {
+        list.split(',').all(|part| {
+            let (low, high) = part.split_once('-').unwrap_or((part, part));
+            match (low.trim().parse::<u8>(), high.trim().parse::<u8>()) {
+                (Ok(low), Ok(high)) => low <= high && high <= 16,
+                _ => false,
+            }
+        })
+    };
+    match offered {
+        Some(list) if within(list) => list.to_string(),
+        _ => "0-15".to_string(),
+    }
 }
 
 /// The first format of the m-line we support, in the peer's order, and its telephone-event.
@@ -325,6 +422,42 @@ mod tests {
         );
         assert!(answer.contains("a=recvonly\r\n"), "{answer}");
         webrtc_sdp::parse_sdp(&answer, true).unwrap();
+    }
+
+    #[test]
+    fn hold_directions_and_event_lists_follow_the_offer() {
+        let offer = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 7000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=sendonly\r\n";
+        let (answer, remote) =
+            answer_offer(offer.as_bytes(), &SdpOrigin::new(3, LOCAL), media(20002)).unwrap();
+        assert_eq!(remote.telephone_events.as_deref(), Some("0-15"));
+        assert!(
+            answer.contains("a=fmtp:101 0-15\r\n"),
+            "within the offer: {answer}"
+        );
+        assert!(answer.contains("a=recvonly\r\n"), "{answer}");
+        // We hold the peer and it holds us: nobody sends.
+        let (answer, _) = answer_offer_with(
+            offer.as_bytes(),
+            &SdpOrigin::new(3, LOCAL),
+            media(20002),
+            Direction::SendOnly,
+        )
+        .unwrap();
+        assert!(answer.contains("a=inactive\r\n"), "{answer}");
+        let held = build_offer_with(&SdpOrigin::new(3, LOCAL), media(20002), Direction::SendOnly);
+        assert!(held.contains("a=sendonly\r\n"));
+        webrtc_sdp::parse_sdp(&held, true).unwrap();
+        assert_eq!(answered_events(Some("0-16")), "0-16");
+        assert_eq!(answered_events(Some("0-15,66")), "0-15");
+        assert_eq!(answered_events(None), "0-15");
+        assert_eq!(
+            Direction::answer_to(Direction::SendRecv, Direction::SendOnly),
+            Direction::SendOnly
+        );
+        assert_eq!(
+            Direction::answer_to(Direction::Inactive, Direction::SendRecv),
+            Direction::Inactive
+        );
     }
 
     #[test]

@@ -29,6 +29,12 @@ pub enum Answer {
         request: RequestId,
         call: HCall,
     },
+    /// lineSetupTransfer: the request, and the consultation call's handle (valid once its
+    /// LINE_REPLY reports 0).
+    SetupTransfer {
+        request: RequestId,
+        consult: HCall,
+    },
     CallInfo(Box<CallInfoAnswer>),
     CallStatus(CallStatusAnswer),
     /// lineGetMessage.

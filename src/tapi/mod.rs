@@ -24,6 +24,8 @@ pub use answer::{Answer, CallInfoAnswer, CallStatusAnswer, Fault, LineDevStatusA
 pub use ids::{CallId, ConnId, DeviceId, HCall, HLine, HLineApp, ReplyTag, RequestId};
 pub use lineerr::*;
 pub use message::LineMessage;
-pub use provider::{CallOp, DevCaps, LineDevStatus, LineProvider, ProviderCallInfo, ProviderEvent};
+pub use provider::{
+    CallOp, DevCaps, ForwardEntry, LineDevStatus, LineProvider, ProviderCallInfo, ProviderEvent,
+};
 pub use request::Request;
 pub use types::*;

@@ -16,7 +16,10 @@ use std::time::Instant;
 
 use super::ids::{CallId, DeviceId, RequestId};
 use super::lineerr::LineErr;
-use super::types::{CallInfoStates, CallOrigin, CallReason, CallState, LineDevStates, MediaModes};
+use super::types::{
+    AddressStates, CallFeatures, CallInfoStates, CallOrigin, CallReason, CallState, LineDevStates,
+    MediaModes,
+};
 
 /// What `lineGetDevCaps` reports for a line device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,10 +78,15 @@ pub enum ProviderEvent {
         request: RequestId,
         result: Result<(), LineErr>,
     },
-    /// LINE_NEWCALL: a call TAPI did not originate (inbound). TAPISRV picks the owner and the
-    /// monitors; the next event for the call must be its `CallState`. When no app can take it
-    /// TAPISRV calls `close_call`, and the provider rejects the call.
-    NewCall { device: DeviceId, call: CallId },
+    /// LINE_NEWCALL: a call TAPI did not originate (inbound, or placed because a peer
+    /// transferred us). TAPISRV picks the owner and the monitors (with `inherit`, the owners of
+    /// that call own this one too); the next event for the call must be its `CallState`. When
+    /// no app can take it TAPISRV calls `close_call`, and the provider rejects the call.
+    NewCall {
+        device: DeviceId,
+        call: CallId,
+        inherit: Option<CallId>,
+    },
     /// LINE_CALLSTATE: the call's new state with its mode detail.
     CallState { call: CallId, state: CallState },
     /// LINE_CALLINFO: the LINECALLINFO fields that changed.
@@ -93,8 +101,22 @@ pub enum ProviderEvent {
         param2: u32,
         param3: u32,
     },
+    /// LINE_ADDRESSSTATE: `states` of address `address` changed.
+    AddressState {
+        device: DeviceId,
+        address: u32,
+        states: AddressStates,
+    },
     /// The provider forced the line closed (LINE_CLOSE to every app that has it open).
     LineClose { device: DeviceId },
+}
+
+/// One entry of lineForward's list (LINEFORWARD).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardEntry {
+    /// LINEFORWARDMODE_ (UNCOND, BUSY, NOANSW are served).
+    pub mode: u32,
+    pub dest: String,
 }
 
 /// The asynchronous functions on a single call, as TAPISRV hands them to the provider.
@@ -108,6 +130,14 @@ pub enum CallOp {
     Drop,
     /// lineRedirect to the destination as dialled.
     Redirect(String),
+    /// lineHold.
+    Hold,
+    /// lineUnhold.
+    Unhold,
+    /// lineBlindTransfer to the destination as dialled.
+    BlindTransfer(String),
+    /// lineDial on a DIALTONE call.
+    Dial(String),
 }
 
 /// The functions TAPISRV calls on a line provider (TSPI_line* in sans-I/O form).
@@ -147,6 +177,48 @@ pub trait LineProvider {
         call: CallId,
         op: CallOp,
     ) -> Result<(), LineErr>;
+
+    /// TSPI_lineSetupTransfer: holds `call` and returns the new consultation call (DIALTONE);
+    /// the completion comes when the hold is confirmed, and no event of the new call comes
+    /// before it.
+    fn setup_transfer(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        call: CallId,
+    ) -> Result<CallId, LineErr>;
+
+    /// TSPI_lineCompleteTransfer: `mode` is LINETRANSFERMODE_TRANSFER or _CONFERENCE.
+    fn complete_transfer(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        call: CallId,
+        consult: CallId,
+        mode: u32,
+    ) -> Result<(), LineErr>;
+
+    /// TSPI_lineSwapHold: holds `active`, then resumes `held`; one completion for both.
+    fn swap_hold(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        active: CallId,
+        held: CallId,
+    ) -> Result<(), LineErr>;
+
+    /// TSPI_lineForward for the line's address (an empty list cancels forwarding).
+    fn forward(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        device: DeviceId,
+        forwards: &[ForwardEntry],
+        num_rings_no_answer: u32,
+    ) -> Result<(), LineErr>;
+
+    /// The LINECALLFEATURE_ bits an owner may use on `call` now.
+    fn call_features(&self, call: CallId) -> CallFeatures;
 
     /// TSPI_lineCloseCall: TAPI holds no handle to the call any more. A call that is still live
     /// is dropped silently (rejected if it is still offered); no completion follows.

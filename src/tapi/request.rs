@@ -5,6 +5,7 @@
 //! can answer a bad one with the exact LINEERR_ Microsoft documents for it.
 
 use super::ids::{DeviceId, HCall, HLine, HLineApp};
+use super::provider::ForwardEntry;
 use super::types::{AddressStates, LineDevStates};
 
 /// One function call of an app.
@@ -88,5 +89,38 @@ pub enum Request {
         app: HLineApp,
         /// Milliseconds; 0 polls, 0xFFFFFFFF (INFINITE) waits for ever.
         timeout: u32,
+    },
+    LineHold {
+        call: HCall,
+    },
+    LineUnhold {
+        call: HCall,
+    },
+    LineSwapHold {
+        active: HCall,
+        held: HCall,
+    },
+    LineBlindTransfer {
+        call: HCall,
+        dest: String,
+    },
+    LineSetupTransfer {
+        call: HCall,
+    },
+    LineDial {
+        call: HCall,
+        dest: String,
+    },
+    LineCompleteTransfer {
+        call: HCall,
+        consult: HCall,
+        /// LINETRANSFERMODE_TRANSFER or _CONFERENCE.
+        mode: u32,
+    },
+    LineForward {
+        line: HLine,
+        all_addresses: bool,
+        forwards: Vec<ForwardEntry>,
+        num_rings_no_answer: u32,
     },
 }

@@ -1,16 +1,18 @@
-//! Requests inside the dialog (RFC 3261 §12.2): from the far end, BYE ends the call, re-INVITE
-//! and UPDATE get our current SDP (RFC 3264 §8), OPTIONS/INFO/NOTIFY get 200, anything else
-//! 405/501; out-of-order CSeq gets 500. From us: BYE (§15.1.1), re-sent with credentials on a
-//! 401/407.
+//! Requests inside the dialog (RFC 3261 §12.2): from the far end, BYE ends the call; re-INVITE
+//! and UPDATE (RFC 3311) are answered with the mirrored direction (RFC 6337 §5: sendonly gets
+//! recvonly and shows as CONNECTED/INACTIVE), or 491 while a re-INVITE of ours is out (§14.2);
+//! REFER and NOTIFY go to the transfer logic; OPTIONS/INFO get 200, anything else 405/501;
+//! out-of-order CSeq gets 500. From us: BYE (§15.1.1), re-sent with credentials on a 401/407.
 
 use crate::sip::message::{Method, Request, Response};
 use crate::sip::transaction::ServerTxKey;
 use crate::sip::transport::Peer;
 use crate::tapi::DisconnectMode;
 
+use super::hold::holds_us;
 use super::{Call, CallEnv, Phase, Purpose};
 use crate::provider::auth::authenticated_retry;
-use crate::provider::build::ALLOW;
+use crate::provider::build::{ALLOW, SUPPORTED};
 
 impl Call {
     /// A request of the peer inside our dialog.
@@ -22,54 +24,54 @@ impl Call {
         _source: Peer,
     ) {
         if !self.dialog.accept_remote_cseq(request.headers.cseq.seq) {
-            self.respond_plain(env, tx, &request, 500, None);
-            return;
+            return self.respond_in_dialog(env, tx, &request, 500, None);
         }
         match request.method {
             Method::Bye => self.on_remote_bye(env, tx, &request),
             Method::Invite | Method::Update => self.on_remote_offer(env, tx, &request),
-            Method::Options | Method::Info | Method::Notify => {
-                self.respond_plain(env, tx, &request, 200, None)
-            }
-            Method::Extension(_) => self.respond_plain(env, tx, &request, 501, None),
-            _ => self.respond_plain(env, tx, &request, 405, Some(("Allow", ALLOW))),
+            Method::Refer => self.on_refer(env, tx, &request),
+            Method::Notify => self.on_notify(env, tx, &request),
+            Method::Options | Method::Info => self.respond_in_dialog(env, tx, &request, 200, None),
+            Method::Extension(_) => self.respond_in_dialog(env, tx, &request, 501, None),
+            _ => self.respond_in_dialog(env, tx, &request, 405, None),
         }
-    }
-
-    /// A response to `request` inside the dialog.
-    fn respond_plain(
-        &mut self,
-        env: &CallEnv<'_>,
-        tx: ServerTxKey,
-        request: &Request,
-        status: u16,
-        extra: Option<(&str, &str)>,
-    ) {
-        let mut response = Response::for_request(request, status, Some(&self.dialog.key.local_tag));
-        if let Some((name, value)) = extra {
-            response.headers.push(name, value);
-        }
-        response.headers.push("Server", env.ua.user_agent());
-        self.respond_on(tx, response);
     }
 
     fn on_remote_bye(&mut self, env: &mut CallEnv<'_>, tx: ServerTxKey, request: &Request) {
-        self.respond_plain(env, tx, request, 200, None);
-        // Our own BYE or lineDrop crossed theirs: the drop simply completes.
+        self.respond_in_dialog(env, tx, request, 200, None);
+        // Our own BYE or lineDrop crossed theirs: the drop simply completes. A peer that
+        // leaves after accepting our REFER completes the transfer.
+        self.refer_ended_by_bye();
         let mode = (!self.ending_by_us()).then_some(DisconnectMode::NORMAL);
         self.end(env, mode);
     }
 
-    /// re-INVITE / UPDATE: answer with our SDP (same version when nothing changed); a 2xx to
-    /// a re-INVITE is retransmitted until its ACK like the first one.
+    /// re-INVITE / UPDATE: answer with the mirrored direction (same SDP version when nothing
+    /// changed); a 2xx to a re-INVITE is retransmitted until its ACK like the first one. A
+    /// re-INVITE of ours in flight makes it glare: 491 (§14.2).
     fn on_remote_offer(&mut self, env: &mut CallEnv<'_>, tx: ServerTxKey, request: &Request) {
-        let Some(body) = self.media.answer_reoffer(&request.body) else {
-            self.respond_plain(env, tx, request, 488, None);
-            return;
+        let ours_in_flight = self.reinvite.as_ref().is_some_and(|r| r.tx.is_some());
+        if request.method == Method::Invite && (ours_in_flight || self.uas_2xx.is_some()) {
+            return self.respond_in_dialog(env, tx, request, 491, None);
+        }
+        let Some(body) = self.media.answer_reoffer(&request.body, self.hold.ours()) else {
+            return self.respond_in_dialog(env, tx, request, 488, None);
         };
+        if !request.body.is_empty() {
+            self.hold.remote = self
+                .media
+                .remote
+                .as_ref()
+                .is_some_and(|r| holds_us(r.direction));
+        }
+        if let Some(target) = request.headers.contact.first() {
+            // §12.2: a target refresh request updates the remote target.
+            self.dialog.remote_target = target.uri.clone();
+        }
         let mut response = Response::for_request(request, 200, Some(&self.dialog.key.local_tag));
         response.headers.contact.push(env.ua.contact());
         response.headers.push("Allow", ALLOW);
+        response.headers.push("Supported", SUPPORTED);
         response.headers.push("Server", env.ua.user_agent());
         response.headers.content_type = Some("application/sdp".into());
         response.body = body.into_bytes();
@@ -77,6 +79,7 @@ impl Call {
             self.start_2xx(env, &response, false);
         }
         self.respond_on(tx, response);
+        self.report_settled();
     }
 
     /// §15.1.1: BYE ends the dialog; the call ends when it is answered or given up.

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use crate::media::{MediaAllocator, MediaLease};
-use crate::sdp::{self, RemoteMedia, SdpOrigin};
+use crate::sdp::{self, Direction, RemoteMedia, SdpOrigin};
 
 /// The media state of one call.
 pub struct CallMedia {
@@ -44,6 +44,16 @@ impl CallMedia {
         Some(offer)
     }
 
+    /// A new offer in the session (a re-INVITE) with `direction`: the version goes up
+    /// (RFC 3264 §8).
+    pub fn offer_with(&mut self, direction: Direction) -> Option<String> {
+        let rtp = self.local_rtp?;
+        self.origin = self.origin.next_version();
+        let offer = sdp::build_offer_with(&self.origin, rtp, direction);
+        self.local_sdp = Some(offer.clone());
+        Some(offer)
+    }
+
     /// Returns the port pair to the allocator.
     pub fn release(&mut self, media: &mut dyn MediaAllocator) {
         if let Some(lease) = self.lease.take() {
@@ -51,27 +61,41 @@ impl CallMedia {
         }
     }
 
-    /// Our SDP for the peer's re-offer (RFC 3264 §8: the version changes only when the session
-    /// does); `None` when the offer has nothing we support (488). An offer-less re-INVITE gets
-    /// our current description again.
-    pub fn answer_reoffer(&mut self, offer: &[u8]) -> Option<String> {
-        let rtp = self.local_rtp?;
+    /// Our SDP for the peer's re-offer, when we want `ours` (sendonly while we hold the peer):
+    /// the version changes only when the description does (RFC 3264 §8); `None` when the
+    /// offer has nothing we support (488). An offer-less re-INVITE gets a full new offer of
+    /// ours (RFC 6337 §5.3), whose answer comes in the ACK.
+    pub fn answer_reoffer(&mut self, offer: &[u8], ours: Direction) -> Option<String> {
         if offer.is_empty() {
-            return self
-                .local_sdp
-                .clone()
-                .or_else(|| Some(sdp::build_offer(&self.origin, rtp)));
+            return self.offer_with(ours);
         }
-        let (answer, remote) = sdp::answer_offer(offer, &self.origin, rtp).ok()?;
-        let changed = self.remote.as_ref() != Some(&remote);
-        let answer = if changed && self.local_sdp.as_deref() != Some(answer.as_str()) {
-            self.origin = self.origin.next_version();
-            sdp::answer_offer(offer, &self.origin, rtp).ok()?.0
-        } else {
+        let rtp = self.local_rtp?;
+        let (answer, remote) = sdp::answer_offer_with(offer, &self.origin, rtp, ours).ok()?;
+        let same = self
+            .local_sdp
+            .as_deref()
+            .is_some_and(|last| same_but_version(last, &answer));
+        let answer = if same {
             self.local_sdp.clone().unwrap_or(answer)
+        } else {
+            self.origin = self.origin.next_version();
+            sdp::answer_offer_with(offer, &self.origin, rtp, ours)
+                .ok()?
+                .0
         };
         self.remote = Some(remote);
         self.local_sdp = Some(answer.clone());
         Some(answer)
     }
+}
+
+/// Two descriptions of ours that differ at most in the `o=` line.
+fn same_but_version(a: &str, b: &str) -> bool {
+    let body = |s: &'_ str| {
+        s.lines()
+            .filter(|l| !l.starts_with("o="))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    body(a) == body(b)
 }

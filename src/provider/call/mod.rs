@@ -3,23 +3,31 @@
 //!
 //! The provider hands a call the responses and failures of the client transactions it started
 //! (tagged with their [`Purpose`]), the requests of its dialog, the CANCEL and ACK of its
-//! INVITE, TAPI's requests, and its timer. The call answers with [`Action`]s, drained with
-//! [`Call::poll_action`] (requests to send on new client transactions, responses, raw bytes,
-//! TAPI events), and tells its next deadline with [`Call::poll_timeout`]. While it handles an
-//! input it may use the services in [`CallEnv`] (fresh tags and branches, media ports, what the
-//! line says about us); it never touches transactions, sockets or the clock itself.
+//! INVITE, TAPI's requests, news from related calls, and its timer. The call answers with
+//! [`Action`]s, drained with [`Call::poll_action`] (requests to send on new client
+//! transactions, responses, raw bytes, TAPI events, news for another call), and tells its next
+//! deadline with [`Call::poll_timeout`]. While it handles an input it may use the services in
+//! [`CallEnv`] (fresh tags and branches, media ports, what the line says about us); it never
+//! touches transactions, sockets or the clock itself.
 //!
 //! What only one direction needs lives in its leg ([`uac::Uac`], [`uas::Uas`]); what only one
-//! phase needs lives in its [`Phase`]. Files: `uac` (outbound INVITE, CANCEL, ACK, auth
-//! retries), `uas` (offer, accept, answer with 2xx retransmission, reject, redirect, the
-//! caller's CANCEL), `in_dialog` (BYE, re-INVITE/UPDATE, INFO ... from the peer; our BYE),
-//! `media` (SDP offer/answer state and the RTP lease), `report` (TAPI states, completions, the
-//! end of the call), `dialog` (RFC 3261 §12 state).
+//! phase needs lives in its [`Phase`]; what a confirmed dialog can do (hold, transfer) has its
+//! own state. Files: `uac` (outbound INVITE, CANCEL, ACK, auth retries, lineDial), `uas`
+//! (offer, accept, answer with 2xx retransmission, reject, redirect, forwarding on no answer,
+//! the caller's CANCEL), `in_dialog` (BYE, re-INVITE/UPDATE, INFO ... from the peer; our BYE),
+//! `hold` (our re-INVITEs: hold, unhold, glare), `transfer` (REFER both ways, NOTIFY), `news`
+//! (what related calls tell each other), `media` (SDP and the RTP lease), `report` (TAPI
+//! states, completions, the end of the call), `features` (LINECALLFEATURE_ now valid),
+//! `dialog` (RFC 3261 §12 state).
 
 pub mod dialog;
+mod features;
+mod hold;
 mod in_dialog;
 mod media;
+mod news;
 mod report;
+mod transfer;
 mod uac;
 mod uas;
 
@@ -29,11 +37,11 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::media::MediaAllocator;
-use crate::sip::message::{Request, Response};
+use crate::sip::message::{Request, Response, Uri};
 use crate::sip::transaction::{ClientTxKey, ServerTxKey};
 use crate::sip::transport::Peer;
 use crate::tapi::{
-    CallId, CallOp, CallState, LineErr, ProviderCallInfo, ProviderEvent, RequestId,
+    CallId, CallOp, CallState, DialToneMode, LineErr, ProviderCallInfo, ProviderEvent, RequestId,
     LINEERR_INVALCALLSTATE,
 };
 
@@ -41,7 +49,11 @@ use super::build::Ua;
 use super::ids::IdGen;
 
 pub use dialog::{Dialog, DialogKey};
+use hold::{Hold, ReInvite};
 use media::CallMedia;
+pub use news::News;
+pub use transfer::ReferTarget;
+use transfer::{ReferIn, ReferOut};
 use uac::Uac;
 use uas::{Retransmit2xx, Uas};
 
@@ -51,16 +63,24 @@ pub enum Action {
     /// Send `request` to `to` on a new client transaction; its responses and failures come
     /// back to this call with `purpose`.
     Send {
-        request: Request,
+        request: Box<Request>,
         to: Peer,
         purpose: Purpose,
     },
     /// Answer on one of the call's server transactions.
-    Respond { tx: ServerTxKey, response: Response },
+    Respond {
+        tx: ServerTxKey,
+        response: Box<Response>,
+    },
     /// Bytes outside any transaction (the ACK for a 2xx, 2xx retransmissions).
     Raw { to: Peer, bytes: Bytes },
     /// Something for TAPISRV.
     Event(ProviderEvent),
+    /// Something for a related call (its consultation call, the call it transfers ...).
+    Tell { call: CallId, news: News },
+    /// The peer asked us (REFER) to call `target`: a new outbound call whose progress is
+    /// reported back to this one (RFC 3515 §2.4.4).
+    Refer { target: Uri },
 }
 
 /// Why a call started a client transaction.
@@ -70,6 +90,12 @@ pub enum Purpose {
     Invite,
     Cancel,
     Bye,
+    /// A re-INVITE in the confirmed dialog (hold, unhold, refresh).
+    ReInvite,
+    /// Our REFER (we transfer the peer).
+    Refer,
+    /// Our NOTIFY about a REFER the peer sent us.
+    Notify,
 }
 
 /// How a client transaction of the call failed.
@@ -95,9 +121,14 @@ pub struct CallEnv<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
     MakeCall,
+    /// lineDial on a consultation call.
+    Dial,
     Answer,
     Drop,
     Redirect,
+    Hold,
+    Unhold,
+    Transfer,
 }
 
 /// The direction-specific part of a call.
@@ -109,6 +140,8 @@ enum Leg {
 /// Where the call is, in SIP terms, with what only that phase needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
+    /// A consultation call before lineDial: nothing on the network yet (DIALTONE).
+    DialTone,
     /// Outbound INVITE sent, nothing heard yet. `cancel_when_early`: lineDrop came first, and
     /// CANCEL may only follow a provisional response (§9.1).
     Calling { cancel_when_early: bool },
@@ -131,6 +164,17 @@ enum Phase {
     Ended,
 }
 
+/// How this call relates to another one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    /// The consultation call of a transfer being set up (lineSetupTransfer) on `0`.
+    ConsultFor(CallId),
+    /// The original call; `0` is its consultation call.
+    ConsultedBy(CallId),
+    /// A call placed because the peer of `0` referred us (REFER): its progress is NOTIFYed.
+    ReferredBy(CallId),
+}
+
 /// A call.
 pub struct Call {
     pub id: CallId,
@@ -151,12 +195,62 @@ pub struct Call {
     uas_2xx: Option<Box<Retransmit2xx>>,
     /// Our BYE while it is out, its destination and the authentication attempts made for it.
     last_bye: Option<Box<(Request, Peer, u32)>>,
+    /// Who holds whom (RFC 3264 §8.4 directions).
+    hold: Hold,
+    /// Our re-INVITE in progress.
+    reinvite: Option<Box<ReInvite>>,
+    /// The ACK of our last answered re-INVITE, for its 2xx's retransmissions.
+    reinvite_ack: Option<Box<(ClientTxKey, Bytes, Peer)>>,
+    /// Our REFER (we transfer the peer), until its final NOTIFY.
+    refer_out: Option<Box<ReferOut>>,
+    /// A REFER the peer sent us, while we NOTIFY it about the new call.
+    refer_in: Option<Box<ReferIn>>,
+    related: Option<Relation>,
+    /// We cleared the call ourselves after a transfer: its end shows no DISCONNECTED.
+    transferred: bool,
     /// TAPI holds no handle any more: no events; the provider forgets the call once it ended.
     released: bool,
     actions: VecDeque<Action>,
 }
 
 impl Call {
+    /// A call in `phase` with everything else empty (the constructors fill in the rest).
+    #[allow(clippy::too_many_arguments)]
+    fn blank(
+        id: CallId,
+        line: usize,
+        leg: Leg,
+        phase: Phase,
+        dialog: Dialog,
+        peer: Peer,
+        media: CallMedia,
+        info: ProviderCallInfo,
+    ) -> Call {
+        Call {
+            id,
+            line,
+            leg,
+            phase,
+            dialog,
+            peer,
+            media,
+            info,
+            state: None,
+            pending: Vec::new(),
+            uas_2xx: None,
+            last_bye: None,
+            hold: Hold::default(),
+            reinvite: None,
+            reinvite_ack: None,
+            refer_out: None,
+            refer_in: None,
+            related: None,
+            transferred: false,
+            released: false,
+            actions: VecDeque::new(),
+        }
+    }
+
     /// The next thing the call wants done.
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
@@ -164,13 +258,41 @@ impl Call {
 
     /// When the call next needs `handle_timeout`.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.uas_2xx.as_ref().map(|r| r.next)
+        [
+            self.uas_2xx.as_ref().map(|r| r.next),
+            self.reinvite.as_ref().and_then(|r| r.retry_at),
+            self.refer_out.as_ref().and_then(|r| r.deadline),
+            self.no_answer_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Fires what is due at `env.now`.
     pub fn handle_timeout(&mut self, env: &mut CallEnv<'_>) {
-        if self.uas_2xx.as_ref().is_some_and(|r| r.next <= env.now) {
+        let now = env.now;
+        if self.uas_2xx.as_ref().is_some_and(|r| r.next <= now) {
             self.on_2xx_timer(env);
+        }
+        if self
+            .reinvite
+            .as_ref()
+            .and_then(|r| r.retry_at)
+            .is_some_and(|at| at <= now)
+        {
+            self.send_reinvite(env);
+        }
+        if self
+            .refer_out
+            .as_ref()
+            .and_then(|r| r.deadline)
+            .is_some_and(|at| at <= now)
+        {
+            self.on_refer_timeout();
+        }
+        if self.no_answer_deadline().is_some_and(|at| at <= now) {
+            self.on_no_answer(env);
         }
     }
 
@@ -188,6 +310,9 @@ impl Call {
                 tracing::debug!(call = %self.id, status = response.status, "CANCEL answered")
             }
             Purpose::Bye => self.on_bye_response(env, &response),
+            Purpose::ReInvite => self.on_reinvite_response(env, key, response),
+            Purpose::Refer => self.on_refer_response(env, &response),
+            Purpose::Notify => {}
         }
     }
 
@@ -201,12 +326,14 @@ impl Call {
     ) {
         match purpose {
             Purpose::Invite => self.on_invite_failure(env, key, failure),
-            Purpose::Cancel => {}
+            Purpose::Cancel | Purpose::Notify => {}
             Purpose::Bye => self.on_bye_done(env),
+            Purpose::ReInvite => self.on_reinvite_failure(env, key),
+            Purpose::Refer => self.on_refer_failed(),
         }
     }
 
-    /// A TAPI request on this call (TSPI_lineAccept, _lineAnswer, _lineDrop, _lineRedirect).
+    /// A TAPI request on this call.
     pub fn handle_op(
         &mut self,
         env: &mut CallEnv<'_>,
@@ -218,6 +345,16 @@ impl Call {
             CallOp::Answer => self.answer(env, request),
             CallOp::Drop => self.drop_requested(env, request),
             CallOp::Redirect(dest) => self.redirect(env, request, &dest),
+            CallOp::Hold => self.hold(env, request),
+            CallOp::Unhold => self.unhold(env, request),
+            CallOp::BlindTransfer(dest) => {
+                let target = env.ua.line.dest_uri(&dest)?;
+                self.transfer(env, request, ReferTarget::Blind(target))
+            }
+            CallOp::Dial(dest) => {
+                let target = env.ua.line.dest_uri(&dest)?;
+                self.dial(env, request, target)
+            }
         }
     }
 
@@ -233,6 +370,7 @@ impl Call {
     /// Ends a live call from our side, by the means its phase allows (graceful stop too).
     pub fn hang_up(&mut self, env: &mut CallEnv<'_>) {
         match self.phase {
+            Phase::DialTone => self.end(env, None),
             Phase::Calling { .. } => {
                 self.phase = Phase::Calling {
                     cancel_when_early: true,
@@ -256,8 +394,50 @@ impl Call {
         !self.is_live() && self.released
     }
 
+    /// The dialog is confirmed (the call is up, held or not).
+    pub fn is_connected(&self) -> bool {
+        self.phase == Phase::Connected
+    }
+
+    /// We hold the peer (ONHOLD or ONHOLDPENDTRANSFER).
+    pub fn is_held(&self) -> bool {
+        self.is_connected() && self.hold.local
+    }
+
+    pub fn related(&self) -> Option<Relation> {
+        self.related
+    }
+
+    pub fn relate(&mut self, relation: Relation) {
+        self.related = Some(relation);
+    }
+
+    pub fn unrelate(&mut self) {
+        self.related = None;
+    }
+
+    /// A consultation call is ready for lineDial: DIALTONE (TAPISRV shows it once the
+    /// request that created it completes).
+    pub fn announce_dialtone(&mut self) {
+        self.report_state(CallState::DialTone(DialToneMode::NORMAL));
+    }
+
+    /// lineCompleteTransfer(TRANSFER) on the original call.
+    pub fn start_transfer(
+        &mut self,
+        env: &mut CallEnv<'_>,
+        request: RequestId,
+        target: ReferTarget,
+    ) -> Result<(), LineErr> {
+        self.transfer(env, request, target)
+    }
+
     pub fn dialog_key(&self) -> &DialogKey {
         &self.dialog.key
+    }
+
+    pub fn dialog(&self) -> &Dialog {
+        &self.dialog
     }
 
     /// Client transactions whose routes outlive a final response (our INVITE: 2xx
@@ -295,14 +475,21 @@ impl Call {
 
     fn send(&mut self, request: Request, to: Peer, purpose: Purpose) {
         self.push(Action::Send {
-            request,
+            request: Box::new(request),
             to,
             purpose,
         });
     }
 
     fn respond_on(&mut self, tx: ServerTxKey, response: Response) {
-        self.push(Action::Respond { tx, response });
+        self.push(Action::Respond {
+            tx,
+            response: Box::new(response),
+        });
+    }
+
+    fn tell(&mut self, call: CallId, news: News) {
+        self.push(Action::Tell { call, news });
     }
 
     /// Takes the pending request of kind `op`, if any.
@@ -317,7 +504,9 @@ impl Call {
 
     /// Whether the far end's final answer or BYE is one we asked for.
     fn ending_by_us(&self) -> bool {
-        matches!(self.phase, Phase::Cancelling | Phase::Terminating) || self.has_pending(Op::Drop)
+        matches!(self.phase, Phase::Cancelling | Phase::Terminating)
+            || self.has_pending(Op::Drop)
+            || self.transferred
     }
 
     /// TSPI_lineDrop, for both directions.

@@ -41,12 +41,17 @@ impl Call {
         }
         self.phase = Phase::Ended;
         self.uas_2xx = None;
+        self.reinvite = None;
+        self.refer_out = None;
+        self.refer_in = None;
         let pending = std::mem::take(&mut self.pending);
         let silent = pending.iter().any(|(_, op)| *op == Op::MakeCall);
         for (request, op) in pending {
             let result = match op {
                 Op::Drop | Op::Redirect => Ok(()),
-                Op::Answer | Op::MakeCall => Err(LINEERR_OPERATIONFAILED),
+                Op::Answer | Op::MakeCall | Op::Dial | Op::Hold | Op::Unhold | Op::Transfer => {
+                    Err(LINEERR_OPERATIONFAILED)
+                }
             };
             self.complete(request, result);
         }
@@ -54,10 +59,11 @@ impl Call {
             // No call states ever went out for it; nothing to report.
             self.state = Some(CallState::Idle);
         }
-        if let Some(mode) = mode {
+        if let Some(mode) = mode.filter(|_| !self.transferred) {
             self.report_state(CallState::Disconnected(mode));
         }
         self.report_state(CallState::Idle);
         self.media.release(env.media);
+        self.tell_original_of_end();
     }
 }

@@ -3,8 +3,6 @@
 //! CANCEL (§9.1) before the answer. 401/407 are answered with credentials (§22); every 2xx is
 //! ACKed, retransmissions included (§13.2.2.4).
 
-use std::collections::VecDeque;
-
 use bytes::Bytes;
 
 use crate::sdp::{self, SdpOrigin};
@@ -13,13 +11,14 @@ use crate::sip::transaction::ClientTxKey;
 use crate::sip::transport::Peer;
 use crate::tapi::{
     CallId, CallInfoStates, CallOrigin, CallReason, CallState, ConnectedMode, DeviceId,
-    DisconnectMode, LineErr, MediaModes, ProviderCallInfo, RequestId, LINEERR_OPERATIONFAILED,
-    LINEERR_RESOURCEUNAVAIL,
+    DisconnectMode, LineErr, MediaModes, ProviderCallInfo, RequestId, LINEERR_INVALCALLSTATE,
+    LINEERR_OPERATIONFAILED, LINEERR_RESOURCEUNAVAIL,
 };
 
 use super::dialog::{Dialog, DialogKey};
 use super::media::CallMedia;
-use super::{Action, Call, CallEnv, Leg, Op, Phase, Purpose, TxFailure};
+use super::transfer::unescape;
+use super::{Action, Call, CallEnv, Leg, News, Op, Phase, Purpose, Relation, TxFailure};
 use crate::provider::auth::authenticated_retry;
 use crate::provider::build::cancel_for;
 use crate::provider::disconnect::disconnect_mode;
@@ -36,14 +35,13 @@ pub(super) struct Uac {
 }
 
 impl Call {
-    /// TSPI_lineMakeCall: the INVITE for `target` on the line in `env`; the completion comes
-    /// with the first response (or fails on Timer B or a transport error).
-    pub fn outbound(
+    /// A call on `line` with nothing on the network yet: a consultation call in DIALTONE
+    /// (lineSetupTransfer), or the start of lineMakeCall and of a REFER's call.
+    pub fn dialtone(
         id: CallId,
         line: usize,
         env: &mut CallEnv<'_>,
-        request: RequestId,
-        target: Uri,
+        related: Option<Relation>,
     ) -> Result<Call, LineErr> {
         let lease = env.media.allocate().map_err(|err| {
             tracing::warn!(%err, "no media port for a new call");
@@ -51,70 +49,120 @@ impl Call {
         })?;
         let mut media = CallMedia::new(SdpOrigin::new(id.0, lease.rtp.ip()));
         media.adopt(lease);
-        let offer = media.offer().unwrap_or_default();
         let ua = env.ua;
         let cfg = &ua.line.cfg;
         let local_tag = env.ids.tag();
         let call_id = env.ids.call_id(&ua.sent_by().0.to_string());
         let from = ua.line.our_identity().with_tag(&local_tag);
-        let to = NameAddr::new(target.clone());
-        let mut invite = ua.out_of_dialog_request(
-            env.ids,
-            Method::Invite,
-            target.clone(),
-            from.clone(),
-            to.clone(),
-            call_id.clone(),
-            1,
-        );
-        invite.headers.content_type = Some("application/sdp".into());
-        invite.body = offer.into_bytes();
         let info = ProviderCallInfo {
             device: DeviceId(line as u32),
             media_mode: MediaModes::INTERACTIVEVOICE,
             origin: CallOrigin::OUTBOUND,
-            reason: CallReason::DIRECT,
+            reason: match related {
+                Some(Relation::ReferredBy(_)) => CallReason::TRANSFER,
+                _ => CallReason::DIRECT,
+            },
             caller_id: cfg.user.clone(),
             caller_id_name: cfg.display_name.clone().unwrap_or_default(),
-            called_id: target.user.clone().unwrap_or_else(|| target.to_string()),
             ..ProviderCallInfo::default()
         };
+        let aor = ua.line.aor();
         let dialog = Dialog {
             key: DialogKey { call_id, local_tag },
             remote_tag: None,
             local: from,
-            remote: to,
-            remote_target: target,
+            remote: NameAddr::new(aor.clone()),
+            remote_target: aor,
             route_set: Vec::new(),
-            local_cseq: 1,
+            local_cseq: 0,
             remote_cseq: None,
         };
+        let leg = Leg::Uac(Box::new(Uac {
+            invite: None,
+            invite_tx: None,
+            auth_attempts: 0,
+            ack: None,
+        }));
         let peer = ua.line.proxy_peer();
-        let mut call = Call {
-            id,
-            line,
-            leg: Leg::Uac(Box::new(Uac {
-                invite_tx: ClientTxKey::for_request(&invite),
-                invite: Some(Box::new(invite.clone())),
-                auth_attempts: 0,
-                ack: None,
-            })),
-            phase: Phase::Calling {
-                cancel_when_early: false,
-            },
-            dialog,
-            peer,
-            media,
-            info,
-            state: None,
-            pending: vec![(request, Op::MakeCall)],
-            uas_2xx: None,
-            last_bye: None,
-            released: false,
-            actions: VecDeque::new(),
-        };
-        call.send(invite, peer, Purpose::Invite);
+        let mut call = Call::blank(id, line, leg, Phase::DialTone, dialog, peer, media, info);
+        call.related = related;
         Ok(call)
+    }
+
+    /// TSPI_lineMakeCall (with `request`) or a REFER's call (without): the INVITE for
+    /// `target`; the completion comes with the first response (or fails on Timer B or a
+    /// transport error).
+    pub fn outbound(
+        id: CallId,
+        line: usize,
+        env: &mut CallEnv<'_>,
+        request: Option<RequestId>,
+        target: Uri,
+        related: Option<Relation>,
+    ) -> Result<Call, LineErr> {
+        let mut call = Call::dialtone(id, line, env, related)?;
+        call.start_invite(env, request.map(|r| (r, Op::MakeCall)), target);
+        Ok(call)
+    }
+
+    /// lineDial on a DIALTONE call: dialled exactly as lineMakeCall would.
+    pub(super) fn dial(
+        &mut self,
+        env: &mut CallEnv<'_>,
+        request: RequestId,
+        target: Uri,
+    ) -> Result<(), LineErr> {
+        if self.phase != Phase::DialTone {
+            return Err(LINEERR_INVALCALLSTATE);
+        }
+        self.start_invite(env, Some((request, Op::Dial)), target);
+        Ok(())
+    }
+
+    /// The INVITE with our offer; `pending` completes with its first response.
+    fn start_invite(
+        &mut self,
+        env: &mut CallEnv<'_>,
+        pending: Option<(RequestId, Op)>,
+        target: Uri,
+    ) {
+        let offer = self.media.offer().unwrap_or_default();
+        self.info.called_id = target.user.clone().unwrap_or_else(|| target.to_string());
+        // URI headers of a REFER's target (Replaces, ...) become headers of the INVITE
+        // (RFC 3515 §2.1); the Request-URI goes without them.
+        let mut target = target;
+        let uri_headers = std::mem::take(&mut target.headers);
+        self.dialog.remote = NameAddr::new(target.clone());
+        self.dialog.remote_target = target.clone();
+        self.dialog.local_cseq = 1;
+        let mut invite = env.ua.out_of_dialog_request(
+            env.ids,
+            Method::Invite,
+            target,
+            self.dialog.local.clone(),
+            self.dialog.remote.clone(),
+            self.dialog.key.call_id.clone(),
+            1,
+        );
+        for (name, value) in uri_headers {
+            invite.headers.push(&name, unescape(&value));
+        }
+        invite.headers.content_type = Some("application/sdp".into());
+        invite.body = offer.into_bytes();
+        if let Some(uac) = self.uac() {
+            uac.invite_tx = ClientTxKey::for_request(&invite);
+            uac.invite = Some(Box::new(invite.clone()));
+        }
+        self.phase = Phase::Calling {
+            cancel_when_early: false,
+        };
+        self.pending.extend(pending);
+        if matches!(self.related, Some(Relation::ReferredBy(_))) {
+            // A call nobody asked for through TAPI: its first state follows LINE_APPNEWCALL.
+            self.report_state(CallState::Dialing);
+        }
+        let peer = self.peer;
+        self.send(invite, peer, Purpose::Invite);
     }
 
     fn uac(&mut self) -> Option<&mut Uac> {
@@ -138,9 +186,19 @@ impl Call {
         if !current && !response.is_success() {
             return; // a late answer to an attempt we replaced
         }
-        if let Some(request) = self.take_pending(Op::MakeCall) {
-            // api.md: the first response from the network completes lineMakeCall.
+        if let Some(request) = self
+            .take_pending(Op::MakeCall)
+            .or_else(|| self.take_pending(Op::Dial))
+        {
+            // api.md: the first response from the network completes lineMakeCall / lineDial.
             self.complete(request, Ok(()));
+        }
+        if let Some(Relation::ReferredBy(referrer)) = self.related {
+            let news = News::ReferProgress {
+                status: response.status,
+                reason: response.reason.clone(),
+            };
+            self.tell(referrer, news);
         }
         if response.is_provisional() {
             self.on_invite_provisional(&response);
@@ -243,15 +301,29 @@ impl Call {
         if self.uac().and_then(|u| u.invite_tx.as_ref()) != Some(key) {
             return;
         }
+        let err = match failure {
+            TxFailure::Timeout => LINEERR_OPERATIONFAILED,
+            TxFailure::Transport => LINEERR_RESOURCEUNAVAIL,
+        };
+        if let Some(Relation::ReferredBy(referrer)) = self.related {
+            let (status, reason) = match failure {
+                TxFailure::Timeout => (408, "Request Timeout"),
+                TxFailure::Transport => (503, "Service Unavailable"),
+            };
+            let reason = reason.to_string();
+            self.tell(referrer, News::ReferProgress { status, reason });
+        }
         if let Some(request) = self.take_pending(Op::MakeCall) {
             // docs/api.md: no answer at all -> LINEERR_OPERATIONFAILED, the provider cannot be
             // reached (connect refused, unreachable) -> LINEERR_RESOURCEUNAVAIL. No call states.
             self.state = Some(CallState::Idle);
             self.released = true;
-            let err = match failure {
-                TxFailure::Timeout => LINEERR_OPERATIONFAILED,
-                TxFailure::Transport => LINEERR_RESOURCEUNAVAIL,
-            };
+            self.complete(request, Err(err));
+            self.end(env, None);
+            return;
+        }
+        if let Some(request) = self.take_pending(Op::Dial) {
+            // A consultation call nobody answered: the request fails, the call goes IDLE.
             self.complete(request, Err(err));
             self.end(env, None);
             return;

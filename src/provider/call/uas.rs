@@ -2,11 +2,10 @@
 //! Ringing; lineAccept, lineAnswer (2xx retransmitted until the ACK, RFC 3261 §13.3.1.4),
 //! rejection (603) and redirection (302); the caller's CANCEL (§9.2).
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::sdp::{self, SdpOrigin};
-use crate::sip::message::{NameAddr, Request, Response};
+use crate::sip::message::{NameAddr, Request, Response, Uri};
 use crate::sip::transaction::ServerTxKey;
 use crate::sip::transport::{response_destination, Peer};
 use crate::tapi::{
@@ -18,13 +17,23 @@ use crate::tapi::{
 use super::dialog::{Dialog, DialogKey};
 use super::media::CallMedia;
 use super::{Action, Call, CallEnv, Leg, Op, Phase};
-use crate::provider::build::ALLOW;
+use crate::provider::build::{ALLOW, SUPPORTED};
 
 /// What only an inbound call needs.
 pub(super) struct Uas {
     /// The INVITE, until the dialog is confirmed (responses to it are built from it).
     pub invite: Option<Box<Request>>,
     pub server_tx: Option<ServerTxKey>,
+    /// lineForward NOANSW: when, and where, an unanswered offer is forwarded.
+    pub no_answer: Option<(Instant, Uri)>,
+}
+
+/// RFC 5806 Diversion for a call we forward: our AOR, the reason, counter 1.
+pub fn diversion(env: &CallEnv<'_>, reason: &str) -> String {
+    format!(
+        "{};reason={reason};counter=1",
+        NameAddr::new(env.ua.line.aor())
+    )
 }
 
 /// Retransmission of a 2xx to an INVITE until its ACK (RFC 3261 §13.3.1.4): T1 doubling up to
@@ -41,8 +50,10 @@ pub struct Retransmit2xx {
 }
 
 impl Call {
-    /// An INVITE for one of our lines, offered to TAPI: OFFERING, then 180 Ringing.
-    pub fn inbound(
+    /// A call for an INVITE to one of our lines (nothing is sent or reported yet: the provider
+    /// then offers it or, for an INVITE with Replaces, answers it).
+    #[allow(clippy::too_many_arguments)]
+    pub fn incoming(
         id: CallId,
         line: usize,
         env: &mut CallEnv<'_>,
@@ -50,34 +61,91 @@ impl Call {
         invite: Request,
         source: Peer,
         media_ip: std::net::IpAddr,
+        reason: CallReason,
     ) -> Call {
         let local_tag = env.ids.tag();
-        let info = inbound_info(line, &invite);
+        let mut info = inbound_info(line, &invite);
+        info.reason = reason;
         let dialog = uas_dialog(&invite, local_tag);
-        let mut call = Call {
-            id,
-            line,
-            leg: Leg::Uas(Box::new(Uas {
-                invite: Some(Box::new(invite)),
-                server_tx: Some(tx),
-            })),
-            phase: Phase::Offering,
-            dialog,
-            peer: source,
-            media: CallMedia::new(SdpOrigin::new(id.0, media_ip)),
-            info,
-            state: None,
-            pending: Vec::new(),
-            uas_2xx: None,
-            last_bye: None,
-            released: false,
-            actions: VecDeque::new(),
-        };
-        call.report_state(CallState::Offering(OfferingMode::ACTIVE));
-        if let Some(ringing) = call.response_to_invite(env, 180) {
-            call.respond_invite(ringing);
+        let leg = Leg::Uas(Box::new(Uas {
+            invite: Some(Box::new(invite)),
+            server_tx: Some(tx),
+            no_answer: None,
+        }));
+        let media = CallMedia::new(SdpOrigin::new(id.0, media_ip));
+        Call::blank(id, line, leg, Phase::Offering, dialog, source, media, info)
+    }
+
+    /// Offers the call to TAPI: OFFERING, then 180 Ringing. With `no_answer`, it is forwarded
+    /// there (302 with Diversion, RFC 5806) if nobody answers by then (lineForward NOANSW).
+    pub fn offer(&mut self, env: &mut CallEnv<'_>, no_answer: Option<(Instant, Uri)>) {
+        if let Leg::Uas(uas) = &mut self.leg {
+            uas.no_answer = no_answer;
         }
-        call
+        self.report_state(CallState::Offering(OfferingMode::ACTIVE));
+        if let Some(ringing) = self.response_to_invite(env, 180) {
+            self.respond_invite(ringing);
+        }
+    }
+
+    /// An INVITE with Replaces (RFC 3891) taking over one of our confirmed calls: answered at
+    /// once, CONNECTED. `false` when it cannot be answered (it was rejected).
+    pub fn answer_replacing(&mut self, env: &mut CallEnv<'_>) -> bool {
+        let Ok(lease) = env.media.allocate() else {
+            self.reject(env, 503, None);
+            return false;
+        };
+        self.media.adopt(lease);
+        let offer = self
+            .uas()
+            .and_then(|u| u.invite.as_ref())
+            .map(|r| r.body.clone())
+            .unwrap_or_default();
+        let body = if offer.is_empty() {
+            self.media.offer().unwrap_or_default()
+        } else {
+            match self.answer_offer(&offer) {
+                Some(answer) => answer,
+                None => {
+                    self.reject(env, 488, None);
+                    self.end(env, None);
+                    return false;
+                }
+            }
+        };
+        self.send_answer(env, body);
+        self.report_state(CallState::Connected(ConnectedMode::ACTIVE));
+        true
+    }
+
+    /// When an unanswered offered call is forwarded (lineForward NOANSW).
+    pub(super) fn no_answer_deadline(&self) -> Option<Instant> {
+        match (&self.leg, self.phase) {
+            (Leg::Uas(uas), Phase::Offering | Phase::Accepted) => {
+                uas.no_answer.as_ref().map(|(at, _)| *at)
+            }
+            _ => None,
+        }
+    }
+
+    /// Nobody answered in time: 302 to the forwarding target with Diversion (reason
+    /// no-answer); the call goes DISCONNECTED(FORWARDED), IDLE.
+    pub(super) fn on_no_answer(&mut self, env: &mut CallEnv<'_>) {
+        let target = match &mut self.leg {
+            Leg::Uas(uas) => uas.no_answer.take().map(|(_, t)| t),
+            Leg::Uac(_) => None,
+        };
+        let Some(target) = target else {
+            return;
+        };
+        if let Some(mut response) = self.response_to_invite(env, 302) {
+            response.headers.contact.push(NameAddr::new(target));
+            response
+                .headers
+                .push("Diversion", diversion(env, "no-answer"));
+            self.respond_invite(response);
+        }
+        self.end(env, Some(DisconnectMode::FORWARDED));
     }
 
     fn uas(&self) -> Option<&Uas> {
@@ -150,7 +218,7 @@ impl Call {
         }
     }
 
-    fn send_answer(&mut self, env: &mut CallEnv<'_>, body: String) {
+    pub(super) fn send_answer(&mut self, env: &mut CallEnv<'_>, body: String) {
         let Some(mut response) = self.response_to_invite(env, 200) else {
             return;
         };
@@ -216,12 +284,12 @@ impl Call {
         }
         let initial = r.initial;
         self.uas_2xx = None;
+        if !initial {
+            return self.on_reinvite_ack(env, ack);
+        }
         let Phase::Answering { hang_up } = self.phase else {
             return;
         };
-        if !initial {
-            return;
-        }
         if self.media.remote.is_none() {
             match sdp::parse_answer(&ack.body) {
                 Ok(remote) => self.media.remote = Some(remote),
@@ -244,6 +312,21 @@ impl Call {
         self.report_state(CallState::Connected(ConnectedMode::ACTIVE));
         if hang_up {
             self.send_bye(env);
+        }
+    }
+
+    /// The ACK of our 2xx to the peer's re-INVITE: it carries the answer when the re-INVITE
+    /// had no offer (ours was in the 2xx); a re-INVITE of ours waiting for it may go now.
+    fn on_reinvite_ack(&mut self, env: &mut CallEnv<'_>, ack: &Request) {
+        if !ack.body.is_empty() {
+            if let Ok(remote) = sdp::parse_answer(&ack.body) {
+                self.hold.remote = super::hold::holds_us(remote.direction);
+                self.media.remote = Some(remote);
+            }
+            self.report_settled();
+        }
+        if self.reinvite.as_ref().is_some_and(|r| r.tx.is_none()) {
+            self.send_reinvite(env);
         }
     }
 
@@ -300,6 +383,9 @@ impl Call {
         }
         if status == 200 || status == 405 {
             response.headers.push("Allow", ALLOW);
+        }
+        if (180..300).contains(&status) {
+            response.headers.push("Supported", SUPPORTED);
         }
         response.headers.push("Server", env.ua.user_agent());
         Some(response)

@@ -238,7 +238,12 @@ impl TransactionLayer {
                 }
             }
             TimerSlot::Linger => {
-                self.remove_client(id);
+                if let Some(tx) = self.remove_client(id) {
+                    if tx.state == ClientState::Accepted {
+                        self.events
+                            .push_back(TransactionEvent::Terminated { key: tx.key });
+                    }
+                }
             }
         }
     }

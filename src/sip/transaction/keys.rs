@@ -132,6 +132,9 @@ pub enum TransactionEvent {
     TransportError { key: ClientTxKey },
     /// Timer H (no ACK for our non-2xx final) or a transport failure on a server transaction.
     ServerTimeout { key: ServerTxKey },
+    /// An INVITE client transaction that accepted a 2xx has ended (RFC 6026 Timer M): no
+    /// retransmission of that 2xx can come any more.
+    Terminated { key: ClientTxKey },
 }
 
 /// Errors of the layer's API (misuse by the user, never network input).

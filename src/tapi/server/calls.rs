@@ -45,6 +45,21 @@ impl Tapisrv {
         })
     }
 
+    /// An owner handle of this connection's app, as a call function needs it:
+    /// (app, line, call).
+    pub(super) fn owned(
+        &self,
+        conn: ConnId,
+        handle: HCall,
+    ) -> Result<(HLineApp, HLine, CallId), LineErr> {
+        let handle = self.call_of(conn, handle)?;
+        let h = &self.handles[&handle];
+        if h.privilege != CallPrivilege::Owner {
+            return Err(LINEERR_NOTOWNER);
+        }
+        Ok((h.app, h.line, h.call))
+    }
+
     /// The call handle, if it belongs to an app of this connection and its call is visible.
     pub(super) fn call_of(&self, conn: ConnId, handle: HCall) -> Result<HCall, LineErr> {
         let h = self.handles.get(&handle).ok_or(LINEERR_INVALCALLHANDLE)?;
@@ -65,12 +80,7 @@ impl Tapisrv {
         handle: HCall,
         op: CallOp,
     ) -> FnResult {
-        let handle = self.call_of(conn, handle)?;
-        let h = &self.handles[&handle];
-        if h.privilege != CallPrivilege::Owner {
-            return Err(LINEERR_NOTOWNER);
-        }
-        let (app, line, call) = (h.app, h.line, h.call);
+        let (app, line, call) = self.owned(conn, handle)?;
         let request = self.new_request();
         provider.call_op(now, request, call, op)?;
         self.pending.insert(
@@ -231,13 +241,18 @@ impl Tapisrv {
         })))
     }
 
-    pub(super) fn line_get_call_status(&mut self, conn: ConnId, handle: HCall) -> FnResult {
+    pub(super) fn line_get_call_status(
+        &mut self,
+        provider: &mut dyn LineProvider,
+        conn: ConnId,
+        handle: HCall,
+    ) -> FnResult {
         let handle = self.call_of(conn, handle)?;
         let h = &self.handles[&handle];
         let rec = &self.calls[&h.call];
-        let features = match (h.privilege, rec.state) {
-            (CallPrivilege::Owner, Some(state)) => call_features(state),
-            _ => CallFeatures::NONE,
+        let features = match h.privilege {
+            CallPrivilege::Owner => provider.call_features(h.call),
+            CallPrivilege::Monitor => CallFeatures::NONE,
         };
         let state_mode = rec.state.map_or(0, |s| self.mode_for(h.app, s));
         Ok(Answer::CallStatus(CallStatusAnswer {
@@ -289,20 +304,5 @@ impl Tapisrv {
                 .map_or(0, |h| h.0),
             other => other.mode_bits(),
         }
-    }
-}
-
-/// The functions an owner may use in `state`.
-pub(super) fn call_features(state: CallState) -> CallFeatures {
-    match state {
-        CallState::Offering(_) => {
-            CallFeatures::ACCEPT
-                | CallFeatures::ANSWER
-                | CallFeatures::DROP
-                | CallFeatures::REDIRECT
-        }
-        CallState::Accepted => CallFeatures::ANSWER | CallFeatures::DROP | CallFeatures::REDIRECT,
-        CallState::Idle => CallFeatures::NONE,
-        _ => CallFeatures::DROP,
     }
 }

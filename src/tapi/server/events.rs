@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use crate::tapi::consts::*;
 use crate::tapi::{
-    CallId, CallPrivilege, CallState, DeviceId, HCall, HLine, HLineApp, LineDevStates, LineErr,
-    LineMessage, LineProvider, MediaModes, ProviderEvent, RequestId,
+    AddressStates, CallId, CallPrivilege, CallState, DeviceId, HCall, HLine, HLineApp,
+    LineDevStates, LineErr, LineMessage, LineProvider, MediaModes, ProviderEvent, RequestId,
 };
 
 use super::state::{CallHandle, CallRecord, PendingKind};
@@ -37,9 +37,16 @@ impl Tapisrv {
             ProviderEvent::Completion { request, result } => {
                 self.on_completion(now, provider, request, result)
             }
-            ProviderEvent::NewCall { device, call } => {
-                self.on_new_call(now, provider, device, call)
-            }
+            ProviderEvent::NewCall {
+                device,
+                call,
+                inherit,
+            } => self.on_new_call(now, provider, device, call, inherit),
+            ProviderEvent::AddressState {
+                device,
+                address,
+                states,
+            } => self.on_address_state(device, address, states),
             ProviderEvent::CallState { call, state } => self.on_call_state(call, state),
             ProviderEvent::CallInfo { call, changed } => {
                 if self.calls.get(&call).is_some_and(CallRecord::is_live) {
@@ -222,7 +229,8 @@ impl Tapisrv {
         );
     }
 
-    /// An inbound call: the first owner (open order) with a voice media mode gets it, every
+    /// A call TAPI did not originate: the first owner (open order) with a voice media mode gets
+    /// it (with `inherit`, the owners of that call get it instead: a transfer's new call), every
     /// MONITOR open of the line gets a monitor handle. Nobody to own it: the provider rejects.
     fn on_new_call(
         &mut self,
@@ -230,24 +238,67 @@ impl Tapisrv {
         provider: &mut dyn LineProvider,
         device: DeviceId,
         call: CallId,
+        inherit: Option<CallId>,
     ) {
         let openers = self.openers(device);
-        let Some(owner) = openers
-            .iter()
-            .find(|o| o.owns && o.media.intersects(VOICE))
-            .copied()
-        else {
+        let mut owners = inherit.map(|c| self.owner_lines(c)).unwrap_or_default();
+        if owners.is_empty() {
+            owners.extend(
+                openers
+                    .iter()
+                    .find(|o| o.owns && o.media.intersects(VOICE))
+                    .map(|o| (o.app, o.line)),
+            );
+        }
+        if owners.is_empty() {
             provider.close_call(now, call);
             return;
-        };
+        }
         self.calls.insert(call, CallRecord::new(device, true));
-        let handle = self.add_handle(call, owner.app, owner.line, CallPrivilege::Owner);
-        self.announce_new_call(handle);
+        for &(app, line) in &owners {
+            let handle = self.add_handle(call, app, line, CallPrivilege::Owner);
+            self.announce_new_call(handle);
+        }
         for o in openers {
-            if o.line != owner.line && o.monitors {
+            if o.monitors && !owners.iter().any(|(_, line)| *line == o.line) {
                 let handle = self.add_handle(call, o.app, o.line, CallPrivilege::Monitor);
                 self.announce_new_call(handle);
             }
+        }
+    }
+
+    /// The (app, line) of every owner handle of `call`.
+    fn owner_lines(&self, call: CallId) -> Vec<(HLineApp, HLine)> {
+        self.calls.get(&call).map_or_else(Vec::new, |rec| {
+            rec.handles
+                .iter()
+                .filter_map(|h| self.handles.get(h))
+                .filter(|h| h.privilege == CallPrivilege::Owner)
+                .map(|h| (h.app, h.line))
+                .collect()
+        })
+    }
+
+    /// LINE_ADDRESSSTATE to the opens of the line that enabled one of `states`.
+    fn on_address_state(&mut self, device: DeviceId, address: u32, states: AddressStates) {
+        let targets: Vec<(HLineApp, HLine, u32)> = self
+            .lines
+            .values()
+            .filter(|l| l.device == device && l.address_states.intersects(states))
+            .map(|l| (l.app, l.handle, l.callback_instance))
+            .collect();
+        for (app, line, instance) in targets {
+            self.deliver(
+                app,
+                LineMessage {
+                    h_device: line.0,
+                    dw_message_id: LINE_ADDRESSSTATE,
+                    dw_callback_instance: instance,
+                    dw_param1: address,
+                    dw_param2: states.bits(),
+                    dw_param3: 0,
+                },
+            );
         }
     }
 

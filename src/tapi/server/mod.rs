@@ -13,6 +13,7 @@
 
 mod apps;
 mod calls;
+mod control;
 mod delivery;
 mod events;
 mod lines;
@@ -253,10 +254,39 @@ impl Tapisrv {
                 self.line_deallocate_call(now, provider, conn, call)
             }
             Request::LineGetCallInfo { call } => self.line_get_call_info(provider, conn, call),
-            Request::LineGetCallStatus { call } => self.line_get_call_status(conn, call),
+            Request::LineGetCallStatus { call } => self.line_get_call_status(provider, conn, call),
             Request::LineSetCallPrivilege { call, privilege } => {
                 self.line_set_call_privilege(conn, call, privilege)
             }
+            Request::LineHold { call } => {
+                self.call_request(now, provider, conn, call, CallOp::Hold)
+            }
+            Request::LineUnhold { call } => {
+                self.call_request(now, provider, conn, call, CallOp::Unhold)
+            }
+            Request::LineBlindTransfer { call, dest } => {
+                self.call_request(now, provider, conn, call, CallOp::BlindTransfer(dest))
+            }
+            Request::LineDial { call, dest } => {
+                self.call_request(now, provider, conn, call, CallOp::Dial(dest))
+            }
+            Request::LineSwapHold { active, held } => {
+                self.line_swap_hold(now, provider, conn, active, held)
+            }
+            Request::LineSetupTransfer { call } => {
+                self.line_setup_transfer(now, provider, conn, call)
+            }
+            Request::LineCompleteTransfer {
+                call,
+                consult,
+                mode,
+            } => self.line_complete_transfer(now, provider, conn, call, consult, mode),
+            Request::LineForward {
+                line,
+                all_addresses: _,
+                forwards,
+                num_rings_no_answer,
+            } => self.line_forward(now, provider, conn, line, &forwards, num_rings_no_answer),
         };
         self.respond(conn, tag, result);
     }

@@ -92,6 +92,7 @@ impl CallRecord {
 /// What a pending request was for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PendingKind {
+    /// A request that created this (still invisible) handle: lineMakeCall, lineSetupTransfer.
     MakeCall(HCall),
     Call,
     /// A drop TAPISRV started itself (lineClose/lineShutdown of a sole owner): no reply.

@@ -87,9 +87,50 @@ impl LineProvider for Fake {
                 });
             }
             CallOp::Drop => self.dropped.push((request, call)),
-            CallOp::Answer | CallOp::Redirect(_) => {}
+            _ => {}
         }
         Ok(())
+    }
+    fn setup_transfer(
+        &mut self,
+        _now: Instant,
+        _request: RequestId,
+        _call: CallId,
+    ) -> Result<CallId, LineErr> {
+        self.next_call += 1;
+        Ok(CallId(self.next_call))
+    }
+    fn complete_transfer(
+        &mut self,
+        _now: Instant,
+        _request: RequestId,
+        _call: CallId,
+        _consult: CallId,
+        _mode: u32,
+    ) -> Result<(), LineErr> {
+        Ok(())
+    }
+    fn swap_hold(
+        &mut self,
+        _now: Instant,
+        _request: RequestId,
+        _active: CallId,
+        _held: CallId,
+    ) -> Result<(), LineErr> {
+        Ok(())
+    }
+    fn forward(
+        &mut self,
+        _now: Instant,
+        _request: RequestId,
+        _device: DeviceId,
+        _forwards: &[ForwardEntry],
+        _rings: u32,
+    ) -> Result<(), LineErr> {
+        Ok(())
+    }
+    fn call_features(&self, _call: CallId) -> CallFeatures {
+        CallFeatures::DROP
     }
     fn close_call(&mut self, _now: Instant, call: CallId) {
         self.closed.push(call);
@@ -394,6 +435,7 @@ fn offer_call(h: &mut H, call: u64) {
     h.fake.events.push_back(ProviderEvent::NewCall {
         device: DeviceId(0),
         call: CallId(call),
+        inherit: None,
     });
     h.fake.events.push_back(ProviderEvent::CallState {
         call: CallId(call),

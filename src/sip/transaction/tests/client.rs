@@ -222,6 +222,10 @@ fn invite_passes_every_2xx_up_until_timer_m() {
     assert_eq!(t.layer.len(), 1);
     t.run_until(100 + 32_000);
     assert!(t.layer.is_empty(), "Timer M = 64*T1");
+    assert!(
+        matches!(&t.events()[..], [TransactionEvent::Terminated { key: k }] if *k == key),
+        "the user learns that no 2xx can come any more"
+    );
     t.feed(40_000, response(&invite, 200), Transport::Udp);
     assert!(matches!(
         &t.events()[..],

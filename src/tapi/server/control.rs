@@ -1,0 +1,113 @@
+//! Call control functions that take more than one call or the line: lineSwapHold,
+//! lineSetupTransfer (its consultation call is a new handle, held back until LINE_REPLY(0) as
+//! lineMakeCall's is), lineCompleteTransfer, lineForward.
+
+use std::time::Instant;
+
+use crate::tapi::{Answer, CallPrivilege, ConnId, ForwardEntry, HCall, HLine, LineProvider};
+
+use super::state::{CallRecord, Pending, PendingKind};
+use super::{FnResult, Tapisrv};
+
+impl Tapisrv {
+    pub(super) fn line_swap_hold(
+        &mut self,
+        now: Instant,
+        provider: &mut dyn LineProvider,
+        conn: ConnId,
+        active: HCall,
+        held: HCall,
+    ) -> FnResult {
+        let (app, line, active) = self.owned(conn, active)?;
+        let (_, _, held) = self.owned(conn, held)?;
+        let request = self.new_request();
+        provider.swap_hold(now, request, active, held)?;
+        self.pending.insert(
+            request,
+            Pending {
+                app,
+                line,
+                kind: PendingKind::Call,
+            },
+        );
+        Ok(Answer::Request(request))
+    }
+
+    pub(super) fn line_setup_transfer(
+        &mut self,
+        now: Instant,
+        provider: &mut dyn LineProvider,
+        conn: ConnId,
+        call: HCall,
+    ) -> FnResult {
+        let (app, line, call) = self.owned(conn, call)?;
+        let request = self.new_request();
+        let consult = provider.setup_transfer(now, request, call)?;
+        let device = self.lines[&line].device;
+        self.calls.insert(consult, CallRecord::new(device, false));
+        let handle = self.add_handle(consult, app, line, CallPrivilege::Owner);
+        self.pending.insert(
+            request,
+            Pending {
+                app,
+                line,
+                kind: PendingKind::MakeCall(handle),
+            },
+        );
+        Ok(Answer::SetupTransfer {
+            request,
+            consult: handle,
+        })
+    }
+
+    pub(super) fn line_complete_transfer(
+        &mut self,
+        now: Instant,
+        provider: &mut dyn LineProvider,
+        conn: ConnId,
+        call: HCall,
+        consult: HCall,
+        mode: u32,
+    ) -> FnResult {
+        let (app, line, call) = self.owned(conn, call)?;
+        let (_, _, consult) = self.owned(conn, consult)?;
+        let request = self.new_request();
+        provider.complete_transfer(now, request, call, consult, mode)?;
+        self.pending.insert(
+            request,
+            Pending {
+                app,
+                line,
+                kind: PendingKind::Call,
+            },
+        );
+        Ok(Answer::Request(request))
+    }
+
+    pub(super) fn line_forward(
+        &mut self,
+        now: Instant,
+        provider: &mut dyn LineProvider,
+        conn: ConnId,
+        line: HLine,
+        forwards: &[ForwardEntry],
+        num_rings_no_answer: u32,
+    ) -> FnResult {
+        let line = self.line_of(conn, line)?;
+        let (app, device) = {
+            let l = &self.lines[&line];
+            (l.app, l.device)
+        };
+        let request = self.new_request();
+        provider.forward(now, request, device, forwards, num_rings_no_answer)?;
+        self.pending.insert(
+            request,
+            Pending {
+                app,
+                line,
+                kind: PendingKind::Call,
+            },
+        );
+        Ok(Answer::Request(request))
+    }
+}
