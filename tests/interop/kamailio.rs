@@ -87,6 +87,16 @@ fn module_path() -> PathBuf {
     .expect("Kamailio modules not found: run scripts/setup-interop.sh")
 }
 
+/// `kamailio`/`kamcmd` live in /usr/sbin, which a non-root PATH may lack.
+fn sbin(tool: &str) -> PathBuf {
+    let path = PathBuf::from("/usr/sbin").join(tool);
+    if path.exists() {
+        path
+    } else {
+        PathBuf::from(tool)
+    }
+}
+
 impl Kamailio {
     pub fn start(options: KamailioOptions) -> Kamailio {
         let port = free_port();
@@ -117,7 +127,7 @@ impl Kamailio {
         );
         let cfg = dir.path().join("kamailio.cfg");
         std::fs::write(&cfg, config).unwrap();
-        let mut cmd = Command::new("kamailio");
+        let mut cmd = Command::new(sbin("kamailio"));
         cmd.args([
             "-DD", "-E", "-m", "32", "-M", "4", "-Y", &run, "-w", &run, "-f",
         ])
@@ -150,7 +160,7 @@ impl Kamailio {
     }
 
     pub fn kamcmd(&self, args: &[&str]) -> Result<String, String> {
-        let out = Command::new("kamcmd")
+        let out = Command::new(sbin("kamcmd"))
             .arg("-s")
             .arg(&self.ctl)
             .args(args)
@@ -204,6 +214,79 @@ impl Kamailio {
     pub fn trace(&mut self) -> String {
         self.process.output()
     }
+
+    /// Every SIP message of the trace so far, in order.
+    pub fn messages(&mut self) -> Vec<Traced> {
+        parse_trace(&self.trace())
+    }
+}
+
+/// One message of Kamailio's trace (`event_route[sipdump:msg]`).
+#[derive(Clone, Debug)]
+pub struct Traced {
+    /// `rcv` or `snd`.
+    pub tag: String,
+    pub from: String,
+    pub to: String,
+    pub text: String,
+}
+
+impl Traced {
+    pub fn first_line(&self) -> &str {
+        self.text.lines().next().unwrap_or("")
+    }
+
+    /// Values of header `name` (case-insensitive, full names only).
+    pub fn headers(&self, name: &str) -> Vec<&str> {
+        self.text
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .filter_map(|l| {
+                let (n, v) = l.split_once(':')?;
+                n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+            })
+            .collect()
+    }
+
+    pub fn is_request(&self, method: &str) -> bool {
+        self.first_line().starts_with(&format!("{method} "))
+    }
+
+    pub fn is_response(&self, status: u16) -> bool {
+        self.first_line().starts_with(&format!("SIP/2.0 {status} "))
+    }
+}
+
+/// Splits the log into messages: each starts after an `interop: trace TAG proto=P SRC -> DST`
+/// line and runs until the next log line (log lines start with a process rank and pid).
+pub fn parse_trace(log: &str) -> Vec<Traced> {
+    let mut out: Vec<Traced> = Vec::new();
+    let mut current: Option<Traced> = None;
+    for line in log.lines() {
+        let is_log_line = line
+            .trim_start()
+            .split_once('(')
+            .is_some_and(|(rank, _)| !rank.is_empty() && rank.chars().all(|c| c.is_ascii_digit()));
+        if is_log_line {
+            out.extend(current.take());
+            if let Some((_, rest)) = line.split_once("interop: trace ") {
+                let f: Vec<&str> = rest.split_whitespace().collect();
+                if f.len() >= 5 {
+                    current = Some(Traced {
+                        tag: f[0].to_string(),
+                        from: f[2].to_string(),
+                        to: f[4].to_string(),
+                        text: String::new(),
+                    });
+                }
+            }
+        } else if let Some(m) = current.as_mut() {
+            m.text.push_str(line);
+            m.text.push('\n');
+        }
+    }
+    out.extend(current);
+    out
 }
 
 fn fill(template: &str, values: &[(&str, &str)]) -> String {
