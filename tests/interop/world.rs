@@ -1,6 +1,6 @@
 //! One test's set-up: Kamailio, the gateway (line 1001 registered through Kamailio) and baresip
-//! phones registered as 2001/2002, all on loopback ports chosen at run time. When a test fails,
-//! everyone's log and SIP trace is printed.
+//! phones registered as 2001/2002, all on loopback ports chosen at run time. When a test fails
+//! (or with `INTEROP_TRACE=1`), everyone's log and SIP trace is printed.
 
 use std::time::{Duration, Instant};
 
@@ -97,7 +97,7 @@ impl World {
 
 impl Drop for World {
     fn drop(&mut self) {
-        if !std::thread::panicking() {
+        if !std::thread::panicking() && std::env::var_os("INTEROP_TRACE").is_none() {
             return;
         }
         let mut report = String::new();
@@ -113,10 +113,12 @@ impl Drop for World {
     }
 }
 
-/// An app with line 0 open as owner, and the line's status messages enabled.
+/// An app with line 0 open as owner, and the line's status messages enabled. Every TAPI
+/// message it receives is kept in `seen`, so a test can count calls at the end.
 pub struct App {
     pub client: Client,
     pub h_line: u32,
+    pub seen: Vec<TapiMessage>,
 }
 
 impl App {
@@ -127,7 +129,30 @@ impl App {
             .line_set_status_messages(h_line, LINEDEVSTATE_INSERVICE | LINEDEVSTATE_OUTOFSERVICE)
             .await
             .unwrap();
-        App { client, h_line }
+        App {
+            client,
+            h_line,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (at most [`STEP`]) for a message matching `pred`, keeping everything received.
+    pub async fn wait(
+        &mut self,
+        what: &str,
+        pred: impl FnMut(&TapiMessage) -> bool,
+    ) -> TapiMessage {
+        match self.client.wait_for(STEP, pred).await {
+            Ok((m, skipped)) => {
+                self.seen.extend(skipped);
+                self.seen.push(m.clone());
+                m
+            }
+            Err(e) => panic!(
+                "no {what} within {STEP:?} ({e}); messages so far:\n{}",
+                self.describe_seen()
+            ),
+        }
     }
 
     /// Polls lineGetLineDevStatus until the line says it is registered.
@@ -147,44 +172,84 @@ impl App {
         }
     }
 
+    /// Waits for LINE_REPLY(`request`); returns its result.
+    pub async fn reply(&mut self, request: u32) -> i32 {
+        self.wait(&format!("LINE_REPLY for {request}"), |m| {
+            m.msg.dw_message_id == LINE_REPLY && m.msg.dw_param1 == request
+        })
+        .await
+        .msg
+        .reply_result()
+    }
+
     /// lineMakeCall to `dest`; waits for LINE_REPLY(0) and returns hCall.
     pub async fn make_call(&mut self, dest: &str) -> u32 {
         let (request, h_call) = self.client.line_make_call(self.h_line, dest).await.unwrap();
-        assert_eq!(reply(&mut self.client, request).await, 0, "lineMakeCall");
+        assert_eq!(self.reply(request).await, 0, "lineMakeCall");
         h_call
     }
 
     /// Runs lineAnswer/lineDrop/... on `h_call` and waits for its LINE_REPLY.
     pub async fn op(&mut self, method: &str, h_call: u32) -> i32 {
         let request = self.client.call_op(method, h_call).await.unwrap();
-        reply(&mut self.client, request).await
+        self.reply(request).await
     }
 
-    /// Waits for LINE_CALLSTATE(`state`); returns its mode.
-    pub async fn state(&mut self, h_call: u32, state_: u32) -> u32 {
-        state(&mut self.client, h_call, state_).await.0
+    /// Waits for LINE_CALLSTATE(`state`) on `h_call`; returns its mode.
+    pub async fn state(&mut self, h_call: u32, state: u32) -> u32 {
+        self.wait(&format!("LINE_CALLSTATE {state:#x} on {h_call}"), |m| {
+            m.msg.dw_message_id == LINE_CALLSTATE
+                && m.msg.h_device == h_call
+                && m.msg.dw_param1 == state
+        })
+        .await
+        .msg
+        .dw_param2
     }
 
     /// Waits for the next inbound call (LINE_APPNEWCALL then OFFERING); returns hCall.
     pub async fn offered(&mut self) -> u32 {
-        let (h_call, privilege) = new_call(&mut self.client).await;
+        let m = self
+            .wait("LINE_APPNEWCALL", |m| {
+                m.msg.dw_message_id == LINE_APPNEWCALL
+            })
+            .await;
+        let (h_call, privilege) = (m.msg.dw_param2, m.msg.dw_param3);
         assert_eq!(privilege, LINECALLPRIVILEGE_OWNER);
         self.state(h_call, LINECALLSTATE_OFFERING).await;
         h_call
     }
 
-    /// Asserts that nothing about any call (LINE_APPNEWCALL, LINE_CALLSTATE) comes within
-    /// `window`; returns what did come.
+    /// Collects whatever comes within `window` (nothing is awaited); returns it.
     pub async fn quiet_for(&mut self, window: Duration) -> Vec<TapiMessage> {
-        let mut seen = Vec::new();
+        let mut got = Vec::new();
         let deadline = tokio::time::Instant::now() + window;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             match self.client.next_message(left).await {
-                Ok(m) => seen.push(m),
-                Err(ClientError::Timeout) => return seen,
+                Ok(m) => got.push(m),
+                Err(ClientError::Timeout) => break,
                 Err(e) => panic!("API connection: {e}"),
             }
         }
+        self.seen.extend(got.iter().cloned());
+        got
+    }
+
+    /// Every message received so far, one per line.
+    pub fn describe_seen(&self) -> String {
+        self.seen
+            .iter()
+            .map(TapiMessage::describe)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// How many calls the app was handed (LINE_APPNEWCALL) so far.
+    pub fn new_calls(&self) -> usize {
+        self.seen
+            .iter()
+            .filter(|m| m.msg.dw_message_id == LINE_APPNEWCALL)
+            .count()
     }
 }
