@@ -2,7 +2,7 @@
 //! at the layout of TAPI 2.2 (the highest version the gateway negotiates). Only their sizes and
 //! field offsets are used (with [`core::mem::offset_of`]); the C test programs check the header
 //! against Microsoft's layout and a unit test checks these mirrors against the same numbers.
-#![allow(non_snake_case, dead_code)]
+#![allow(non_snake_case, dead_code, clippy::upper_case_acronyms)]
 
 /// `LINEDIALPARAMS`.
 #[repr(C, packed)]

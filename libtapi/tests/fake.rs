@@ -87,16 +87,26 @@ fn first_connection(session: Option<&'static str>, token_out: Arc<AtomicU64>) ->
     Box::new(move |c: &mut FakeConn| {
         let (id, params) = c.expect("lineInitializeEx");
         let resumable = params.get("resumable").cloned();
-        assert_eq!(resumable, session.map(|_| json!(true)), "resumable only when resuming");
+        assert_eq!(
+            resumable,
+            session.map(|_| json!(true)),
+            "resumable only when resuming"
+        );
         c.reply(&id, init_result(7, session));
         let (id, params) = c.expect("lineOpen");
         let token = params["callbackInstance"].as_u64().unwrap();
-        assert!(token > 0 && token < 1 << 32, "a 32-bit token stands for the pointer");
+        assert!(
+            token > 0 && token < 1 << 32,
+            "a 32-bit token stands for the pointer"
+        );
         token_out.store(token, Ordering::SeqCst);
         c.reply(&id, json!({"hLine": 70}));
         let (id, _) = c.expect("lineMakeCall");
         c.reply(&id, json!({"requestId": 1, "hCall": 700}));
-        c.message("LINE_REPLY", numbered(fields(0, LINE_REPLY, token, 1, 0, 0), 1));
+        c.message(
+            "LINE_REPLY",
+            numbered(fields(0, LINE_REPLY, token, 1, 0, 0), 1),
+        );
         let proceeding = fields(700, LINE_CALLSTATE, token, PROCEEDING, 0, 4);
         c.message("LINE_CALLSTATE", numbered(proceeding, 2));
         std::thread::sleep(Duration::from_millis(200));
@@ -105,7 +115,10 @@ fn first_connection(session: Option<&'static str>, token_out: Arc<AtomicU64>) ->
 }
 
 fn msg_lines(ran: &Ran) -> Vec<&str> {
-    ran.lines().into_iter().filter(|l| l.starts_with("MSG ")).collect()
+    ran.lines()
+        .into_iter()
+        .filter(|l| l.starts_with("MSG "))
+        .collect()
 }
 
 #[test]
@@ -130,7 +143,10 @@ fn a_dropped_connection_is_resumed_without_losing_or_repeating_a_message() {
         let (id, params) = c.expect("lineGetCallStatus");
         assert_eq!(params["hCall"], json!(700));
         c.reply(&id, json!({"callState": CONNECTED, "callStateMode": 1, "callPrivilege": 4, "callFeatures": 0}));
-        c.message("LINE_CALLSTATE", numbered(fields(700, LINE_CALLSTATE, token, IDLE, 0, 0), 5));
+        c.message(
+            "LINE_CALLSTATE",
+            numbered(fields(700, LINE_CALLSTATE, token, IDLE, 0, 0), 5),
+        );
         let (id, _) = c.expect("lineHold");
         c.error(&id, -32601, "Method not found");
         let (id, _) = c.expect("lineShutdown");
@@ -153,8 +169,14 @@ fn a_dropped_connection_is_resumed_without_losing_or_repeating_a_message() {
     );
     let lines = ran.lines();
     assert!(lines.contains(&"MAKECALL 1 700"), "{ran}");
-    assert!(lines.contains(&"STATUS 0x00000000 0x100"), "a call on the resumed connection: {ran}");
-    assert!(lines.contains(&"HOLD 0x80000049"), "-32601 is LINEERR_OPERATIONUNAVAIL: {ran}");
+    assert!(
+        lines.contains(&"STATUS 0x00000000 0x100"),
+        "a call on the resumed connection: {ran}"
+    );
+    assert!(
+        lines.contains(&"HOLD 0x80000049"),
+        "-32601 is LINEERR_OPERATIONUNAVAIL: {ran}"
+    );
     assert!(lines.contains(&"SHUTDOWN 0x00000000"), "{ran}");
     fake.join();
 }
@@ -178,7 +200,10 @@ fn without_resume_a_drop_closes_the_line() {
         "{ran}"
     );
     let lines = ran.lines();
-    assert!(lines.contains(&"HOLD 0x80000048"), "connection lost: OPERATIONFAILED: {ran}");
+    assert!(
+        lines.contains(&"HOLD 0x80000048"),
+        "connection lost: OPERATIONFAILED: {ran}"
+    );
     assert!(lines.contains(&"SHUTDOWN 0x00000000"), "{ran}");
     fake.join();
 }
@@ -195,7 +220,11 @@ fn a_refused_resume_closes_the_line() {
     let exe = compile(&scratch, &c_source("msgprint.c"), &[]);
     let ran = run(&scratch, &exe, &[], &fake.env(), LIMIT);
     assert_eq!(ran.code(), Some(0), "{ran}");
-    assert_eq!(msg_lines(&ran).last(), Some(&"MSG LINE_CLOSE 70 0 0 instance-ok"), "{ran}");
+    assert_eq!(
+        msg_lines(&ran).last(),
+        Some(&"MSG LINE_CLOSE 70 0 0 instance-ok"),
+        "{ran}"
+    );
     assert!(ran.lines().contains(&"HOLD 0x80000048"), "{ran}");
     fake.join();
 }
@@ -225,8 +254,14 @@ fn the_token_goes_first_and_wire_errors_map_to_tapi_codes() {
     let ran = run(&scratch, &exe, &[], &env, LIMIT);
     let lines = ran.lines();
     assert!(lines.contains(&"INIT 0x00000000 3"), "{ran}");
-    assert!(lines.contains(&"MAKECALL -2147483575 0"), "OPERATIONUNAVAIL: {ran}");
-    assert!(lines.contains(&"HOLD 0x80000018"), "a TAPI error passes through: {ran}");
+    assert!(
+        lines.contains(&"MAKECALL -2147483575 0"),
+        "OPERATIONUNAVAIL: {ran}"
+    );
+    assert!(
+        lines.contains(&"HOLD 0x80000018"),
+        "a TAPI error passes through: {ran}"
+    );
     assert!(lines.contains(&"SHUTDOWN 0x00000000"), "{ran}");
     fake.join();
 }

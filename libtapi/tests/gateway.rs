@@ -24,7 +24,10 @@ fn errors_for_null_pointers_and_bad_handles() {
 fn two_pass_dw_needed_size_loop_at_2_2_and_1_4() {
     let scratch = Scratch::new("two-pass");
     let gw = Gateway::start(free_port());
-    for define in ["-DTAPI_CURRENT_VERSION=0x00020002", "-DTAPI_CURRENT_VERSION=0x00010004"] {
+    for define in [
+        "-DTAPI_CURRENT_VERSION=0x00020002",
+        "-DTAPI_CURRENT_VERSION=0x00010004",
+    ] {
         let exe = compile(&scratch, &c_source("two_pass.c"), &[define]);
         let ran = run(&scratch, &exe, &[], &gw.env(), LIMIT);
         assert_eq!(ran.code(), Some(0), "{define}: {ran}");
@@ -34,7 +37,11 @@ fn two_pass_dw_needed_size_loop_at_2_2_and_1_4() {
 #[test]
 fn use_event_with_poll_through_a_busy_call() {
     let scratch = Scratch::new("event-poll");
-    let sf = scenario_with(&scratch, "uas_reject.xml", &[("STATUS", "486"), ("PROVISIONAL", "180 Ringing")]);
+    let sf = scenario_with(
+        &scratch,
+        "uas_reject.xml",
+        &[("STATUS", "486"), ("PROVISIONAL", "180 Ringing")],
+    );
     let (port, sipp) = Sipp::provider(&scratch, &sf, &[]);
     let gw = Gateway::start(port);
     let exe = compile(&scratch, &c_source("event_poll.c"), &[]);
@@ -69,7 +76,10 @@ fn a_gateway_that_never_answers_gives_nodriver_after_the_time_out() {
     // Accepted by the kernel's backlog, never answered: each initialize waits its 300 ms.
     let ran = run(&scratch, &exe, &["2000"], &env, LIMIT);
     assert_eq!(ran.code(), Some(0), "silent: {ran}");
-    assert!(ran.elapsed >= Duration::from_millis(550), "waited the time-outs: {ran}");
+    assert!(
+        ran.elapsed >= Duration::from_millis(550),
+        "waited the time-outs: {ran}"
+    );
     drop(silent);
 }
 

@@ -7,7 +7,13 @@ mod common;
 use common::{compile, manifest_dir, run, Scratch};
 use std::time::Duration;
 
-const VERSIONS: [&str; 5] = ["0x00010004", "0x00020000", "0x00020002", "0x00030000", "0x00030001"];
+const VERSIONS: [&str; 5] = [
+    "0x00010004",
+    "0x00020000",
+    "0x00020002",
+    "0x00030000",
+    "0x00030001",
+];
 
 #[test]
 fn every_structure_has_microsofts_layout_at_every_version() {
@@ -24,7 +30,12 @@ fn every_structure_has_microsofts_layout_at_every_version() {
             let define = format!("-DTAPI_CURRENT_VERSION={version}");
             let exe = compile(&scratch, src, &[&define]);
             let ran = run(&scratch, &exe, &[], &[], Duration::from_secs(10));
-            assert_eq!(ran.code(), Some(0), "{} at {version}:\n{ran}", src.display());
+            assert_eq!(
+                ran.code(),
+                Some(0),
+                "{} at {version}:\n{ran}",
+                src.display()
+            );
             assert!(ran.stdout.contains(", 0 failures"), "{ran}");
         }
     }
@@ -54,7 +65,11 @@ fn the_header_compiles_as_cxx_and_links() {
         .arg(&exe)
         .output()
         .expect("run c++");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let env = [("TAPIGW_API", "127.0.0.1:1".to_string())];
     let ran = run(&scratch, &exe, &[], &env, Duration::from_secs(10));
     assert_eq!(ran.code(), Some(0), "{ran}");

@@ -218,7 +218,13 @@ impl Program {
 }
 
 /// Runs a program to its end.
-pub fn run(scratch: &Scratch, exe: &Path, args: &[&str], env: &[(&str, String)], limit: Duration) -> Ran {
+pub fn run(
+    scratch: &Scratch,
+    exe: &Path,
+    args: &[&str],
+    env: &[(&str, String)],
+    limit: Duration,
+) -> Ran {
     Program::start(scratch, exe, args, env).wait(limit)
 }
 
@@ -267,7 +273,10 @@ impl Gateway {
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", api_port)).is_err() {
             if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
-                panic!("tapigw did not listen:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+                panic!(
+                    "tapigw did not listen:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -327,11 +336,22 @@ pub struct Sipp {
 impl Sipp {
     /// SIPp with `args` plus loopback, `-m 1` unless given, `-timeout 30s -timeout_error`.
     pub fn spawn(scratch: &Scratch, args: &[&str]) -> Sipp {
-        let log = scratch.path(&format!("sipp-{}.log", NEXT_DIR.fetch_add(1, Ordering::Relaxed)));
+        let log = scratch.path(&format!(
+            "sipp-{}.log",
+            NEXT_DIR.fetch_add(1, Ordering::Relaxed)
+        ));
         let mut cmd = Command::new("sipp");
         cmd.current_dir(&scratch.0)
             .args(args)
-            .args(["-i", "127.0.0.1", "-nostdin", "-trace_err", "-timeout", "30s", "-timeout_error"])
+            .args([
+                "-i",
+                "127.0.0.1",
+                "-nostdin",
+                "-trace_err",
+                "-timeout",
+                "30s",
+                "-timeout_error",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
@@ -354,7 +374,13 @@ impl Sipp {
     /// SIPp calling line user 1001 of `gw`.
     pub fn caller(scratch: &Scratch, gw: &Gateway, scenario: &Path, extra: &[&str]) -> Sipp {
         let target = format!("127.0.0.1:{}", gw.sip_port);
-        let mut args = vec![target.as_str(), "-sf", scenario.to_str().unwrap(), "-s", "1001"];
+        let mut args = vec![
+            target.as_str(),
+            "-sf",
+            scenario.to_str().unwrap(),
+            "-s",
+            "1001",
+        ];
         args.extend_from_slice(extra);
         Sipp::spawn(scratch, &args)
     }
@@ -429,7 +455,9 @@ impl RawApp {
 
     fn read(&mut self) -> Value {
         let mut line = String::new();
-        self.reader.read_line(&mut line).expect("read from the gateway");
+        self.reader
+            .read_line(&mut line)
+            .expect("read from the gateway");
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad line {line:?}: {e}"))
     }
 }
@@ -459,7 +487,9 @@ impl FakeGateway {
             let mut log = Vec::new();
             for script in scripts {
                 let (stream, _) = listener.accept().unwrap();
-                stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(20)))
+                    .unwrap();
                 let mut conn = FakeConn {
                     reader: BufReader::new(stream.try_clone().unwrap()),
                     writer: stream,
@@ -482,7 +512,11 @@ impl FakeGateway {
 
     /// Every request the scripts received.
     pub fn join(mut self) -> Vec<String> {
-        self.thread.take().unwrap().join().expect("fake gateway script panicked")
+        self.thread
+            .take()
+            .unwrap()
+            .join()
+            .expect("fake gateway script panicked")
     }
 }
 
