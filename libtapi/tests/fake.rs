@@ -114,6 +114,18 @@ fn first_connection(session: Option<&'static str>, token_out: Arc<AtomicU64>) ->
     })
 }
 
+/// Runs tests/c/msgprint.c against `scripts` with `env` added; the scripts must have finished.
+fn msgprint(name: &str, scripts: Vec<Script>, env: &[(&'static str, &str)]) -> Ran {
+    let scratch = Scratch::new(name);
+    let fake = FakeGateway::start(scripts);
+    let exe = compile(&scratch, &c_source("msgprint.c"), &[]);
+    let mut all = fake.env();
+    all.extend(env.iter().map(|(k, v)| (*k, v.to_string())));
+    let ran = run(&scratch, &exe, &[], &all, LIMIT);
+    fake.join();
+    ran
+}
+
 fn msg_lines(ran: &Ran) -> Vec<&str> {
     ran.lines()
         .into_iter()
@@ -123,7 +135,6 @@ fn msg_lines(ran: &Ran) -> Vec<&str> {
 
 #[test]
 fn a_dropped_connection_is_resumed_without_losing_or_repeating_a_message() {
-    let scratch = Scratch::new("resume");
     let shared = Arc::new(AtomicU64::new(0));
     let first = first_connection(Some("s-1"), Arc::clone(&shared));
     let second: Script = Box::new(move |c: &mut FakeConn| {
@@ -152,9 +163,7 @@ fn a_dropped_connection_is_resumed_without_losing_or_repeating_a_message() {
         let (id, _) = c.expect("lineShutdown");
         c.reply(&id, json!({}));
     });
-    let fake = FakeGateway::start(vec![first, second]);
-    let exe = compile(&scratch, &c_source("msgprint.c"), &[]);
-    let ran = run(&scratch, &exe, &[], &fake.env(), LIMIT);
+    let ran = msgprint("resume", vec![first, second], &[]);
     assert_eq!(ran.code(), Some(0), "{ran}");
     assert_eq!(
         msg_lines(&ran),
@@ -178,17 +187,15 @@ fn a_dropped_connection_is_resumed_without_losing_or_repeating_a_message() {
         "-32601 is LINEERR_OPERATIONUNAVAIL: {ran}"
     );
     assert!(lines.contains(&"SHUTDOWN 0x00000000"), "{ran}");
-    fake.join();
 }
 
 #[test]
 fn without_resume_a_drop_closes_the_line() {
-    let scratch = Scratch::new("no-resume");
-    let fake = FakeGateway::start(vec![first_connection(None, Arc::default())]);
-    let exe = compile(&scratch, &c_source("msgprint.c"), &[]);
-    let mut env = fake.env();
-    env.push(("TAPIGW_RESUME", "0".to_string()));
-    let ran = run(&scratch, &exe, &[], &env, LIMIT);
+    let ran = msgprint(
+        "no-resume",
+        vec![first_connection(None, Arc::default())],
+        &[("TAPIGW_RESUME", "0")],
+    );
     assert_eq!(ran.code(), Some(0), "{ran}");
     assert_eq!(
         msg_lines(&ran),
@@ -205,20 +212,20 @@ fn without_resume_a_drop_closes_the_line() {
         "connection lost: OPERATIONFAILED: {ran}"
     );
     assert!(lines.contains(&"SHUTDOWN 0x00000000"), "{ran}");
-    fake.join();
 }
 
 #[test]
 fn a_refused_resume_closes_the_line() {
-    let scratch = Scratch::new("refused");
     let second: Script = Box::new(|c: &mut FakeConn| {
         let (id, params) = c.expect("lineResume");
         assert_eq!(params["sessionId"], "s-2");
         c.error(&id, LINEERR_INVALAPPHANDLE, "LINEERR_INVALAPPHANDLE");
     });
-    let fake = FakeGateway::start(vec![first_connection(Some("s-2"), Arc::default()), second]);
-    let exe = compile(&scratch, &c_source("msgprint.c"), &[]);
-    let ran = run(&scratch, &exe, &[], &fake.env(), LIMIT);
+    let ran = msgprint(
+        "refused",
+        vec![first_connection(Some("s-2"), Arc::default()), second],
+        &[],
+    );
     assert_eq!(ran.code(), Some(0), "{ran}");
     assert_eq!(
         msg_lines(&ran).last(),
@@ -226,12 +233,10 @@ fn a_refused_resume_closes_the_line() {
         "{ran}"
     );
     assert!(ran.lines().contains(&"HOLD 0x80000048"), "{ran}");
-    fake.join();
 }
 
 #[test]
 fn the_token_goes_first_and_wire_errors_map_to_tapi_codes() {
-    let scratch = Scratch::new("token");
     let script: Script = Box::new(|c: &mut FakeConn| {
         let (id, params) = c.expect("authenticate");
         assert_eq!(params, json!({"token": "sekrit"}));
@@ -247,11 +252,7 @@ fn the_token_goes_first_and_wire_errors_map_to_tapi_codes() {
         let (id, _) = c.expect("lineShutdown");
         c.reply(&id, json!({}));
     });
-    let fake = FakeGateway::start(vec![script]);
-    let exe = compile(&scratch, &c_source("msgprint.c"), &[]);
-    let mut env = fake.env();
-    env.push(("TAPIGW_TOKEN", "sekrit".to_string()));
-    let ran = run(&scratch, &exe, &[], &env, LIMIT);
+    let ran = msgprint("token", vec![script], &[("TAPIGW_TOKEN", "sekrit")]);
     let lines = ran.lines();
     assert!(lines.contains(&"INIT 0x00000000 3"), "{ran}");
     assert!(
@@ -263,22 +264,15 @@ fn the_token_goes_first_and_wire_errors_map_to_tapi_codes() {
         "a TAPI error passes through: {ran}"
     );
     assert!(lines.contains(&"SHUTDOWN 0x00000000"), "{ran}");
-    fake.join();
 }
 
 #[test]
 fn a_refused_token_fails_initialization() {
-    let scratch = Scratch::new("badtoken");
     let script: Script = Box::new(|c: &mut FakeConn| {
         let (id, _) = c.expect("authenticate");
         c.error(&id, -32001, "unauthenticated");
     });
-    let fake = FakeGateway::start(vec![script]);
-    let exe = compile(&scratch, &c_source("msgprint.c"), &[]);
-    let mut env = fake.env();
-    env.push(("TAPIGW_TOKEN", "wrong".to_string()));
-    let ran = run(&scratch, &exe, &[], &env, LIMIT);
+    let ran = msgprint("badtoken", vec![script], &[("TAPIGW_TOKEN", "wrong")]);
     assert_eq!(ran.code(), Some(1), "{ran}");
     assert!(ran.lines().contains(&"INIT 0x80000048 0"), "{ran}");
-    fake.join();
 }

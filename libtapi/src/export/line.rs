@@ -6,12 +6,14 @@ use std::ffi::{c_char, c_void};
 
 use serde_json::{json, Value};
 
-use super::{export, guard, non_null, num, on_app, on_call, on_line, put, request_id, text, Ret};
+use super::{
+    close_device, export, guard, non_null, num, on_app, on_call, on_line, open_device, put,
+    request_id, text, Open, Ret,
+};
 use crate::abi::{off, LINEFORWARDLIST};
 use crate::consts::*;
 use crate::errors::{Err, Family};
 use crate::fill::{self, TooSmall};
-use crate::registry;
 
 const L: Family = Family::Line;
 
@@ -51,29 +53,16 @@ export! {
         _ext_version: u32, callback_instance: usize, privileges: u32, media_modes: u32,
         _call_params: *const c_void,
     ) => guard(L, || {
-        non_null(L, lph_line)?;
-        let app = registry::app(L, h_line_app).ok_or(L.code(Err::InvalAppHandle))?;
-        let token = app.instance_token(callback_instance);
-        let params = json!({"hLineApp": h_line_app, "deviceId": device_id, "apiVersion": api_version,
-            "callbackInstance": token, "privileges": privileges, "mediaModes": media_modes});
-        let reply = app.call("lineOpen", params).map_err(|f| {
-            app.forget_token(token);
-            f.code(L)
-        })?;
-        let h_line = num(&reply.value, "hLine");
-        app.device_opened(h_line, token);
-        put(lph_line, h_line);
-        Ok(0)
+        let params = json!({"hLineApp": h_line_app, "deviceId": device_id,
+            "apiVersion": api_version, "privileges": privileges, "mediaModes": media_modes});
+        let open = Open { family: L, app: h_line_app, method: "lineOpen", params,
+            instance: callback_instance, handle_key: "hLine" };
+        open_device(open, lph_line)
     })
 }
 
 export! {
-    fn lineClose(h_line: u32) => guard(L, || {
-        let (app, _) = on_line(h_line, "lineClose", json!({"hLine": h_line}))?;
-        app.device_closed(h_line);
-        registry::forget_device(L, h_line);
-        Ok(0)
-    })
+    fn lineClose(h_line: u32) => guard(L, || close_device(L, h_line, "lineClose", "hLine"))
 }
 
 export! {

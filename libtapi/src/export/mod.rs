@@ -121,6 +121,47 @@ pub fn on_app(
     Ok((app, reply))
 }
 
+/// The device opened by lineOpen / phoneOpen (its `params` without callbackInstance).
+pub struct Open<'a> {
+    pub family: Family,
+    pub app: u32,
+    pub method: &'a str,
+    pub params: Value,
+    /// The app's DWORD_PTR; the gateway gets a 32-bit token that stands for it.
+    pub instance: usize,
+    /// "hLine" or "hPhone".
+    pub handle_key: &'a str,
+}
+
+/// lineOpen / phoneOpen; writes the new handle through `out`.
+pub unsafe fn open_device(open: Open<'_>, out: *mut u32) -> Ret {
+    let family = open.family;
+    non_null(family, out)?;
+    let app = registry::app(family, open.app).ok_or(family.code(Err::InvalAppHandle))?;
+    let token = app.instance_token(open.instance);
+    let mut params = open.params;
+    params["callbackInstance"] = serde_json::json!(token);
+    let reply = app.call(open.method, params).map_err(|f| {
+        app.forget_token(token);
+        f.code(family)
+    })?;
+    let handle = num(&reply.value, open.handle_key);
+    app.device_opened(handle, token);
+    put(out, handle);
+    Ok(0)
+}
+
+/// lineClose / phoneClose.
+pub fn close_device(family: Family, handle: u32, method: &str, handle_key: &str) -> Ret {
+    let params = serde_json::json!({ handle_key: handle });
+    let invalid = family.code(Err::InvalDeviceHandle);
+    let apps = registry::for_device(family, handle);
+    let (app, _) = routed(family, apps, invalid, method, params)?;
+    app.device_closed(handle);
+    registry::forget_device(family, handle);
+    Ok(0)
+}
+
 /// The result of an asynchronous function: its positive request ID.
 pub fn request_id(family: Family, reply: &Reply) -> Ret {
     match reply.value.get("requestId").and_then(Value::as_u64) {

@@ -3,10 +3,12 @@
 
 use serde_json::json;
 
-use super::{export, guard, non_null, num, on_app, on_phone, put, request_id};
+use super::{
+    close_device, export, guard, non_null, num, on_app, on_phone, open_device, put, request_id,
+    Open,
+};
 use crate::errors::{Err, Family};
 use crate::fill::{self, TooSmall};
-use crate::registry;
 
 const P: Family = Family::Phone;
 
@@ -31,29 +33,16 @@ export! {
         h_phone_app: u32, device_id: u32, lph_phone: *mut u32, api_version: u32,
         _ext_version: u32, callback_instance: usize, privilege: u32,
     ) => guard(P, || {
-        non_null(P, lph_phone)?;
-        let app = registry::app(P, h_phone_app).ok_or(P.code(Err::InvalAppHandle))?;
-        let token = app.instance_token(callback_instance);
         let params = json!({"hPhoneApp": h_phone_app, "deviceId": device_id,
-            "apiVersion": api_version, "callbackInstance": token, "privilege": privilege});
-        let reply = app.call("phoneOpen", params).map_err(|f| {
-            app.forget_token(token);
-            f.code(P)
-        })?;
-        let h_phone = num(&reply.value, "hPhone");
-        app.device_opened(h_phone, token);
-        put(lph_phone, h_phone);
-        Ok(0)
+            "apiVersion": api_version, "privilege": privilege});
+        let open = Open { family: P, app: h_phone_app, method: "phoneOpen", params,
+            instance: callback_instance, handle_key: "hPhone" };
+        open_device(open, lph_phone)
     })
 }
 
 export! {
-    fn phoneClose(h_phone: u32) => guard(P, || {
-        let (app, _) = on_phone(h_phone, "phoneClose", json!({"hPhone": h_phone}))?;
-        app.device_closed(h_phone);
-        registry::forget_device(P, h_phone);
-        Ok(0)
-    })
+    fn phoneClose(h_phone: u32) => guard(P, || close_device(P, h_phone, "phoneClose", "hPhone"))
 }
 
 export! {
