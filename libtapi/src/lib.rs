@@ -14,6 +14,7 @@ mod eventfd;
 mod export;
 mod fill;
 mod gate;
+mod message;
 mod registry;
 mod session;
 mod sync;

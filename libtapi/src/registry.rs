@@ -10,9 +10,10 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use crate::app::{App, Msg};
+use crate::app::App;
 use crate::consts::*;
 use crate::errors::Family;
+use crate::message::Msg;
 use crate::sync::lock;
 
 #[derive(Default)]
