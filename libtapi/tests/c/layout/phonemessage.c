@@ -1,0 +1,32 @@
+/*
+ * PHONEMESSAGE: sizeof and the offset of every field against the layout of Microsoft's tapi.h
+ * (the Windows SDK's field lists and TAPI_CURRENT_VERSION guards, #pragma pack(1)). The
+ * expected numbers were computed from those field lists (DWORD and HLINE 4 bytes,
+ * LINEDIALPARAMS, GUID and SYSTEMTIME 16, HANDLE and DWORD_PTR pointer-sized P), not from
+ * libtapi's own header. Compile with any TAPI_CURRENT_VERSION.
+ */
+#include "layout.h"
+
+int main(void)
+{
+    CHECK(PHONEMESSAGE, hDevice, 0);
+    CHECK(PHONEMESSAGE, dwMessageID, 4);
+    CHECK(PHONEMESSAGE, dwCallbackInstance, 8);
+    CHECK(PHONEMESSAGE, dwParam1, 8 + 1 * P);
+    CHECK(PHONEMESSAGE, dwParam2, 8 + 2 * P);
+    CHECK(PHONEMESSAGE, dwParam3, 8 + 3 * P);
+#if (TAPI_CURRENT_VERSION >= 0x00030001)
+    SIZE(PHONEMESSAGE, 8 + 4 * P);
+#elif (TAPI_CURRENT_VERSION >= 0x00030000)
+    SIZE(PHONEMESSAGE, 8 + 4 * P);
+#elif (TAPI_CURRENT_VERSION >= 0x00020002)
+    SIZE(PHONEMESSAGE, 8 + 4 * P);
+#elif (TAPI_CURRENT_VERSION >= 0x00020000)
+    SIZE(PHONEMESSAGE, 8 + 4 * P);
+#elif (TAPI_CURRENT_VERSION >= 0x00010004)
+    SIZE(PHONEMESSAGE, 8 + 4 * P);
+#endif
+    printf("PHONEMESSAGE (TAPI_CURRENT_VERSION 0x%08X): %d checks, %d failures\n",
+           (unsigned)TAPI_CURRENT_VERSION, checked, failures);
+    return failures != 0;
+}
