@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Sets up and runs every test: formatting, lints, unit and integration tests (the real binary
-# against SIPp), then the SIPp-in-Docker suite. SKIP_DOCKER=1 leaves the Docker suite out.
+# Sets up and runs every test: formatting, lints, unit and simulator tests, integration tests
+# (the real binary against SIPp, and against Kamailio and baresip), the C library's tests, the
+# Python package's tests, then the SIPp-in-Docker suite. SKIP_DOCKER=1 leaves the Docker suite
+# out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${SKIP_DOCKER:-}" = 1 ]; then ./scripts/setup.sh; else ./scripts/setup.sh --docker; fi
-cargo fmt --check
-cargo clippy --all-targets -- -D warnings
+./scripts/setup-interop.sh
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
 cargo test --all-targets
+./libtapi/run-tests.sh
 if [ "${SKIP_DOCKER:-}" != 1 ]; then
   ./docker/run-tests.sh
 fi

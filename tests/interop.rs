@@ -356,7 +356,6 @@ async fn inbound_call_over_tcp_app_hangs_up() {
 /// baresip puts the call on hold (re-INVITE with a=sendonly): the gateway answers 200 with
 /// a=recvonly and the app sees LINE_CALLSTATE(CONNECTED, LINECONNECTEDMODE_INACTIVE).
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs remote hold reported as CONNECTED/INACTIVE: contract v2 'Remote side', not filed as an issue yet"]
 async fn hold_from_baresip() {
     let mut world = World::start(KamailioOptions::default(), "udp");
     let (mut app, h_call) = outbound_connected(&mut world).await;
