@@ -201,22 +201,28 @@ class AsyncClient:
             pass  # the reader sees the connection go and fails the request
         try:
             if timeout is None:
-                result = await asyncio.shield(pending.future)
+                await asyncio.shield(pending.future)
             else:
-                result = await asyncio.wait_for(asyncio.shield(pending.future), timeout)
+                await asyncio.wait_for(asyncio.shield(pending.future), timeout)
         except asyncio.TimeoutError:
             if not pending.future.done():
                 pending.abandoned = True
                 raise RequestTimeout(f"{method}: no response within {timeout} s") from None
-            result = pending.future.result()
         except asyncio.CancelledError:
             if not pending.future.done():
                 pending.abandoned = True
-            raise
-        finally:
             self._inbox.consume(pending.slot)
-            await self._notify()
-        return result
+            raise
+        except Exception:
+            pass  # the future's exception is raised by _finish
+        return await self._finish(pending)
+
+    async def _finish(self, pending: _Pending) -> Dict[str, Any]:
+        """The caller's side of a response: hands its slot back (letting the messages that
+        followed the response be delivered) and returns the result or raises the error."""
+        self._inbox.consume(pending.slot)
+        await self._notify()
+        return pending.future.result()
 
     async def _wait_connected(self, method: str) -> None:
         assert self._connected is not None

@@ -197,10 +197,15 @@ class Client:
                     self._pending.pop(request_id, None)
                     raise ConnectionLost(f"{method}: could not send the request: {e}") from e
         pending.event.wait(timeout)
+        return self._finish(pending, timeout)
+
+    def _finish(self, pending: _Pending, timeout: Optional[float]) -> Dict[str, Any]:
+        """The caller's side of a response: hands its slot back (letting the messages that
+        followed the response be delivered) and returns the result or raises the error."""
         with self._cv:
             if not pending.done:
                 pending.abandoned = True
-                raise RequestTimeout(f"{method}: no response within {timeout} s")
+                raise RequestTimeout(f"{pending.method}: no response within {timeout} s")
             self._inbox.consume(pending.slot)
             self._cv.notify_all()
         if pending.error is not None:
