@@ -77,34 +77,40 @@ def dial(c: tapigw.Client, line: int, args: argparse.Namespace) -> int:
     answered = False
     hang_up_at = time.monotonic() + args.ring_timeout
     dropping = False
+    interrupted = False
     try:
         while True:
             try:
                 msg = c.next_message(timeout=max(0.0, hang_up_at - time.monotonic()))
-            except KeyboardInterrupt:
-                msg, hang_up_at = None, 0.0
-            if msg is None:  # time to hang up
-                if not dropping:
+                if msg is None:  # time to hang up
+                    if dropping:
+                        log("the call did not go IDLE in time; leaving")
+                        break
                     log("hanging up")
                     dropping = True
+                    hang_up_at = time.monotonic() + 10.0
                     drop(c, call)
-                hang_up_at = time.monotonic() + 10.0
-                continue
-            if msg["method"] == "LINE_REPLY" and msg["dwParam1"] == request and msg["dwParam2"] != 0:
-                log(f"call failed: {tapigw.lineerr_name(msg['dwParam2'])}")
-                return 1
-            if msg["method"] != "LINE_CALLSTATE" or msg["hDevice"] != call:
-                continue
-            log(state_text(msg))
-            state = msg["dwParam1"]
-            if state == tapigw.LINECALLSTATE_CONNECTED and not answered:
-                answered = True
-                hang_up_at = time.monotonic() + (args.seconds if args.seconds is not None else 10**9)
-            elif state == tapigw.LINECALLSTATE_DISCONNECTED and not dropping:
-                dropping = True
-                drop(c, call)  # TAPI's way to take a DISCONNECTED call to IDLE
-            elif state == tapigw.LINECALLSTATE_IDLE:
-                break
+                    continue
+                if msg["method"] == "LINE_REPLY" and msg["dwParam1"] == request and msg["dwParam2"] != 0:
+                    log(f"call failed: {tapigw.lineerr_name(msg['dwParam2'])}")
+                    return 1
+                if msg["method"] != "LINE_CALLSTATE" or msg["hDevice"] != call:
+                    continue
+                log(state_text(msg))
+                state = msg["dwParam1"]
+                if state == tapigw.LINECALLSTATE_CONNECTED and not answered:
+                    answered = True
+                    hang_up_at = time.monotonic() + (args.seconds if args.seconds is not None else 10**9)
+                elif state == tapigw.LINECALLSTATE_DISCONNECTED and not dropping:
+                    dropping = True
+                    drop(c, call)  # TAPI's way to take a DISCONNECTED call to IDLE
+                elif state == tapigw.LINECALLSTATE_IDLE:
+                    break
+            except KeyboardInterrupt:  # the first Ctrl-C hangs up, a second one quits
+                if interrupted:
+                    raise
+                interrupted = True
+                hang_up_at = 0.0
     finally:
         try:
             c.lineDeallocateCall(hCall=call)

@@ -213,10 +213,16 @@ class App:
     resumable: bool = False
     last_seq: int = 0
     options: int = 0
+    last_message: Optional[Tuple[Any, ...]] = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> Tuple[str, int]:
         return (self.kind, self.handle)
+
+
+def _fingerprint(msg: Dict[str, Any]) -> Tuple[Any, ...]:
+    """A message without its seq, to recognise the copies of one broadcast."""
+    return tuple(sorted((k, repr(v)) for k, v in msg.items() if k != "seq"))
 
 
 def _kind_of_message(method: str) -> str:
@@ -236,7 +242,9 @@ class Sessions:
     the app whose request returned that requestId; the app that owns the handle in ``hDevice``
     (handles are learnt from the results of lineOpen, lineMakeCall, ... and from
     LINE_APPNEWCALL); the only app whose next seq it is; the only app of its kind. With one app
-    per connection (the usual case) every message is attributed.
+    of each kind per connection (the usual case) every message is attributed for certain;
+    several line apps on one connection rely on the handle inference above (the contract's
+    notifications do not carry their app).
     """
 
     apps: Dict[Tuple[str, int], App] = field(default_factory=dict)
@@ -351,6 +359,15 @@ class Sessions:
         seq = _int(msg.get("seq"))
         if seq is not None:
             nexts = [a for a in candidates if a.last_seq == seq - 1]
+            if len(nexts) > 1:
+                # A message sent to every app (LINE_CREATE, ...) arrives once per app: a copy
+                # equal to the one an app just got belongs to another app.
+                copy = _fingerprint(msg)
+                nexts = [a for a in nexts if a.last_message != copy]
+                if len(nexts) > 1 and not device and method not in ("LINE_REPLY", "PHONE_REPLY"):
+                    # Apps at the same seq get identical copies: which copy is whose does not
+                    # matter, as long as each app counts one.
+                    nexts = nexts[:1]
             if len(nexts) == 1:
                 return nexts[0]
         if len(candidates) == 1:
@@ -370,6 +387,8 @@ class Sessions:
                 log.warning("tapigw: %s app %d: seq jumped from %d to %d (messages missing)",
                             app.kind, app.handle, app.last_seq, seq)
             app.last_seq = seq
+        if app is not None:
+            app.last_message = _fingerprint(msg)
         self._learn_from_message(msg, app)
         return True
 

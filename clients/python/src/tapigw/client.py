@@ -196,7 +196,15 @@ class Client:
                 if not pending.done:
                     self._pending.pop(request_id, None)
                     raise ConnectionLost(f"{method}: could not send the request: {e}") from e
-        pending.event.wait(timeout)
+        try:
+            pending.event.wait(timeout)
+        except BaseException:  # KeyboardInterrupt: give the slot up, or delivery would stall
+            with self._cv:
+                pending.abandoned = True
+                if pending.done:
+                    self._inbox.consume(pending.slot)
+                    self._cv.notify_all()
+            raise
         return self._finish(pending, timeout)
 
     def _finish(self, pending: _Pending, timeout: Optional[float]) -> Dict[str, Any]:
