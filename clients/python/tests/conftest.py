@@ -174,6 +174,8 @@ class Gateway:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

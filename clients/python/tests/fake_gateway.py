@@ -171,6 +171,7 @@ class FakeGateway:
             try:
                 sock, _ = listener.accept()
             except OSError:
+                listener.close()
                 return
             with self.cv:
                 conn = Conn(self, sock, len(self.conns) + 1)
@@ -210,6 +211,8 @@ class FakeGateway:
             for s in self.sessions.values():
                 if s.conn is conn:
                     s.conn = None
+        reader.close()
+        conn.sock.close()
 
     def _handle(self) -> int:
         self._next_handle += 1

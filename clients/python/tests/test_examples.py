@@ -64,6 +64,10 @@ class Program:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        for t in self._pumps:
+            t.join(5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            stream.close()
 
 
 @pytest.fixture

@@ -352,3 +352,24 @@ def test_asyncio_gives_up_and_closes(fake):
 async def _ainit(c):
     return await c.lineInitializeEx(appName="resume-test", apiVersion=tapigw.API_VERSION,
                                     options=1, resumable=True)
+
+
+def test_a_new_process_resumes_by_hand_and_then_automatically(fake):
+    first = tapigw.connect(fake.address, **FAST)
+    app = _init(first)
+    s = fake.session()
+    fake.emit(s, "LINE_CALLINFO", hDevice=9, dwMessageID=1, dwCallbackInstance=0, dwParam1=0, dwParam2=0, dwParam3=0)
+    assert first.next_message(5)["seq"] == 1
+    first.close(shutdown=False)
+    assert not any(m == "lineShutdown" for _, m, _ in fake.requests)
+    fake.emit(s, "LINE_CALLINFO", hDevice=9, dwMessageID=1, dwCallbackInstance=0, dwParam1=1, dwParam2=0, dwParam3=0)
+    second = tapigw.connect(fake.address, **FAST)
+    assert second.lineResume(sessionId=app["sessionId"], lastSeq=1) == {"hLineApp": app["hLineApp"]}
+    assert second.next_message(5)["seq"] == 2
+    (info,) = second.apps()
+    assert (info.handle, info.resumable, info.last_seq) == (app["hLineApp"], True, 2)
+    fake.drop()
+    fake.emit(s, "LINE_CALLINFO", hDevice=9, dwMessageID=1, dwCallbackInstance=0, dwParam1=2, dwParam2=0, dwParam3=0)
+    assert second.next_message(10)["seq"] == 3
+    assert fake.wait_request("lineResume", 2)[1][2] == {"sessionId": app["sessionId"], "lastSeq": 2}
+    second.close()

@@ -283,6 +283,13 @@ class Sessions:
             self.apps[(kind, handle)] = App(kind, handle, session_id if isinstance(session_id, str) else None,
                                             resumable, 0, _int(params.get("options")) or 0)
             return
+        if method in ("lineResume", "phoneResume"):  # an app resumed by hand (a new process)
+            kind = "line" if method == "lineResume" else "phone"
+            handle = _int(result.get(APP_KEYS[kind]))
+            session_id = params.get("sessionId")
+            if handle is not None and isinstance(session_id, str) and (kind, handle) not in self.apps:
+                self.apps[(kind, handle)] = App(kind, handle, session_id, True, _int(params.get("lastSeq")) or 0)
+            return
         if method in SHUTDOWN_METHODS:
             kind, key = SHUTDOWN_METHODS[method]
             handle = _int(params.get(key))

@@ -9,6 +9,7 @@ every callback in message order. Calls may be made from any thread, callbacks in
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -125,8 +126,6 @@ class Client:
         resume_timeout: float = 30.0,
         reconnect_wait: Optional[float] = None,
     ):
-        import os
-
         self.address = _core.parse_address(address)
         self.token = token if token is not None else os.environ.get("TAPIGW_TOKEN") or None
         self.connect_timeout = connect_timeout
@@ -419,14 +418,6 @@ class Client:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def __del__(self) -> None:  # pragma: no cover - best effort
-        try:
-            if self._state != CLOSED:
-                self._stop.set()
-                self._shutdown_socket(self._sock)
-        except Exception:
-            pass
-
     def _set_closed(self, reason: ConnectionLost) -> None:
         """Under the lock: the client is closed for good."""
         if self._state == CLOSED:
@@ -459,20 +450,22 @@ class Client:
         return sock
 
     @staticmethod
-    def _shutdown_socket(sock: socket.socket) -> None:
+    def _shutdown_socket(sock: socket.socket, file: Any = None) -> None:
         try:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        try:
-            sock.close()
-        except OSError:
-            pass
+        for closable in (file, sock):
+            try:
+                if closable is not None:
+                    closable.close()
+            except (OSError, ValueError):
+                pass
 
     def _read_forever(self) -> None:
         while True:
             self._read_until_eof(self._file)
-            self._shutdown_socket(self._sock)
+            self._shutdown_socket(self._sock, self._file)
             with self._cv:
                 if self._state == CLOSED or self._stop.is_set():
                     self._set_closed(ConnectionLost("the client was closed"))
@@ -569,18 +562,18 @@ class Client:
             file = sock.makefile("rb")
             with self._cv:
                 if self._state == CLOSED:
-                    self._shutdown_socket(sock)
+                    self._shutdown_socket(sock, file)
                     return False
                 self._sock, self._file = sock, file
             try:
                 outcome = self._resume_on(sock, file)
             except ConnectionLost as e:
                 last_error = e
-                self._shutdown_socket(sock)
+                self._shutdown_socket(sock, file)
                 continue
             except AuthenticationError as e:
                 last_error = e
-                self._shutdown_socket(sock)
+                self._shutdown_socket(sock, file)
                 break
             with self._cv:
                 if self._state == CLOSED:
