@@ -405,10 +405,14 @@ class Client:
         self._stop.set()
         with self._cv:
             self._set_closed(ConnectionLost("the client was closed"))
-        self._shutdown_socket(self._sock)
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the reader, which closes the socket
+        except OSError:
+            pass
         current = threading.current_thread()
         if self._reader is not current:
             self._reader.join(5.0)
+            self._shutdown_socket(self._sock, self._file)
         if self._dispatcher is not None and self._dispatcher is not current:
             self._dispatcher.join(5.0)
 
@@ -577,6 +581,7 @@ class Client:
                 break
             with self._cv:
                 if self._state == CLOSED:
+                    self._shutdown_socket(sock, file)
                     return False
                 self._state = CONNECTED
                 self._inbox.push(RECONNECTED, None)
