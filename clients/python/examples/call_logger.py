@@ -34,6 +34,7 @@ COLUMNS = ["start", "line", "direction", "caller", "called", "duration", "discon
 
 @dataclass
 class Call:
+    """What the logger knows of one call."""
     line: int
     start: datetime
     connected_at: Optional[float] = None
@@ -57,6 +58,7 @@ class Logger:
         self.done = threading.Event()
 
     def on_message(self, msg: dict) -> None:
+        """The callback: every TAPI message, on the client's thread."""
         method = msg["method"]
         if method == "LINE_APPNEWCALL":
             self.calls[msg["dwParam2"]] = Call(self.lines.get(msg["hDevice"], -1), datetime.now().astimezone())
@@ -66,6 +68,7 @@ class Logger:
             print(f"call_logger: line {self.lines.get(msg['hDevice'])} was closed by the gateway", file=sys.stderr)
 
     def on_state(self, h_call: int, call: Call, state: int, mode: int) -> None:
+        """Follows one call's states; IDLE ends it and prints its row."""
         if not call.direction and state != tapigw.LINECALLSTATE_UNKNOWN:
             self.fill_in(h_call, call)
         if state == tapigw.LINECALLSTATE_CONNECTED and call.connected_at is None:
@@ -89,6 +92,7 @@ class Logger:
         call.called = info.get("calledId", "") or call.called
 
     def finish(self, h_call: int, call: Call) -> None:
+        """Prints the call's CSV row and frees its handle."""
         end = call.ended_at or time.monotonic()
         duration = round(end - call.connected_at) if call.connected_at is not None else 0
         self.out.writerow([call.start.isoformat(timespec="seconds"), call.line, call.direction,
@@ -106,6 +110,7 @@ class Logger:
 
 
 def main() -> int:
+    """Parses the command line, opens every line and logs until Ctrl-C or --count."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--api", default=None, help="gateway API host:port (default $TAPIGW_API or 127.0.0.1:8274)")
     p.add_argument("--token", default=None, help="api.token (default $TAPIGW_TOKEN)")
@@ -123,6 +128,7 @@ def main() -> int:
     lost = []
 
     def gone(e: Exception) -> None:
+        """The session or the connection is lost: stop."""
         print(f"call_logger: {e}", file=sys.stderr)
         lost.append(e)
         logger.done.set()

@@ -23,6 +23,7 @@ import tapigw
 
 
 def log(text: str) -> None:
+    """Prints ``text`` with a timestamp."""
     print(f"{datetime.now().strftime('%H:%M:%S.%f')[:-3]} {text}", flush=True)
 
 
@@ -37,6 +38,7 @@ def state_text(msg: dict) -> str:
 
 
 def main() -> int:
+    """Parses the command line, opens the line and dials."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("number", help="what to dial: a number, sip:/sips: URI or tel: number")
     p.add_argument("--api", default=None, help="gateway API host:port (default $TAPIGW_API or 127.0.0.1:8274)")
@@ -71,6 +73,7 @@ def main() -> int:
 
 
 def dial(c: tapigw.Client, line: int, args: argparse.Namespace) -> int:
+    """Makes the call and follows it to IDLE; the exit status."""
     made = c.lineMakeCall(hLine=line, destAddress=args.number)
     request, call = made["requestId"], made["hCall"]
     log(f"dialling {args.number} on line {args.line} (request {request})")

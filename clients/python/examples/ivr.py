@@ -25,6 +25,7 @@ import tapigw.aio
 
 
 def log(text: str) -> None:
+    """Prints ``text`` with a timestamp."""
     print(f"{datetime.now().strftime('%H:%M:%S.%f')[:-3]} {text}", flush=True)
 
 
@@ -46,6 +47,7 @@ class Call:
 
 
 class Ivr:
+    """Answers calls on one line and runs the dialogue of each."""
     def __init__(self, c: tapigw.aio.AsyncClient, args: argparse.Namespace):
         self.c = c
         self.args = args
@@ -53,6 +55,7 @@ class Ivr:
         self.handled = 0
 
     async def run(self) -> None:
+        """The message loop (``async for``), until --calls calls were handled."""
         async for msg in self.c.messages():
             method = msg["method"]
             if method == "LINE_CALLSTATE":
@@ -69,6 +72,7 @@ class Ivr:
                 return
 
     async def on_state(self, msg: dict) -> None:
+        """Answers offered calls, starts the dialogue when connected, cleans up at IDLE."""
         h_call, state = msg["hDevice"], msg["dwParam1"]
         if state == tapigw.LINECALLSTATE_OFFERING:
             info = await self.c.lineGetCallInfo(hCall=h_call)
@@ -150,9 +154,11 @@ class Ivr:
         return digits
 
     def menu(self, digits: str) -> None:
+        """Where a real IVR would branch on the digits."""
         log(f"caller chose {digits!r}" if digits else "caller entered nothing")
 
     async def drop(self, h_call: int) -> None:
+        """lineDrop, tolerating a call that already went IDLE."""
         try:
             await self.c.lineDrop(hCall=h_call)
         except tapigw.TapiError as e:
@@ -161,6 +167,7 @@ class Ivr:
 
 
 async def amain(args: argparse.Namespace) -> int:
+    """Connects, opens the line as its owner and runs the IVR."""
     try:
         c = await tapigw.aio.connect(args.api, token=args.token)
     except tapigw.TapiGwError as e:
@@ -183,6 +190,7 @@ async def amain(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
+    """Parses the command line and runs :func:`amain`."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--api", default=None, help="gateway API host:port (default $TAPIGW_API or 127.0.0.1:8274)")
     p.add_argument("--token", default=None, help="api.token (default $TAPIGW_TOKEN)")

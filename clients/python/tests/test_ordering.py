@@ -17,7 +17,6 @@ import pytest
 
 import tapigw
 import tapigw.aio
-from tapigw import _core
 from conftest import WAIT, Collector, free_port, line_config
 from fake_gateway import FakeGateway
 

@@ -217,6 +217,7 @@ class App:
 
     @property
     def key(self) -> Tuple[str, int]:
+        """``(kind, handle)``, the app's key in :class:`Sessions`."""
         return (self.kind, self.handle)
 
 
@@ -226,10 +227,12 @@ def _fingerprint(msg: Dict[str, Any]) -> Tuple[Any, ...]:
 
 
 def _kind_of_message(method: str) -> str:
+    """``"phone"`` for PHONE_ messages, else ``"line"``."""
     return "phone" if method.startswith("PHONE_") else "line"
 
 
 def _int(value: Any) -> Optional[int]:
+    """``value`` if it is an int (and not a bool), else None."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
@@ -400,6 +403,7 @@ class Sessions:
         return True
 
     def _learn_from_message(self, msg: Dict[str, Any], app: Optional[App]) -> None:
+        """Handles a message brings (LINE_APPNEWCALL) or ends (LINE_REPLY, LINE_CLOSE)."""
         method = msg.get("method")
         if method == "LINE_APPNEWCALL":
             line = _int(msg.get("hDevice"))

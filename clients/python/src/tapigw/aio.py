@@ -50,6 +50,7 @@ _LIMIT = 16 * 1024 * 1024
 
 
 class _Pending:
+    """A request waiting for its response (a future)."""
     __slots__ = ("method", "params", "future", "slot", "internal", "abandoned")
 
     def __init__(self, method: str, params: Dict[str, Any], future: "asyncio.Future[Any]", internal: bool = False):
@@ -80,6 +81,7 @@ class _Function:
 
 
 def _tune(writer: asyncio.StreamWriter) -> None:
+    """TCP_NODELAY for small request lines; keep-alive so that a dead peer is noticed."""
     sock = writer.get_extra_info("socket")
     if sock is None:
         return
@@ -144,6 +146,7 @@ class AsyncClient:
         self._closed_cb: Optional[Callable[[ConnectionLost], Any]] = None
 
     async def _start(self) -> "AsyncClient":
+        """Connects, starts the reader task and authenticates."""
         self._changed = asyncio.Condition()
         self._connected = asyncio.Event()
         self._connected.set()
@@ -159,6 +162,7 @@ class AsyncClient:
         return self
 
     async def _open(self) -> Tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Opens a connection to the gateway (ConnectionLost when it cannot)."""
         host, port = self.address
         try:
             reader, writer = await asyncio.wait_for(
@@ -225,6 +229,7 @@ class AsyncClient:
         return pending.future.result()
 
     async def _wait_connected(self, method: str) -> None:
+        """Waits out a reconnection (bounded by ``reconnect_wait``)."""
         assert self._connected is not None
         if self._state == RECONNECTING:
             try:
@@ -236,6 +241,7 @@ class AsyncClient:
             raise ConnectionLost(f"{method}: {reason}")
 
     async def _notify(self) -> None:
+        """Wakes whoever waits on the inbox or the state."""
         assert self._changed is not None
         async with self._changed:
             self._changed.notify_all()
@@ -308,6 +314,7 @@ class AsyncClient:
         return _Hold(self)
 
     async def _take(self, timeout: Optional[float]) -> Optional[Tuple[str, Any]]:
+        """The next deliverable inbox item, or None after ``timeout`` seconds."""
         assert self._changed is not None
         async with self._changed:
             waiter = self._changed.wait_for(lambda: self._inbox.ready_peek())
@@ -321,6 +328,7 @@ class AsyncClient:
             return self._inbox.ready()
 
     async def _dispatch_forever(self) -> None:
+        """The callback task: delivers every inbox item in order."""
         while True:
             item = await self._take(None)
             assert item is not None
@@ -343,6 +351,7 @@ class AsyncClient:
 
     @staticmethod
     async def _run_hook(fn: Callable[..., Any], *args: Any) -> None:
+        """Calls an app callback (awaiting it if it is a coroutine); logs its exceptions."""
         try:
             result = fn(*args)
             if inspect.isawaitable(result):
@@ -416,6 +425,7 @@ class AsyncClient:
 
     @staticmethod
     def _close_writer(writer: Optional[asyncio.StreamWriter]) -> None:
+        """Closes a connection's writer, ignoring errors."""
         if writer is None:
             return
         try:
@@ -424,6 +434,7 @@ class AsyncClient:
             pass
 
     def _set_closed(self, reason: ConnectionLost) -> None:
+        """The client is closed for good: fail waiting requests, end the message stream."""
         if self._state == CLOSED:
             return
         self._state = CLOSED
@@ -434,6 +445,7 @@ class AsyncClient:
         self._connected.set()
 
     def _fail_pending(self, reason: BaseException) -> None:
+        """Fails every request still waiting for its response."""
         for pending in self._pending.values():
             if not pending.future.done():
                 pending.future.set_exception(ConnectionLost(f"{pending.method}: {reason}"))
@@ -446,6 +458,7 @@ class AsyncClient:
     # ------------------------------------------------------------------------------------
 
     async def _read_forever(self) -> None:
+        """The reader task: reads until the connection drops, then reconnects or closes."""
         assert self._stopping is not None
         while True:
             assert self._reader is not None
@@ -471,6 +484,7 @@ class AsyncClient:
                 return
 
     async def _read_until_eof(self, reader: asyncio.StreamReader) -> None:
+        """Handles every line of one connection until it ends."""
         while True:
             try:
                 line = await reader.readline()
@@ -481,6 +495,7 @@ class AsyncClient:
             await self._handle_line(line)
 
     async def _handle_line(self, line: bytes) -> None:
+        """Routes one received line: a response to its caller, a notification to the inbox."""
         obj = _core.decode(line)
         if obj is None:
             return
@@ -496,6 +511,7 @@ class AsyncClient:
         await self._notify()
 
     def _on_response(self, obj: Dict[str, Any]) -> None:
+        """Completes the request a response answers and takes its ordering slot."""
         pending = self._pending.pop(obj.get("id"), None)  # type: ignore[arg-type]
         if pending is None:
             log.warning("tapigw: response to an unknown request id %r", obj.get("id"))
@@ -517,12 +533,15 @@ class AsyncClient:
             pending.slot = self._inbox.take_slot()
 
     def _lose(self, app: App, cause: BaseException) -> None:
+        """``app`` is gone; tells the app in message order."""
         self._sessions.forget(app.key)
         self._inbox.push(SESSION_LOST, SessionLost(app.handle, app.kind, app.session_id, cause))
 
     # -- reconnection -----------------------------------------------------------------------
 
     async def _reconnect_and_resume(self) -> bool:
+        """Reconnects with backoff and resumes every resumable app. True when connected
+        again (possibly with some apps lost); False when the client closed."""
         assert self._stopping is not None and self._connected is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.resume_timeout
@@ -574,6 +593,8 @@ class AsyncClient:
     async def _internal(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, calls: List[Tuple[str, Dict[str, Any]]]
     ) -> List[Any]:
+        """Sends ``calls`` pipelined on a fresh connection and reads (handling notifications
+        as usual) until each is answered; each entry is a result dict or an RpcError."""
         loop = asyncio.get_running_loop()
         pendings = []
         data = b""
@@ -605,6 +626,7 @@ class AsyncClient:
         return out
 
     async def _resume_on(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> str:
+        """Authenticates (with a token) and resumes every resumable app on a new connection."""
         if self.token:
             (answer,) = await self._internal(reader, writer, [("authenticate", {"token": self.token})])
             if isinstance(answer, RpcError):
@@ -628,6 +650,7 @@ class AsyncClient:
 
 
 class _Hold:
+    """See :meth:`AsyncClient.hold_messages`."""
     def __init__(self, client: AsyncClient):
         self._client = client
 

@@ -321,6 +321,7 @@ class Client:
         return _Hold(self)
 
     def _take(self, timeout: Optional[float]) -> Optional[Tuple[str, Any]]:
+        """The next deliverable inbox item, or None after ``timeout`` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cv:
             while True:
@@ -333,6 +334,7 @@ class Client:
                 self._cv.wait(left)
 
     def _dispatch_forever(self) -> None:
+        """The callback thread: delivers every inbox item in order."""
         while True:
             kind, payload = self._take(None)  # type: ignore[misc]
             if kind == MESSAGE:
@@ -354,6 +356,7 @@ class Client:
 
     @staticmethod
     def _run_hook(fn: Callable[..., Any], *args: Any) -> None:
+        """Calls an app callback; logs its exceptions."""
         try:
             fn(*args)
         except Exception:
@@ -433,6 +436,7 @@ class Client:
         self._cv.notify_all()
 
     def _fail_pending(self, reason: BaseException) -> None:
+        """Under the lock: fails every request still waiting for its response."""
         for pending in self._pending.values():
             if not pending.done:
                 pending.error = ConnectionLost(f"{pending.method}: {reason}")
@@ -445,6 +449,7 @@ class Client:
     # ------------------------------------------------------------------------------------
 
     def _open_socket(self) -> socket.socket:
+        """Opens a connection to the gateway (ConnectionLost when it cannot)."""
         try:
             sock = socket.create_connection(self.address, timeout=self.connect_timeout)
         except OSError as e:
@@ -455,6 +460,7 @@ class Client:
 
     @staticmethod
     def _shutdown_socket(sock: socket.socket, file: Any = None) -> None:
+        """Shuts a connection down and closes it (and its file), ignoring errors."""
         try:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -467,6 +473,7 @@ class Client:
                 pass
 
     def _read_forever(self) -> None:
+        """The reader thread: reads until the connection drops, then reconnects or closes."""
         while True:
             self._read_until_eof(self._file)
             self._shutdown_socket(self._sock, self._file)
@@ -489,6 +496,7 @@ class Client:
                 return
 
     def _read_until_eof(self, file: Any) -> None:
+        """Handles every line of one connection until it ends."""
         while True:
             try:
                 line = file.readline()
@@ -501,6 +509,7 @@ class Client:
             self._handle_line(line)
 
     def _handle_line(self, line: bytes) -> None:
+        """Routes one received line: a response to its caller, a notification to the inbox."""
         obj = _core.decode(line)
         if obj is None:
             return
@@ -512,6 +521,7 @@ class Client:
             log.warning("tapigw: ignoring an unexpected frame: %r", line[:200])
 
     def _on_response(self, obj: Dict[str, Any]) -> None:
+        """Completes the request a response answers and takes its ordering slot."""
         with self._cv:
             pending = self._pending.pop(obj.get("id"), None)  # type: ignore[arg-type]
             if pending is None:
@@ -532,6 +542,7 @@ class Client:
             self._cv.notify_all()
 
     def _on_notification(self, obj: Dict[str, Any]) -> None:
+        """Queues a notification unless it is a duplicate (seq already seen)."""
         msg = _core.message_from(obj)
         with self._cv:
             if not self._sessions.accept(msg):
@@ -624,6 +635,7 @@ class Client:
         return [p.error if p.error is not None else p.result for p in pendings]
 
     def _resume_on(self, sock: socket.socket, file: Any) -> str:
+        """Authenticates (with a token) and resumes every resumable app on a new connection."""
         if self.token:
             (answer,) = self._internal(sock, file, [("authenticate", {"token": self.token})])
             if isinstance(answer, RpcError):

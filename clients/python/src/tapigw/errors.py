@@ -54,6 +54,7 @@ class RpcError(TapiGwError):
         super().__init__(self._text())
 
     def _text(self) -> str:
+        """The exception's text."""
         where = f"{self.method}: " if self.method else ""
         return f"{where}{self.message} ({self.code})"
 
@@ -74,6 +75,7 @@ class TapiError(RpcError):
         super().__init__(code, message or self.name, data, method)
 
     def _text(self) -> str:
+        """The exception's text."""
         where = f"{self.method}: " if self.method else ""
         return f"{where}{self.name} (0x{self.code & 0xFFFFFFFF:08X})"
 
