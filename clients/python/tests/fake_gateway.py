@@ -82,6 +82,8 @@ class FakeGateway:
         self.refuse_resume = False
         self.replay_overlap = 0  # >0: replay that many already-seen messages too (duplicates)
         self.hold: set = set()  # methods whose response is never sent
+        self.unknown: set = set()  # methods answered -32601
+        self.line_resume_any_kind = False  # lineResume also resumes phone sessions
         self.handler: Optional[Callable[[Conn, int, str, Dict[str, Any]], bool]] = None
         self._next_handle = 0x10000
         self._next_request = 0
@@ -203,6 +205,9 @@ class FakeGateway:
                 continue
             if method in self.hold:
                 continue
+            if method in self.unknown:
+                conn.send(_error(rid, -32601, f"Method not found: {method}"))
+                continue
             if self.handler is not None and self.handler(conn, rid, method, params):
                 continue
             self._dispatch(conn, rid, method, params)
@@ -261,6 +266,8 @@ class FakeGateway:
             kind = "line" if method == "lineResume" else "phone"
             with self.cv:
                 s = self.sessions.get(params.get("sessionId"))
+                if s is not None and self.line_resume_any_kind and method == "lineResume":
+                    kind = s.kind
                 refuse = self.refuse_resume or s is None or not s.resumable or s.kind != kind
                 if not refuse:
                     s.conn = conn

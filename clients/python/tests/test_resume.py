@@ -373,3 +373,44 @@ def test_a_new_process_resumes_by_hand_and_then_automatically(fake):
     assert second.next_message(10)["seq"] == 3
     assert fake.wait_request("lineResume", 2)[1][2] == {"sessionId": app["sessionId"], "lastSeq": 2}
     second.close()
+
+
+def test_phone_apps_fall_back_to_line_resume_when_phone_resume_is_unknown(fake):
+    fake.unknown.add("phoneResume")
+    fake.line_resume_any_kind = True
+    c = tapigw.connect(fake.address, **FAST)
+    reconnected = threading.Event()
+    c.on_reconnect(reconnected.set)
+    got = Collector()
+    c.on_message(got)
+    p = c.phoneInitializeEx(appName="phones", apiVersion=tapigw.API_VERSION, options=1, resumable=True)
+    fake.drop()
+    assert reconnected.wait(10)
+    fake.wait_request("phoneResume")
+    (_, _, params), = fake.wait_request("lineResume")
+    assert params == {"sessionId": p["sessionId"], "lastSeq": 0}
+    assert [a.handle for a in c.apps()] == [p["hPhoneApp"]]
+    fake.emit(fake.session(), "PHONE_STATE", hDevice=3, dwMessageID=tapigw.PHONE_STATE, dwCallbackInstance=0,
+              dwParam1=tapigw.PHONESTATE_HANDSETHOOKSWITCH, dwParam2=1, dwParam3=0)
+    assert got.wait_count(1)[0]["seq"] == 1
+    c.close()
+
+
+def test_asyncio_phone_fallback_and_token(fake):
+    fake.token = "t0k"
+    fake.unknown.add("phoneResume")
+    fake.line_resume_any_kind = True
+
+    async def main():
+        c = await tapigw.aio.connect(fake.address, token="t0k", **FAST)
+        p = await c.phoneInitializeEx(appName="phones", apiVersion=tapigw.API_VERSION, options=1, resumable=True)
+        fake.drop()
+        await asyncio.get_running_loop().run_in_executor(None, fake.wait_request, "lineResume")
+        assert await c.wait_state("connected", 10)
+        second = [m for conn, m, _ in fake.requests if conn == 2]
+        assert second == ["authenticate", "phoneResume", "lineResume"]
+        assert [a.handle for a in c.apps()] == [p["hPhoneApp"]]
+        await c.close()
+        assert fake.wait_request("phoneShutdown")[0][2] == {"hPhoneApp": p["hPhoneApp"]}
+
+    asyncio.run(asyncio.wait_for(main(), 30))

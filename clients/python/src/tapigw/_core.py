@@ -27,6 +27,7 @@ INFINITE = 0xFFFFFFFF
 INIT_METHODS = {"lineInitializeEx": ("line", "hLineApp"), "phoneInitializeEx": ("phone", "hPhoneApp")}
 SHUTDOWN_METHODS = {"lineShutdown": ("line", "hLineApp"), "phoneShutdown": ("phone", "hPhoneApp")}
 RESUME_METHODS = {"line": ("lineResume", "hLineApp"), "phone": ("phoneResume", "hPhoneApp")}
+METHOD_NOT_FOUND = -32601
 APP_KEYS = {"line": "hLineApp", "phone": "hPhoneApp"}
 
 # Parameters that name an object of an app, in the order they identify the request's app.
@@ -430,3 +431,25 @@ class Sessions:
     def not_resumable(self) -> List[App]:
         """The apps a dropped connection ends for good."""
         return [a for a in self.apps.values() if not a.resumable]
+
+
+def resume_calls(apps: List[App]) -> List[Tuple[str, Dict[str, Any]]]:
+    """The resume request of each app: ``lineResume`` / ``phoneResume`` with sessionId and the
+    last seq accepted."""
+    return [(RESUME_METHODS[a.kind][0], {"sessionId": a.session_id, "lastSeq": a.last_seq}) for a in apps]
+
+
+def phone_retries(apps: List[App], answers: List[Any]) -> List[int]:
+    """The indexes of phone apps whose ``phoneResume`` the gateway does not know (-32601): the
+    contract spells out only ``lineResume``, which may serve phone sessions too."""
+    return [
+        i for i, (app, answer) in enumerate(zip(apps, answers))
+        if app.kind == "phone" and getattr(answer, "code", None) == METHOD_NOT_FOUND
+    ]
+
+
+def resumed_handle(app: App, answer: Any) -> Optional[int]:
+    """The app handle a resume result gives back (hLineApp / hPhoneApp)."""
+    if not isinstance(answer, dict):
+        return None
+    return _int(answer.get(APP_KEYS[app.kind], answer.get("hLineApp")))

@@ -632,17 +632,20 @@ class AsyncClient:
             if isinstance(answer, RpcError):
                 raise answer if isinstance(answer, AuthenticationError) else AuthenticationError(answer.code, answer.message)
         apps = self._sessions.resumable()
-        calls = [
-            (_core.RESUME_METHODS[app.kind][0], {"sessionId": app.session_id, "lastSeq": app.last_seq}) for app in apps
-        ]
+        calls = _core.resume_calls(apps)
         answers = await self._internal(reader, writer, calls) if calls else []
+        retry = _core.phone_retries(apps, answers)
+        if retry:
+            again = await self._internal(reader, writer, [("lineResume", calls[i][1]) for i in retry])
+            for i, answer in zip(retry, again):
+                answers[i] = answer
         resumed = 0
         for app, answer in zip(apps, answers):
             if isinstance(answer, BaseException):
                 self._lose(app, answer)
                 continue
-            handle = answer.get(_core.APP_KEYS[app.kind]) if isinstance(answer, dict) else None
-            if isinstance(handle, int) and handle != app.handle:
+            handle = _core.resumed_handle(app, answer)
+            if handle is not None and handle != app.handle:
                 log.warning("tapigw: %s app %d resumed as %d", app.kind, app.handle, handle)
                 self._sessions.rekey(app.key, handle)
             resumed += 1

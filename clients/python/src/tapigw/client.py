@@ -642,19 +642,21 @@ class Client:
                 raise answer if isinstance(answer, AuthenticationError) else AuthenticationError(answer.code, answer.message)
         with self._cv:
             apps = self._sessions.resumable()
-            calls = []
-            for app in apps:
-                method, _ = _core.RESUME_METHODS[app.kind]
-                calls.append((method, {"sessionId": app.session_id, "lastSeq": app.last_seq}))
+            calls = _core.resume_calls(apps)
         answers = self._internal(sock, file, calls) if calls else []
+        retry = _core.phone_retries(apps, answers)
+        if retry:
+            again = self._internal(sock, file, [("lineResume", calls[i][1]) for i in retry])
+            for i, answer in zip(retry, again):
+                answers[i] = answer
         resumed = 0
         with self._cv:
             for app, answer in zip(apps, answers):
                 if isinstance(answer, BaseException):
                     self._lose(app, answer)
                     continue
-                handle = answer.get(_core.APP_KEYS[app.kind]) if isinstance(answer, dict) else None
-                if isinstance(handle, int) and handle != app.handle:
+                handle = _core.resumed_handle(app, answer)
+                if handle is not None and handle != app.handle:
                     log.warning("tapigw: %s app %d resumed as %d", app.kind, app.handle, handle)
                     self._sessions.rekey(app.key, handle)
                 resumed += 1
