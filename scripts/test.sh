@@ -11,6 +11,7 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --all-targets
 ./libtapi/run-tests.sh
+./clients/python/run-tests.sh
 if [ "${SKIP_DOCKER:-}" != 1 ]; then
   ./docker/run-tests.sh
 fi

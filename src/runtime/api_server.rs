@@ -36,8 +36,14 @@ pub enum ApiInbound {
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
-/// Accepts connections until the core goes away.
-pub async fn run(listener: TcpListener, core: mpsc::Sender<ApiInbound>, max_outgoing: usize) {
+/// Accepts connections until the core goes away. Each connection task holds a clone of
+/// `writers` while it runs, so the core can wait for every writer to finish at the end.
+pub async fn run(
+    listener: TcpListener,
+    core: mpsc::Sender<ApiInbound>,
+    max_outgoing: usize,
+    writers: mpsc::Sender<()>,
+) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -50,7 +56,12 @@ pub async fn run(listener: TcpListener, core: mpsc::Sender<ApiInbound>, max_outg
         let conn = ConnId(NEXT_CONN.fetch_add(1, Ordering::Relaxed));
         tracing::debug!(conn = conn.0, %peer, "API connection");
         let (outbox, rx) = mpsc::channel(max_outgoing.max(1));
-        let task = tokio::spawn(connection(stream, conn, rx, core.clone()));
+        let alive = writers.clone();
+        let to_core = core.clone();
+        let task = tokio::spawn(async move {
+            connection(stream, conn, rx, to_core).await;
+            drop(alive);
+        });
         let opened = ApiInbound::Opened {
             conn,
             outbox,

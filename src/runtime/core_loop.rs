@@ -29,6 +29,8 @@ use crate::tapi::{ConnId, Output};
 const BATCH: usize = 256;
 /// How long a graceful stop may wait for BYEs, CANCELs and un-REGISTERs to be answered.
 const STOP_GRACE: Duration = Duration::from_secs(3);
+/// How long the last API lines may take to be written at the end of a stop.
+const WRITER_GRACE: Duration = Duration::from_secs(2);
 /// Socket buffer sizes for the SIP UDP socket (bursts of thousands of calls per second).
 const UDP_BUFFER: libc::c_int = 8 * 1024 * 1024;
 
@@ -106,10 +108,12 @@ impl Server {
         let udp = Arc::new(self.udp);
         tokio::spawn(sip_udp::receive_loop(udp.clone(), core_tx.clone()));
         tokio::spawn(sip_tcp::accept_loop(self.tcp, core_tx.clone()));
-        tokio::spawn(api_server::run(
+        let (writers, writers_done) = mpsc::channel::<()>(1);
+        let api_task = tokio::spawn(api_server::run(
             self.api,
             api_tx,
             config.api.max_outgoing_messages,
+            writers,
         ));
         let allocator = media::allocator_for(&config.media);
         let gateway = Gateway::new(&config, allocator, seed(), Instant::now());
@@ -129,6 +133,12 @@ impl Server {
         }
         .run()
         .await;
+        // What the apps were last told (LINE_CLOSE, the last replies) is still in the
+        // connections' queues: let the writers finish before the process goes.
+        api_task.abort();
+        let _ = api_task.await;
+        let mut writers_done = writers_done;
+        let _ = tokio::time::timeout(WRITER_GRACE, writers_done.recv()).await;
         tracing::info!("tapigw stopped");
     }
 }
@@ -187,6 +197,9 @@ impl CoreTask {
             if let Some(deadline) = stop_by {
                 if self.gateway.is_shutdown_complete() || Instant::now() >= deadline {
                     self.flush().await;
+                    // Dropping the outboxes lets each writer finish what is queued and close.
+                    self.sinks.outboxes.clear();
+                    self.sinks.aborts.clear();
                     return;
                 }
             }

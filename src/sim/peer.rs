@@ -104,6 +104,11 @@ impl SipPeer {
         invite
     }
 
+    /// §17.1.1.3: the ACK of a non-2xx final `response` to our `invite` (same branch).
+    pub fn ack_final(&self, invite: &Request, response: &Response) -> Request {
+        invite.derive(Method::Ack, response.headers.to.clone())
+    }
+
     /// §9.1: CANCEL of our `invite`.
     pub fn cancel(&self, invite: &Request) -> Request {
         invite.derive(Method::Cancel, invite.headers.to.clone())

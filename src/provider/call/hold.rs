@@ -247,13 +247,14 @@ impl Call {
             Goal::Hold => Op::Hold,
             Goal::Unhold => Op::Unhold,
         };
+        // The new state first, so an app that asks on LINE_REPLY(0) already sees it.
+        self.report_settled();
         if let Some(request) = r.request {
             if let Some(index) = self.pending.iter().position(|p| *p == (request, op)) {
                 self.pending.remove(index);
             }
             self.complete(request, Ok(()));
         }
-        self.report_settled();
     }
 
     /// §13.2.2.4: the ACK of a re-INVITE's 2xx, with its credentials, kept for the 2xx's

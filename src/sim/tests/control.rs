@@ -50,18 +50,23 @@ fn hold_sends_sendonly_and_unhold_sendrecv_with_new_versions() {
     let app = open_app(&mut sim, LINECALLPRIVILEGE_OWNER);
     let (call, _, _) = connected(&mut sim, &app, &provider);
     sim.messages(app.conn);
-    assert!(status(&mut sim, &app, call).features.contains(CallFeatures::HOLD));
+    assert!(status(&mut sim, &app, call)
+        .features
+        .contains(CallFeatures::HOLD));
     let hold = call_fn(&mut sim, &app, Fn::LineHold { call });
     let reinvite = only_request(sim.take_sip(provider.addr), Method::Invite);
     let sdp = sdp_of(&reinvite);
     assert!(sdp.contains("a=sendonly\r\n"), "{sdp}");
     assert!(sdp.contains(" 2 IN IP4"), "version 2: {sdp}");
     assert!(reinvite.headers.to.tag().is_some(), "inside the dialog");
-    assert!(sim.messages(app.conn).is_empty(), "LINE_REPLY waits for the 2xx");
+    assert!(
+        sim.messages(app.conn).is_empty(),
+        "LINE_REPLY waits for the 2xx"
+    );
     accept_reinvite(&mut sim, &provider, &reinvite, "recvonly");
     assert_eq!(
         summary(&sim.messages(app.conn)),
-        vec![reply(hold, 0), state(call, CallState::OnHold)]
+        vec![state(call, CallState::OnHold), reply(hold, 0)]
     );
     let features = status(&mut sim, &app, call).features;
     assert!(features.contains(CallFeatures::UNHOLD) && !features.contains(CallFeatures::HOLD));
@@ -73,8 +78,8 @@ fn hold_sends_sendonly_and_unhold_sendrecv_with_new_versions() {
     assert_eq!(
         summary(&sim.messages(app.conn)),
         vec![
+            state(call, CallState::Connected(ConnectedMode::ACTIVE)),
             reply(unhold, 0),
-            state(call, CallState::Connected(ConnectedMode::ACTIVE))
         ]
     );
     assert_eq!(
@@ -117,8 +122,13 @@ fn glare_is_retried_after_the_random_wait_and_the_peers_reinvite_gets_491() {
     // The peer's own re-INVITE crosses ours: it gets 491 (§14.2).
     let mut theirs = provider.in_their_dialog(&invite, &ok, Method::Invite, 2);
     theirs.body = PEER_SDP.as_bytes().to_vec();
-    sim.deliver(provider.at(), theirs);
-    assert_eq!(statuses(&sim.take_sip(provider.addr)), vec![491]);
+    sim.deliver(provider.at(), theirs.clone());
+    let sent = sim.take_sip(provider.addr);
+    assert_eq!(statuses(&sent), vec![100, 491]);
+    sim.deliver(
+        provider.at(),
+        provider.ack_final(&theirs, &response_with(&sent, 491)),
+    );
     // Ours gets 491 too: retried 2.1-4 s later (we own the Call-ID), with a new CSeq.
     sim.deliver(provider.at(), provider.response(&first, 491, None));
     only_request(sim.take_sip(provider.addr), Method::Ack);
@@ -137,7 +147,7 @@ fn glare_is_retried_after_the_random_wait_and_the_peers_reinvite_gets_491() {
     accept_reinvite(&mut sim, &provider, &retry, "recvonly");
     assert_eq!(
         summary(&sim.messages(app.conn)),
-        vec![reply(hold, 0), state(call, CallState::OnHold)]
+        vec![state(call, CallState::OnHold), reply(hold, 0)]
     );
 }
 
@@ -167,7 +177,7 @@ fn a_challenged_reinvite_is_sent_again_with_credentials() {
     assert!(retry.headers.get("Proxy-Authorization").is_some());
     assert_eq!(retry.headers.cseq.seq, first.headers.cseq.seq + 1);
     accept_reinvite(&mut sim, &provider, &retry, "recvonly");
-    assert_eq!(summary(&sim.messages(app.conn))[0], reply(hold, 0));
+    assert_eq!(summary(&sim.messages(app.conn))[1], reply(hold, 0));
 }
 
 #[test]
@@ -185,7 +195,10 @@ fn the_peers_hold_is_mirrored_and_shown_as_connected_inactive() {
     let answer = response_with(&sim.take_sip(provider.addr), 200);
     let body = String::from_utf8_lossy(&answer.body).into_owned();
     assert!(body.contains("a=recvonly\r\n"), "{body}");
-    assert!(body.contains("a=fmtp:101 0-15\r\n"), "within the offer: {body}");
+    assert!(
+        body.contains("a=fmtp:101 0-15\r\n"),
+        "within the offer: {body}"
+    );
     let ack = provider.in_their_dialog(&invite, &answer, Method::Ack, 2);
     sim.deliver(provider.at(), ack);
     assert_eq!(
@@ -213,7 +226,10 @@ fn an_offerless_reinvite_gets_a_full_sendrecv_offer() {
     sim.deliver(provider.at(), reinvite);
     let offer = response_with(&sim.take_sip(provider.addr), 200);
     let body = String::from_utf8_lossy(&offer.body).into_owned();
-    assert!(body.contains("m=audio") && body.contains(" 0 8 101\r\n"), "{body}");
+    assert!(
+        body.contains("m=audio") && body.contains(" 0 8 101\r\n"),
+        "{body}"
+    );
     assert!(body.contains("a=sendrecv\r\n"), "RFC 6337 §5.3: {body}");
 }
 
@@ -221,7 +237,7 @@ fn an_offerless_reinvite_gets_a_full_sendrecv_offer() {
 fn notify(peer: &mut SipPeer, invite: &Request, ok: &Response, seq: u32, frag: &str) -> Request {
     let mut n = peer.in_their_dialog(invite, ok, Method::Notify, seq);
     n.headers.push("Event", "refer");
-    let state = if frag.contains(" 1") {
+    let state = if frag.starts_with('1') {
         "active"
     } else {
         "terminated;reason=noresource"
@@ -248,17 +264,26 @@ fn blind_transfer_refers_waits_for_the_final_notify_then_byes() {
         },
     );
     let refer = only_request(sim.take_sip(provider.addr), Method::Refer);
-    assert_eq!(refer.headers.get("Refer-To"), Some("<sip:3000@example.org>"));
+    assert_eq!(
+        refer.headers.get("Refer-To"),
+        Some("<sip:3000@example.org>")
+    );
     assert_eq!(
         refer.headers.get("Referred-By"),
         Some("<sip:1001@example.org>"),
         "RFC 3892"
     );
     sim.deliver(provider.at(), provider.response(&refer, 202, None));
-    sim.deliver(provider.at(), notify(&mut provider, &invite, &ok, 2, "100 Trying"));
+    sim.deliver(
+        provider.at(),
+        notify(&mut provider, &invite, &ok, 2, "100 Trying"),
+    );
     assert_eq!(statuses(&sim.take_sip(provider.addr)), vec![200]);
     assert!(sim.messages(app.conn).is_empty());
-    sim.deliver(provider.at(), notify(&mut provider, &invite, &ok, 3, "200 OK"));
+    sim.deliver(
+        provider.at(),
+        notify(&mut provider, &invite, &ok, 3, "200 OK"),
+    );
     let sent = sim.take_sip(provider.addr);
     assert_eq!(statuses(&sent), vec![200]);
     let bye = sent
@@ -303,7 +328,10 @@ fn a_failed_sipfrag_a_refused_refer_and_a_missing_notify_fail_the_transfer() {
     let t1 = blind(&mut sim);
     let refer = only_request(sim.take_sip(provider.addr), Method::Refer);
     sim.deliver(provider.at(), provider.response(&refer, 202, None));
-    sim.deliver(provider.at(), notify(&mut provider, &invite, &ok, 2, "486 Busy Here"));
+    sim.deliver(
+        provider.at(),
+        notify(&mut provider, &invite, &ok, 2, "486 Busy Here"),
+    );
     assert_eq!(summary(&sim.messages(app.conn)), vec![reply(t1, failed)]);
     assert!(
         !sim.take_sip(provider.addr)
@@ -384,13 +412,16 @@ fn attended_transfer_refers_with_replaces_of_the_consultation_dialog() {
     };
     let hold = only_request(sim.take_sip(provider.addr), Method::Invite);
     assert!(sdp_of(&hold).contains("a=sendonly"));
-    assert!(sim.messages(app.conn).is_empty(), "nothing before the hold is confirmed");
+    assert!(
+        sim.messages(app.conn).is_empty(),
+        "nothing before the hold is confirmed"
+    );
     accept_reinvite(&mut sim, &provider, &hold, "recvonly");
     assert_eq!(
         summary(&sim.messages(app.conn)),
         vec![
-            reply(request.0, 0),
             state(call, CallState::OnHoldPendTransfer),
+            reply(request.0, 0),
             state(consult, CallState::DialTone(DialToneMode::NORMAL)),
         ]
     );
@@ -431,9 +462,15 @@ fn attended_transfer_refers_with_replaces_of_the_consultation_dialog() {
         consult_invite.headers.from.tag().unwrap()
     );
     assert!(refer_to.contains(&escaped), "{refer_to} lacks {escaped}");
-    assert_eq!(refer.headers.call_id, invite.headers.call_id, "sent on the original");
+    assert_eq!(
+        refer.headers.call_id, invite.headers.call_id,
+        "sent on the original"
+    );
     sim.deliver(provider.at(), provider.response(&refer, 202, None));
-    sim.deliver(provider.at(), notify(&mut provider, &invite, &ok, 2, "200 OK"));
+    sim.deliver(
+        provider.at(),
+        notify(&mut provider, &invite, &ok, 2, "200 OK"),
+    );
     let byes: Vec<Request> = sim
         .take_sip(provider.addr)
         .into_iter()
@@ -451,7 +488,8 @@ fn attended_transfer_refers_with_replaces_of_the_consultation_dialog() {
     assert!(end.contains(&state(call, CallState::Idle)));
     assert!(end.contains(&state(consult, CallState::Idle)));
     assert!(
-        !end.iter().any(|(id, _, p1, _)| *id == LINE_CALLSTATE && *p1 == LINECALLSTATE_DISCONNECTED),
+        !end.iter()
+            .any(|(id, _, p1, _)| *id == LINE_CALLSTATE && *p1 == LINECALLSTATE_DISCONNECTED),
         "{end:?}"
     );
 }
@@ -480,7 +518,8 @@ fn dropping_the_consultation_call_resumes_the_original() {
             reply(drop, 0),
             state(consult, CallState::Idle),
             state(call, CallState::Connected(ConnectedMode::ACTIVE)),
-        ]
+        ],
+        "no LINE_REPLY for the resume: nobody asked for it"
     );
 }
 
@@ -504,10 +543,19 @@ fn being_transferred_by_refer_places_the_new_call_and_notifies_the_referrer() {
             _ => None,
         })
         .collect();
-    let trying = requests.iter().find(|r| r.method == Method::Notify).unwrap();
-    assert_eq!(String::from_utf8_lossy(&trying.body), "SIP/2.0 100 Trying\r\n");
+    let trying = requests
+        .iter()
+        .find(|r| r.method == Method::Notify)
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&trying.body),
+        "SIP/2.0 100 Trying\r\n"
+    );
     assert!(trying.headers.get("Event").unwrap().starts_with("refer"));
-    let new_invite = requests.iter().find(|r| r.method == Method::Invite).unwrap();
+    let new_invite = requests
+        .iter()
+        .find(|r| r.method == Method::Invite)
+        .unwrap();
     assert_eq!(new_invite.uri.to_string(), "sip:5000@example.org");
     let messages = sim.messages(owner.conn);
     assert_eq!(messages[0].dw_message_id, LINE_APPNEWCALL);
@@ -519,7 +567,10 @@ fn being_transferred_by_refer_places_the_new_call_and_notifies_the_referrer() {
     }
     let mut target = SipPeer::new(provider.addr, provider.transport);
     target.tag = "t5000".into();
-    sim.deliver(provider.at(), target.response(new_invite, 200, Some(PEER_SDP)));
+    sim.deliver(
+        provider.at(),
+        target.response(new_invite, 200, Some(PEER_SDP)),
+    );
     let sent = sim.take_sip(provider.addr);
     let final_notify = sent
         .iter()
@@ -528,7 +579,10 @@ fn being_transferred_by_refer_places_the_new_call_and_notifies_the_referrer() {
             _ => None,
         })
         .expect("NOTIFY with the final status");
-    assert_eq!(String::from_utf8_lossy(&final_notify.body), "SIP/2.0 200 OK\r\n");
+    assert_eq!(
+        String::from_utf8_lossy(&final_notify.body),
+        "SIP/2.0 200 OK\r\n"
+    );
     assert!(final_notify
         .headers
         .get("Subscription-State")
@@ -538,8 +592,14 @@ fn being_transferred_by_refer_places_the_new_call_and_notifies_the_referrer() {
     let bye = provider.in_their_dialog(&invite, &ok, Method::Bye, 3);
     sim.deliver(provider.at(), bye);
     let old = summary(&sim.messages(owner.conn));
-    assert!(old.contains(&state(new_call, CallState::Connected(ConnectedMode::ACTIVE))));
-    assert!(old.contains(&state(call, CallState::Disconnected(DisconnectMode::NORMAL))));
+    assert!(old.contains(&state(
+        new_call,
+        CallState::Connected(ConnectedMode::ACTIVE)
+    )));
+    assert!(old.contains(&state(
+        call,
+        CallState::Disconnected(DisconnectMode::NORMAL)
+    )));
 }
 
 #[test]
@@ -584,7 +644,10 @@ fn an_invite_with_replaces_takes_over_a_confirmed_call_and_unknown_or_early_ones
     // Confirmed: the new call replaces it.
     let answer = call_fn(&mut sim, &owner, Fn::LineAnswer { call });
     let ok = response_with(&sim.take_sip(caller.addr), 200);
-    sim.deliver(caller.at(), caller.in_our_dialog(&invite, &ok, Method::Ack, 1));
+    sim.deliver(
+        caller.at(),
+        caller.in_our_dialog(&invite, &ok, Method::Ack, 1),
+    );
     assert_eq!(summary(&sim.messages(owner.conn))[0], reply(answer, 0));
     let mut replacing = early.invite(gw, "1001", Some(PEER_SDP));
     replacing.headers.push(
@@ -597,7 +660,11 @@ fn an_invite_with_replaces_takes_over_a_confirmed_call_and_unknown_or_early_ones
         ),
     );
     sim.deliver(early.at(), replacing);
-    assert_eq!(statuses(&sim.take_sip(early.addr)), vec![100, 200], "answered at once");
+    assert_eq!(
+        statuses(&sim.take_sip(early.addr)),
+        vec![100, 200],
+        "answered at once"
+    );
     only_request(sim.take_sip(caller.addr), Method::Bye);
     let messages = sim.messages(owner.conn);
     assert_eq!(messages[0].dw_message_id, LINE_APPNEWCALL);
@@ -662,9 +729,14 @@ fn forwarding_unconditional_busy_and_on_no_answer() {
             (LINE_ADDRESSSTATE, owner.line.0, 0, LINEADDRESSSTATE_FORWARD)
         ]
     );
-    sim.deliver(caller.at(), caller.invite(gw, "1001", Some(PEER_SDP)));
+    let invite = caller.invite(gw, "1001", Some(PEER_SDP));
+    sim.deliver(caller.at(), invite.clone());
     let moved = response_with(&sim.take_sip(caller.addr), 302);
-    assert_eq!(moved.headers.contact[0].uri.to_string(), "sip:6000@example.org");
+    sim.deliver(caller.at(), caller.ack_final(&invite, &moved));
+    assert_eq!(
+        moved.headers.contact[0].uri.to_string(),
+        "sip:6000@example.org"
+    );
     assert_eq!(
         moved.headers.get("Diversion"),
         Some("<sip:1001@example.org>;reason=unconditional;counter=1")
@@ -680,7 +752,11 @@ fn forwarding_unconditional_busy_and_on_no_answer() {
     assert!(sim.take_sip(caller.addr).is_empty());
     sim.advance(Duration::from_millis(1));
     let moved = response_with(&sim.take_sip(caller.addr), 302);
-    assert!(moved.headers.get("Diversion").unwrap().contains("reason=no-answer"));
+    assert!(moved
+        .headers
+        .get("Diversion")
+        .unwrap()
+        .contains("reason=no-answer"));
     assert_eq!(
         summary(&sim.messages(owner.conn)),
         vec![
@@ -690,14 +766,22 @@ fn forwarding_unconditional_busy_and_on_no_answer() {
     );
     // Busy: only while the line has a call.
     forward(&mut sim, &owner, LINEFORWARDMODE_BUSY, "6002", 0);
+    sim.messages(owner.conn);
     sim.deliver(caller.at(), caller.invite(gw, "1001", Some(PEER_SDP)));
     let first = HCall(sim.messages(owner.conn)[0].dw_param2);
     assert_eq!(statuses(&sim.take_sip(caller.addr)), vec![100, 180]);
     sim.deliver(caller.at(), caller.invite(gw, "1001", Some(PEER_SDP)));
     let moved = response_with(&sim.take_sip(caller.addr), 302);
-    assert!(moved.headers.get("Diversion").unwrap().contains("reason=user-busy"));
+    assert!(moved
+        .headers
+        .get("Diversion")
+        .unwrap()
+        .contains("reason=user-busy"));
     let status = status(&mut sim, &owner, first);
-    assert_eq!(status.state, Some(CallState::Offering(OfferingMode::ACTIVE)));
+    assert_eq!(
+        status.state,
+        Some(CallState::Offering(OfferingMode::ACTIVE))
+    );
     // An empty list cancels.
     call_fn(
         &mut sim,
@@ -722,6 +806,7 @@ fn swap_hold_holds_one_resumes_the_other_with_one_reply() {
     call_fn(&mut sim, &app, Fn::LineHold { call: first });
     let hold = only_request(sim.take_sip(provider.addr), Method::Invite);
     accept_reinvite(&mut sim, &provider, &hold, "recvonly");
+    sim.messages(app.conn);
     let (second, _, _) = connected(&mut sim, &app, &provider);
     sim.messages(app.conn);
     assert!(status(&mut sim, &app, second)
@@ -737,8 +822,22 @@ fn swap_hold_holds_one_resumes_the_other_with_one_reply() {
     );
     let hold = only_request(sim.take_sip(provider.addr), Method::Invite);
     assert!(sdp_of(&hold).contains("a=sendonly"));
-    accept_reinvite(&mut sim, &provider, &hold, "recvonly");
-    let resume = only_request(sim.take_sip(provider.addr), Method::Invite);
+    let sdp = PEER_SDP.replace("a=fmtp", "a=recvonly\r\na=fmtp");
+    sim.deliver(provider.at(), provider.response(&hold, 200, Some(&sdp)));
+    let sent = sim.take_sip(provider.addr);
+    let methods: Vec<Method> = sent
+        .iter()
+        .filter_map(|m| match m {
+            SipMessage::Request(r) => Some(r.method.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        methods,
+        vec![Method::Ack, Method::Invite],
+        "the resume follows the hold"
+    );
+    let resume = only_request(vec![sent[1].clone()], Method::Invite);
     assert!(sdp_of(&resume).contains("a=sendrecv"));
     accept_reinvite(&mut sim, &provider, &resume, "sendrecv");
     assert_eq!(
@@ -770,5 +869,8 @@ fn monitors_cannot_control_calls() {
     ] {
         assert_eq!(sim.call(monitor.conn, request), Err(LINEERR_NOTOWNER));
     }
-    assert_eq!(status(&mut sim, &monitor, watched).features, CallFeatures::NONE);
+    assert_eq!(
+        status(&mut sim, &monitor, watched).features,
+        CallFeatures::NONE
+    );
 }

@@ -2,6 +2,7 @@
 //! here first (answered call, CANCEL race, 486, Timer B, inbound answer, registration with a
 //! challenge), and what only a fake clock can check (timers firing on time under a flood).
 
+mod control;
 mod inbound;
 mod outbound;
 mod registration;
