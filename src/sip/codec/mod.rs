@@ -6,7 +6,11 @@
 mod decode;
 mod encode;
 mod framing;
+mod header_lines;
+mod headers;
 mod normalize;
+mod reject;
+mod start_line;
 mod values;
 
 #[cfg(test)]

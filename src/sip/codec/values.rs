@@ -105,13 +105,16 @@ pub fn parse_uri(s: &str) -> Result<Uri, DecodeError> {
     if scheme == Scheme::Tel {
         return parse_tel(rest, s);
     }
-    let (main, headers) = match rest.split_once('?') {
-        Some((m, h)) => (m, parse_uri_headers(h)),
-        None => (rest, Vec::new()),
+    // §19.1.1 / §25.1: the user part may hold `;`, `?`, `/` and `,` (RFC 4475 §3.1.1.2,
+    // §3.1.1.9) but no unescaped `@`, which therefore ends it; parameters and headers follow
+    // the host.
+    let (userinfo, hostpart) = match rest.split_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, rest),
     };
-    let (userinfo, hostpart) = match main.rfind('@') {
-        Some(i) => (Some(&main[..i]), &main[i + 1..]),
-        None => (None, main),
+    let (hostpart, headers) = match hostpart.split_once('?') {
+        Some((h, q)) => (h, parse_uri_headers(q)),
+        None => (hostpart, Vec::new()),
     };
     let (hostport, params) = match hostpart.split_once(';') {
         Some((h, p)) => (h, parse_params(p)),
