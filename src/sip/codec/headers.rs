@@ -92,7 +92,7 @@ fn once<T>(slot: &mut Option<T>, what: &str, value: Result<T, Refusal>) -> Resul
 
 /// The comma-separated values of a list header (§7.3.1), each as a name-addr.
 fn name_addrs(value: &str, what: &str, into: &mut Vec<NameAddr>) -> Result<(), Refusal> {
-    for part in split_outside_quotes(value, ',') {
+    for part in split_outside_quotes(value, b',') {
         if !part.trim().is_empty() {
             into.push(parse_name_addr(part).map_err(|_| bad(what))?);
         }
@@ -105,7 +105,7 @@ impl Collected {
         let value = line.value;
         match known(line.name) {
             Some(Known::Via) => {
-                for part in split_outside_quotes(value, ',') {
+                for part in split_outside_quotes(value, b',') {
                     if !part.trim().is_empty() {
                         self.via.push(parse_via(part).map_err(|_| bad("Via"))?);
                     }

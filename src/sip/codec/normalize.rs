@@ -7,6 +7,8 @@
 
 use std::borrow::Cow;
 
+use memchr::{memchr, memchr3, memchr_iter, memmem};
+
 /// The three parts of a message, borrowed from its bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Parts<'a> {
@@ -25,7 +27,7 @@ pub fn split_message(bytes: &[u8]) -> Option<Parts<'_>> {
     let bytes = &bytes[first..];
     let (head_end, body_start) = find_head_end(bytes)?;
     let head = &bytes[..head_end];
-    let (start_line, headers) = match head.iter().position(|&b| b == b'\n') {
+    let (start_line, headers) = match memchr(b'\n', head) {
         Some(lf) => (strip_cr(&head[..lf]), &head[lf + 1..]),
         None => (head, &head[head.len()..]),
     };
@@ -43,21 +45,20 @@ fn strip_cr(line: &[u8]) -> &[u8] {
 /// (end of the head without its last line end, start of the body): at the first empty line,
 /// whether lines end in CRLF or in a bare LF.
 pub fn find_head_end(bytes: &[u8]) -> Option<(usize, usize)> {
-    let mut from = 0;
-    while let Some(i) = bytes[from..].iter().position(|&b| b == b'\n') {
-        let lf = from + i;
-        let end = if lf > 0 && bytes[lf - 1] == b'\r' {
-            lf - 1
-        } else {
-            lf
-        };
-        match &bytes[lf + 1..] {
-            [b'\n', ..] => return Some((end, lf + 2)),
-            [b'\r', b'\n', ..] => return Some((end, lf + 3)),
-            _ => from = lf + 1,
-        }
-    }
-    None
+    // The empty line is "\n\r\n" (after CRLF or a bare LF) or "\n\n", whichever comes first.
+    let crlf = memmem::find(bytes, b"\n\r\n");
+    let lf = memmem::find(&bytes[..crlf.map_or(bytes.len(), |i| i + 1)], b"\n\n");
+    let (at, body) = match (lf, crlf) {
+        (Some(i), _) => (i, i + 2),
+        (None, Some(i)) => (i, i + 3),
+        (None, None) => return None,
+    };
+    let end = if at > 0 && bytes[at - 1] == b'\r' {
+        at - 1
+    } else {
+        at
+    };
+    Some((end, body))
 }
 
 /// The header block as rsip's grammar takes it: CRLF line ends, no folding, no white space
@@ -80,13 +81,15 @@ fn is_wsp(b: u8) -> bool {
 /// True when every line ends in CRLF, no line is a continuation and every header name is
 /// followed directly by its colon.
 fn is_clean(block: &[u8]) -> bool {
-    let mut lines = block.split(|&b| b == b'\n').peekable();
-    while let Some(line) = lines.next() {
-        let ended = line.ends_with(b"\r") || lines.peek().is_none();
+    let mut start = 0;
+    for lf in memchr_iter(b'\n', block).chain([block.len()]) {
+        let line = &block[start..lf];
+        let ended = lf == block.len() || line.ends_with(b"\r");
         let folded = line.first().is_some_and(|&b| is_wsp(b));
         if !ended || folded || !colon_follows_name(line) {
             return false;
         }
+        start = lf + 1;
     }
     true
 }
@@ -94,9 +97,7 @@ fn is_clean(block: &[u8]) -> bool {
 /// The first of `:`, SP and HTAB in a header line is the colon (or the line has none of them,
 /// which rsip's grammar rejects on its own).
 fn colon_follows_name(line: &[u8]) -> bool {
-    line.iter()
-        .find(|&&b| b == b':' || is_wsp(b))
-        .is_none_or(|&b| b == b':')
+    memchr3(b':', b' ', b'\t', line).is_none_or(|i| line[i] == b':')
 }
 
 /// Rewrites a block: §7.3.1 continuation lines joined to their header with one SP, white

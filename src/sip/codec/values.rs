@@ -19,23 +19,24 @@ fn truncate(s: &str) -> &str {
     }
 }
 
-/// Splits `s` on `sep` outside double quotes and angle brackets.
-pub fn split_outside_quotes(s: &str, sep: char) -> Vec<&str> {
+/// Splits `s` on the ASCII `sep` outside double quotes and angle brackets. Works on bytes: every
+/// byte it looks for is ASCII, so each cut falls between characters.
+pub fn split_outside_quotes(s: &str, sep: u8) -> Vec<&str> {
     let mut parts = Vec::new();
     let (mut quoted, mut angle, mut escaped, mut start) = (false, 0u32, false, 0);
-    for (i, c) in s.char_indices() {
+    for (i, b) in s.bytes().enumerate() {
         if escaped {
             escaped = false;
             continue;
         }
-        match c {
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            '<' if !quoted => angle += 1,
-            '>' if !quoted => angle = angle.saturating_sub(1),
-            c if c == sep && !quoted && angle == 0 => {
+        match b {
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            b'<' if !quoted => angle += 1,
+            b'>' if !quoted => angle = angle.saturating_sub(1),
+            b if b == sep && !quoted && angle == 0 => {
                 parts.push(&s[start..i]);
-                start = i + c.len_utf8();
+                start = i + 1;
             }
             _ => {}
         }
@@ -47,7 +48,7 @@ pub fn split_outside_quotes(s: &str, sep: char) -> Vec<&str> {
 /// `;a=b;c` (the text after the first `;`, or empty).
 pub fn parse_params(s: &str) -> Params {
     let mut params = Params::new();
-    for part in split_outside_quotes(s, ';') {
+    for part in split_outside_quotes(s, b';') {
         let part = part.trim();
         if part.is_empty() {
             continue;
@@ -363,7 +364,7 @@ mod tests {
 
     #[test]
     fn split_respects_quotes_and_brackets() {
-        let parts = split_outside_quotes("\"a,b\" <sip:x@h;p=1,2>, <sip:y@h>", ',');
+        let parts = split_outside_quotes("\"a,b\" <sip:x@h;p=1,2>, <sip:y@h>", b',');
         assert_eq!(parts.len(), 2);
     }
 }
