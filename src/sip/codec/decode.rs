@@ -18,14 +18,14 @@ use super::DecodeError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     /// Not SIP, or nothing we could answer: drop it.
-    Drop(String),
+    Discard(String),
     /// A request to answer with `status` (400, 416, 505), `reason` as its reason phrase.
     Answer { status: u16, reason: String },
 }
 
 impl Refusal {
-    pub fn drop(why: &str) -> Self {
-        Refusal::Drop(why.to_string())
+    pub fn discard(why: &str) -> Self {
+        Refusal::Discard(why.to_string())
     }
 
     pub fn answer(status: u16, reason: impl Into<String>) -> Self {
@@ -43,7 +43,7 @@ impl Refusal {
                 response: response_to(status, &reason, lines),
                 reason,
             },
-            Refusal::Answer { reason: why, .. } | Refusal::Drop(why) => {
+            Refusal::Answer { reason: why, .. } | Refusal::Discard(why) => {
                 DecodeError::Unparseable(why)
             }
         }
@@ -54,7 +54,7 @@ impl Refusal {
 pub fn decode(bytes: &[u8]) -> Result<SipMessage, DecodeError> {
     let parts = split_message(bytes).ok_or_else(|| unparseable("no end of headers"))?;
     let start = start_line::parse(parts.start_line);
-    if let Err(Refusal::Drop(why)) = start {
+    if let Err(Refusal::Discard(why)) = start {
         return Err(DecodeError::Unparseable(why));
     }
     let block =

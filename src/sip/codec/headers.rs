@@ -104,17 +104,16 @@ impl Collected {
     fn add(&mut self, line: &HeaderLine<'_>) -> Result<(), Refusal> {
         let value = line.value;
         match known(line.name) {
-            Some(Known::Via) => {
-                for part in split_outside_quotes(value, b',') {
-                    if !part.trim().is_empty() {
-                        self.via.push(parse_via(part).map_err(|_| bad("Via"))?);
-                    }
-                }
-            }
+            Some(Known::Via) => self.vias(value)?,
             Some(Known::From) => once(&mut self.from, "From", name_addr(value, "From"))?,
             Some(Known::To) => once(&mut self.to, "To", name_addr(value, "To"))?,
-            Some(Known::CallId) if !value.is_empty() => {
-                once(&mut self.call_id, "Call-ID", Ok(value.to_string()))?
+            Some(Known::CallId) => {
+                let call_id = Some(value.to_string()).filter(|v| !v.is_empty());
+                once(
+                    &mut self.call_id,
+                    "Call-ID",
+                    call_id.ok_or_else(|| bad("Call-ID")),
+                )?
             }
             Some(Known::CSeq) => once(
                 &mut self.cseq,
@@ -126,21 +125,36 @@ impl Collected {
                 "Max-Forwards",
                 value.parse().map_err(|_| bad("Max-Forwards")),
             )?,
-            Some(Known::Contact) if value != "*" => {
-                name_addrs(value, "Contact", &mut self.contact)?
-            }
+            // §10.2.2 `Contact: *` (remove every binding) is no name-addr: carried as text.
+            Some(Known::Contact) if value == "*" => self.carry(line),
+            Some(Known::Contact) => name_addrs(value, "Contact", &mut self.contact)?,
             Some(Known::RecordRoute) => name_addrs(value, "Record-Route", &mut self.record_route)?,
             Some(Known::Route) => name_addrs(value, "Route", &mut self.route)?,
             Some(Known::ContentType) => self.content_type = Some(value.to_string()),
             Some(Known::Expires) => self.expires = value.parse().ok(),
             // Framing reads Content-Length (decode::frame_body); it is never stored.
             Some(Known::ContentLength) => {}
-            Some(Known::CallId | Known::Contact) | None => self.other.push(Header {
-                name: line.name.to_string(),
-                value: value.to_string(),
-            }),
+            None => self.carry(line),
         }
         Ok(())
+    }
+
+    /// The comma-separated values of a Via header (§7.3.1, §20.42).
+    fn vias(&mut self, value: &str) -> Result<(), Refusal> {
+        for part in split_outside_quotes(value, b',') {
+            if !part.trim().is_empty() {
+                self.via.push(parse_via(part).map_err(|_| bad("Via"))?);
+            }
+        }
+        Ok(())
+    }
+
+    /// A header we do not interpret, kept as text under its full name.
+    fn carry(&mut self, line: &HeaderLine<'_>) {
+        self.other.push(Header {
+            name: line.name.to_string(),
+            value: line.value.to_string(),
+        });
     }
 
     fn finish(mut self) -> Result<Headers, Refusal> {
@@ -170,4 +184,72 @@ impl Collected {
 
 fn name_addr(value: &str, what: &str) -> Result<NameAddr, Refusal> {
     parse_name_addr(value).map_err(|_| bad(what))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(pairs: &[(&'static str, &'static str)]) -> Vec<HeaderLine<'static>> {
+        pairs
+            .iter()
+            .map(|&(name, value)| HeaderLine { name, value })
+            .collect()
+    }
+
+    const MANDATORY: [(&str, &str); 5] = [
+        (
+            "Via",
+            "SIP/2.0/UDP h;branch=z9hG4bK1, SIP/2.0/TCP [::1]:5070;branch=z9hG4bK2",
+        ),
+        ("From", "<sip:a@h>;tag=1"),
+        ("To", "<sip:b@h>"),
+        ("Call-ID", "c1"),
+        ("CSeq", "1 REGISTER"),
+    ];
+
+    fn reason(result: Result<Headers, Refusal>) -> String {
+        match result {
+            Err(Refusal::Answer {
+                status: 400,
+                reason,
+            }) => reason,
+            other => panic!("expected a 400, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn lists_wildcard_contact_and_other_headers() {
+        let mut all = lines(&MANDATORY);
+        all.extend(lines(&[("Contact", "*"), ("X-Y", "z"), ("Expires", "0")]));
+        let h = typed_headers(&all).unwrap();
+        assert_eq!(h.via.len(), 2);
+        assert!(h.contact.is_empty());
+        assert_eq!(h.get("Contact"), Some("*"));
+        assert_eq!(h.get("x-y"), Some("z"));
+        assert_eq!(h.expires, Some(0));
+    }
+
+    #[test]
+    fn missing_repeated_and_empty_headers_are_400s() {
+        assert_eq!(
+            reason(typed_headers(&lines(&MANDATORY[1..]))),
+            "Missing Via Header"
+        );
+        let mut twice = lines(&MANDATORY);
+        twice.push(HeaderLine {
+            name: "CSeq",
+            value: "2 REGISTER",
+        });
+        assert_eq!(reason(typed_headers(&twice)), "Multiple CSeq Headers");
+        let mut empty = lines(&MANDATORY);
+        empty[3].value = "";
+        assert_eq!(reason(typed_headers(&empty)), "Bad Call-ID Header");
+        let mut bad = lines(&MANDATORY);
+        bad.push(HeaderLine {
+            name: "Max-Forwards",
+            value: "seventy",
+        });
+        assert_eq!(reason(typed_headers(&bad)), "Bad Max-Forwards Header");
+    }
 }

@@ -22,7 +22,7 @@ const VERSION: &str = "SIP/2.0";
 /// Parses the start line. A response line that is not right is dropped; a line that reads as
 /// a request (a method token first, a SIP version last) but is not right is answered.
 pub fn parse(line: &[u8]) -> Result<StartLine<'_>, Refusal> {
-    let line = std::str::from_utf8(line).map_err(|_| Refusal::drop("start line not UTF-8"))?;
+    let line = std::str::from_utf8(line).map_err(|_| Refusal::discard("start line not UTF-8"))?;
     if starts_with_ignore_case(line, "SIP/") {
         return parse_status(line);
     }
@@ -39,7 +39,7 @@ fn parse_status(line: &str) -> Result<StartLine<'_>, Refusal> {
     let mut parts = line.splitn(3, ' ');
     let version = parts.next().unwrap_or_default();
     if !version.eq_ignore_ascii_case(VERSION) {
-        return Err(Refusal::drop("response of another SIP version"));
+        return Err(Refusal::discard("response of another SIP version"));
     }
     let code = parts.next().unwrap_or_default();
     // §25.1 Status-Code = 3DIGIT; the first digit is the class, 1 to 6 (§7.2).
@@ -50,7 +50,7 @@ fn parse_status(line: &str) -> Result<StartLine<'_>, Refusal> {
         .parse()
         .ok()
         .filter(|_| valid)
-        .ok_or_else(|| Refusal::drop("bad status code"))?;
+        .ok_or_else(|| Refusal::discard("bad status code"))?;
     Ok(StartLine::Status {
         code,
         reason: parts.next().unwrap_or_default(),
@@ -60,7 +60,7 @@ fn parse_status(line: &str) -> Result<StartLine<'_>, Refusal> {
 /// `METHOD uri SIP/2.0`, exactly one SP between the elements.
 fn parse_request(line: &str) -> Result<StartLine<'_>, Refusal> {
     if !looks_like_request(line) {
-        return Err(Refusal::drop("not a SIP start line"));
+        return Err(Refusal::discard("not a SIP start line"));
     }
     let mut parts = line.split(' ');
     let (method, uri, version) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
@@ -130,7 +130,7 @@ mod tests {
             b"SIP/2.0",
         ] {
             assert!(
-                matches!(parse(bad), Err(Refusal::Drop(_))),
+                matches!(parse(bad), Err(Refusal::Discard(_))),
                 "{:?}",
                 String::from_utf8_lossy(bad)
             );
@@ -164,7 +164,7 @@ mod tests {
             b" INVITE sip:a SIP/2.0",
             b"(x) y SIP/2.0",
         ] {
-            assert!(matches!(parse(junk), Err(Refusal::Drop(_))));
+            assert!(matches!(parse(junk), Err(Refusal::Discard(_))));
         }
     }
 }
