@@ -1,6 +1,7 @@
 //! Issue 2 end to end: the real binary answers SIPp over UDP and TCP (OPTIONS 200, 405 with
 //! Allow, 481 for a stray CANCEL), answers malformed requests with 400 and keeps serving,
-//! rejects bad configs with one line, and stops cleanly on SIGTERM.
+//! answers RFC 4475's invalid torture messages as its §3.1.2 and §3.3 ask, rejects bad configs
+//! with one line, and stops cleanly on SIGTERM.
 
 mod common;
 
@@ -58,6 +59,31 @@ fn malformed_request_gets_400_and_the_next_one_is_answered() {
         Duration::from_millis(300)
     )
     .is_none());
+    options_run(&gw, "u1");
+}
+
+#[test]
+fn rfc4475_invalid_requests_get_their_answers_over_udp() {
+    let gw = GatewayProcess::start(ONE_LINE);
+    for (name, status) in [
+        ("badvers", "505"),
+        ("lwsruri", "400"),
+        ("lwsstart", "400"),
+        ("mismatch01", "400"),
+        ("mcl01", "400"),
+    ] {
+        let path = format!(
+            "{}/tests/fixtures/rfc4475/{name}.sip",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let message = std::fs::read_to_string(path).unwrap();
+        let answer =
+            udp_exchange(gw.sip_addr(), &message, Duration::from_secs(5)).expect("an answer");
+        assert!(
+            answer.starts_with(&format!("SIP/2.0 {status} ")),
+            "{name}: got {answer}"
+        );
+    }
     options_run(&gw, "u1");
 }
 

@@ -12,7 +12,8 @@ use crate::sip::transport::{Incoming, Peer, TransportFailure};
 pub enum CoreInput {
     /// A decoded SIP message.
     Sip(Box<Incoming>),
-    /// A request the codec rejected with a ready 400 response to send back to `source`.
+    /// A request the codec rejected with a ready error response (400, 416 or 505) to send
+    /// back to `source`.
     Malformed { source: Peer, response: Vec<u8> },
     /// A send failed (TCP connect refused, reset, ...).
     TransportFailure(TransportFailure),

@@ -227,7 +227,7 @@ async fn read_loop(
                 Frame::Message(bytes) => match codec::decode(&bytes) {
                     Ok(message) => CoreInput::Sip(Box::new(Incoming { source, message })),
                     Err(DecodeError::BadRequest { reason, response }) => {
-                        tracing::info!(%peer, %reason, "malformed request: answering 400");
+                        tracing::info!(%peer, %reason, "refused request: sending its ready error response");
                         CoreInput::Malformed { source, response }
                     }
                     Err(err) => {

@@ -46,7 +46,7 @@ fn decode_datagram(bytes: &[u8], from: SocketAddr) -> Option<CoreInput> {
     match codec::decode(bytes) {
         Ok(message) => Some(CoreInput::Sip(Box::new(Incoming { source, message }))),
         Err(DecodeError::BadRequest { reason, response }) => {
-            tracing::info!(%from, %reason, "malformed request: answering 400");
+            tracing::info!(%from, %reason, "refused request: sending its ready error response");
             Some(CoreInput::Malformed { source, response })
         }
         Err(err) => {

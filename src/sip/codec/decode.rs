@@ -1,267 +1,138 @@
-//! Bytes to our model. The normalised message is parsed by rsip (message grammar: start line,
-//! header lines, body); the values we interpret are typed by `values` (rsip 0.4 cannot type
-//! IPv6 hosts, `tel:` URIs or multi-value headers). Extension methods and Request-URIs rsip
-//! rejects are swapped for placeholders on the way in and restored on the way out.
+//! Bytes to our model, in one pass over each part of the message: `normalize` cuts the start
+//! line, the header block and the body; `start_line` reads the start line; rsip splits the
+//! header lines (`header_lines`); `headers` types the values we interpret (`values`); the body
+//! is framed by Content-Length here (RFC 3261 §18.3, §20.14). A request that cannot be used
+//! gets a ready response (`reject`); anything else that cannot be used is unparseable.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use crate::sip::message::{Method, Request, Response, SipMessage, Uri};
 
-use crate::sip::message::{Headers, Method, NameAddr, Request, Response, SipMessage};
-
-use super::normalize::{parse_head, split_head, Head};
-use super::values::{parse_cseq, parse_name_addr, parse_uri, parse_via};
+use super::header_lines::{self, HeaderLine};
+use super::headers::typed_headers;
+use super::normalize::{normalize_headers, split_message};
+use super::reject::response_to;
+use super::start_line::{self, StartLine};
+use super::values::parse_uri;
 use super::DecodeError;
 
-/// A request line or a status line.
-enum StartLine {
-    Request { method: String, uri: String },
-    Status { code: u16, reason: String },
+/// Why a message is refused, before any response text is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not SIP, or nothing we could answer: drop it.
+    Discard(String),
+    /// A request to answer with `status` (400, 416, 505), `reason` as its reason phrase.
+    Answer { status: u16, reason: String },
+}
+
+impl Refusal {
+    pub fn discard(why: &str) -> Self {
+        Refusal::Discard(why.to_string())
+    }
+
+    pub fn answer(status: u16, reason: impl Into<String>) -> Self {
+        Refusal::Answer {
+            status,
+            reason: reason.into(),
+        }
+    }
+
+    /// The public error: a response for requests, nothing for responses (§8.1.3.2, §16.7:
+    /// a malformed response is discarded).
+    fn into_error(self, is_request: bool, lines: &[HeaderLine<'_>]) -> DecodeError {
+        match self {
+            Refusal::Answer { status, reason } if is_request => DecodeError::BadRequest {
+                response: response_to(status, &reason, lines),
+                reason,
+            },
+            Refusal::Answer { reason: why, .. } | Refusal::Discard(why) => {
+                DecodeError::Unparseable(why)
+            }
+        }
+    }
 }
 
 /// Decodes one complete message (a datagram or a stream frame).
 pub fn decode(bytes: &[u8]) -> Result<SipMessage, DecodeError> {
-    let (head_text, body) = split_head(bytes).ok_or_else(|| unparseable("no end of headers"))?;
-    let head = parse_head(head_text).ok_or_else(|| unparseable("malformed header line"))?;
-    let start = parse_start_line(&head.start_line)?;
-    let is_request = matches!(start, StartLine::Request { .. });
-    let body = frame_body(&head, body, is_request)?;
-    validate_with_rsip(&head, &start, body)?;
-    match start {
-        StartLine::Request { method, uri } => decode_request(&head, &method, &uri, body),
-        StartLine::Status { code, reason } => decode_response(&head, code, reason, body),
+    let parts = split_message(bytes).ok_or_else(|| unparseable("no end of headers"))?;
+    let start = start_line::parse(parts.start_line);
+    if let Err(Refusal::Discard(why)) = start {
+        return Err(DecodeError::Unparseable(why));
     }
+    let block =
+        normalize_headers(parts.headers).ok_or_else(|| unparseable("continuation line first"))?;
+    let lines = header_lines::split(&block)?;
+    let is_request = !matches!(start, Ok(StartLine::Status { .. }));
+    start
+        .and_then(|start| build(start, &lines, parts.body))
+        .map_err(|refusal| refusal.into_error(is_request, &lines))
 }
 
 fn unparseable(why: &str) -> DecodeError {
     DecodeError::Unparseable(why.to_string())
 }
 
-fn parse_start_line(line: &str) -> Result<StartLine, DecodeError> {
-    let mut parts = line.splitn(3, ' ');
-    let (a, b, c) = (parts.next(), parts.next(), parts.next());
-    match (a, b, c) {
-        (Some("SIP/2.0"), Some(code), reason) => {
-            let code: u16 = code.parse().map_err(|_| unparseable("bad status code"))?;
-            if !(100..700).contains(&code) {
-                return Err(unparseable("status code out of range"));
+fn build(
+    start: StartLine<'_>,
+    lines: &[HeaderLine<'_>],
+    body: &[u8],
+) -> Result<SipMessage, Refusal> {
+    let headers = typed_headers(lines)?;
+    let body = frame_body(lines, body)?.to_vec();
+    match start {
+        StartLine::Status { code, reason } => Ok(SipMessage::Response(Response {
+            status: code,
+            reason: reason.to_string(),
+            headers,
+            body,
+        })),
+        StartLine::Request { method, uri } => {
+            let method = Method::from_token(method);
+            // §8.1.1.5: the CSeq method matches the request's (RFC 4475 §3.1.2.17).
+            if headers.cseq.method != method {
+                return Err(Refusal::answer(400, "CSeq Method Does Not Match"));
             }
-            Ok(StartLine::Status {
-                code,
-                reason: reason.unwrap_or("").trim().to_string(),
-            })
+            Ok(SipMessage::Request(Request {
+                method,
+                uri: request_uri(uri)?,
+                headers,
+                body,
+            }))
         }
-        (Some(method), Some(uri), Some("SIP/2.0")) if is_token(method) => Ok(StartLine::Request {
-            method: method.to_string(),
-            uri: uri.to_string(),
-        }),
-        _ => Err(unparseable("bad start line")),
     }
 }
 
-/// RFC 3261 §25.1 token characters.
-fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+/// §8.2.2.1: a scheme we do not know gets 416; a URI we cannot read, 400.
+fn request_uri(uri: &str) -> Result<Uri, Refusal> {
+    let scheme = uri.split_once(':').map_or("", |(s, _)| s);
+    let known = ["sip", "sips", "tel"]
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(scheme));
+    if !known && is_scheme(scheme) {
+        return Err(Refusal::answer(416, "Unsupported URI Scheme"));
+    }
+    parse_uri(uri).map_err(|_| Refusal::answer(400, "Bad Request-URI"))
 }
 
-/// §18.3: the body is Content-Length bytes; shorter is an error, longer is truncated, absent
-/// means "the rest" (datagrams).
-fn frame_body<'a>(head: &Head, body: &'a [u8], is_request: bool) -> Result<&'a [u8], DecodeError> {
-    let Some(value) = header(head, "Content-Length") else {
+/// RFC 3986 §3.1 `scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`.
+fn is_scheme(s: &str) -> bool {
+    s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+}
+
+/// §18.3: the body is Content-Length bytes; shorter is an error, longer is cut, absent means
+/// "the rest" (datagrams). Content-Length appears at most once (RFC 4475 §3.3.9).
+fn frame_body<'a>(lines: &[HeaderLine<'_>], body: &'a [u8]) -> Result<&'a [u8], Refusal> {
+    let mut values = lines.iter().filter(|l| l.is("Content-Length"));
+    let Some(line) = values.next() else {
         return Ok(body);
     };
-    let Ok(len) = value.trim().parse::<usize>() else {
-        return Err(bad_request(head, is_request, "Bad Content-Length"));
-    };
-    if body.len() < len {
-        return Err(bad_request(
-            head,
-            is_request,
-            "Body Shorter Than Content-Length",
-        ));
+    if values.next().is_some() {
+        return Err(Refusal::answer(400, "Multiple Content-Length Headers"));
     }
-    Ok(&body[..len])
-}
-
-fn header<'a>(head: &'a Head, name: &str) -> Option<&'a str> {
-    head.headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
-/// rsip checks the message grammar of the normalised text. Our own checks came first, so a
-/// rejection here is a real grammar problem.
-fn validate_with_rsip(head: &Head, start: &StartLine, body: &[u8]) -> Result<(), DecodeError> {
-    let mut text = match start {
-        StartLine::Request { method, .. } => {
-            // rsip knows 14 methods and no IPv6/tel Request-URIs: placeholders for both.
-            let method = if rsip_knows(method) {
-                method.as_str()
-            } else {
-                "OPTIONS"
-            };
-            format!("{method} sip:placeholder@invalid SIP/2.0\r\n")
-        }
-        StartLine::Status { code, reason } => format!("SIP/2.0 {code} {reason}\r\n"),
-    };
-    for (name, value) in &head.headers {
-        if !name.eq_ignore_ascii_case("Content-Length") {
-            text.push_str(name);
-            text.push_str(": ");
-            text.push_str(value);
-            text.push_str("\r\n");
-        }
-    }
-    text.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-    let mut bytes = text.into_bytes();
-    bytes.extend_from_slice(body);
-    let parsed = catch_unwind(AssertUnwindSafe(|| {
-        rsip::SipMessage::try_from(bytes.as_slice())
-    }));
-    match parsed {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(err)) => Err(DecodeError::Unparseable(format!("rsip: {err}"))),
-        Err(_) => Err(unparseable("rsip panicked")),
-    }
-}
-
-fn rsip_knows(method: &str) -> bool {
-    matches!(
-        method,
-        "ACK"
-            | "BYE"
-            | "CANCEL"
-            | "INFO"
-            | "INVITE"
-            | "MESSAGE"
-            | "NOTIFY"
-            | "OPTIONS"
-            | "PRACK"
-            | "PUBLISH"
-            | "REFER"
-            | "REGISTER"
-            | "SUBSCRIBE"
-            | "UPDATE"
-    )
-}
-
-fn decode_request(
-    head: &Head,
-    method: &str,
-    uri: &str,
-    body: &[u8],
-) -> Result<SipMessage, DecodeError> {
-    let uri = parse_uri(uri).map_err(|_| bad_request(head, true, "Bad Request-URI"))?;
-    let headers = typed_headers(head).map_err(|reason| bad_request(head, true, &reason))?;
-    Ok(SipMessage::Request(Request {
-        method: Method::from_token(method),
-        uri,
-        headers,
-        body: body.to_vec(),
-    }))
-}
-
-fn decode_response(
-    head: &Head,
-    status: u16,
-    reason: String,
-    body: &[u8],
-) -> Result<SipMessage, DecodeError> {
-    let headers = typed_headers(head).map_err(DecodeError::Unparseable)?;
-    Ok(SipMessage::Response(Response {
-        status,
-        reason,
-        headers,
-        body: body.to_vec(),
-    }))
-}
-
-/// Headers other than the mandatory five, collected while scanning.
-#[derive(Default)]
-struct Optional {
-    max_forwards: Option<u32>,
-    contact: Vec<NameAddr>,
-    record_route: Vec<NameAddr>,
-    route: Vec<NameAddr>,
-    content_type: Option<String>,
-    expires: Option<u32>,
-    other: Vec<(String, String)>,
-}
-
-/// Our typed headers; the error names what is missing or malformed (the 400's reason).
-fn typed_headers(head: &Head) -> Result<Headers, String> {
-    let mut via = Vec::new();
-    let (mut from, mut to, mut call_id, mut cseq) = (None, None, None, None);
-    let mut opt = Optional::default();
-    for (name, value) in &head.headers {
-        let bad = |what: &str| format!("Bad {what} Header");
-        match name.to_ascii_lowercase().as_str() {
-            "via" => via.push(parse_via(value).map_err(|_| bad("Via"))?),
-            "from" => from = Some(parse_name_addr(value).map_err(|_| bad("From"))?),
-            "to" => to = Some(parse_name_addr(value).map_err(|_| bad("To"))?),
-            "call-id" if !value.is_empty() => call_id = Some(value.clone()),
-            "cseq" => cseq = Some(parse_cseq(value).map_err(|_| bad("CSeq"))?),
-            "max-forwards" => {
-                opt.max_forwards = Some(value.parse().map_err(|_| bad("Max-Forwards"))?)
-            }
-            "contact" if value.trim() != "*" => opt
-                .contact
-                .push(parse_name_addr(value).map_err(|_| bad("Contact"))?),
-            "record-route" => opt
-                .record_route
-                .push(parse_name_addr(value).map_err(|_| bad("Record-Route"))?),
-            "route" => opt
-                .route
-                .push(parse_name_addr(value).map_err(|_| bad("Route"))?),
-            "content-type" => opt.content_type = Some(value.clone()),
-            "expires" => opt.expires = value.trim().parse().ok(),
-            "content-length" => {}
-            _ => opt.other.push((name.clone(), value.clone())),
-        }
-    }
-    if via.is_empty() {
-        return Err("Missing Via Header".into());
-    }
-    let first = via.remove(0);
-    let mut headers = Headers::new(
-        first,
-        from.ok_or("Missing From Header")?,
-        to.ok_or("Missing To Header")?,
-        call_id.ok_or("Missing Call-ID Header")?,
-        cseq.ok_or("Missing CSeq Header")?,
-    );
-    headers.via.extend(via);
-    headers.max_forwards = opt.max_forwards;
-    headers.contact = opt.contact;
-    headers.record_route = opt.record_route;
-    headers.route = opt.route;
-    headers.content_type = opt.content_type;
-    headers.expires = opt.expires;
-    for (name, value) in opt.other {
-        headers.push(&name, value);
-    }
-    Ok(headers)
-}
-
-/// A request with bad mandatory headers gets a ready 400 (§8.2.6, §21.4.1) carrying what
-/// could be read; anything else is unparseable.
-fn bad_request(head: &Head, is_request: bool, reason: &str) -> DecodeError {
-    if !is_request {
-        return DecodeError::Unparseable(reason.to_string());
-    }
-    let mut text = format!("SIP/2.0 400 {reason}\r\n");
-    for (name, value) in &head.headers {
-        let copy = ["Via", "From", "To", "Call-ID", "CSeq"]
-            .iter()
-            .any(|n| n.eq_ignore_ascii_case(name));
-        if copy && !value.contains(['\r', '\n']) {
-            text.push_str(&format!("{name}: {value}\r\n"));
-        }
-    }
-    text.push_str("Content-Length: 0\r\n\r\n");
-    DecodeError::BadRequest {
-        reason: reason.to_string(),
-        response: text.into_bytes(),
-    }
+    let len: usize = line
+        .value
+        .parse()
+        .map_err(|_| Refusal::answer(400, "Bad Content-Length"))?;
+    body.get(..len)
+        .ok_or_else(|| Refusal::answer(400, "Body Shorter Than Content-Length"))
 }

@@ -1,7 +1,10 @@
 //! TCP stream framing (RFC 3261 §18.3): a message ends Content-Length bytes after its empty
 //! line. CRLF keep-alives between messages are recognised (RFC 5626 §3.5.1: a CRLFCRLF ping
-//! is answered with a CRLF pong). A message over 64 KiB, or one without Content-Length, ends
-//! the connection.
+//! is answered with a CRLF pong). A message over 64 KiB, or one without exactly one valid
+//! Content-Length, ends the connection: the stream cannot be cut (RFC 4475 §3.3.9).
+//!
+//! The framer only finds where a message ends (the empty line, then Content-Length); it does
+//! not parse it. `decode` parses each frame once.
 
 use super::normalize::{find_head_end, full_name};
 
@@ -26,6 +29,8 @@ pub enum FramingError {
     TooLarge,
     #[error("message without a valid Content-Length on a stream")]
     NoContentLength,
+    #[error("message with more than one Content-Length on a stream")]
+    DuplicateContentLength,
 }
 
 /// Accumulates stream bytes and cuts them into frames.
@@ -59,7 +64,7 @@ impl StreamFramer {
             }
             return Ok(None);
         };
-        let length = content_length(&self.buf[..head_end]).ok_or(FramingError::NoContentLength)?;
+        let length = content_length(&self.buf[..head_end])?;
         let total = body_start
             .checked_add(length)
             .ok_or(FramingError::TooLarge)?;
@@ -96,14 +101,21 @@ impl StreamFramer {
     }
 }
 
-/// Content-Length (or compact `l`) from a message head.
-fn content_length(head: &[u8]) -> Option<usize> {
-    let text = std::str::from_utf8(head).ok()?;
-    text.split('\n').skip(1).find_map(|line| {
+/// The one Content-Length (or compact `l`) of a message head.
+fn content_length(head: &[u8]) -> Result<usize, FramingError> {
+    let text = std::str::from_utf8(head).map_err(|_| FramingError::NoContentLength)?;
+    let mut values = text.split('\n').skip(1).filter_map(|line| {
         let (name, value) = line.split_once(':')?;
         full_name(name.trim())
             .eq_ignore_ascii_case("Content-Length")
-            .then(|| value.trim().parse().ok())
-            .flatten()
-    })
+            .then_some(value)
+    });
+    let value = values.next().ok_or(FramingError::NoContentLength)?;
+    if values.next().is_some() {
+        return Err(FramingError::DuplicateContentLength);
+    }
+    value
+        .trim()
+        .parse()
+        .map_err(|_| FramingError::NoContentLength)
 }

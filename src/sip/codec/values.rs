@@ -19,23 +19,24 @@ fn truncate(s: &str) -> &str {
     }
 }
 
-/// Splits `s` on `sep` outside double quotes and angle brackets.
-pub fn split_outside_quotes(s: &str, sep: char) -> Vec<&str> {
+/// Splits `s` on the ASCII `sep` outside double quotes and angle brackets. Works on bytes: every
+/// byte it looks for is ASCII, so each cut falls between characters.
+pub fn split_outside_quotes(s: &str, sep: u8) -> Vec<&str> {
     let mut parts = Vec::new();
     let (mut quoted, mut angle, mut escaped, mut start) = (false, 0u32, false, 0);
-    for (i, c) in s.char_indices() {
+    for (i, b) in s.bytes().enumerate() {
         if escaped {
             escaped = false;
             continue;
         }
-        match c {
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            '<' if !quoted => angle += 1,
-            '>' if !quoted => angle = angle.saturating_sub(1),
-            c if c == sep && !quoted && angle == 0 => {
+        match b {
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            b'<' if !quoted => angle += 1,
+            b'>' if !quoted => angle = angle.saturating_sub(1),
+            b if b == sep && !quoted && angle == 0 => {
                 parts.push(&s[start..i]);
-                start = i + c.len_utf8();
+                start = i + 1;
             }
             _ => {}
         }
@@ -47,7 +48,7 @@ pub fn split_outside_quotes(s: &str, sep: char) -> Vec<&str> {
 /// `;a=b;c` (the text after the first `;`, or empty).
 pub fn parse_params(s: &str) -> Params {
     let mut params = Params::new();
-    for part in split_outside_quotes(s, ';') {
+    for part in split_outside_quotes(s, b';') {
         let part = part.trim();
         if part.is_empty() {
             continue;
@@ -105,13 +106,16 @@ pub fn parse_uri(s: &str) -> Result<Uri, DecodeError> {
     if scheme == Scheme::Tel {
         return parse_tel(rest, s);
     }
-    let (main, headers) = match rest.split_once('?') {
-        Some((m, h)) => (m, parse_uri_headers(h)),
-        None => (rest, Vec::new()),
+    // §19.1.1 / §25.1: the user part may hold `;`, `?`, `/` and `,` (RFC 4475 §3.1.1.2,
+    // §3.1.1.9) but no unescaped `@`, which therefore ends it; parameters and headers follow
+    // the host.
+    let (userinfo, hostpart) = match rest.split_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, rest),
     };
-    let (userinfo, hostpart) = match main.rfind('@') {
-        Some(i) => (Some(&main[..i]), &main[i + 1..]),
-        None => (None, main),
+    let (hostpart, headers) = match hostpart.split_once('?') {
+        Some((h, q)) => (h, parse_uri_headers(q)),
+        None => (hostpart, Vec::new()),
     };
     let (hostport, params) = match hostpart.split_once(';') {
         Some((h, p)) => (h, parse_params(p)),
@@ -360,7 +364,7 @@ mod tests {
 
     #[test]
     fn split_respects_quotes_and_brackets() {
-        let parts = split_outside_quotes("\"a,b\" <sip:x@h;p=1,2>, <sip:y@h>", ',');
+        let parts = split_outside_quotes("\"a,b\" <sip:x@h;p=1,2>, <sip:y@h>", b',');
         assert_eq!(parts.len(), 2);
     }
 }

@@ -95,10 +95,14 @@ impl fmt::Display for NameAddr {
         if let Some(name) = &self.display_name {
             write!(f, "\"")?;
             for c in name.chars() {
-                if c == '"' || c == '\\' {
-                    write!(f, "\\")?;
+                match c {
+                    // RFC 3261 §25.1 quoted-pair cannot carry CR or LF: they would end the line.
+                    '\r' | '\n' => f.write_str(" ")?,
+                    // DQUOTE, backslash and the other controls go as quoted-pairs.
+                    '"' | '\\' => write!(f, "\\{c}")?,
+                    c if c.is_ascii_control() => write!(f, "\\{c}")?,
+                    c => write!(f, "{c}")?,
                 }
-                write!(f, "{c}")?;
             }
             write!(f, "\" ")?;
         }
@@ -233,6 +237,11 @@ mod tests {
             "\"Bob \\\"B\\\"\" <sip:1001@example.com>;tag=abc"
         );
         assert_eq!(na.tag(), Some("abc"));
+        na.display_name = Some("BEL:\u{7} NUL:\0 line\r\nend".into());
+        assert_eq!(
+            na.to_string(),
+            "\"BEL:\\\u{7} NUL:\\\0 line  end\" <sip:1001@example.com>;tag=abc"
+        );
     }
 
     #[test]
