@@ -1,0 +1,336 @@
+//! Issue 13 end to end: call control against the real binary, SIPp as every peer. Hold and
+//! unhold (with glare), the peer's hold, blind transfer (success and a failed sipfrag),
+//! attended transfer with Replaces, being transferred by REFER, an INVITE with Replaces
+//! (two SIPp instances coordinated through SIPp's 3PCC twin commands) and unconditional
+//! forwarding. What SIPp checks on the wire is in each scenario's `<ereg check_it>` actions;
+//! what the app sees is checked here.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use common::app::*;
+use common::{
+    free_port, line_config, scenario, scenario_with, sipp, wait_tcp_listening, GatewayProcess,
+    SippChild, SippRun,
+};
+
+fn operation_failed() -> i32 {
+    tapigw::tapi::LINEERR_OPERATIONFAILED.code()
+}
+
+// ---------------------------------------------------------------------------------------------
+// SIPp runs
+
+/// SIPp as the line's provider on a free port (UDP), bounded, with `extra` options.
+fn provider(sf: &Path, extra: &[&str]) -> (u16, SippChild) {
+    let port = free_port();
+    (port, provider_on(port, sf, extra))
+}
+
+fn provider_on(port: u16, sf: &Path, extra: &[&str]) -> SippChild {
+    let p = port.to_string();
+    let mut args = vec!["-sf", sf.to_str().unwrap(), "-p", &p, "-t", "u1"];
+    if !extra.contains(&"-m") {
+        args.extend(["-m", "1"]);
+    }
+    args.extend_from_slice(extra);
+    sipp(&args).timeout(40).spawn()
+}
+
+/// A SIPp caller against the gateway's line 1001, run in the background.
+fn caller(gw: &GatewayProcess, sf: &Path, extra: &[&str]) -> tokio::task::JoinHandle<SippRun> {
+    let mut args: Vec<String> = vec![
+        gw.sip_addr().to_string(),
+        "-sf".into(),
+        sf.to_str().unwrap().into(),
+        "-m".into(),
+        "1".into(),
+        "-s".into(),
+        "1001".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        sipp(&args).timeout(40).run()
+    })
+}
+
+async fn finish(child: SippChild, what: &str) {
+    let run = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap();
+    run.assert_success(what);
+}
+
+async fn finished(run: tokio::task::JoinHandle<SippRun>, what: &str) {
+    run.await.unwrap().assert_success(what);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The app's side
+
+/// Waits for LINE_REPLY(`request`); returns its result and every message that came before it.
+async fn reply_after(c: &mut Client, request: u32) -> (i32, Vec<TapiMessage>) {
+    let (m, skipped) = c
+        .wait_for(WAIT, |m| {
+            m.msg.dw_message_id == LINE_REPLY && m.msg.dw_param1 == request
+        })
+        .await
+        .unwrap_or_else(|e| panic!("no LINE_REPLY for {request}: {e}"));
+    (m.msg.reply_result(), skipped)
+}
+
+/// Waits for LINE_CALLSTATE(`state`) on `h_call`; returns its mode and the messages before it.
+async fn state_after(c: &mut Client, h_call: u32, state: u32) -> (u32, Vec<TapiMessage>) {
+    let (m, skipped) = c
+        .wait_for(WAIT, |m| {
+            m.msg.dw_message_id == LINE_CALLSTATE
+                && m.msg.h_device == h_call
+                && m.msg.dw_param1 == state
+        })
+        .await
+        .unwrap_or_else(|e| panic!("no LINE_CALLSTATE {state:#x} on {h_call}: {e}"));
+    (m.msg.dw_param2, skipped)
+}
+
+/// The (state, mode) pairs of `h_call` among `messages`.
+fn states_of(messages: &[TapiMessage], h_call: u32) -> Vec<(u32, u32)> {
+    messages
+        .iter()
+        .filter(|m| m.msg.dw_message_id == LINE_CALLSTATE && m.msg.h_device == h_call)
+        .map(|m| (m.msg.dw_param1, m.msg.dw_param2))
+        .collect()
+}
+
+fn describe(messages: &[TapiMessage]) -> String {
+    messages
+        .iter()
+        .map(TapiMessage::describe)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// An async call-control function with `params`: its requestId.
+async fn request(c: &mut Client, method: &str, params: serde_json::Value) -> u32 {
+    let r = c
+        .call(method, params)
+        .await
+        .unwrap_or_else(|e| panic!("{method}: {e}"));
+    let id = r["requestId"].as_u64().unwrap_or_else(|| panic!("{r}")) as u32;
+    assert!(id > 0, "{method}: {r}");
+    id
+}
+
+async fn features(c: &mut Client, h_call: u32) -> u32 {
+    let status = c.line_get_call_status(h_call).await.unwrap();
+    status["callFeatures"].as_u64().unwrap() as u32
+}
+
+async fn call_state(c: &mut Client, h_call: u32) -> (u32, u32) {
+    let status = c.line_get_call_status(h_call).await.unwrap();
+    (
+        status["callState"].as_u64().unwrap() as u32,
+        status["callStateMode"].as_u64().unwrap() as u32,
+    )
+}
+
+/// lineMakeCall(`dest`) answered by the provider: hCall once CONNECTED (ACTIVE).
+async fn outbound_connected(c: &mut Client, line: u32, dest: &str) -> u32 {
+    let (request, h_call) = c.line_make_call(line, dest).await.unwrap();
+    assert_eq!(reply(c, request).await, 0, "lineMakeCall {dest}");
+    let (mode, _) = state(c, h_call, LINECALLSTATE_CONNECTED).await;
+    assert_eq!(mode, LINECONNECTEDMODE_ACTIVE);
+    h_call
+}
+
+/// The next inbound call, answered: hCall once CONNECTED.
+async fn inbound_answered(c: &mut Client) -> u32 {
+    let (h_call, privilege) = new_call(c).await;
+    assert_eq!(privilege, LINECALLPRIVILEGE_OWNER);
+    state(c, h_call, LINECALLSTATE_OFFERING).await;
+    let answer = c.call_op("lineAnswer", h_call).await.unwrap();
+    assert_eq!(reply(c, answer).await, 0);
+    let (mode, _) = state(c, h_call, LINECALLSTATE_CONNECTED).await;
+    assert_eq!(mode, LINECONNECTEDMODE_ACTIVE);
+    h_call
+}
+
+async fn drop_call(c: &mut Client, h_call: u32) {
+    let drop = c.call_op("lineDrop", h_call).await.unwrap();
+    let (result, _) = reply_after(c, drop).await;
+    assert_eq!(result, 0, "lineDrop");
+    state(c, h_call, LINECALLSTATE_IDLE).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hold
+
+/// lineHold -> re-INVITE a=sendonly (SIPp checks it and the newer o= version), ONHOLD then
+/// LINE_REPLY(0); lineUnhold -> re-INVITE a=sendrecv, CONNECTED(ACTIVE) then LINE_REPLY(0).
+async fn hold_and_unhold(glare: bool) {
+    let extra: &[&str] = if glare { &["-set", "glare", "1"] } else { &[] };
+    let (port, sipp) = provider(&scenario("uas_hold_unhold.xml"), extra);
+    let gw = GatewayProcess::start(&line_config(port, "udp"));
+    let (mut c, _, line) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
+    let h_call = outbound_connected(&mut c, line, "1002").await;
+    assert_ne!(features(&mut c, h_call).await & LINECALLFEATURE_HOLD, 0);
+
+    let started = Instant::now();
+    let hold = request(&mut c, "lineHold", json!({"hCall": h_call})).await;
+    let (result, before) = reply_after(&mut c, hold).await;
+    let took = started.elapsed();
+    assert_eq!(result, 0, "lineHold:\n{}", describe(&before));
+    assert_eq!(
+        states_of(&before, h_call).first().map(|s| s.0),
+        Some(LINECALLSTATE_ONHOLD),
+        "ONHOLD before the LINE_REPLY:\n{}",
+        describe(&before)
+    );
+    if glare {
+        // RFC 3261 §14.1: the owner of the Call-ID waits 2.1 to 4 s before trying again.
+        assert!(took >= Duration::from_millis(2100), "retried after {took:?}");
+    }
+    assert_eq!(call_state(&mut c, h_call).await.0, LINECALLSTATE_ONHOLD);
+    let f = features(&mut c, h_call).await;
+    assert_ne!(f & LINECALLFEATURE_UNHOLD, 0, "{f:#x}");
+    assert_eq!(f & LINECALLFEATURE_HOLD, 0, "{f:#x}");
+
+    let unhold = request(&mut c, "lineUnhold", json!({"hCall": h_call})).await;
+    let (result, before) = reply_after(&mut c, unhold).await;
+    assert_eq!(result, 0, "lineUnhold");
+    assert_eq!(
+        states_of(&before, h_call),
+        vec![(LINECALLSTATE_CONNECTED, LINECONNECTEDMODE_ACTIVE)],
+        "{}",
+        describe(&before)
+    );
+    drop_call(&mut c, h_call).await;
+    finish(sipp, "provider (hold, unhold)").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hold_sends_sendonly_and_unhold_sendrecv() {
+    hold_and_unhold(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hold_answered_491_is_retried_after_the_random_wait() {
+    hold_and_unhold(true).await;
+}
+
+/// The caller holds (a=sendonly; SIPp checks the 200 says a=recvonly) and resumes
+/// (a=sendrecv both ways): the app sees CONNECTED(INACTIVE) then CONNECTED(ACTIVE).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_peers_hold_shows_as_connected_inactive_then_active() {
+    let gw = GatewayProcess::start(&line_config(free_port(), "udp"));
+    let (mut c, _, _) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
+    let sipp = caller(&gw, &scenario("uac_remote_hold.xml"), &[]);
+    let h_call = inbound_answered(&mut c).await;
+    let (mode, before) = state_after(&mut c, h_call, LINECALLSTATE_DISCONNECTED).await;
+    assert_eq!(mode, LINEDISCONNECTMODE_NORMAL);
+    assert_eq!(
+        states_of(&before, h_call),
+        vec![
+            (LINECALLSTATE_CONNECTED, LINECONNECTEDMODE_INACTIVE),
+            (LINECALLSTATE_CONNECTED, LINECONNECTEDMODE_ACTIVE),
+        ],
+        "held, then resumed:\n{}",
+        describe(&before)
+    );
+    state(&mut c, h_call, LINECALLSTATE_IDLE).await;
+    finished(sipp, "caller (holds, resumes, hangs up)").await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Blind transfer
+
+/// An answered outbound call whose provider runs `uas_blind_transfer.xml` with sipfrag `frag`.
+struct BlindTransfer {
+    gw: GatewayProcess,
+    c: Client,
+    h_call: u32,
+    sipp: SippChild,
+    _dir: tempfile::TempDir,
+}
+
+impl BlindTransfer {
+    async fn start(frag: &str) -> BlindTransfer {
+        let dir = tempfile::tempdir().unwrap();
+        let sf = scenario_with("uas_blind_transfer.xml", dir.path(), &[("FRAG", frag)]);
+        let (port, sipp) = provider(&sf, &[]);
+        let gw = GatewayProcess::start(&line_config(port, "udp"));
+        let (mut c, _, line) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
+        let h_call = outbound_connected(&mut c, line, "1002").await;
+        assert_ne!(
+            features(&mut c, h_call).await & LINECALLFEATURE_BLINDTRANSFER,
+            0
+        );
+        BlindTransfer {
+            gw,
+            c,
+            h_call,
+            sipp,
+            _dir: dir,
+        }
+    }
+
+    /// lineBlindTransfer("3000"): its result and the messages before its LINE_REPLY.
+    async fn transfer(&mut self) -> (i32, Vec<TapiMessage>) {
+        let params = json!({"hCall": self.h_call, "destAddress": "3000"});
+        let transfer = request(&mut self.c, "lineBlindTransfer", params).await;
+        reply_after(&mut self.c, transfer).await
+    }
+}
+
+/// sipfrag 200: LINE_REPLY(0), then the gateway's BYE (SIPp waits for it) and IDLE without
+/// DISCONNECTED.
+#[tokio::test(flavor = "multi_thread")]
+async fn blind_transfer_refers_and_hangs_up_after_a_2xx_sipfrag() {
+    let mut t = BlindTransfer::start("200 OK").await;
+    let (result, before) = t.transfer().await;
+    assert_eq!(result, 0, "{}", describe(&before));
+    assert!(
+        states_of(&before, t.h_call).is_empty(),
+        "nothing happens to the call before the transfer completes:\n{}",
+        describe(&before)
+    );
+    let (_, before) = state_after(&mut t.c, t.h_call, LINECALLSTATE_IDLE).await;
+    assert!(
+        states_of(&before, t.h_call).is_empty(),
+        "IDLE without DISCONNECTED (we cleared the call):\n{}",
+        describe(&before)
+    );
+    finish(t.sipp, "provider (REFER, NOTIFY 100, NOTIFY 200, BYE)").await;
+    drop(t.gw);
+}
+
+/// sipfrag 486: LINE_REPLY(LINEERR_OPERATIONFAILED), no BYE, the call stays CONNECTED; the
+/// app then drops it (SIPp's BYE is that one).
+#[tokio::test(flavor = "multi_thread")]
+async fn blind_transfer_fails_on_a_486_sipfrag_and_the_call_stays() {
+    let mut t = BlindTransfer::start("486 Busy Here").await;
+    let (result, before) = t.transfer().await;
+    assert_eq!(result, operation_failed(), "{}", describe(&before));
+    assert!(states_of(&before, t.h_call).is_empty(), "{}", describe(&before));
+    assert_eq!(
+        call_state(&mut t.c, t.h_call).await,
+        (LINECALLSTATE_CONNECTED, LINECONNECTEDMODE_ACTIVE)
+    );
+    let f = features(&mut t.c, t.h_call).await;
+    assert_ne!(f & LINECALLFEATURE_BLINDTRANSFER, 0, "may try again: {f:#x}");
+    let hang_up = t.c.call_op("lineDrop", t.h_call).await.unwrap();
+    let (result, before) = reply_after(&mut t.c, hang_up).await;
+    assert_eq!(result, 0);
+    assert!(
+        states_of(&before, t.h_call).is_empty(),
+        "no BYE of the gateway's own before the drop:\n{}",
+        describe(&before)
+    );
+    state(&mut t.c, t.h_call, LINECALLSTATE_IDLE).await;
+    finish(t.sipp, "provider (REFER, NOTIFY 100, NOTIFY 486, BYE)").await;
+    drop(t.gw);
+}
