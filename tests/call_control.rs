@@ -334,3 +334,92 @@ async fn blind_transfer_fails_on_a_486_sipfrag_and_the_call_stays() {
     finish(t.sipp, "provider (REFER, NOTIFY 100, NOTIFY 486, BYE)").await;
     drop(t.gw);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Attended transfer
+
+/// Everything up to the moment every call of `calls` has gone IDLE.
+async fn until_idle(c: &mut Client, calls: &[u32]) -> Vec<TapiMessage> {
+    let mut seen = Vec::new();
+    let mut left: Vec<u32> = calls.to_vec();
+    while !left.is_empty() {
+        let m = c.next_message(WAIT).await.unwrap_or_else(|e| {
+            panic!("calls {left:?} not IDLE ({e}):\n{}", describe(&seen))
+        });
+        if m.msg.dw_message_id == LINE_CALLSTATE && m.msg.dw_param1 == LINECALLSTATE_IDLE {
+            left.retain(|h| *h != m.msg.h_device);
+        }
+        seen.push(m);
+    }
+    seen
+}
+
+/// lineSetupTransfer (the call held: ONHOLDPENDTRANSFER, LINE_REPLY(0), the consultation call
+/// DIALTONE), lineDial("4000") (a second INVITE to the same provider, answered),
+/// lineCompleteTransfer(TRANSFER): SIPp checks the REFER's Refer-To is the consultation peer's
+/// Contact with Replaces of exactly that dialog; after its NOTIFY 200 both calls are cleared by
+/// the gateway (BYE each, IDLE without DISCONNECTED).
+#[tokio::test(flavor = "multi_thread")]
+async fn attended_transfer_refers_with_replaces_of_the_consultation_dialog() {
+    let (port, sipp) = provider(&scenario("uas_attended_transfer.xml"), &["-m", "2"]);
+    let gw = GatewayProcess::start(&line_config(port, "udp"));
+    let (mut c, _, line) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
+    let h_call = outbound_connected(&mut c, line, "1002").await;
+    assert_ne!(
+        features(&mut c, h_call).await & LINECALLFEATURE_SETUPTRANSFER,
+        0
+    );
+
+    let setup = c
+        .call("lineSetupTransfer", json!({"hCall": h_call}))
+        .await
+        .unwrap();
+    let request_id = setup["requestId"].as_u64().unwrap() as u32;
+    let consult = setup["hConsultCall"].as_u64().unwrap() as u32;
+    assert!(request_id > 0 && consult != 0 && consult != h_call, "{setup}");
+    let (result, before) = reply_after(&mut c, request_id).await;
+    assert_eq!(result, 0, "{}", describe(&before));
+    assert_eq!(
+        states_of(&before, h_call).iter().map(|s| s.0).collect::<Vec<_>>(),
+        vec![LINECALLSTATE_ONHOLDPENDTRANSFER],
+        "{}",
+        describe(&before)
+    );
+    let (mode, _) = state(&mut c, consult, LINECALLSTATE_DIALTONE).await;
+    assert_eq!(mode, LINEDIALTONEMODE_NORMAL);
+    assert_ne!(features(&mut c, consult).await & LINECALLFEATURE_DIAL, 0);
+
+    let dial = request(
+        &mut c,
+        "lineDial",
+        json!({"hCall": consult, "destAddress": "4000"}),
+    )
+    .await;
+    assert_eq!(reply(&mut c, dial).await, 0, "lineDial");
+    let (mode, _) = state(&mut c, consult, LINECALLSTATE_CONNECTED).await;
+    assert_eq!(mode, LINECONNECTEDMODE_ACTIVE);
+    let info = c.line_get_call_info(consult).await.unwrap();
+    assert_eq!(info["calledId"], "4000", "{info}");
+    let f = features(&mut c, h_call).await;
+    assert_ne!(f & LINECALLFEATURE_COMPLETETRANSF, 0, "{f:#x}");
+
+    let complete = request(
+        &mut c,
+        "lineCompleteTransfer",
+        json!({"hCall": h_call, "hConsultCall": consult, "transferMode": LINETRANSFERMODE_TRANSFER}),
+    )
+    .await;
+    let (result, before) = reply_after(&mut c, complete).await;
+    assert_eq!(result, 0, "{}", describe(&before));
+    let after = until_idle(&mut c, &[h_call, consult]).await;
+    let ended: Vec<TapiMessage> = before.into_iter().chain(after).collect();
+    for h in [h_call, consult] {
+        assert_eq!(
+            states_of(&ended, h),
+            vec![(LINECALLSTATE_IDLE, 0)],
+            "call {h}: IDLE without DISCONNECTED:\n{}",
+            describe(&ended)
+        );
+    }
+    finish(sipp, "provider (original and consultation call, REFER with Replaces)").await;
+}
