@@ -23,6 +23,122 @@ fn operation_failed() -> i32 {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Every scenario loads
+
+/// What the scenarios' `@KEY@` placeholders are filled with for the load check.
+const PLACEHOLDERS: &[(&str, &str)] = &[
+    ("STATUS", "486"),
+    ("PROVISIONAL", "180 Ringing"),
+    ("FRAG", "200 OK"),
+];
+
+/// The first command of a scenario (comments skipped): `send`, `recv`, `recvCmd`, ...
+fn first_command(text: &str) -> String {
+    let mut rest = text;
+    loop {
+        let Some(at) = rest.find('<') else {
+            return String::new();
+        };
+        rest = &rest[at..];
+        if rest.starts_with("<!--") {
+            rest = rest.split_once("-->").map_or("", |(_, r)| r);
+        } else if rest.starts_with("<?")
+            || rest.starts_with("<scenario")
+            || rest.starts_with("<Global")
+        {
+            rest = &rest[1..];
+        } else {
+            let name: String = rest[1..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
+            return name;
+        }
+    }
+}
+
+/// The load check of sipp-notes §4.4 for one scenario: SIPp parses it, finds every keyword
+/// and variable, gets no call within `-timeout 1s` and exits 97. Clients are pointed at the
+/// discard port with `-r 0`; a 3PCC twin A gets a listener to connect to, a twin B a free
+/// port to listen on.
+fn lint(path: &Path) -> Result<(), String> {
+    let mut text = std::fs::read_to_string(path).unwrap();
+    for (key, value) in PLACEHOLDERS {
+        text = text.replace(&format!("@{key}@"), value);
+    }
+    if let Some((_, rest)) = text.split_once('@') {
+        if let Some((key, _)) = rest.split_once('@') {
+            if !key.is_empty() && key.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                return Err(format!("placeholder @{key}@ has no value in PLACEHOLDERS"));
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(path.file_name().unwrap());
+    std::fs::write(&file, &text).unwrap();
+    let sf = file.to_str().unwrap().to_string();
+    let port = free_port().to_string();
+    let first = first_command(&text);
+    let mut args: Vec<String> = Vec::new();
+    let mut _listener = None;
+    match first.as_str() {
+        "recv" => args.extend(["-sf".into(), sf, "-p".into(), port]),
+        "send" | "recvCmd" => {
+            args.extend(["127.0.0.1:9".into(), "-sf".into(), sf, "-p".into(), port]);
+            args.extend(["-r".into(), "0".into()]);
+        }
+        other => return Err(format!("first command <{other}> not handled")),
+    }
+    if text.contains("<sendCmd") || text.contains("<recvCmd") {
+        let twin = if first == "recvCmd" {
+            free_port()
+        } else {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let p = l.local_addr().unwrap().port();
+            _listener = Some(l);
+            p
+        };
+        args.extend(["-3pcc".into(), format!("127.0.0.1:{twin}")]);
+    }
+    let out = std::process::Command::new("sipp")
+        .current_dir(dir.path())
+        .args(&args)
+        .args(["-i", "127.0.0.1", "-timeout", "1s", "-nostdin"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run sipp");
+    match out.status.code() {
+        Some(97) => Ok(()),
+        code => Err(format!(
+            "exit {code:?} (97 expected)\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )),
+    }
+}
+
+/// Every scenario in tests/sipp passes the load check (run in parallel: each takes 1 s).
+#[test]
+fn every_scenario_loads_in_sipp() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let runs: Vec<_> = files
+            .iter()
+            .map(|f| s.spawn(move || lint(f).err().map(|e| format!("{}: {e}", f.display()))))
+            .collect();
+        runs.into_iter().filter_map(|r| r.join().unwrap()).collect()
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
 // SIPp runs
 
 /// SIPp as the line's provider on a free port (UDP), bounded, with `extra` options.
@@ -41,12 +157,14 @@ fn provider_on(port: u16, sf: &Path, extra: &[&str]) -> SippChild {
     sipp(&args).timeout(40).spawn()
 }
 
-/// A SIPp caller against the gateway's line 1001, run in the background.
+/// A SIPp caller against the gateway's line 1001 on a free port, run in the background.
 fn caller(gw: &GatewayProcess, sf: &Path, extra: &[&str]) -> tokio::task::JoinHandle<SippRun> {
     let mut args: Vec<String> = vec![
         gw.sip_addr().to_string(),
         "-sf".into(),
         sf.to_str().unwrap().into(),
+        "-p".into(),
+        free_port().to_string(),
         "-m".into(),
         "1".into(),
         "-s".into(),
@@ -63,11 +181,19 @@ async fn finish(child: SippChild, what: &str) {
     let run = tokio::task::spawn_blocking(move || child.wait())
         .await
         .unwrap();
-    run.assert_success(what);
+    verdict(run, what);
 }
 
 async fn finished(run: tokio::task::JoinHandle<SippRun>, what: &str) {
-    run.await.unwrap().assert_success(what);
+    verdict(run.await.unwrap(), what);
+}
+
+/// Asserts SIPp succeeded; with `CC_TRACE=1` prints its message trace even then.
+fn verdict(run: SippRun, what: &str) {
+    if std::env::var_os("CC_TRACE").is_some() {
+        eprintln!("===== SIPp: {what}\n{}", run.errors());
+    }
+    run.assert_success(what);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -192,7 +318,10 @@ async fn hold_and_unhold(glare: bool) {
     );
     if glare {
         // RFC 3261 §14.1: the owner of the Call-ID waits 2.1 to 4 s before trying again.
-        assert!(took >= Duration::from_millis(2100), "retried after {took:?}");
+        assert!(
+            took >= Duration::from_millis(2100),
+            "retried after {took:?}"
+        );
     }
     assert_eq!(call_state(&mut c, h_call).await.0, LINECALLSTATE_ONHOLD);
     let f = features(&mut c, h_call).await;
@@ -315,13 +444,21 @@ async fn blind_transfer_fails_on_a_486_sipfrag_and_the_call_stays() {
     let mut t = BlindTransfer::start("486 Busy Here").await;
     let (result, before) = t.transfer().await;
     assert_eq!(result, operation_failed(), "{}", describe(&before));
-    assert!(states_of(&before, t.h_call).is_empty(), "{}", describe(&before));
+    assert!(
+        states_of(&before, t.h_call).is_empty(),
+        "{}",
+        describe(&before)
+    );
     assert_eq!(
         call_state(&mut t.c, t.h_call).await,
         (LINECALLSTATE_CONNECTED, LINECONNECTEDMODE_ACTIVE)
     );
     let f = features(&mut t.c, t.h_call).await;
-    assert_ne!(f & LINECALLFEATURE_BLINDTRANSFER, 0, "may try again: {f:#x}");
+    assert_ne!(
+        f & LINECALLFEATURE_BLINDTRANSFER,
+        0,
+        "may try again: {f:#x}"
+    );
     let hang_up = t.c.call_op("lineDrop", t.h_call).await.unwrap();
     let (result, before) = reply_after(&mut t.c, hang_up).await;
     assert_eq!(result, 0);
@@ -343,9 +480,10 @@ async fn until_idle(c: &mut Client, calls: &[u32]) -> Vec<TapiMessage> {
     let mut seen = Vec::new();
     let mut left: Vec<u32> = calls.to_vec();
     while !left.is_empty() {
-        let m = c.next_message(WAIT).await.unwrap_or_else(|e| {
-            panic!("calls {left:?} not IDLE ({e}):\n{}", describe(&seen))
-        });
+        let m = c
+            .next_message(WAIT)
+            .await
+            .unwrap_or_else(|e| panic!("calls {left:?} not IDLE ({e}):\n{}", describe(&seen)));
         if m.msg.dw_message_id == LINE_CALLSTATE && m.msg.dw_param1 == LINECALLSTATE_IDLE {
             left.retain(|h| *h != m.msg.h_device);
         }
@@ -376,11 +514,17 @@ async fn attended_transfer_refers_with_replaces_of_the_consultation_dialog() {
         .unwrap();
     let request_id = setup["requestId"].as_u64().unwrap() as u32;
     let consult = setup["hConsultCall"].as_u64().unwrap() as u32;
-    assert!(request_id > 0 && consult != 0 && consult != h_call, "{setup}");
+    assert!(
+        request_id > 0 && consult != 0 && consult != h_call,
+        "{setup}"
+    );
     let (result, before) = reply_after(&mut c, request_id).await;
     assert_eq!(result, 0, "{}", describe(&before));
     assert_eq!(
-        states_of(&before, h_call).iter().map(|s| s.0).collect::<Vec<_>>(),
+        states_of(&before, h_call)
+            .iter()
+            .map(|s| s.0)
+            .collect::<Vec<_>>(),
         vec![LINECALLSTATE_ONHOLDPENDTRANSFER],
         "{}",
         describe(&before)
@@ -421,5 +565,182 @@ async fn attended_transfer_refers_with_replaces_of_the_consultation_dialog() {
             describe(&ended)
         );
     }
-    finish(sipp, "provider (original and consultation call, REFER with Replaces)").await;
+    finish(
+        sipp,
+        "provider (original and consultation call, REFER with Replaces)",
+    )
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Being transferred
+
+/// The caller REFERs the gateway to 5000: SIPp (the caller) checks the 202 and the NOTIFYs
+/// 100, 180, 200; a second SIPp, the line's provider, gets the new INVITE for 5000. The app is
+/// handed the new call (LINE_APPNEWCALL, owner, reason TRANSFER), sees it connect, and sees
+/// the old call end when the caller hangs up.
+#[tokio::test(flavor = "multi_thread")]
+async fn being_transferred_by_refer_places_the_new_call_through_the_proxy() {
+    let (port, target) = provider(&scenario("uas_refer_target.xml"), &[]);
+    let gw = GatewayProcess::start(&line_config(port, "udp"));
+    let (mut c, _, _) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
+    let referrer = caller(&gw, &scenario("uac_transfers_by_refer.xml"), &[]);
+    let h_call = inbound_answered(&mut c).await;
+
+    let (h_new, privilege) = new_call(&mut c).await;
+    assert_eq!(privilege, LINECALLPRIVILEGE_OWNER);
+    assert_ne!(h_new, h_call);
+    let info = c.line_get_call_info(h_new).await.unwrap();
+    assert_eq!(info["reason"], LINECALLREASON_TRANSFER, "{info}");
+    assert_eq!(info["origin"], LINECALLORIGIN_OUTBOUND, "{info}");
+    assert_eq!(info["calledId"], "5000", "{info}");
+    let (mode, before) = state_after(&mut c, h_new, LINECALLSTATE_CONNECTED).await;
+    assert_eq!(mode, LINECONNECTEDMODE_ACTIVE);
+    assert!(
+        states_of(&before, h_new)
+            .iter()
+            .any(|s| s.0 == LINECALLSTATE_RINGBACK),
+        "the target rang:\n{}",
+        describe(&before)
+    );
+    let (mode, _) = state(&mut c, h_call, LINECALLSTATE_DISCONNECTED).await;
+    assert_eq!(mode, LINEDISCONNECTMODE_NORMAL, "the referrer hung up");
+    state(&mut c, h_call, LINECALLSTATE_IDLE).await;
+    finished(referrer, "caller (REFER, NOTIFYs 100/180/200, BYE)").await;
+    assert_eq!(
+        call_state(&mut c, h_new).await,
+        (LINECALLSTATE_CONNECTED, LINECONNECTEDMODE_ACTIVE),
+        "the new call outlives the referred one"
+    );
+    drop_call(&mut c, h_new).await;
+    finish(target, "provider (the REFER's target answers)").await;
+}
+
+/// An INVITE with Replaces naming the answered call (RFC 3891): SIPp A calls the line and,
+/// once answered, passes its dialog (Call-ID, the gateway's tag, its own tag) to its 3PCC
+/// twin B, which sends the INVITE with Replaces. B's INVITE is answered 200 at once, A's dialog
+/// gets the gateway's BYE; the app sees the new call (owner, reason TRANSFER) CONNECTED and the
+/// old one DISCONNECTED(NORMAL), IDLE.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invite_with_replaces_takes_over_the_answered_call() {
+    let gw = GatewayProcess::start(&line_config(free_port(), "udp"));
+    let (mut c, _, _) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
+    let twin = free_port();
+    let twin_addr = format!("127.0.0.1:{twin}");
+    // B first: it listens for its twin's commands; A connects to it when it starts.
+    let replacing = caller(
+        &gw,
+        &scenario("uac_replacing_3pcc_b.xml"),
+        &["-3pcc", &twin_addr],
+    );
+    tokio::task::spawn_blocking(move || wait_tcp_listening(twin))
+        .await
+        .unwrap();
+    let replaced = caller(
+        &gw,
+        &scenario("uac_replaced_3pcc_a.xml"),
+        &["-3pcc", &twin_addr],
+    );
+    let h_call = inbound_answered(&mut c).await;
+
+    let (h_new, privilege) = new_call(&mut c).await;
+    assert_eq!(privilege, LINECALLPRIVILEGE_OWNER);
+    assert_ne!(h_new, h_call);
+    let (mode, before) = state_after(&mut c, h_new, LINECALLSTATE_CONNECTED).await;
+    assert_eq!(mode, LINECONNECTEDMODE_ACTIVE);
+    assert!(
+        states_of(&before, h_new).is_empty(),
+        "the new call starts CONNECTED:\n{}",
+        describe(&before)
+    );
+    let info = c.line_get_call_info(h_new).await.unwrap();
+    assert_eq!(info["reason"], LINECALLREASON_TRANSFER, "{info}");
+    assert_eq!(info["callerId"], "3000", "{info}");
+    let (mode, _) = state(&mut c, h_call, LINECALLSTATE_DISCONNECTED).await;
+    assert_eq!(mode, LINEDISCONNECTMODE_NORMAL);
+    state(&mut c, h_call, LINECALLSTATE_IDLE).await;
+    drop_call(&mut c, h_new).await;
+    finished(
+        replacing,
+        "twin B (INVITE with Replaces, answered, hung up by the app)",
+    )
+    .await;
+    finished(
+        replaced,
+        "twin A (answered, replaced: BYE from the gateway)",
+    )
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forwarding
+
+async fn forward(c: &mut Client, line: u32, list: serde_json::Value) -> Vec<TapiMessage> {
+    let params =
+        json!({"hLine": line, "allAddresses": true, "forwardList": list, "numRingsNoAnswer": 0});
+    let fwd = request(c, "lineForward", params).await;
+    let (result, _) = reply_after(c, fwd).await;
+    assert_eq!(result, 0, "lineForward {list}");
+    let (m, skipped) = c
+        .wait_for(WAIT, |m| m.msg.dw_message_id == LINE_ADDRESSSTATE)
+        .await
+        .expect("LINE_ADDRESSSTATE");
+    assert_eq!(
+        (m.msg.h_device, m.msg.dw_param1, m.msg.dw_param2),
+        (line, 0, LINEADDRESSSTATE_FORWARD),
+        "{}",
+        m.describe()
+    );
+    skipped
+}
+
+/// lineForward(UNCOND, "6000"): LINE_REPLY(0), LINE_ADDRESSSTATE(FORWARD); an inbound INVITE
+/// gets 302 with Contact <sip:6000@127.0.0.1> and `Diversion: <sip:1001@127.0.0.1>;
+/// reason=unconditional;counter=1` (SIPp checks both) and the app sees no call. An empty list
+/// cancels: the next INVITE is offered again (and the app rejects it).
+#[tokio::test(flavor = "multi_thread")]
+async fn forwarding_unconditionally_answers_302_with_diversion() {
+    let gw = GatewayProcess::start(&line_config(free_port(), "udp"));
+    let (mut c, _, line) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
+    c.call(
+        "lineSetStatusMessages",
+        json!({"hLine": line, "lineStates": 0, "addressStates": LINEADDRESSSTATE_FORWARD}),
+    )
+    .await
+    .unwrap();
+    let unrelated = forward(
+        &mut c,
+        line,
+        json!([{"forwardMode": LINEFORWARDMODE_UNCOND, "destAddress": "6000"}]),
+    )
+    .await;
+    assert!(unrelated.is_empty(), "{}", describe(&unrelated));
+
+    finished(
+        caller(&gw, &scenario("uac_call_forwarded.xml"), &[]),
+        "caller (302 with Diversion)",
+    )
+    .await;
+    // Whatever the INVITE caused was queued before the answer to this request.
+    c.call("lineGetLineDevStatus", json!({"hLine": line}))
+        .await
+        .unwrap();
+    match c.next_message(Duration::ZERO).await {
+        Err(ClientError::Timeout) => {}
+        other => panic!("the app sees no call: {other:?}"),
+    }
+
+    let unrelated = forward(&mut c, line, json!([])).await;
+    assert!(unrelated.is_empty(), "{}", describe(&unrelated));
+    let dir = tempfile::tempdir().unwrap();
+    let sf = scenario_with("uac_call_rejected.xml", dir.path(), &[("STATUS", "603")]);
+    let offered = caller(&gw, &sf, &[]);
+    let (h_call, _) = new_call(&mut c).await;
+    state(&mut c, h_call, LINECALLSTATE_OFFERING).await;
+    drop_call(&mut c, h_call).await;
+    finished(
+        offered,
+        "caller (not forwarded any more: offered, rejected 603)",
+    )
+    .await;
 }
