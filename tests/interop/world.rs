@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::baresip::{AnswerMode, Baresip, BaresipOptions};
-use super::kamailio::{Binding, Kamailio, KamailioOptions, PASSWORD_1001, PASSWORD_2001};
+use super::kamailio::{
+    Binding, Kamailio, KamailioOptions, PASSWORD_1001, PASSWORD_2001, PASSWORD_2002,
+};
 use crate::common::app::*;
 use crate::common::GatewayProcess;
 
@@ -54,21 +56,46 @@ impl World {
 
     /// Adds baresip 2001 (UDP) registered at Kamailio.
     pub fn add_phone(&mut self, answer: AnswerMode) -> usize {
+        self.add_phone_as("2001", PASSWORD_2001, answer)
+    }
+
+    /// Adds baresip 2002 (UDP) registered at Kamailio: a second phone (a transfer target).
+    pub fn add_second_phone(&mut self, answer: AnswerMode) -> usize {
+        self.add_phone_as("2002", PASSWORD_2002, answer)
+    }
+
+    fn add_phone_as(
+        &mut self,
+        user: &'static str,
+        password: &'static str,
+        answer: AnswerMode,
+    ) -> usize {
         let phone = Baresip::start(BaresipOptions {
-            user: "2001",
-            password: PASSWORD_2001,
+            user,
+            password,
             proxy_port: self.kamailio.port,
             transport: "udp",
             answer,
         });
         self.kamailio
-            .wait_bindings("2001", STEP, "present", |b| !b.is_empty());
+            .wait_bindings(user, STEP, "present", |b| !b.is_empty());
         self.phones.push(phone);
         self.phones.len() - 1
     }
 
+    /// The first phone (2001).
     pub fn phone(&mut self) -> &mut Baresip {
         self.phones.first_mut().expect("a phone")
+    }
+
+    /// Phone number `index` in the order they were added (0: 2001, 1: 2002).
+    pub fn phone_at(&mut self, index: usize) -> &mut Baresip {
+        self.phones.get_mut(index).expect("that phone")
+    }
+
+    /// A URI of user `user` at Kamailio (what a phone or the gateway dials to reach it).
+    pub fn uri_of(&self, user: &str) -> String {
+        format!("sip:{user}@127.0.0.1:{}", self.kamailio.port)
     }
 
     /// The AOR baresip dials to reach the gateway's line through Kamailio.
