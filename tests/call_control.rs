@@ -3,7 +3,9 @@
 //! attended transfer with Replaces, being transferred by REFER, an INVITE with Replaces
 //! (two SIPp instances coordinated through SIPp's 3PCC twin commands) and unconditional
 //! forwarding. What SIPp checks on the wire is in each scenario's `<ereg check_it>` actions;
-//! what the app sees is checked here.
+//! what the app sees is checked here. Every scenario in tests/sipp also passes SIPp's load
+//! check first (`every_scenario_loads_in_sipp`). `CC_TRACE=1` prints SIPp's message trace of
+//! passing runs too.
 
 mod common;
 
@@ -144,17 +146,13 @@ fn every_scenario_loads_in_sipp() {
 /// SIPp as the line's provider on a free port (UDP), bounded, with `extra` options.
 fn provider(sf: &Path, extra: &[&str]) -> (u16, SippChild) {
     let port = free_port();
-    (port, provider_on(port, sf, extra))
-}
-
-fn provider_on(port: u16, sf: &Path, extra: &[&str]) -> SippChild {
     let p = port.to_string();
     let mut args = vec!["-sf", sf.to_str().unwrap(), "-p", &p, "-t", "u1"];
     if !extra.contains(&"-m") {
         args.extend(["-m", "1"]);
     }
     args.extend_from_slice(extra);
-    sipp(&args).timeout(40).spawn()
+    (port, sipp(&args).timeout(40).spawn())
 }
 
 /// A SIPp caller against the gateway's line 1001 on a free port, run in the background.
