@@ -483,8 +483,12 @@ fn a_reload_adds_and_removes_lines_and_keeps_device_ids() {
         "{messages:?}"
     );
     assert!(messages.contains(&(LINE_REMOVE, 0, 0, 0)), "{messages:?}");
+    let position = |m| messages.iter().position(|x| *x == m);
+    assert!(
+        position(state(call, CallState::Idle)) < position((LINE_CLOSE, app.line.0, 0, 0)),
+        "the call goes IDLE before its line closes: {messages:?}"
+    );
     assert_eq!(summary(&sim.messages(pconn)), vec![(PHONE_REMOVE, 0, 0, 0)]);
-    let _ = call;
     assert_eq!(
         sim.call(
             app.conn,

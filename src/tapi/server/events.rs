@@ -306,9 +306,20 @@ impl Tapisrv {
         self.announce_device(LINE_CREATE, PHONE_CREATE, device);
     }
 
-    /// A reload removed a line: its opens are closed (LINE_CLOSE, PHONE_CLOSE), then
-    /// LINE_REMOVE and PHONE_REMOVE go to every app.
+    /// A reload removed a line: its calls (being hung up) go IDLE for their holders, its opens
+    /// are closed (LINE_CLOSE, PHONE_CLOSE), then LINE_REMOVE and PHONE_REMOVE go to every app.
     fn on_line_removed(&mut self, device: DeviceId) {
+        let mut calls: Vec<CallId> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| c.device == device && c.is_live())
+            .map(|(id, _)| *id)
+            .collect();
+        calls.sort();
+        for call in calls {
+            // Call loggers see every call end; the handles go with the line just after.
+            self.on_call_state(call, CallState::Idle);
+        }
         let mut lines: Vec<HLine> = self
             .lines
             .values()
