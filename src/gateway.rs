@@ -76,6 +76,13 @@ impl Gateway {
         self.pump(now);
     }
 
+    /// A reloaded configuration (SIGHUP): lines added, removed or changed.
+    pub fn reload(&mut self, now: Instant, config: &GatewayConfig) {
+        self.provider.handle_timeout(now);
+        self.provider.reload_lines(now, &config.lines);
+        self.pump(now);
+    }
+
     /// Sends bytes the codec prepared (a 400 for a malformed request) back to `destination`.
     pub fn send_raw(&mut self, destination: Peer, payload: Bytes) {
         self.provider.send_raw(destination, payload);

@@ -11,9 +11,9 @@ use serde_json::{json, Value};
 
 use crate::tapi::consts::LINE_REPLY;
 use crate::tapi::{
-    AddressStates, Answer, CallInfoAnswer, CallStatusAnswer, DevCaps, DeviceId, Fault,
-    ForwardEntry, HCall, HLine, HLineApp, LineDevStates, LineDevStatusAnswer, LineErr, LineMessage,
-    Output, ReplyTag, Request,
+    AddressCapsAnswer, AddressStates, AddressStatusAnswer, Answer, CallInfoAnswer,
+    CallStatusAnswer, DevCaps, DeviceId, Fault, ForwardEntry, HCall, HLine, HLineApp, HPhone,
+    HPhoneApp, LineDevStates, LineDevStatusAnswer, LineErr, LineMessage, Output, ReplyTag, Request,
 };
 
 /// JSON-RPC protocol error codes (JSON-RPC 2.0 §5.1).
@@ -229,8 +229,265 @@ fn parse_call(method: &str, p: Value) -> ParseResult<Request> {
                 num_rings_no_answer: p.num_rings_no_answer,
             }
         }
+        other => return parse_device_call(other, p),
+    })
+}
+
+/// Address, device-ID and phone functions.
+fn parse_device_call(method: &str, p: Value) -> ParseResult<Request> {
+    Ok(match method {
+        "lineGetAddressCaps" => {
+            let p: AddressCapsParams = params(p)?;
+            Request::LineGetAddressCaps {
+                app: HLineApp(p.h_line_app),
+                device: DeviceId(p.device_id),
+                address: p.address_id,
+                api_version: p.api_version,
+            }
+        }
+        "lineGetAddressStatus" => {
+            let p: AddressParams = params(p)?;
+            Request::LineGetAddressStatus {
+                line: HLine(p.h_line),
+                address: p.address_id,
+            }
+        }
+        "lineGetAddressID" => {
+            let p: AddressIdParams = params(p)?;
+            Request::LineGetAddressId {
+                line: HLine(p.h_line),
+                mode: p.address_mode,
+                address: p.address,
+            }
+        }
+        "lineGetNewCalls" => {
+            let p: NewCallsParams = params(p)?;
+            Request::LineGetNewCalls {
+                line: HLine(p.h_line),
+                address: p.address_id,
+                select: p.select,
+            }
+        }
+        "lineGetID" => {
+            let p: GetIdParams = params(p)?;
+            Request::LineGetId {
+                select: p.select,
+                line: p.h_line.map(HLine),
+                address: p.address_id,
+                call: p.h_call.map(HCall),
+                device_class: p.device_class,
+            }
+        }
+        other => parse_phone_call(other, p)?,
+    })
+}
+
+fn parse_phone_call(method: &str, p: Value) -> ParseResult<Request> {
+    Ok(match method {
+        "phoneInitializeEx" => {
+            let p: InitializeParams = params(p)?;
+            Request::PhoneInitializeEx {
+                app_name: p.app_name,
+                api_version: p.api_version,
+                options: p.options,
+                completion_key: p.completion_key,
+            }
+        }
+        "phoneShutdown" => Request::PhoneShutdown {
+            app: HPhoneApp(params::<PhoneAppParams>(p)?.h_phone_app),
+        },
+        "phoneNegotiateAPIVersion" => {
+            let p: PhoneNegotiateParams = params(p)?;
+            Request::PhoneNegotiateApiVersion {
+                app: HPhoneApp(p.h_phone_app),
+                device: DeviceId(p.device_id),
+                low: p.api_low_version,
+                high: p.api_high_version,
+            }
+        }
+        "phoneGetDevCaps" => {
+            let p: PhoneDevCapsParams = params(p)?;
+            Request::PhoneGetDevCaps {
+                app: HPhoneApp(p.h_phone_app),
+                device: DeviceId(p.device_id),
+                api_version: p.api_version,
+            }
+        }
+        "phoneOpen" => {
+            let p: PhoneOpenParams = params(p)?;
+            Request::PhoneOpen {
+                app: HPhoneApp(p.h_phone_app),
+                device: DeviceId(p.device_id),
+                api_version: p.api_version,
+                callback_instance: p.callback_instance,
+                privilege: p.privilege,
+            }
+        }
+        "phoneClose" => Request::PhoneClose {
+            phone: params::<PhoneParams>(p)?.phone(),
+        },
+        "phoneSetStatusMessages" => {
+            let p: PhoneStatusMessagesParams = params(p)?;
+            Request::PhoneSetStatusMessages {
+                phone: HPhone(p.h_phone),
+                phone_states: p.phone_states,
+                button_modes: p.button_modes,
+                button_states: p.button_states,
+            }
+        }
+        "phoneGetHookSwitch" => Request::PhoneGetHookSwitch {
+            phone: params::<PhoneParams>(p)?.phone(),
+        },
+        "phoneGetStatus" => Request::PhoneGetStatus {
+            phone: params::<PhoneParams>(p)?.phone(),
+        },
+        "phoneSetHookSwitch" => {
+            let p: HookSwitchParams = params(p)?;
+            Request::PhoneSetHookSwitch {
+                phone: HPhone(p.h_phone),
+                devices: p.hook_switch_devs,
+                mode: p.hook_switch_mode,
+            }
+        }
+        "phoneGetMessage" => {
+            let p: PhoneGetMessageParams = params(p)?;
+            Request::PhoneGetMessage {
+                app: HPhoneApp(p.h_phone_app),
+                timeout: p.timeout,
+            }
+        }
         other => return Err((METHOD_NOT_FOUND, format!("Method not found: {other}"))),
     })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AddressCapsParams {
+    #[serde(rename = "hLineApp")]
+    h_line_app: u32,
+    device_id: u32,
+    #[serde(default)]
+    address_id: u32,
+    api_version: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AddressParams {
+    #[serde(rename = "hLine")]
+    h_line: u32,
+    #[serde(default)]
+    address_id: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AddressIdParams {
+    #[serde(rename = "hLine")]
+    h_line: u32,
+    address_mode: u32,
+    address: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewCallsParams {
+    #[serde(rename = "hLine")]
+    h_line: u32,
+    #[serde(default)]
+    address_id: u32,
+    select: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetIdParams {
+    select: u32,
+    #[serde(rename = "hLine", default)]
+    h_line: Option<u32>,
+    #[serde(default)]
+    address_id: u32,
+    #[serde(rename = "hCall", default)]
+    h_call: Option<u32>,
+    device_class: String,
+}
+
+#[derive(Deserialize)]
+struct PhoneAppParams {
+    #[serde(rename = "hPhoneApp")]
+    h_phone_app: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PhoneNegotiateParams {
+    #[serde(rename = "hPhoneApp")]
+    h_phone_app: u32,
+    device_id: u32,
+    api_low_version: u32,
+    api_high_version: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PhoneDevCapsParams {
+    #[serde(rename = "hPhoneApp")]
+    h_phone_app: u32,
+    device_id: u32,
+    api_version: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PhoneOpenParams {
+    #[serde(rename = "hPhoneApp")]
+    h_phone_app: u32,
+    device_id: u32,
+    api_version: u32,
+    #[serde(default)]
+    callback_instance: u32,
+    privilege: u32,
+}
+
+#[derive(Deserialize)]
+struct PhoneParams {
+    #[serde(rename = "hPhone")]
+    h_phone: u32,
+}
+
+impl PhoneParams {
+    fn phone(&self) -> HPhone {
+        HPhone(self.h_phone)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PhoneStatusMessagesParams {
+    #[serde(rename = "hPhone")]
+    h_phone: u32,
+    phone_states: u32,
+    #[serde(default)]
+    button_modes: u32,
+    #[serde(default)]
+    button_states: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HookSwitchParams {
+    #[serde(rename = "hPhone")]
+    h_phone: u32,
+    hook_switch_devs: u32,
+    hook_switch_mode: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PhoneGetMessageParams {
+    #[serde(rename = "hPhoneApp")]
+    h_phone_app: u32,
+    timeout: u32,
 }
 
 #[derive(Deserialize)]
@@ -390,7 +647,7 @@ pub fn encode(output: &Output) -> Option<String> {
     match output {
         Output::Response { tag, result, .. } => Some(match result {
             Ok(answer) => result_line(tag.as_str(), answer),
-            Err(err) => lineerr_line(tag.as_str(), *err),
+            Err(err) => error_line(tag.as_str(), err.code(), &err.name()),
         }),
         Output::Fault { fault, .. } => {
             let id = fault.tag.as_ref().map_or("null", ReplyTag::as_str);
@@ -451,6 +708,33 @@ fn write_answer(out: &mut String, answer: &Answer) {
         Answer::LineDevStatus(s) => line_dev_status(s),
         Answer::CallInfo(info) => call_info(info),
         Answer::CallStatus(s) => call_status(s),
+        Answer::AddressCaps(c) => address_caps(c),
+        Answer::AddressStatus(s) => address_status(s),
+        Answer::AddressId(id) => json!({ "addressId": id }),
+        Answer::NewCalls(calls) => {
+            json!({ "hCalls": calls.iter().map(|c| c.0).collect::<Vec<_>>() })
+        }
+        Answer::DeviceId(id) => json!({ "deviceId": id }),
+        Answer::PhoneInitialized {
+            app,
+            num_devs,
+            api_version,
+        } => json!({"hPhoneApp": app.0, "numDevs": num_devs, "apiVersion": api_version}),
+        Answer::PhoneDevCaps(c) => json!({
+            "phoneName": c.phone_name,
+            "permanentPhoneId": c.permanent_phone_id,
+            "hookSwitchDevs": c.hook_switch_devs,
+            "hookSwitchModes": c.hook_switch_modes,
+            "phoneStates": c.phone_states,
+        }),
+        Answer::PhoneOpened(phone) => json!({ "hPhone": phone.0 }),
+        Answer::HookSwitch(devs) => json!({ "hookSwitchDevs": devs }),
+        Answer::PhoneStatus(s) => json!({
+            "statusFlags": s.status_flags,
+            "numOwners": s.num_owners,
+            "numMonitors": s.num_monitors,
+            "handsetHookSwitchMode": s.handset_hook_switch_mode,
+        }),
     };
     out.push_str(&value.to_string());
 }
@@ -463,7 +747,44 @@ fn dev_caps(caps: &DevCaps) -> Value {
         "mediaModes": caps.media_modes.bits(),
         "maxNumActiveCalls": caps.max_num_active_calls,
         "lineFeatures": caps.line_features,
+        "devCapFlags": caps.dev_cap_flags,
+        "lineStates": caps.line_states.bits(),
+        "answerMode": caps.answer_mode,
+        "ringModes": caps.ring_modes,
         "address": caps.address,
+    })
+}
+
+fn address_caps(c: &AddressCapsAnswer) -> Value {
+    json!({
+        "address": c.address,
+        "maxNumActiveCalls": c.max_num_active_calls,
+        "maxNumOnHoldCalls": c.max_num_on_hold_calls,
+        "maxNumOnHoldPendingCalls": c.max_num_on_hold_pending_calls,
+        "callStates": c.call_states,
+        "callFeatures": c.call_features,
+        "addressFeatures": c.address_features,
+        "addrCapFlags": c.addr_cap_flags,
+        "transferModes": c.transfer_modes,
+        "forwardModes": c.forward_modes,
+        "maxForwardEntries": c.max_forward_entries,
+    })
+}
+
+fn address_status(s: &AddressStatusAnswer) -> Value {
+    let forwards: Vec<Value> = s
+        .forward_list
+        .iter()
+        .map(|f| json!({"forwardMode": f.mode, "destAddress": f.dest}))
+        .collect();
+    json!({
+        "numInUse": s.num_in_use,
+        "numActiveCalls": s.num_active_calls,
+        "numOnHoldCalls": s.num_on_hold_calls,
+        "numOnHoldPendCalls": s.num_on_hold_pend_calls,
+        "addressFeatures": s.address_features,
+        "numRingsNoAnswer": s.num_rings_no_answer,
+        "forwardList": forwards,
     })
 }
 
@@ -656,7 +977,7 @@ mod tests {
         let err = encode(&Output::Response {
             conn: ConnId(1),
             tag: ReplyTag::from(7),
-            result: Err(crate::tapi::LINEERR_INVALLINEHANDLE),
+            result: Err(crate::tapi::LINEERR_INVALLINEHANDLE.into()),
         })
         .unwrap();
         let v: Value = serde_json::from_str(&err).unwrap();

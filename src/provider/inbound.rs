@@ -5,8 +5,6 @@
 
 use std::time::Instant;
 
-use std::time::Duration;
-
 use crate::sip::message::{Method, NameAddr, Request, Response, Uri};
 use crate::sip::transaction::ServerTxKey;
 use crate::sip::transport::Peer;
@@ -16,8 +14,7 @@ use super::build::Ua;
 use super::call::{Call, CallEnv, DialogKey, News};
 use super::SipProvider;
 
-/// One ring of an offered call (api.md: lineForward NOANSW counts rings of 6 s).
-pub const RING_PERIOD: Duration = Duration::from_secs(6);
+use super::call::RING_PERIOD;
 
 impl SipProvider {
     /// A new server transaction: route by dialog, then by method.
@@ -52,7 +49,11 @@ impl SipProvider {
             return self.respond(now, &key, &request, 503, None);
         }
         let user = request.uri.user.as_deref().unwrap_or("");
-        let Some(line) = self.lines.iter().position(|l| l.cfg.user == user) else {
+        let Some(line) = self
+            .lines
+            .iter()
+            .position(|l| l.cfg.user == user && !l.removed)
+        else {
             return self.respond(now, &key, &request, 404, None);
         };
         if !self.is_trusted(line, source.addr) {

@@ -6,7 +6,36 @@ use crate::sip::codec;
 use crate::sip::message::{Host, NameAddr, Uri};
 use crate::sip::transport::Peer;
 use crate::tapi::consts::*;
-use crate::tapi::{DevCaps, LineErr, MediaModes, LINEERR_INVALADDRESS};
+use crate::tapi::{
+    AddressCapsAnswer, DevCaps, LineDevStates, LineErr, MediaModes, LINEERR_INVALADDRESS,
+};
+
+/// The LINECALLSTATE_ values our calls go through.
+const CALL_STATES: u32 = LINECALLSTATE_IDLE
+    | LINECALLSTATE_OFFERING
+    | LINECALLSTATE_ACCEPTED
+    | LINECALLSTATE_DIALTONE
+    | LINECALLSTATE_DIALING
+    | LINECALLSTATE_RINGBACK
+    | LINECALLSTATE_CONNECTED
+    | LINECALLSTATE_PROCEEDING
+    | LINECALLSTATE_ONHOLD
+    | LINECALLSTATE_ONHOLDPENDTRANSFER
+    | LINECALLSTATE_DISCONNECTED
+    | LINECALLSTATE_UNKNOWN;
+
+/// The LINECALLFEATURE_ bits our calls may offer in some state.
+const CALL_FEATURES: u32 = LINECALLFEATURE_ACCEPT
+    | LINECALLFEATURE_ANSWER
+    | LINECALLFEATURE_BLINDTRANSFER
+    | LINECALLFEATURE_COMPLETETRANSF
+    | LINECALLFEATURE_DIAL
+    | LINECALLFEATURE_DROP
+    | LINECALLFEATURE_HOLD
+    | LINECALLFEATURE_REDIRECT
+    | LINECALLFEATURE_SETUPTRANSFER
+    | LINECALLFEATURE_SWAPHOLD
+    | LINECALLFEATURE_UNHOLD;
 
 /// One line device and what calls need to know of it.
 pub struct Line {
@@ -17,6 +46,9 @@ pub struct Line {
     pub public_address: Option<(Host, u16)>,
     /// lineForward of the line's address.
     pub forwarding: Forwarding,
+    /// A reload removed it: its device ID stays taken (IDs of other lines do not move) but
+    /// nothing reaches it any more.
+    pub removed: bool,
 }
 
 /// Where the line's calls are forwarded (lineForward), as the gateway serves it: UNCOND and
@@ -38,6 +70,7 @@ impl Line {
             media_detection: MediaModes::NONE,
             public_address: None,
             forwarding: Forwarding::default(),
+            removed: false,
         }
     }
 
@@ -82,8 +115,43 @@ impl Line {
             num_addresses: 1,
             media_modes: MediaModes::INTERACTIVEVOICE | MediaModes::UNKNOWN,
             max_num_active_calls: u32::MAX >> 1,
-            line_features: LINEFEATURE_MAKECALL,
-            address: format!("sip:{}@{}", self.cfg.user, self.cfg.domain),
+            line_features: LINEFEATURE_MAKECALL | LINEFEATURE_FORWARD,
+            dev_cap_flags: LINEDEVCAPFLAGS_CLOSEDROP | LINEDEVCAPFLAGS_DIALDIALTONE,
+            line_states: LineDevStates::RINGING
+                | LineDevStates::INSERVICE
+                | LineDevStates::OUTOFSERVICE
+                | LineDevStates::OPEN
+                | LineDevStates::CLOSE
+                | LineDevStates::NUMCALLS
+                | LineDevStates::REMOVED,
+            answer_mode: LINEANSWERMODE_NONE,
+            ring_modes: 1,
+            address: self.address(),
+        }
+    }
+
+    /// Our AOR as apps dial it: `sip:user@domain`.
+    pub fn address(&self) -> String {
+        format!("sip:{}@{}", self.cfg.user, self.cfg.domain)
+    }
+
+    /// lineGetAddressCaps of the line's one address: what the gateway really does there.
+    pub fn address_caps(&self) -> AddressCapsAnswer {
+        AddressCapsAnswer {
+            address: self.address(),
+            max_num_active_calls: u32::MAX >> 1,
+            max_num_on_hold_calls: u32::MAX >> 1,
+            max_num_on_hold_pending_calls: 1,
+            call_states: CALL_STATES,
+            call_features: CALL_FEATURES,
+            address_features: LINEADDRFEATURE_MAKECALL | LINEADDRFEATURE_FORWARD,
+            addr_cap_flags: LINEADDRCAPFLAGS_FWDNUMRINGS
+                | LINEADDRCAPFLAGS_DIALED
+                | LINEADDRCAPFLAGS_TRANSFERHELD
+                | LINEADDRCAPFLAGS_FWDSTATUSVALID,
+            transfer_modes: LINETRANSFERMODE_TRANSFER,
+            forward_modes: LINEFORWARDMODE_UNCOND | LINEFORWARDMODE_BUSY | LINEFORWARDMODE_NOANSW,
+            max_forward_entries: 3,
         }
     }
 

@@ -26,6 +26,7 @@ mod ids;
 mod inbound;
 mod line;
 mod registration;
+mod reload;
 mod routes;
 mod seam;
 mod ua;
@@ -453,8 +454,12 @@ impl SipProvider {
         id
     }
 
+    /// The line of a device ID that exists now (not one a reload removed).
     fn line_index(&self, device: DeviceId) -> Option<usize> {
         let index = device.0 as usize;
-        (index < self.lines.len()).then_some(index)
+        self.lines
+            .get(index)
+            .is_some_and(|l| !l.removed)
+            .then_some(index)
     }
 }

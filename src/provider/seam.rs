@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use crate::tapi::consts::*;
 use crate::tapi::{
-    CallFeatures, CallId, CallOp, DevCaps, DeviceId, ForwardEntry, LineDevStatus, LineErr,
-    LineProvider, MediaModes, ProviderCallInfo, ProviderEvent, RequestId, LINEERR_BADDEVICEID,
-    LINEERR_INVALCALLHANDLE, LINEERR_RESOURCEUNAVAIL,
+    AddressCapsAnswer, CallFeatures, CallId, CallOp, DevCaps, DeviceId, ForwardEntry,
+    LineDevStatus, LineErr, LineProvider, MediaModes, ProviderCallInfo, ProviderEvent, RequestId,
+    LINEERR_BADDEVICEID, LINEERR_INVALCALLHANDLE, LINEERR_RESOURCEUNAVAIL,
 };
 
 use super::build::Ua;
@@ -137,6 +137,26 @@ impl LineProvider for SipProvider {
 
     fn call_features(&self, call: CallId) -> CallFeatures {
         self.features_of(call)
+    }
+
+    fn address_caps(&self, device: DeviceId) -> Option<AddressCapsAnswer> {
+        Some(self.lines.get(self.line_index(device)?)?.address_caps())
+    }
+
+    fn forwarding(&self, device: DeviceId) -> (Vec<ForwardEntry>, u32) {
+        let Some(line) = self.line_index(device).and_then(|i| self.lines.get(i)) else {
+            return (Vec::new(), 0);
+        };
+        let f = &line.forwarding;
+        let entries = f
+            .entries
+            .iter()
+            .map(|(mode, dest)| ForwardEntry {
+                mode: *mode,
+                dest: dest.clone(),
+            })
+            .collect();
+        (entries, f.num_rings_no_answer)
     }
 
     fn close_call(&mut self, now: Instant, call: CallId) {

@@ -61,6 +61,7 @@ impl Server {
         let signals = Signals {
             term: signal(SignalKind::terminate()).ok(),
             int: signal(SignalKind::interrupt()).ok(),
+            hup: signal(SignalKind::hangup()).ok(),
         };
         let sip_addr = config.sip.listen;
         let udp = UdpSocket::bind(sip_addr)
@@ -125,6 +126,7 @@ impl Server {
         };
         CoreTask {
             gateway,
+            config,
             sinks,
             core_rx,
             api_rx,
@@ -175,6 +177,8 @@ fn set_buffers(socket: &UdpSocket) {
 
 struct CoreTask {
     gateway: Gateway,
+    /// The configuration running now (the base of a reload).
+    config: GatewayConfig,
     sinks: Sinks,
     core_rx: mpsc::Receiver<CoreInput>,
     api_rx: mpsc::Receiver<ApiInbound>,
@@ -187,6 +191,8 @@ struct CoreTask {
 struct Signals {
     term: Option<tokio::signal::unix::Signal>,
     int: Option<tokio::signal::unix::Signal>,
+    /// SIGHUP: reload the configuration file.
+    hup: Option<tokio::signal::unix::Signal>,
 }
 
 impl CoreTask {
@@ -215,6 +221,9 @@ impl CoreTask {
                 _ = &mut self.shutdown, if stop_by.is_none() => {
                     stop_by = Some(self.begin_stop("shutdown request"));
                 }
+                _ = recv_signal(&mut self.signals.hup), if stop_by.is_none() => {
+                    self.reload();
+                }
                 input = self.core_rx.recv() => match input {
                     Some(input) => self.on_core_input(input),
                     None => return,
@@ -228,6 +237,20 @@ impl CoreTask {
                 }
             }
             self.drain_ready();
+        }
+    }
+
+    /// SIGHUP: the configuration file is read and checked again; a bad one changes nothing
+    /// (one line names the key). Only `[[lines]]` apply without a restart.
+    fn reload(&mut self) {
+        match crate::config::load(&self.config.file) {
+            Ok(config) => {
+                warn_unreloadable(&self.config, &config);
+                tracing::info!(file = %config.file.display(), lines = config.lines.len(), "configuration reloaded");
+                self.gateway.reload(Instant::now(), &config);
+                self.config = config;
+            }
+            Err(err) => tracing::error!("reload refused, nothing changed: {err}"),
         }
     }
 
@@ -359,6 +382,26 @@ impl Sinks {
                 self.outboxes.remove(&conn);
                 None
             }
+        }
+    }
+}
+
+/// Keys a reload cannot change (they need a restart): logged, the old values stay.
+fn warn_unreloadable(running: &GatewayConfig, new: &GatewayConfig) {
+    let changed = [
+        (
+            "sip.listen",
+            running.sip.listen != new.sip.listen && new.sip.listen.port() != 0,
+        ),
+        (
+            "api.listen",
+            running.api.listen != new.api.listen && new.api.listen.port() != 0,
+        ),
+        ("media", running.media.mode != new.media.mode),
+    ];
+    for (key, differs) in changed {
+        if differs {
+            tracing::warn!(key, "changed in the file, takes effect at the next restart");
         }
     }
 }

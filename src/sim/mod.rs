@@ -28,7 +28,7 @@ use crate::sip::codec;
 use crate::sip::message::SipMessage;
 use crate::sip::transport::{Incoming, Peer, Transmit, Transport};
 use crate::tapi::server::ClientInput;
-use crate::tapi::{Answer, ConnId, LineErr, LineMessage, Output, ReplyTag, Request};
+use crate::tapi::{Answer, ConnId, LineMessage, Output, ReplyTag, Request, TapiErr};
 
 pub use peer::SipPeer;
 
@@ -79,6 +79,18 @@ impl Sim {
         };
         sim.collect();
         sim
+    }
+
+    /// Reloads the gateway with a configuration of `rest` (same `[sip]` and `[api]`), as SIGHUP
+    /// does.
+    pub fn reload(&mut self, rest: &str) {
+        let text = format!(
+            "[sip]\nlisten = \"127.0.0.1:5060\"\n[api]\nlisten = \"127.0.0.1:8274\"\n{rest}"
+        );
+        let config = config::load_str(&text, Path::new("sim.toml"))
+            .unwrap_or_else(|e| panic!("simulator config: {e}"));
+        self.gw.reload(self.now, &config);
+        self.collect();
     }
 
     /// One line whose provider is [`PROVIDER`] over UDP, with `extra` keys.
@@ -192,7 +204,7 @@ impl Sim {
     }
 
     /// Calls a function that answers at once; panics when it does not.
-    pub fn call(&mut self, conn: ConnId, request: Request) -> Result<Answer, LineErr> {
+    pub fn call(&mut self, conn: ConnId, request: Request) -> Result<Answer, TapiErr> {
         let what = format!("{request:?}");
         let tag = self.send(conn, request);
         self.take_response(conn, &tag)
@@ -204,7 +216,7 @@ impl Sim {
         &mut self,
         conn: ConnId,
         tag: &ReplyTag,
-    ) -> Option<Result<Answer, LineErr>> {
+    ) -> Option<Result<Answer, TapiErr>> {
         let queue = self.outputs.get_mut(&conn)?;
         let index = queue
             .iter()

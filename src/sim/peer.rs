@@ -4,9 +4,12 @@
 //! §13.2.2.4 ACK).
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::sip::message::{CSeq, Headers, Host, Method, NameAddr, Request, Response, Uri, Via};
 use crate::sip::transport::{Peer, Transport};
+
+static NEXT_BRANCH: AtomicU64 = AtomicU64::new(1);
 
 /// An SDP a typical peer offers or answers (PCMU, PCMA, telephone-event).
 pub const PEER_SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n";
@@ -45,7 +48,8 @@ impl SipPeer {
     }
 
     fn via(&mut self) -> Via {
-        self.next_branch += 1;
+        // Unique across peers too: two peers at one address never send the same branch.
+        self.next_branch = NEXT_BRANCH.fetch_add(1, Ordering::Relaxed);
         Via::new(
             self.transport.via_token(),
             Host::Ip(self.addr.ip()),
@@ -71,7 +75,7 @@ impl SipPeer {
 
     /// A new INVITE from us to `user` at the gateway (§8.1.1), with `sdp` as its offer.
     pub fn invite(&mut self, gateway: SocketAddr, user: &str, sdp: Option<&str>) -> Request {
-        self.next_call += 1;
+        self.next_call = NEXT_BRANCH.fetch_add(1, Ordering::Relaxed);
         let target = Uri::sip(Some(user), Host::Ip(gateway.ip()), Some(gateway.port()));
         let via = self.via();
         let from = NameAddr::new(self.uri(Some("caller"))).with_tag(&self.tag);

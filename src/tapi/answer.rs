@@ -2,10 +2,12 @@
 //! wants delivered to client connections ([`Output`]). Typed values only: the API layer alone
 //! decides how they look on the wire.
 
-use super::ids::{CallId, ConnId, DeviceId, HCall, HLine, HLineApp, ReplyTag, RequestId};
-use super::lineerr::LineErr;
+use super::ids::{
+    CallId, ConnId, DeviceId, HCall, HLine, HLineApp, HPhone, HPhoneApp, ReplyTag, RequestId,
+};
 use super::message::LineMessage;
-use super::provider::DevCaps;
+use super::phoneerr::TapiErr;
+use super::provider::{DevCaps, ForwardEntry};
 use super::types::{CallFeatures, CallPrivilege, CallState, MediaModes};
 
 /// The synchronous result of a function that succeeded.
@@ -37,8 +39,84 @@ pub enum Answer {
     },
     CallInfo(Box<CallInfoAnswer>),
     CallStatus(CallStatusAnswer),
-    /// lineGetMessage.
+    /// lineGetMessage / phoneGetMessage.
     Message(LineMessage),
+    AddressCaps(Box<AddressCapsAnswer>),
+    AddressStatus(Box<AddressStatusAnswer>),
+    AddressId(u32),
+    /// lineGetNewCalls: monitor handles the app did not hold before.
+    NewCalls(Vec<HCall>),
+    /// lineGetID.
+    DeviceId(u32),
+    PhoneInitialized {
+        app: HPhoneApp,
+        num_devs: u32,
+        api_version: u32,
+    },
+    PhoneDevCaps(Box<PhoneCapsAnswer>),
+    PhoneOpened(HPhone),
+    /// phoneGetHookSwitch: PHONEHOOKSWITCHDEV_ bits of the devices off hook.
+    HookSwitch(u32),
+    PhoneStatus(PhoneStatusAnswer),
+}
+
+/// lineGetAddressCaps (LINEADDRESSCAPS' fields apps use).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressCapsAnswer {
+    pub address: String,
+    pub max_num_active_calls: u32,
+    pub max_num_on_hold_calls: u32,
+    pub max_num_on_hold_pending_calls: u32,
+    /// LINECALLSTATE_ bits the address can report.
+    pub call_states: u32,
+    /// LINECALLFEATURE_ bits the address offers.
+    pub call_features: u32,
+    /// LINEADDRFEATURE_ bits.
+    pub address_features: u32,
+    /// LINEADDRCAPFLAGS_.
+    pub addr_cap_flags: u32,
+    /// LINETRANSFERMODE_ bits.
+    pub transfer_modes: u32,
+    /// LINEFORWARDMODE_ bits.
+    pub forward_modes: u32,
+    pub max_forward_entries: u32,
+}
+
+/// lineGetAddressStatus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressStatusAnswer {
+    pub num_in_use: u32,
+    pub num_active_calls: u32,
+    pub num_on_hold_calls: u32,
+    pub num_on_hold_pend_calls: u32,
+    /// LINEADDRFEATURE_ bits valid now.
+    pub address_features: u32,
+    pub num_rings_no_answer: u32,
+    pub forward_list: Vec<ForwardEntry>,
+}
+
+/// phoneGetDevCaps (PHONECAPS' fields apps use).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneCapsAnswer {
+    pub phone_name: String,
+    pub permanent_phone_id: u32,
+    /// PHONEHOOKSWITCHDEV_ bits.
+    pub hook_switch_devs: u32,
+    /// PHONEHOOKSWITCHMODE_ bits the handset supports.
+    pub hook_switch_modes: u32,
+    /// PHONESTATE_ bits the device reports.
+    pub phone_states: u32,
+}
+
+/// phoneGetStatus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhoneStatusAnswer {
+    /// PHONESTATUSFLAGS_.
+    pub status_flags: u32,
+    pub num_owners: u32,
+    pub num_monitors: u32,
+    /// PHONEHOOKSWITCHMODE_ of the handset.
+    pub handset_hook_switch_mode: u32,
 }
 
 /// lineGetLineDevStatus.
@@ -108,7 +186,7 @@ pub enum Output {
     Response {
         conn: ConnId,
         tag: ReplyTag,
-        result: Result<Answer, LineErr>,
+        result: Result<Answer, TapiErr>,
     },
     /// The answer to a request the front end rejected.
     Fault { conn: ConnId, fault: Fault },

@@ -48,6 +48,14 @@ id_newtype!(
 );
 
 id_newtype!(
+    /// An application's registration for phone devices (phoneInitializeEx).
+    HPhoneApp(u32)
+);
+id_newtype!(
+    /// One app's open of one phone device (phoneOpen).
+    HPhone(u32)
+);
+id_newtype!(
     /// One client connection to TAPISRV (an API connection).
     ConnId(u64)
 );

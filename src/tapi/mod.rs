@@ -15,15 +15,22 @@ pub mod consts;
 pub mod ids;
 pub mod lineerr;
 pub mod message;
+pub mod phoneerr;
 pub mod provider;
 pub mod request;
 pub mod server;
 pub mod types;
 
-pub use answer::{Answer, CallInfoAnswer, CallStatusAnswer, Fault, LineDevStatusAnswer, Output};
-pub use ids::{CallId, ConnId, DeviceId, HCall, HLine, HLineApp, ReplyTag, RequestId};
+pub use answer::{
+    AddressCapsAnswer, AddressStatusAnswer, Answer, CallInfoAnswer, CallStatusAnswer, Fault,
+    LineDevStatusAnswer, Output, PhoneCapsAnswer, PhoneStatusAnswer,
+};
+pub use ids::{
+    CallId, ConnId, DeviceId, HCall, HLine, HLineApp, HPhone, HPhoneApp, ReplyTag, RequestId,
+};
 pub use lineerr::*;
 pub use message::LineMessage;
+pub use phoneerr::*;
 pub use provider::{
     CallOp, DevCaps, ForwardEntry, LineDevStatus, LineProvider, ProviderCallInfo, ProviderEvent,
 };

@@ -14,6 +14,7 @@
 
 use std::time::Instant;
 
+use super::answer::AddressCapsAnswer;
 use super::ids::{CallId, DeviceId, RequestId};
 use super::lineerr::LineErr;
 use super::types::{
@@ -32,6 +33,14 @@ pub struct DevCaps {
     pub max_num_active_calls: u32,
     /// LINEFEATURE_ bits.
     pub line_features: u32,
+    /// LINEDEVCAPFLAGS_ bits.
+    pub dev_cap_flags: u32,
+    /// The LINEDEVSTATE_ items the line reports.
+    pub line_states: LineDevStates,
+    /// LINEANSWERMODE_ (what answering a second call does to the first).
+    pub answer_mode: u32,
+    /// Number of ring modes (LINE_LINEDEVSTATE(RINGING) dwParam2 is 1..this).
+    pub ring_modes: u32,
     /// The line's own address (our AOR), as apps would dial it.
     pub address: String,
 }
@@ -109,6 +118,11 @@ pub enum ProviderEvent {
     },
     /// The provider forced the line closed (LINE_CLOSE to every app that has it open).
     LineClose { device: DeviceId },
+    /// A line device appeared (a reload added it): LINE_CREATE and PHONE_CREATE.
+    LineCreated { device: DeviceId },
+    /// A line device is gone (a reload removed it): its opens are closed, then LINE_REMOVE and
+    /// PHONE_REMOVE.
+    LineRemoved { device: DeviceId },
 }
 
 /// One entry of lineForward's list (LINEFORWARD).
@@ -219,6 +233,12 @@ pub trait LineProvider {
 
     /// The LINECALLFEATURE_ bits an owner may use on `call` now.
     fn call_features(&self, call: CallId) -> CallFeatures;
+
+    /// TSPI_lineGetAddressCaps of the device's one address.
+    fn address_caps(&self, device: DeviceId) -> Option<AddressCapsAnswer>;
+
+    /// The device's forwarding (lineForward's list as given, and the rings before NOANSW).
+    fn forwarding(&self, device: DeviceId) -> (Vec<ForwardEntry>, u32);
 
     /// TSPI_lineCloseCall: TAPI holds no handle to the call any more. A call that is still live
     /// is dropped silently (rejected if it is still offered); no completion follows.

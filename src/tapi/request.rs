@@ -4,7 +4,7 @@
 //! Values TAPI validates itself (privileges, options, modes) stay raw `u32`s here so TAPISRV
 //! can answer a bad one with the exact LINEERR_ Microsoft documents for it.
 
-use super::ids::{DeviceId, HCall, HLine, HLineApp};
+use super::ids::{DeviceId, HCall, HLine, HLineApp, HPhone, HPhoneApp};
 use super::provider::ForwardEntry;
 use super::types::{AddressStates, LineDevStates};
 
@@ -122,5 +122,91 @@ pub enum Request {
         all_addresses: bool,
         forwards: Vec<ForwardEntry>,
         num_rings_no_answer: u32,
+    },
+    LineGetAddressCaps {
+        app: HLineApp,
+        device: DeviceId,
+        address: u32,
+        api_version: u32,
+    },
+    LineGetAddressStatus {
+        line: HLine,
+        address: u32,
+    },
+    LineGetAddressId {
+        line: HLine,
+        /// LINEADDRESSMODE_ (DIALABLEADDR is served).
+        mode: u32,
+        address: String,
+    },
+    LineGetNewCalls {
+        line: HLine,
+        address: u32,
+        /// LINECALLSELECT_LINE or _ADDRESS.
+        select: u32,
+    },
+    LineGetId {
+        /// LINECALLSELECT_LINE, _ADDRESS or _CALL.
+        select: u32,
+        line: Option<HLine>,
+        address: u32,
+        call: Option<HCall>,
+        device_class: String,
+    },
+    PhoneInitializeEx {
+        app_name: String,
+        api_version: u32,
+        /// PHONEINITIALIZEEXOPTION_ (notification mode).
+        options: u32,
+        completion_key: u32,
+    },
+    PhoneShutdown {
+        app: HPhoneApp,
+    },
+    PhoneNegotiateApiVersion {
+        app: HPhoneApp,
+        device: DeviceId,
+        low: u32,
+        high: u32,
+    },
+    PhoneGetDevCaps {
+        app: HPhoneApp,
+        device: DeviceId,
+        api_version: u32,
+    },
+    PhoneOpen {
+        app: HPhoneApp,
+        device: DeviceId,
+        api_version: u32,
+        callback_instance: u32,
+        /// PHONEPRIVILEGE_MONITOR or _OWNER.
+        privilege: u32,
+    },
+    PhoneClose {
+        phone: HPhone,
+    },
+    PhoneSetStatusMessages {
+        phone: HPhone,
+        /// PHONESTATE_ bits.
+        phone_states: u32,
+        button_modes: u32,
+        button_states: u32,
+    },
+    PhoneGetHookSwitch {
+        phone: HPhone,
+    },
+    PhoneGetStatus {
+        phone: HPhone,
+    },
+    PhoneSetHookSwitch {
+        phone: HPhone,
+        /// PHONEHOOKSWITCHDEV_ bits.
+        devices: u32,
+        /// PHONEHOOKSWITCHMODE_.
+        mode: u32,
+    },
+    PhoneGetMessage {
+        app: HPhoneApp,
+        timeout: u32,
     },
 }

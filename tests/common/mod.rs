@@ -28,6 +28,8 @@ pub struct GatewayProcess {
     pub dir: tempfile::TempDir,
     logs: mpsc::Receiver<String>,
     pub seen: Vec<String>,
+    /// The `[sip]` and `[api]` sections of the config file, kept for [`GatewayProcess::reload`].
+    head: String,
 }
 
 impl GatewayProcess {
@@ -50,11 +52,11 @@ impl GatewayProcess {
 
     fn launch(sip_port: u16, api_port: u16, api_extra: &str, rest: &str) -> GatewayProcess {
         let dir = tempfile::tempdir().unwrap();
-        let config = format!(
-            "[sip]\nlisten = \"127.0.0.1:{sip_port}\"\nt1_ms = 100\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n{api_extra}\n{rest}"
+        let head = format!(
+            "[sip]\nlisten = \"127.0.0.1:{sip_port}\"\nt1_ms = 100\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n{api_extra}\n"
         );
         let path = dir.path().join("tapigw.toml");
-        std::fs::write(&path, config).unwrap();
+        std::fs::write(&path, format!("{head}{rest}")).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_tapigw"))
             .arg("--config")
             .arg(&path)
@@ -79,6 +81,7 @@ impl GatewayProcess {
             dir,
             logs,
             seen: Vec::new(),
+            head,
         };
         gw.wait_for_log("tapigw listening", Duration::from_secs(20));
         gw
@@ -94,10 +97,16 @@ impl GatewayProcess {
 
     /// Waits for a log line containing `needle` (panics with the log so far on timeout).
     pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
         if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
             return line.clone();
         }
+        self.wait_for_next_log(needle, timeout)
+    }
+
+    /// Waits for a log line containing `needle` that has not been read yet (older lines,
+    /// already read, do not count).
+    pub fn wait_for_next_log(&mut self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.logs.recv_timeout(left) {
@@ -108,10 +117,20 @@ impl GatewayProcess {
                     }
                 }
                 Err(_) => panic!(
-                    "no log line with {needle:?} within {timeout:?}; log:\n{}",
+                    "no new log line with {needle:?} within {timeout:?}; log:\n{}",
                     self.seen.join("\n")
                 ),
             }
+        }
+    }
+
+    /// Rewrites the config file with the same `[sip]`/`[api]` and `rest` after them, and sends
+    /// SIGHUP (the gateway re-reads it).
+    pub fn reload(&mut self, rest: &str) {
+        let path = self.dir.path().join("tapigw.toml");
+        std::fs::write(&path, format!("{}{rest}", self.head)).unwrap();
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGHUP);
         }
     }
 

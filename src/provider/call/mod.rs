@@ -55,6 +55,7 @@ pub use news::News;
 pub use transfer::ReferTarget;
 use transfer::{ReferIn, ReferOut};
 use uac::Uac;
+pub use uas::RING_PERIOD;
 use uas::{Retransmit2xx, Uas};
 
 /// What a call asks its provider to do.
@@ -263,6 +264,7 @@ impl Call {
             self.reinvite.as_ref().and_then(|r| r.retry_at),
             self.refer_out.as_ref().and_then(|r| r.deadline),
             self.no_answer_deadline(),
+            self.ring_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -293,6 +295,9 @@ impl Call {
         }
         if self.no_answer_deadline().is_some_and(|at| at <= now) {
             self.on_no_answer(env);
+        }
+        if self.ring_deadline().is_some_and(|at| at <= now) {
+            self.ring(env);
         }
     }
 

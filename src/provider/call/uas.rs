@@ -9,9 +9,9 @@ use crate::sip::message::{NameAddr, Request, Response, Uri};
 use crate::sip::transaction::ServerTxKey;
 use crate::sip::transport::{response_destination, Peer};
 use crate::tapi::{
-    CallId, CallOrigin, CallReason, CallState, ConnectedMode, DeviceId, DisconnectMode, LineErr,
-    MediaModes, OfferingMode, ProviderCallInfo, RequestId, LINEERR_INVALCALLSTATE,
-    LINEERR_RESOURCEUNAVAIL,
+    CallId, CallOrigin, CallReason, CallState, ConnectedMode, DeviceId, DisconnectMode,
+    LineDevStates, LineErr, MediaModes, OfferingMode, ProviderCallInfo, ProviderEvent, RequestId,
+    LINEERR_INVALCALLSTATE, LINEERR_RESOURCEUNAVAIL,
 };
 
 use super::dialog::{Dialog, DialogKey};
@@ -26,7 +26,12 @@ pub(super) struct Uas {
     pub server_tx: Option<ServerTxKey>,
     /// lineForward NOANSW: when, and where, an unanswered offer is forwarded.
     pub no_answer: Option<(Instant, Uri)>,
+    /// While offered: when the next ring is, and its count (LINE_LINEDEVSTATE(RINGING)).
+    pub ring: Option<(Instant, u32)>,
 }
+
+/// How often an offered call rings (api.md: RINGING every 6 s).
+pub const RING_PERIOD: std::time::Duration = std::time::Duration::from_secs(6);
 
 /// RFC 5806 Diversion for a call we forward: our AOR, the reason, counter 1.
 pub fn diversion(env: &CallEnv<'_>, reason: &str) -> String {
@@ -71,6 +76,7 @@ impl Call {
             invite: Some(Box::new(invite)),
             server_tx: Some(tx),
             no_answer: None,
+            ring: None,
         }));
         let media = CallMedia::new(SdpOrigin::new(id.0, media_ip));
         Call::blank(id, line, leg, Phase::Offering, dialog, source, media, info)
@@ -81,11 +87,42 @@ impl Call {
     pub fn offer(&mut self, env: &mut CallEnv<'_>, no_answer: Option<(Instant, Uri)>) {
         if let Leg::Uas(uas) = &mut self.leg {
             uas.no_answer = no_answer;
+            uas.ring = Some((env.now, 0));
         }
         self.report_state(CallState::Offering(OfferingMode::ACTIVE));
+        self.ring(env);
         if let Some(ringing) = self.response_to_invite(env, 180) {
             self.respond_invite(ringing);
         }
+    }
+
+    /// When an offered call rings next.
+    pub(super) fn ring_deadline(&self) -> Option<Instant> {
+        match (&self.leg, self.phase) {
+            (Leg::Uas(uas), Phase::Offering | Phase::Accepted) => uas.ring.map(|(at, _)| at),
+            _ => None,
+        }
+    }
+
+    /// LINE_LINEDEVSTATE(RINGING, ring mode 1, ring count) now, and again in 6 s.
+    pub(super) fn ring(&mut self, env: &CallEnv<'_>) {
+        let Leg::Uas(uas) = &mut self.leg else {
+            return;
+        };
+        let Some((_, count)) = uas.ring else {
+            return;
+        };
+        uas.ring = Some((env.now + RING_PERIOD, count + 1));
+        if self.released {
+            return;
+        }
+        let device = self.info.device;
+        self.push(Action::Event(ProviderEvent::LineDevState {
+            device,
+            state: LineDevStates::RINGING,
+            param2: 1,
+            param3: count,
+        }));
     }
 
     /// An INVITE with Replaces (RFC 3891) taking over one of our confirmed calls: answered at

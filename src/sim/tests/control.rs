@@ -84,7 +84,7 @@ fn hold_sends_sendonly_and_unhold_sendrecv_with_new_versions() {
     );
     assert_eq!(
         sim.call(app.conn, Fn::LineUnhold { call }),
-        Err(LINEERR_INVALCALLSTATE),
+        Err(LINEERR_INVALCALLSTATE.into()),
         "not held"
     );
 }
@@ -394,7 +394,7 @@ fn a_bye_after_the_202_completes_the_transfer_and_a_ringing_call_cannot_be_trans
                 dest: "3000".into()
             }
         ),
-        Err(LINEERR_INVALCALLSTATE)
+        Err(LINEERR_INVALCALLSTATE.into())
     );
 }
 
@@ -867,7 +867,10 @@ fn monitors_cannot_control_calls() {
         },
         Fn::LineSetupTransfer { call: watched },
     ] {
-        assert_eq!(sim.call(monitor.conn, request), Err(LINEERR_NOTOWNER));
+        assert_eq!(
+            sim.call(monitor.conn, request),
+            Err(LINEERR_NOTOWNER.into())
+        );
     }
     assert_eq!(
         status(&mut sim, &monitor, watched).features,

@@ -3,6 +3,7 @@
 //! challenge), and what only a fake clock can check (timers firing on time under a flood).
 
 mod control;
+mod devices;
 mod inbound;
 mod outbound;
 mod registration;

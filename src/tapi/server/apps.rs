@@ -35,6 +35,7 @@ impl Tapisrv {
             handle,
             App {
                 handle,
+                phone: false,
                 conn,
                 name: app_name,
                 mode,
@@ -62,10 +63,10 @@ impl Tapisrv {
         Ok(Answer::Empty)
     }
 
-    /// The app's handle, if it exists and belongs to this connection.
+    /// The line app's handle, if it exists and belongs to this connection.
     pub(super) fn app_of(&self, conn: ConnId, app: HLineApp) -> Result<HLineApp, LineErr> {
         match self.apps.get(&app) {
-            Some(a) if a.conn == conn => Ok(app),
+            Some(a) if a.conn == conn && !a.phone => Ok(app),
             _ => Err(LINEERR_INVALAPPHANDLE),
         }
     }
@@ -88,9 +89,24 @@ impl Tapisrv {
         for line in lines {
             self.close_line(now, provider, line);
         }
+        let mut phones: Vec<_> = self
+            .phones
+            .values()
+            .filter(|p| p.app == app)
+            .map(|p| p.handle)
+            .collect();
+        phones.sort();
+        for phone in phones {
+            self.close_phone(phone);
+        }
         self.pending.retain(|_, p| p.app != app);
         if let Some(a) = self.apps.remove(&app) {
-            self.wake_waiters(a.waiters, LINEERR_INVALAPPHANDLE);
+            let err: crate::tapi::TapiErr = if a.phone {
+                crate::tapi::PHONEERR_INVALAPPHANDLE.into()
+            } else {
+                LINEERR_INVALAPPHANDLE.into()
+            };
+            self.wake_waiters(a.waiters, err);
         }
     }
 
@@ -153,6 +169,7 @@ impl Tapisrv {
     ) -> FnResult {
         self.app_of(conn, app)?;
         check_version(api_version)?;
+        super::lines::present(provider, device)?;
         let caps = provider.dev_caps(device).ok_or(LINEERR_BADDEVICEID)?;
         Ok(Answer::DevCaps(Box::new(caps)))
     }

@@ -125,6 +125,7 @@ impl Tapisrv {
         rec.handles.retain(|x| *x != handle);
         let live = rec.is_live();
         if rec.handles.is_empty() {
+            self.count_call(h.call, false);
             self.calls.remove(&h.call);
             provider.close_call(now, h.call);
             return;

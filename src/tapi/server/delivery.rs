@@ -6,24 +6,36 @@ use std::cmp::Reverse;
 use std::time::{Duration, Instant};
 
 use crate::tapi::{
-    Answer, ConnId, HLineApp, LineErr, LineMessage, NotifyMode, Output, ReplyTag,
-    LINEERR_INVALAPPHANDLE, LINEERR_OPERATIONFAILED,
+    Answer, ConnId, HLineApp, LineMessage, NotifyMode, Output, ReplyTag, TapiErr,
+    LINEERR_INVALAPPHANDLE, LINEERR_OPERATIONFAILED, PHONEERR_INVALAPPHANDLE,
+    PHONEERR_OPERATIONFAILED,
 };
 
 use super::state::Waiter;
-use super::{FnResult, Tapisrv};
+use super::Tapisrv;
 
 /// lineGetMessage's INFINITE.
 const INFINITE: u32 = 0xFFFF_FFFF;
 
 impl Tapisrv {
-    pub(super) fn respond(&mut self, conn: ConnId, tag: ReplyTag, result: FnResult) {
+    pub(super) fn respond<E: Into<TapiErr>>(
+        &mut self,
+        conn: ConnId,
+        tag: ReplyTag,
+        result: Result<Answer, E>,
+    ) {
+        let result = result.map_err(Into::into);
         self.outputs
             .push_back(Output::Response { conn, tag, result });
     }
 
-    /// Delivers one TAPI message to an app by its notification mode.
+    /// Delivers one TAPI message to an app by its notification mode. While a function is being
+    /// served, what it causes waits until its response is queued (ordering promise 1).
     pub(super) fn deliver(&mut self, app: HLineApp, message: LineMessage) {
+        if self.deferring {
+            self.deferred.push((app, message));
+            return;
+        }
         let Some(a) = self.apps.get_mut(&app) else {
             return;
         };
@@ -44,7 +56,7 @@ impl Tapisrv {
             }
             NotifyMode::Event => {
                 if let Some(waiter) = a.waiters.pop_front() {
-                    self.respond(waiter.conn, waiter.tag, Ok(Answer::Message(message)));
+                    self.respond::<TapiErr>(waiter.conn, waiter.tag, Ok(Answer::Message(message)));
                 } else if a.queue.len() >= self.config.max_event_queue {
                     tracing::warn!(
                         app = %a.name,
@@ -59,31 +71,43 @@ impl Tapisrv {
         }
     }
 
-    /// lineGetMessage: a queued message at once, or wait up to `timeout` ms.
-    pub(super) fn line_get_message(
+    /// lineGetMessage / phoneGetMessage: a queued message at once, or wait up to `timeout` ms.
+    pub(super) fn get_message(
         &mut self,
         now: Instant,
         conn: ConnId,
         tag: ReplyTag,
         app: HLineApp,
         timeout: u32,
+        phone: bool,
     ) {
-        let Some(a) = self.apps.get_mut(&app).filter(|a| a.conn == conn) else {
-            self.respond(conn, tag, Err(LINEERR_INVALAPPHANDLE));
-            return;
+        let (invalid, failed): (TapiErr, TapiErr) = if phone {
+            (
+                PHONEERR_INVALAPPHANDLE.into(),
+                PHONEERR_OPERATIONFAILED.into(),
+            )
+        } else {
+            (
+                LINEERR_INVALAPPHANDLE.into(),
+                LINEERR_OPERATIONFAILED.into(),
+            )
+        };
+        let Some(a) = self
+            .apps
+            .get_mut(&app)
+            .filter(|a| a.conn == conn && a.phone == phone)
+        else {
+            return self.respond(conn, tag, Err(invalid));
         };
         if a.mode != NotifyMode::Event {
             // Only event-mode apps have a queue (tapi.md §3).
-            self.respond(conn, tag, Err(LINEERR_INVALAPPHANDLE));
-            return;
+            return self.respond(conn, tag, Err(invalid));
         }
         if let Some(message) = a.queue.pop_front() {
-            self.respond(conn, tag, Ok(Answer::Message(message)));
-            return;
+            return self.respond::<TapiErr>(conn, tag, Ok(Answer::Message(message)));
         }
         if timeout == 0 {
-            self.respond(conn, tag, Err(LINEERR_OPERATIONFAILED));
-            return;
+            return self.respond(conn, tag, Err(failed));
         }
         let deadline =
             (timeout != INFINITE).then(|| now + Duration::from_millis(u64::from(timeout)));
@@ -97,7 +121,8 @@ impl Tapisrv {
         }
     }
 
-    /// Answers every lineGetMessage whose timeout has passed with LINEERR_OPERATIONFAILED.
+    /// Answers every lineGetMessage (phoneGetMessage) whose timeout has passed with
+    /// LINEERR_OPERATIONFAILED (PHONEERR_OPERATIONFAILED).
     pub(super) fn expire_waiters(&mut self, now: Instant) {
         while let Some(&Reverse((at, app))) = self.waiter_deadlines.peek() {
             if at > now {
@@ -107,19 +132,24 @@ impl Tapisrv {
             let Some(a) = self.apps.get_mut(&app) else {
                 continue;
             };
+            let failed: TapiErr = if a.phone {
+                PHONEERR_OPERATIONFAILED.into()
+            } else {
+                LINEERR_OPERATIONFAILED.into()
+            };
             let (due, keep): (Vec<Waiter>, Vec<Waiter>) = a
                 .waiters
                 .drain(..)
                 .partition(|w| w.deadline.is_some_and(|d| d <= now));
             a.waiters = keep.into();
             for w in due {
-                self.respond(w.conn, w.tag, Err(LINEERR_OPERATIONFAILED));
+                self.respond(w.conn, w.tag, Err(failed));
             }
         }
     }
 
     /// Answers every waiting lineGetMessage of a shut-down app with `err`.
-    pub(super) fn wake_waiters(&mut self, waiters: impl IntoIterator<Item = Waiter>, err: LineErr) {
+    pub(super) fn wake_waiters(&mut self, waiters: impl IntoIterator<Item = Waiter>, err: TapiErr) {
         for w in waiters {
             self.respond(w.conn, w.tag, Err(err));
         }

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use crate::tapi::consts::*;
 use crate::tapi::{
-    AddressStates, CallId, CallPrivilege, CallState, DeviceId, HCall, HLine, HLineApp,
-    LineDevStates, LineErr, LineMessage, LineProvider, MediaModes, ProviderEvent, RequestId,
+    CallId, CallPrivilege, CallState, DeviceId, HCall, HLine, HLineApp, LineErr, LineMessage,
+    LineProvider, MediaModes, ProviderEvent, RequestId,
 };
 
 use super::state::{CallHandle, CallRecord, PendingKind};
@@ -46,7 +46,7 @@ impl Tapisrv {
                 device,
                 address,
                 states,
-            } => self.on_address_state(device, address, states),
+            } => self.address_state(device, address, states),
             ProviderEvent::CallState { call, state } => self.on_call_state(call, state),
             ProviderEvent::CallInfo { call, changed } => {
                 if self.calls.get(&call).is_some_and(CallRecord::is_live) {
@@ -58,7 +58,9 @@ impl Tapisrv {
                 state,
                 param2,
                 param3,
-            } => self.on_line_dev_state(device, state, param2, param3),
+            } => self.line_dev_state(device, state, param2, param3),
+            ProviderEvent::LineCreated { device } => self.on_line_created(device),
+            ProviderEvent::LineRemoved { device } => self.on_line_removed(device),
             ProviderEvent::LineClose { device } => {
                 let mut lines: Vec<HLine> = self
                     .lines
@@ -145,6 +147,7 @@ impl Tapisrv {
         if let Some(rec) = self.calls.get_mut(&call) {
             rec.visible = true;
         }
+        self.count_call(call, true);
         for o in monitors {
             let handle = self.add_handle(call, o.app, o.line, CallPrivilege::Monitor);
             self.announce_new_call(handle);
@@ -255,6 +258,7 @@ impl Tapisrv {
             return;
         }
         self.calls.insert(call, CallRecord::new(device, true));
+        self.count_call(call, true);
         for &(app, line) in &owners {
             let handle = self.add_handle(call, app, line, CallPrivilege::Owner);
             self.announce_new_call(handle);
@@ -279,29 +283,6 @@ impl Tapisrv {
         })
     }
 
-    /// LINE_ADDRESSSTATE to the opens of the line that enabled one of `states`.
-    fn on_address_state(&mut self, device: DeviceId, address: u32, states: AddressStates) {
-        let targets: Vec<(HLineApp, HLine, u32)> = self
-            .lines
-            .values()
-            .filter(|l| l.device == device && l.address_states.intersects(states))
-            .map(|l| (l.app, l.handle, l.callback_instance))
-            .collect();
-        for (app, line, instance) in targets {
-            self.deliver(
-                app,
-                LineMessage {
-                    h_device: line.0,
-                    dw_message_id: LINE_ADDRESSSTATE,
-                    dw_callback_instance: instance,
-                    dw_param1: address,
-                    dw_param2: states.bits(),
-                    dw_param3: 0,
-                },
-            );
-        }
-    }
-
     fn on_call_state(&mut self, call: CallId, state: CallState) {
         let Some(rec) = self.calls.get_mut(&call) else {
             return;
@@ -314,6 +295,73 @@ impl Tapisrv {
         let handles = rec.handles.clone();
         for handle in handles {
             self.send_call_state(handle, state);
+        }
+        if state.is_idle() {
+            self.count_call(call, false);
+        }
+    }
+
+    /// A reload added a line: LINE_CREATE to every line app, PHONE_CREATE to every phone app.
+    fn on_line_created(&mut self, device: DeviceId) {
+        self.announce_device(LINE_CREATE, PHONE_CREATE, device);
+    }
+
+    /// A reload removed a line: its calls (being hung up) go IDLE for their holders, its opens
+    /// are closed (LINE_CLOSE, PHONE_CLOSE), then LINE_REMOVE and PHONE_REMOVE go to every app.
+    fn on_line_removed(&mut self, device: DeviceId) {
+        let mut calls: Vec<CallId> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| c.device == device && c.is_live())
+            .map(|(id, _)| *id)
+            .collect();
+        calls.sort();
+        for call in calls {
+            // Call loggers see every call end; the handles go with the line just after.
+            self.on_call_state(call, CallState::Idle);
+        }
+        let mut lines: Vec<HLine> = self
+            .lines
+            .values()
+            .filter(|l| l.device == device)
+            .map(|l| l.handle)
+            .collect();
+        lines.sort();
+        for line in lines {
+            self.force_close_line(line);
+        }
+        let mut phones: Vec<crate::tapi::HPhone> = self
+            .phones
+            .values()
+            .filter(|p| p.device == device)
+            .map(|p| p.handle)
+            .collect();
+        phones.sort();
+        for phone in phones {
+            self.force_close_phone(phone);
+        }
+        self.hookswitch.remove(&device);
+        self.line_counts.remove(&device);
+        self.announce_device(LINE_REMOVE, PHONE_REMOVE, device);
+    }
+
+    fn announce_device(&mut self, line_message: u32, phone_message: u32, device: DeviceId) {
+        let mut apps: Vec<(HLineApp, bool)> =
+            self.apps.values().map(|a| (a.handle, a.phone)).collect();
+        apps.sort();
+        for (app, phone) in apps {
+            let id = if phone { phone_message } else { line_message };
+            self.deliver(
+                app,
+                LineMessage {
+                    h_device: 0,
+                    dw_message_id: id,
+                    dw_callback_instance: 0,
+                    dw_param1: device.0,
+                    dw_param2: 0,
+                    dw_param3: 0,
+                },
+            );
         }
     }
 
@@ -338,33 +386,5 @@ impl Tapisrv {
                 dw_param3: privilege,
             },
         );
-    }
-
-    fn on_line_dev_state(
-        &mut self,
-        device: DeviceId,
-        state: LineDevStates,
-        param2: u32,
-        param3: u32,
-    ) {
-        let targets: Vec<(HLineApp, HLine, u32)> = self
-            .lines
-            .values()
-            .filter(|l| l.device == device && l.line_states.intersects(state))
-            .map(|l| (l.app, l.handle, l.callback_instance))
-            .collect();
-        for (app, line, instance) in targets {
-            self.deliver(
-                app,
-                LineMessage {
-                    h_device: line.0,
-                    dw_message_id: LINE_LINEDEVSTATE,
-                    dw_callback_instance: instance,
-                    dw_param1: state.bits(),
-                    dw_param2: param2,
-                    dw_param3: param3,
-                },
-            );
-        }
     }
 }

@@ -38,10 +38,14 @@ impl Tapisrv {
     ) -> FnResult {
         let app = self.app_of(conn, p.app)?;
         let device = match p.device {
-            // LINEMAPPER: every line of ours supports the same modes; take the first.
-            LINEMAPPER if provider.num_lines() > 0 => 0,
-            id if id < provider.num_lines() => id,
-            _ => return Err(LINEERR_BADDEVICEID),
+            // LINEMAPPER: every line of ours supports the same modes; take the first there is.
+            LINEMAPPER => (0..provider.num_lines())
+                .find(|d| provider.dev_caps(DeviceId(*d)).is_some())
+                .ok_or(LINEERR_BADDEVICEID)?,
+            id => {
+                present(provider, DeviceId(id))?;
+                id
+            }
         };
         check_version(p.api_version)?;
         let privileges = p.privileges & !(LINEOPENOPTION_SINGLEADDRESS | LINEOPENOPTION_PROXY);
@@ -63,6 +67,8 @@ impl Tapisrv {
             },
         );
         self.update_media_detection(now, provider, DeviceId(device));
+        // TAPI: the other opens learn that the line was opened again.
+        self.line_dev_state_except(DeviceId(device), Some(handle), LineDevStates::OPEN, 0, 0);
         Ok(Answer::LineOpened(handle))
     }
 
@@ -109,6 +115,7 @@ impl Tapisrv {
             self.release_handle(now, provider, handle, true);
         }
         self.update_media_detection(now, provider, open.device);
+        self.line_dev_state(open.device, LineDevStates::CLOSE, 0, 0);
     }
 
     /// The provider or the gateway closed a line: LINE_CLOSE, handles gone (no drops: the
@@ -195,6 +202,17 @@ impl Tapisrv {
     ) {
         let modes = self.owner_media_modes(device);
         provider.set_default_media_detection(now, device, modes);
+    }
+}
+
+/// A device that exists now: BADDEVICEID when it never did, NODEVICE when a reload removed it.
+pub(super) fn present(provider: &dyn LineProvider, device: DeviceId) -> Result<(), LineErr> {
+    if provider.dev_caps(device).is_some() {
+        Ok(())
+    } else if device.0 < provider.num_lines() {
+        Err(crate::tapi::LINEERR_NODEVICE)
+    } else {
+        Err(LINEERR_BADDEVICEID)
     }
 }
 

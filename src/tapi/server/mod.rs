@@ -11,12 +11,14 @@
 //! Every `handle_*` first fires what is due (lineGetMessage deadlines), so a busy connection
 //! cannot starve a waiting app's timeout.
 
+mod address;
 mod apps;
 mod calls;
 mod control;
 mod delivery;
 mod events;
 mod lines;
+mod phones;
 mod state;
 
 #[cfg(test)]
@@ -27,11 +29,11 @@ use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
 use crate::tapi::{
-    Answer, CallId, CallOp, ConnId, Fault, HCall, HLine, HLineApp, LineErr, LineProvider, Output,
-    ProviderEvent, ReplyTag, Request, RequestId,
+    Answer, CallId, CallOp, ConnId, DeviceId, Fault, HCall, HLine, HLineApp, HPhone, LineErr,
+    LineMessage, LineProvider, Output, ProviderEvent, ReplyTag, Request, RequestId, TapiErr,
 };
 
-use state::{App, CallHandle, CallRecord, OpenLine, Pending};
+use state::{App, CallHandle, CallRecord, OpenLine, OpenPhone, Pending};
 
 /// Settings of TAPISRV.
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +83,16 @@ pub struct Tapisrv {
     pending_shutdowns: Vec<HLineApp>,
     /// lineGetMessage deadlines (entries of waiters served meanwhile are skipped when due).
     waiter_deadlines: BinaryHeap<Reverse<(Instant, HLineApp)>>,
+    phones: HashMap<HPhone, OpenPhone>,
+    /// Handset hookswitch mode by device (PHONEHOOKSWITCHMODE_; ONHOOK when absent).
+    hookswitch: HashMap<DeviceId, u32>,
+    /// Live, visible calls per line (NUMCALLS, INUSE*).
+    line_counts: HashMap<DeviceId, u32>,
+    /// While a function is served, the messages it causes wait here for its response.
+    deferring: bool,
+    deferred: Vec<(HLineApp, LineMessage)>,
+    /// phoneSetHookSwitch effects, carried out after its response.
+    hook_changes: Vec<phones::HookChange>,
 }
 
 impl Tapisrv {
@@ -99,6 +111,12 @@ impl Tapisrv {
             open_order: 0,
             pending_shutdowns: Vec::new(),
             waiter_deadlines: BinaryHeap::new(),
+            phones: HashMap::new(),
+            hookswitch: HashMap::new(),
+            line_counts: HashMap::new(),
+            deferring: false,
+            deferred: Vec::new(),
+            hook_changes: Vec::new(),
         }
     }
 
@@ -167,6 +185,7 @@ impl Tapisrv {
         self.apps.len()
     }
 
+    /// Serves one function: its response is queued first, then whatever it caused.
     fn dispatch(
         &mut self,
         now: Instant,
@@ -178,9 +197,130 @@ impl Tapisrv {
         let result = match request {
             Request::LineGetMessage { app, timeout } => {
                 // May answer later: it writes its own response.
-                self.line_get_message(now, conn, tag, app, timeout);
-                return;
+                return self.get_message(now, conn, tag, app, timeout, false);
             }
+            Request::PhoneGetMessage { app, timeout } => {
+                let app = HLineApp(app.0);
+                return self.get_message(now, conn, tag, app, timeout, true);
+            }
+            request => {
+                self.deferring = true;
+                let result = self.serve(now, provider, conn, request);
+                self.deferring = false;
+                result
+            }
+        };
+        self.respond(conn, tag, result);
+        for (app, message) in std::mem::take(&mut self.deferred) {
+            self.deliver(app, message);
+        }
+        for change in std::mem::take(&mut self.hook_changes) {
+            self.apply_hook_change(now, provider, change);
+        }
+    }
+
+    fn serve(
+        &mut self,
+        now: Instant,
+        provider: &mut dyn LineProvider,
+        conn: ConnId,
+        request: Request,
+    ) -> Result<Answer, TapiErr> {
+        match request {
+            Request::PhoneInitializeEx { .. }
+            | Request::PhoneShutdown { .. }
+            | Request::PhoneNegotiateApiVersion { .. }
+            | Request::PhoneGetDevCaps { .. }
+            | Request::PhoneOpen { .. }
+            | Request::PhoneClose { .. }
+            | Request::PhoneSetStatusMessages { .. }
+            | Request::PhoneGetHookSwitch { .. }
+            | Request::PhoneGetStatus { .. }
+            | Request::PhoneSetHookSwitch { .. }
+            | Request::PhoneGetMessage { .. } => self
+                .serve_phone(now, provider, conn, request)
+                .map_err(Into::into),
+            request => self
+                .serve_line(now, provider, conn, request)
+                .map_err(Into::into),
+        }
+    }
+
+    fn serve_phone(
+        &mut self,
+        now: Instant,
+        provider: &mut dyn LineProvider,
+        conn: ConnId,
+        request: Request,
+    ) -> phones::PhoneResult {
+        match request {
+            Request::PhoneInitializeEx {
+                app_name,
+                api_version,
+                options,
+                completion_key,
+            } => self.phone_initialize_ex(
+                provider,
+                conn,
+                app_name,
+                api_version,
+                options,
+                completion_key,
+            ),
+            Request::PhoneShutdown { app } => self.phone_shutdown(now, provider, conn, app),
+            Request::PhoneNegotiateApiVersion {
+                app,
+                device,
+                low,
+                high,
+            } => self.phone_negotiate(provider, conn, app, device, low, high),
+            Request::PhoneGetDevCaps {
+                app,
+                device,
+                api_version,
+            } => self.phone_get_dev_caps(provider, conn, app, device, api_version),
+            Request::PhoneOpen {
+                app,
+                device,
+                api_version,
+                callback_instance,
+                privilege,
+            } => self.phone_open(
+                provider,
+                conn,
+                phones::PhoneOpenRequest {
+                    app,
+                    device,
+                    api_version,
+                    callback_instance,
+                    privilege,
+                },
+            ),
+            Request::PhoneClose { phone } => self.phone_close_fn(conn, phone),
+            Request::PhoneSetStatusMessages {
+                phone,
+                phone_states,
+                ..
+            } => self.phone_set_status_messages(conn, phone, phone_states),
+            Request::PhoneGetHookSwitch { phone } => self.phone_get_hook_switch(conn, phone),
+            Request::PhoneGetStatus { phone } => self.phone_get_status(conn, phone),
+            Request::PhoneSetHookSwitch {
+                phone,
+                devices,
+                mode,
+            } => self.phone_set_hook_switch(conn, phone, devices, mode),
+            _ => Err(crate::tapi::PHONEERR_OPERATIONUNAVAIL),
+        }
+    }
+
+    fn serve_line(
+        &mut self,
+        now: Instant,
+        provider: &mut dyn LineProvider,
+        conn: ConnId,
+        request: Request,
+    ) -> FnResult {
+        match request {
             Request::LineInitializeEx {
                 app_name,
                 api_version,
@@ -235,6 +375,44 @@ impl Tapisrv {
             Request::LineGetLineDevStatus { line } => {
                 self.line_get_line_dev_status(provider, conn, line)
             }
+            Request::LineGetAddressCaps {
+                app,
+                device,
+                address,
+                api_version,
+            } => self.line_get_address_caps(provider, conn, app, device, address, api_version),
+            Request::LineGetAddressStatus { line, address } => {
+                self.line_get_address_status(provider, conn, line, address)
+            }
+            Request::LineGetAddressId {
+                line,
+                mode,
+                address,
+            } => self.line_get_address_id(provider, conn, line, mode, &address),
+            Request::LineGetNewCalls {
+                line,
+                address,
+                select,
+            } => self.line_get_new_calls(conn, line, address, select),
+            Request::LineGetId {
+                select,
+                line,
+                address,
+                call,
+                device_class,
+            } => self.line_get_id(conn, select, line, address, call, &device_class),
+            request => self.serve_call(now, provider, conn, request),
+        }
+    }
+
+    fn serve_call(
+        &mut self,
+        now: Instant,
+        provider: &mut dyn LineProvider,
+        conn: ConnId,
+        request: Request,
+    ) -> FnResult {
+        match request {
             Request::LineMakeCall { line, dest } => {
                 self.line_make_call(now, provider, conn, line, &dest)
             }
@@ -287,8 +465,8 @@ impl Tapisrv {
                 forwards,
                 num_rings_no_answer,
             } => self.line_forward(now, provider, conn, line, &forwards, num_rings_no_answer),
-        };
-        self.respond(conn, tag, result);
+            _ => Err(crate::tapi::LINEERR_OPERATIONUNAVAIL),
+        }
     }
 
     fn new_handle(&mut self) -> u32 {

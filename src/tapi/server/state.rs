@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::tapi::{
     AddressStates, CallId, CallPrivilege, CallState, ConnId, DeviceId, HCall, HLine, HLineApp,
-    LineDevStates, LineMessage, LinePrivileges, MediaModes, NotifyMode, ReplyTag,
+    HPhone, LineDevStates, LineMessage, LinePrivileges, MediaModes, NotifyMode, ReplyTag,
 };
 
 /// A lineGetMessage waiting for a message.
@@ -17,7 +17,10 @@ pub struct Waiter {
 }
 
 pub struct App {
+    /// The hLineApp, or for a phone app the hPhoneApp (the same number space).
     pub handle: HLineApp,
+    /// Registered with phoneInitializeEx: a phone app.
+    pub phone: bool,
     pub conn: ConnId,
     pub name: String,
     pub mode: NotifyMode,
@@ -61,8 +64,22 @@ pub struct CallHandle {
     pub announced: bool,
 }
 
+/// One app's open of one phone device (phoneOpen).
+pub struct OpenPhone {
+    pub handle: HPhone,
+    pub app: HLineApp,
+    pub device: DeviceId,
+    /// PHONEPRIVILEGE_OWNER or _MONITOR.
+    pub owner: bool,
+    pub callback_instance: u32,
+    /// phoneSetStatusMessages mask (PHONESTATE_).
+    pub phone_states: u32,
+}
+
 pub struct CallRecord {
     pub device: DeviceId,
+    /// Counted in its line's number of calls (visible and not IDLE).
+    pub counted: bool,
     /// The last state reported (None until the first).
     pub state: Option<CallState>,
     pub handles: Vec<HCall>,
@@ -76,6 +93,7 @@ impl CallRecord {
     pub fn new(device: DeviceId, visible: bool) -> CallRecord {
         CallRecord {
             device,
+            counted: false,
             state: None,
             handles: Vec::new(),
             visible,

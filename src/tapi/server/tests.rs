@@ -35,6 +35,10 @@ impl LineProvider for Fake {
             media_modes: MediaModes::INTERACTIVEVOICE,
             max_num_active_calls: 10,
             line_features: LINEFEATURE_MAKECALL,
+            dev_cap_flags: 0,
+            line_states: LineDevStates::NONE,
+            answer_mode: LINEANSWERMODE_NONE,
+            ring_modes: 1,
             address: "sip:1001@x".into(),
         })
     }
@@ -131,6 +135,12 @@ impl LineProvider for Fake {
     }
     fn call_features(&self, _call: CallId) -> CallFeatures {
         CallFeatures::DROP
+    }
+    fn address_caps(&self, _device: DeviceId) -> Option<AddressCapsAnswer> {
+        None
+    }
+    fn forwarding(&self, _device: DeviceId) -> (Vec<ForwardEntry>, u32) {
+        (Vec::new(), 0)
     }
     fn close_call(&mut self, _now: Instant, call: CallId) {
         self.closed.push(call);
