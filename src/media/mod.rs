@@ -23,4 +23,12 @@ pub mod session;
 pub mod tones;
 pub mod wav;
 
-pub use allocator::{allocator_for, LeaseId, MediaAllocator, MediaError, MediaLease, RtpPortPool, SignallingOnly};
+pub use allocator::{
+    allocator_for, LeaseId, MediaAllocator, MediaError, MediaLease, RtpPortPool, SignallingOnly,
+};
+pub use engine::{
+    EngineCounters, MediaCommand, MediaEngine, MediaEngineConfig, MediaEvent, MediaHandle,
+};
+pub use files::{confine, PathError};
+pub use session::{our_direction, StreamParams};
+pub use tones::Tone;

@@ -1,0 +1,522 @@
+//! A shard: one tokio task owning a set of calls' sockets and media sessions. Every 20 ms it
+//! ticks all its sessions (conference mixes first) and sends what they queued; between ticks it
+//! reads the sockets tokio reports readable; commands come from the router; decoded files come
+//! back from blocking threads.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::ErrorKind;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Instant, SystemTime};
+
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::MissedTickBehavior;
+
+use super::ready::{ReadyQueue, SocketWaker};
+use super::{Counters, MediaCommand, MediaEvent};
+use crate::media::mixer::{self, Frame};
+use crate::media::rtp::{MAX_PACKET, PACKET_INTERVAL, SAMPLES_PER_PACKET};
+use crate::media::session::{MediaSession, SessionEvent, Socket};
+use crate::media::wav;
+
+/// Datagrams read from one socket before giving the others a turn.
+const READ_BUDGET: usize = 32;
+/// Events kept while the core's channel is full; beyond this they are dropped (counted).
+const BACKLOG_LIMIT: usize = 65536;
+const COMMAND_CAPACITY: usize = 4096;
+
+pub type ShardTx = mpsc::Sender<ShardCommand>;
+
+/// A session leaving one shard for another (conference moves).
+pub struct Detached {
+    call: u64,
+    session: MediaSession,
+    rtp: UdpSocket,
+    rtcp: UdpSocket,
+}
+
+pub enum ShardCommand {
+    Media(MediaCommand),
+    Detach { call: u64, reply: oneshot::Sender<Option<Detached>> },
+    Attach(Detached),
+}
+
+/// A file read for Play.
+struct Loaded {
+    call: u64,
+    op: u64,
+    result: Result<Arc<[i16]>, String>,
+}
+
+struct Slot {
+    call: u64,
+    session: MediaSession,
+    rtp: UdpSocket,
+    rtcp: UdpSocket,
+    rtp_waker: Arc<SocketWaker>,
+    rtcp_waker: Arc<SocketWaker>,
+}
+
+#[derive(Default)]
+struct Tally {
+    sent: u64,
+    received: u64,
+    send_errors: u64,
+}
+
+pub fn spawn(id: usize, events: mpsc::Sender<MediaEvent>, counters: Arc<Counters>) -> ShardTx {
+    let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
+    let (loaded_tx, loaded_rx) = mpsc::unbounded_channel();
+    let shard = Shard {
+        id,
+        slots: Vec::new(),
+        free: Vec::new(),
+        by_call: HashMap::new(),
+        conferences: HashMap::new(),
+        ready: Arc::new(ReadyQueue::default()),
+        ready_keys: Vec::new(),
+        events,
+        backlog: VecDeque::new(),
+        loaded_tx,
+        rng: SmallRng::from_os_rng(),
+        buf: vec![0u8; MAX_PACKET].into_boxed_slice(),
+        counters,
+        tally: Tally::default(),
+        mix_in: Vec::new(),
+        mix_out: Vec::new(),
+    };
+    tokio::spawn(shard.run(rx, loaded_rx));
+    tx
+}
+
+struct Shard {
+    id: usize,
+    slots: Vec<Option<Slot>>,
+    free: Vec<usize>,
+    by_call: HashMap<u64, usize>,
+    conferences: HashMap<u64, Vec<u64>>,
+    ready: Arc<ReadyQueue>,
+    ready_keys: Vec<u32>,
+    events: mpsc::Sender<MediaEvent>,
+    backlog: VecDeque<MediaEvent>,
+    loaded_tx: mpsc::UnboundedSender<Loaded>,
+    rng: SmallRng,
+    buf: Box<[u8]>,
+    counters: Arc<Counters>,
+    tally: Tally,
+    mix_in: Vec<Frame>,
+    mix_out: Vec<Frame>,
+}
+
+impl Shard {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<ShardCommand>,
+        mut loaded: mpsc::UnboundedReceiver<Loaded>,
+    ) {
+        let mut tick = tokio::time::interval(PACKET_INTERVAL);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let ready = self.ready.clone();
+        loop {
+            tokio::select! {
+                biased;
+                _ = tick.tick() => self.tick(Instant::now()),
+                _ = ready.notify.notified() => self.read_ready(),
+                cmd = commands.recv() => match cmd {
+                    Some(cmd) => self.command(cmd),
+                    None => break,
+                },
+                Some(l) = loaded.recv() => self.loaded(l),
+            }
+        }
+        self.shutdown();
+    }
+
+    // ---- receiving ----
+
+    fn read_ready(&mut self) {
+        let mut keys = std::mem::take(&mut self.ready_keys);
+        self.ready.take(&mut keys);
+        let now = Instant::now();
+        for &key in &keys {
+            self.read_socket(key, now);
+        }
+        keys.clear();
+        self.ready_keys = keys;
+    }
+
+    /// Reads what a socket holds (up to the budget) and re-arms its waker.
+    fn read_socket(&mut self, key: u32, now: Instant) {
+        let index = (key >> 1) as usize;
+        let rtcp = key & 1 == 1;
+        let Some(Some(slot)) = self.slots.get_mut(index) else {
+            return;
+        };
+        let (socket, waker) = if rtcp { (&slot.rtcp, &slot.rtcp_waker) } else { (&slot.rtp, &slot.rtp_waker) };
+        waker.clear();
+        let mut budget = READ_BUDGET;
+        loop {
+            match socket.try_recv_from(&mut self.buf) {
+                Ok((n, from)) => {
+                    self.tally.received += 1;
+                    let data = &self.buf[..n];
+                    if rtcp {
+                        slot.session.handle_rtcp(data, from, now);
+                    } else {
+                        slot.session.handle_rtp(data, from, now);
+                    }
+                    budget -= 1;
+                    if budget == 0 {
+                        // More may be waiting: look again after the others.
+                        waker.queue();
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    if !arm(socket, &waker.waker()) {
+                        continue;
+                    }
+                    break;
+                }
+                // ICMP errors (port unreachable) and the like: keep reading, within the budget.
+                Err(_) => {
+                    budget -= 1;
+                    if budget == 0 {
+                        waker.queue();
+                        break;
+                    }
+                }
+            }
+        }
+        self.flush_events(index);
+    }
+
+    // ---- ticking ----
+
+    fn tick(&mut self, now: Instant) {
+        self.mix_conferences();
+        for index in 0..self.slots.len() {
+            let Some(slot) = &mut self.slots[index] else {
+                continue;
+            };
+            slot.session.handle_tick(now);
+            self.flush(index);
+        }
+        self.retry_backlog();
+        self.publish();
+    }
+
+    /// Each member hears the others' last 20 ms (N-1 mix).
+    fn mix_conferences(&mut self) {
+        for members in self.conferences.values() {
+            let indexes = members.iter().filter_map(|c| self.by_call.get(c).copied());
+            self.mix_in.clear();
+            for i in indexes.clone() {
+                let mut frame = [0i16; SAMPLES_PER_PACKET];
+                if let Some(slot) = &mut self.slots[i] {
+                    slot.session.take_heard(&mut frame);
+                }
+                self.mix_in.push(frame);
+            }
+            self.mix_out.resize(self.mix_in.len(), [0; SAMPLES_PER_PACKET]);
+            mixer::mix_minus(&self.mix_in, &mut self.mix_out);
+            for (i, frame) in indexes.zip(&self.mix_out) {
+                if let Some(slot) = &mut self.slots[i] {
+                    slot.session.set_mix(frame);
+                }
+            }
+        }
+    }
+
+    /// Sends what the session queued and passes its events on.
+    fn flush(&mut self, index: usize) {
+        let Some(slot) = &mut self.slots[index] else {
+            return;
+        };
+        let tally = &mut self.tally;
+        let (rtp, rtcp) = (&slot.rtp, &slot.rtcp);
+        slot.session.drain_transmits(|socket, to, bytes| {
+            let s = match socket {
+                Socket::Rtp => rtp,
+                Socket::Rtcp => rtcp,
+            };
+            match s.try_send_to(bytes, to) {
+                Ok(_) => tally.sent += 1,
+                Err(_) => tally.send_errors += 1,
+            }
+        });
+        self.flush_events(index);
+    }
+
+    fn flush_events(&mut self, index: usize) {
+        let Some(slot) = &mut self.slots[index] else {
+            return;
+        };
+        let call = slot.call;
+        while let Some(ev) = slot.session.poll_event() {
+            match ev {
+                SessionEvent::RecordFinished { op, file, samples, stopped } => {
+                    write_recording(self.events.clone(), call, op, file, samples, stopped)
+                }
+                other => emit(&mut self.backlog, &self.events, &self.counters, to_media_event(call, other)),
+            }
+        }
+    }
+
+    fn retry_backlog(&mut self) {
+        while let Some(ev) = self.backlog.pop_front() {
+            match self.events.try_send(ev) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(ev)) => {
+                    self.backlog.push_front(ev);
+                    return;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    self.counters.events_dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    fn publish(&mut self) {
+        let t = std::mem::take(&mut self.tally);
+        let c = &self.counters;
+        c.sent.fetch_add(t.sent, Ordering::Relaxed);
+        c.received.fetch_add(t.received, Ordering::Relaxed);
+        c.send_errors.fetch_add(t.send_errors, Ordering::Relaxed);
+    }
+
+    // ---- commands ----
+
+    fn command(&mut self, cmd: ShardCommand) {
+        match cmd {
+            ShardCommand::Media(cmd) => self.media_command(cmd),
+            ShardCommand::Detach { call, reply } => {
+                let _ = reply.send(self.detach(call));
+            }
+            ShardCommand::Attach(d) => self.attach(d.call, d.session, d.rtp, d.rtcp),
+        }
+    }
+
+    fn media_command(&mut self, cmd: MediaCommand) {
+        let now = Instant::now();
+        match cmd {
+            MediaCommand::Open { call, rtp, rtcp, stream } => {
+                self.close(call, now);
+                match (to_tokio(rtp), to_tokio(rtcp)) {
+                    (Ok(rtp), Ok(rtcp)) => {
+                        let session = MediaSession::new(stream, now, SystemTime::now(), &mut self.rng);
+                        self.attach(call, session, rtp, rtcp);
+                    }
+                    (Err(e), _) | (_, Err(e)) => tracing::warn!(call, %e, "media sockets unusable"),
+                }
+            }
+            MediaCommand::Close { call } => self.close(call, now),
+            MediaCommand::Conference { conf, members } => self.set_conference(conf, members),
+            MediaCommand::Play { call, op, file, looped } => {
+                if self.with_session(call, |s| s.play_requested(op, looped)) {
+                    self.load_file(call, op, file);
+                }
+            }
+            other => self.session_command(other, now),
+        }
+    }
+
+    /// Commands that only touch one session.
+    fn session_command(&mut self, cmd: MediaCommand, now: Instant) {
+        match cmd {
+            MediaCommand::Update { call, stream } => self.with_session(call, |s| s.update(stream)),
+            MediaCommand::GenerateDigits { call, digits, duration_ms } => {
+                self.with_session(call, |s| s.generate_digits(&digits, duration_ms, now))
+            }
+            MediaCommand::GenerateTone { call, tone, duration_ms } => {
+                self.with_session(call, |s| s.generate_tone(tone, duration_ms, now))
+            }
+            MediaCommand::CancelGenerate { call } => self.with_session(call, |s| s.cancel_generate(now)),
+            MediaCommand::Record { call, op, file, max_ms, silence_ms } => {
+                self.with_session(call, |s| s.record(op, file, max_ms, silence_ms, now))
+            }
+            MediaCommand::StopMedia { call } => self.with_session(call, |s| s.stop_media()),
+            _ => false,
+        };
+    }
+
+    /// Runs `f` on the call's session and passes on its events; false without a session.
+    fn with_session(&mut self, call: u64, f: impl FnOnce(&mut MediaSession)) -> bool {
+        let Some(&index) = self.by_call.get(&call) else {
+            return false;
+        };
+        if let Some(slot) = &mut self.slots[index] {
+            f(&mut slot.session);
+        }
+        self.flush_events(index);
+        true
+    }
+
+    fn attach(&mut self, call: u64, session: MediaSession, rtp: UdpSocket, rtcp: UdpSocket) {
+        let index = self.free.pop().unwrap_or_else(|| {
+            self.slots.push(None);
+            self.slots.len() - 1
+        });
+        let key = (index as u32) << 1;
+        let rtp_waker = SocketWaker::new(key, self.ready.clone());
+        let rtcp_waker = SocketWaker::new(key | 1, self.ready.clone());
+        // Read (and so arm) both sockets on the next turn of the loop.
+        rtp_waker.queue();
+        rtcp_waker.queue();
+        self.slots[index] = Some(Slot { call, session, rtp, rtcp, rtp_waker, rtcp_waker });
+        self.by_call.insert(call, index);
+        self.counters.sessions.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn remove(&mut self, call: u64) -> Option<Slot> {
+        let index = self.by_call.remove(&call)?;
+        self.flush(index);
+        let slot = self.slots[index].take()?;
+        self.free.push(index);
+        self.counters.sessions.fetch_sub(1, Ordering::Relaxed);
+        if let Some(conf) = slot.session.conference() {
+            if let Some(members) = self.conferences.get_mut(&conf) {
+                members.retain(|&c| c != call);
+            }
+        }
+        Some(slot)
+    }
+
+    fn close(&mut self, call: u64, now: Instant) {
+        let Some(&index) = self.by_call.get(&call) else {
+            return;
+        };
+        if let Some(slot) = &mut self.slots[index] {
+            slot.session.close(now);
+        }
+        // Sends the BYE and passes the final events on; the sockets close with the slot.
+        self.remove(call);
+    }
+
+    fn detach(&mut self, call: u64) -> Option<Detached> {
+        let mut slot = self.remove(call)?;
+        slot.session.set_conference(None);
+        Some(Detached { call, session: slot.session, rtp: slot.rtp, rtcp: slot.rtcp })
+    }
+
+    fn set_conference(&mut self, conf: u64, members: Vec<u64>) {
+        let old = self.conferences.remove(&conf).unwrap_or_default();
+        for call in old.iter().filter(|c| !members.contains(c)) {
+            self.with_session(*call, |s| s.set_conference(None));
+        }
+        let present: Vec<u64> = members.into_iter().filter(|c| self.by_call.contains_key(c)).collect();
+        for &call in &present {
+            self.with_session(call, |s| s.set_conference(Some(conf)));
+        }
+        // A call moves out of any other conference it was in.
+        for (other, list) in self.conferences.iter_mut() {
+            if *other != conf {
+                list.retain(|c| !present.contains(c));
+            }
+        }
+        self.conferences.retain(|_, l| !l.is_empty());
+        if !present.is_empty() {
+            self.conferences.insert(conf, present);
+        }
+    }
+
+    /// Reads and decodes the file on a blocking thread; the samples come back as `Loaded`.
+    fn load_file(&self, call: u64, op: u64, file: std::path::PathBuf) {
+        let tx = self.loaded_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = wav::read(&file)
+                .map(Arc::from)
+                .map_err(|e| format!("{}: {e}", file.display()));
+            let _ = tx.send(Loaded { call, op, result });
+        });
+    }
+
+    fn loaded(&mut self, l: Loaded) {
+        self.with_session(l.call, |s| s.play_loaded(l.op, l.result));
+    }
+
+    fn shutdown(&mut self) {
+        let now = Instant::now();
+        let calls: Vec<u64> = self.by_call.keys().copied().collect();
+        for call in calls {
+            self.close(call, now);
+        }
+        self.retry_backlog();
+        tracing::debug!(shard = self.id, "media shard stopped");
+    }
+}
+
+/// Registers `waker` for the socket's next readability; false if it is readable already.
+fn arm(socket: &UdpSocket, waker: &Waker) -> bool {
+    let mut cx = Context::from_waker(waker);
+    matches!(socket.poll_recv_ready(&mut cx), Poll::Pending)
+}
+
+fn to_tokio(s: std::net::UdpSocket) -> std::io::Result<UdpSocket> {
+    s.set_nonblocking(true)?;
+    UdpSocket::from_std(s)
+}
+
+fn emit(
+    backlog: &mut VecDeque<MediaEvent>,
+    events: &mpsc::Sender<MediaEvent>,
+    counters: &Counters,
+    ev: MediaEvent,
+) {
+    if !backlog.is_empty() {
+        push_backlog(backlog, counters, ev);
+        return;
+    }
+    match events.try_send(ev) {
+        Ok(()) => {}
+        Err(mpsc::error::TrySendError::Full(ev)) => push_backlog(backlog, counters, ev),
+        Err(mpsc::error::TrySendError::Closed(_)) => {
+            counters.events_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn push_backlog(backlog: &mut VecDeque<MediaEvent>, counters: &Counters, ev: MediaEvent) {
+    if backlog.len() < BACKLOG_LIMIT {
+        backlog.push_back(ev);
+    } else {
+        counters.events_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn to_media_event(call: u64, ev: SessionEvent) -> MediaEvent {
+    match ev {
+        SessionEvent::DigitStart(digit) => MediaEvent::DigitStart { call, digit },
+        SessionEvent::DigitEnd { digit, duration_ms } => MediaEvent::DigitEnd { call, digit, duration_ms },
+        SessionEvent::GenerateDone { cancelled } => MediaEvent::GenerateDone { call, cancelled },
+        SessionEvent::PlayDone { op, result, stopped } => MediaEvent::PlayDone { call, op, result, stopped },
+        SessionEvent::RecordFinished { op, stopped, samples, .. } => MediaEvent::RecordDone {
+            call,
+            op,
+            result: Ok((samples.len() / 8) as u32),
+            stopped,
+        },
+    }
+}
+
+/// Writes a finished recording on a blocking thread, then reports RecordDone.
+fn write_recording(
+    events: mpsc::Sender<MediaEvent>,
+    call: u64,
+    op: u64,
+    file: std::path::PathBuf,
+    samples: Vec<i16>,
+    stopped: bool,
+) {
+    tokio::task::spawn_blocking(move || {
+        let result = wav::write_pcm16(&file, &samples)
+            .map(|()| (samples.len() / 8) as u32)
+            .map_err(|e| format!("{}: {e}", file.display()));
+        let _ = events.blocking_send(MediaEvent::RecordDone { call, op, result, stopped });
+    });
+}
