@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use tapigw::media::dtmf::{DigitEvent, DigitReceiver, DigitSender};
 use tapigw::media::rtp::{self, RtpHeader};
 use tapigw::media::{g711, rtcp, wav};
-use tapigw::media::{MediaCommand, MediaEngine, MediaEngineConfig, MediaEvent, MediaHandle, StreamParams};
+use tapigw::media::{
+    MediaCommand, MediaEngine, MediaEngineConfig, MediaEvent, MediaHandle, StreamParams,
+};
 use tapigw::sdp::{Codec, Direction};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -27,7 +29,12 @@ struct Peer {
 impl Peer {
     async fn new() -> Peer {
         let (rtp, rtcp) = pair();
-        Peer { rtp: UdpSocket::from_std(rtp).unwrap(), rtcp: UdpSocket::from_std(rtcp).unwrap(), seq: 1, ts: 1000 }
+        Peer {
+            rtp: UdpSocket::from_std(rtp).unwrap(),
+            rtcp: UdpSocket::from_std(rtcp).unwrap(),
+            seq: 1,
+            ts: 1000,
+        }
     }
 
     fn addr(&self) -> SocketAddr {
@@ -36,14 +43,23 @@ impl Peer {
 
     async fn recv(&self) -> (RtpHeader, Vec<u8>, Instant) {
         let mut buf = [0u8; 1500];
-        let (n, _) = timeout(WAIT, self.rtp.recv_from(&mut buf)).await.expect("RTP from the engine").unwrap();
+        let (n, _) = timeout(WAIT, self.rtp.recv_from(&mut buf))
+            .await
+            .expect("RTP from the engine")
+            .unwrap();
         let at = Instant::now();
         let (h, p) = rtp::parse(&buf[..n]).expect("valid RTP");
         (h, p.to_vec(), at)
     }
 
     async fn send(&mut self, to: SocketAddr, pt: u8, marker: bool, ts: u32, payload: &[u8]) {
-        let h = RtpHeader { payload_type: pt, marker, sequence: self.seq, timestamp: ts, ssrc: 0x5EED };
+        let h = RtpHeader {
+            payload_type: pt,
+            marker,
+            sequence: self.seq,
+            timestamp: ts,
+            ssrc: 0x5EED,
+        };
         self.seq = self.seq.wrapping_add(1);
         let mut buf = [0u8; 1500];
         let n = rtp::write(&h, payload, &mut buf).unwrap();
@@ -84,7 +100,13 @@ struct Engine {
 impl Engine {
     fn start(shards: usize) -> Engine {
         let (tx, events) = mpsc::channel(1024);
-        let handle = MediaEngine::start(MediaEngineConfig { shards, ..Default::default() }, tx);
+        let handle = MediaEngine::start(
+            MediaEngineConfig {
+                shards,
+                ..Default::default()
+            },
+            tx,
+        );
         Engine { handle, events }
     }
 
@@ -92,13 +114,28 @@ impl Engine {
     fn open(&self, call: u64, peer: &Peer) -> SocketAddr {
         let (rtp, rtcp) = pair();
         let local = rtp.local_addr().unwrap();
-        let stream = StreamParams { remote: peer.addr(), codec: Codec::Pcmu, telephone_event: Some(101), direction: Direction::SendRecv };
-        self.handle.send(MediaCommand::Open { call, rtp, rtcp, stream }).unwrap();
+        let stream = StreamParams {
+            remote: peer.addr(),
+            codec: Codec::Pcmu,
+            telephone_event: Some(101),
+            direction: Direction::SendRecv,
+        };
+        self.handle
+            .send(MediaCommand::Open {
+                call,
+                rtp,
+                rtcp,
+                stream,
+            })
+            .unwrap();
         local
     }
 
     async fn event(&mut self) -> MediaEvent {
-        timeout(WAIT, self.events.recv()).await.expect("an event in time").expect("engine running")
+        timeout(WAIT, self.events.recv())
+            .await
+            .expect("an event in time")
+            .expect("engine running")
     }
 }
 
@@ -134,7 +171,10 @@ async fn sends_20ms_packets_with_valid_headers() {
         assert_eq!(p.len(), 160);
     }
     let span = packets[50].2 - *t_first;
-    assert!(span > Duration::from_millis(900) && span < Duration::from_millis(1200), "50 intervals took {span:?}");
+    assert!(
+        span > Duration::from_millis(900) && span < Duration::from_millis(1200),
+        "50 intervals took {span:?}"
+    );
     let counters = engine.handle.counters();
     assert_eq!(counters.sessions, 1);
     assert!(counters.sent >= 50);
@@ -146,7 +186,14 @@ async fn generated_digits_reach_the_peer_as_rfc4733() {
     let peer = Peer::new().await;
     engine.open(2, &peer);
     peer.recv().await;
-    engine.handle.send(MediaCommand::GenerateDigits { call: 2, digits: "4*".into(), duration_ms: 80 }).unwrap();
+    engine
+        .handle
+        .send(MediaCommand::GenerateDigits {
+            call: 2,
+            digits: "4*".into(),
+            duration_ms: 80,
+        })
+        .unwrap();
     let mut rx = DigitReceiver::new();
     let mut got = vec![];
     let deadline = Instant::now() + WAIT;
@@ -160,12 +207,24 @@ async fn generated_digits_reach_the_peer_as_rfc4733() {
         got,
         vec![
             DigitEvent::Start('4'),
-            DigitEvent::End { digit: '4', duration_ms: 80 },
+            DigitEvent::End {
+                digit: '4',
+                duration_ms: 80
+            },
             DigitEvent::Start('*'),
-            DigitEvent::End { digit: '*', duration_ms: 80 }
+            DigitEvent::End {
+                digit: '*',
+                duration_ms: 80
+            }
         ]
     );
-    assert_eq!(engine.event().await, MediaEvent::GenerateDone { call: 2, cancelled: false });
+    assert_eq!(
+        engine.event().await,
+        MediaEvent::GenerateDone {
+            call: 2,
+            cancelled: false
+        }
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,7 +239,14 @@ async fn digits_from_the_peer_become_events() {
         tick.tick().await;
         let mut event = false;
         while let Some(p) = sender.poll(t) {
-            peer.send(to, 101, p.marker, 8000 + p.start as u32, &p.payload.to_bytes()).await;
+            peer.send(
+                to,
+                101,
+                p.marker,
+                8000 + p.start as u32,
+                &p.payload.to_bytes(),
+            )
+            .await;
             event = true;
         }
         if !event {
@@ -188,8 +254,21 @@ async fn digits_from_the_peer_become_events() {
         }
         t += 160;
     }
-    assert_eq!(engine.event().await, MediaEvent::DigitStart { call: 3, digit: '7' });
-    assert_eq!(engine.event().await, MediaEvent::DigitEnd { call: 3, digit: '7', duration_ms: 100 });
+    assert_eq!(
+        engine.event().await,
+        MediaEvent::DigitStart {
+            call: 3,
+            digit: '7'
+        }
+    );
+    assert_eq!(
+        engine.event().await,
+        MediaEvent::DigitEnd {
+            call: 3,
+            digit: '7',
+            duration_ms: 100
+        }
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,7 +281,15 @@ async fn a_played_wav_arrives_at_the_peer() {
     // 300 ms of a ramp-like pattern that is never silent.
     let samples: Vec<i16> = (0..2400).map(|i| 500 + ((i * 37) % 8000) as i16).collect();
     wav::write_pcm16(&file, &samples).unwrap();
-    engine.handle.send(MediaCommand::Play { call: 4, op: 9, file, looped: false }).unwrap();
+    engine
+        .handle
+        .send(MediaCommand::Play {
+            call: 4,
+            op: 9,
+            file,
+            looped: false,
+        })
+        .unwrap();
     let mut heard = vec![];
     loop {
         let (_, p, _) = peer.recv().await;
@@ -211,7 +298,15 @@ async fn a_played_wav_arrives_at_the_peer() {
             break;
         }
         if let Ok(ev) = engine.events.try_recv() {
-            assert_eq!(ev, MediaEvent::PlayDone { call: 4, op: 9, result: Ok(()), stopped: false });
+            assert_eq!(
+                ev,
+                MediaEvent::PlayDone {
+                    call: 4,
+                    op: 9,
+                    result: Ok(()),
+                    stopped: false
+                }
+            );
             // The packets queued before the event are already here or on their way.
             for _ in 0..3 {
                 heard.extend(decode(&peer.recv().await.1));
@@ -219,13 +314,34 @@ async fn a_played_wav_arrives_at_the_peer() {
             break;
         }
     }
-    let start = heard.iter().position(|&s| s != 0).expect("the file was played");
-    assert_eq!(heard[start..start + samples.len()], through_g711(&samples)[..], "sample for sample");
+    let start = heard
+        .iter()
+        .position(|&s| s != 0)
+        .expect("the file was played");
+    assert_eq!(
+        heard[start..start + samples.len()],
+        through_g711(&samples)[..],
+        "sample for sample"
+    );
     // A file that is not a WAV fails the play.
     let bad = dir.path().join("bad.wav");
     std::fs::write(&bad, b"not a wav").unwrap();
-    engine.handle.send(MediaCommand::Play { call: 4, op: 10, file: bad, looped: false }).unwrap();
-    let MediaEvent::PlayDone { op: 10, result: Err(e), stopped: false, .. } = engine.event().await else {
+    engine
+        .handle
+        .send(MediaCommand::Play {
+            call: 4,
+            op: 10,
+            file: bad,
+            looped: false,
+        })
+        .unwrap();
+    let MediaEvent::PlayDone {
+        op: 10,
+        result: Err(e),
+        stopped: false,
+        ..
+    } = engine.event().await
+    else {
         panic!("play of a bad file");
     };
     assert!(e.contains("not a WAV"), "{e}");
@@ -238,8 +354,19 @@ async fn a_recording_matches_what_the_peer_sent() {
     let to = engine.open(5, &peer);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("message.wav");
-    engine.handle.send(MediaCommand::Record { call: 5, op: 1, file: file.clone(), max_ms: 400, silence_ms: None }).unwrap();
-    let sent: Vec<i16> = (0..8000).map(|i| (((i * 13) % 4000) as i16 - 2000) * 4).collect();
+    engine
+        .handle
+        .send(MediaCommand::Record {
+            call: 5,
+            op: 1,
+            file: file.clone(),
+            max_ms: 400,
+            silence_ms: None,
+        })
+        .unwrap();
+    let sent: Vec<i16> = (0..8000)
+        .map(|i| (((i * 13) % 4000) as i16 - 2000) * 4)
+        .collect();
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     let mut done = None;
     for frame in sent.chunks(160) {
@@ -254,15 +381,41 @@ async fn a_recording_matches_what_the_peer_sent() {
         Some(ev) => ev,
         None => engine.event().await,
     };
-    assert_eq!(done, MediaEvent::RecordDone { call: 5, op: 1, result: Ok(400), stopped: false });
+    assert_eq!(
+        done,
+        MediaEvent::RecordDone {
+            call: 5,
+            op: 1,
+            result: Ok(400),
+            stopped: false
+        }
+    );
     let recorded = wav::read(&file).unwrap();
     assert_eq!(recorded.len(), 3200);
     assert_eq!(recorded[..], through_g711(&sent[..3200])[..]);
     // Stopped by StopMedia.
-    engine.handle.send(MediaCommand::Record { call: 5, op: 2, file, max_ms: 60_000, silence_ms: None }).unwrap();
+    engine
+        .handle
+        .send(MediaCommand::Record {
+            call: 5,
+            op: 2,
+            file,
+            max_ms: 60_000,
+            silence_ms: None,
+        })
+        .unwrap();
     peer.send_audio(to, &sent[..160]).await;
-    engine.handle.send(MediaCommand::StopMedia { call: 5 }).unwrap();
-    let MediaEvent::RecordDone { op: 2, result: Ok(_), stopped: true, .. } = engine.event().await else {
+    engine
+        .handle
+        .send(MediaCommand::StopMedia { call: 5 })
+        .unwrap();
+    let MediaEvent::RecordDone {
+        op: 2,
+        result: Ok(_),
+        stopped: true,
+        ..
+    } = engine.event().await
+    else {
         panic!("record stopped");
     };
 }
@@ -279,7 +432,13 @@ async fn each_conference_party_hears_the_other_two() {
         targets.push(engine.open(10 + call, &peer));
         peers.push(peer);
     }
-    engine.handle.send(MediaCommand::Conference { conf: 1, members: vec![10, 11, 12] }).unwrap();
+    engine
+        .handle
+        .send(MediaCommand::Conference {
+            conf: 1,
+            members: vec![10, 11, 12],
+        })
+        .unwrap();
     // Each peer talks at its own constant level for 1.5 s, from the socket it listens on.
     let sockets: Vec<Arc<UdpSocket>> = peers.into_iter().map(|p| Arc::new(p.rtp)).collect();
     let mut talkers = vec![];
@@ -292,7 +451,13 @@ async fn each_conference_party_hears_the_other_two() {
             let mut buf = [0u8; 200];
             for k in 0..75u16 {
                 tick.tick().await;
-                let h = RtpHeader { payload_type: 0, marker: k == 0, sequence: k, timestamp: u32::from(k) * 160, ssrc: 77 + i as u32 };
+                let h = RtpHeader {
+                    payload_type: 0,
+                    marker: k == 0,
+                    sequence: k,
+                    timestamp: u32::from(k) * 160,
+                    ssrc: 77 + i as u32,
+                };
                 let n = rtp::write(&h, &payload, &mut buf).unwrap();
                 socket.send_to(&buf[..n], to).await.unwrap();
             }
@@ -308,7 +473,9 @@ async fn each_conference_party_hears_the_other_two() {
             let end = Instant::now() + Duration::from_millis(400);
             let mut buf = [0u8; 1500];
             while Instant::now() < end {
-                let Ok(Ok((n, _))) = timeout(Duration::from_millis(100), socket.recv_from(&mut buf)).await else {
+                let Ok(Ok((n, _))) =
+                    timeout(Duration::from_millis(100), socket.recv_from(&mut buf)).await
+                else {
                     break;
                 };
                 let (_, payload) = rtp::parse(&buf[..n]).unwrap();
@@ -319,9 +486,17 @@ async fn each_conference_party_hears_the_other_two() {
     }
     for (i, l) in listeners.into_iter().enumerate() {
         let values = l.await.unwrap();
-        let expect: i32 = levels.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, l)| i32::from(*l)).sum();
+        let expect: i32 = levels
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, l)| i32::from(*l))
+            .sum();
         let recent = &values[values.len().saturating_sub(15)..];
-        let hits = recent.iter().filter(|&&v| (i32::from(v) - expect).abs() <= expect / 20).count();
+        let hits = recent
+            .iter()
+            .filter(|&&v| (i32::from(v) - expect).abs() <= expect / 20)
+            .count();
         assert!(hits >= 12, "party {i} expected ~{expect}, heard {values:?}");
     }
     for t in talkers {
@@ -349,13 +524,21 @@ async fn rtcp_sender_reports_and_bye() {
     let summary = rtcp::parse_compound(&report, 0x5EED).unwrap();
     let (_, info) = summary.sender.expect("an SR: the engine sends audio");
     assert!(info.packets >= 50, "{info:?}");
-    let block = summary.about_us.expect("a report block about the peer's stream");
+    let block = summary
+        .about_us
+        .expect("a report block about the peer's stream");
     assert!(block.extended_max > 50);
     assert_eq!(block.cumulative_lost, 0);
     assert!(report.windows(7).any(|w| w == b"@tapigw"), "SDES CNAME");
-    engine.handle.send(MediaCommand::Close { call: 20 }).unwrap();
+    engine
+        .handle
+        .send(MediaCommand::Close { call: 20 })
+        .unwrap();
     let bye = loop {
-        let (n, _) = timeout(WAIT, peer.rtcp.recv_from(&mut buf)).await.expect("BYE").unwrap();
+        let (n, _) = timeout(WAIT, peer.rtcp.recv_from(&mut buf))
+            .await
+            .expect("BYE")
+            .unwrap();
         let s = rtcp::parse_compound(&buf[..n], 0x5EED).unwrap();
         if s.bye {
             break s;

@@ -270,7 +270,10 @@ mod tests {
         assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock, "non-blocking");
         pool.release(lease);
         assert_eq!(pool.in_use(), 0);
-        assert!(UdpSocket::bind((LOCAL, min)).is_err(), "the taken socket still holds it");
+        assert!(
+            UdpSocket::bind((LOCAL, min)).is_err(),
+            "the taken socket still holds it"
+        );
         drop(rtp);
         assert!(UdpSocket::bind((LOCAL, min)).is_ok());
     }

@@ -53,7 +53,10 @@ pub fn event_digit(code: u8) -> Option<char> {
 
 /// Checks a digit string for `lineGenerateDigits` (the core answers LINEERR_INVALDIGITS).
 pub fn validate_digits(digits: &str) -> Result<(), DtmfError> {
-    match digits.chars().find(|&c| c != ',' && event_code(c).is_none()) {
+    match digits
+        .chars()
+        .find(|&c| c != ',' && event_code(c).is_none())
+    {
         Some(c) => Err(DtmfError::InvalidDigit(c)),
         None => Ok(()),
     }
@@ -111,9 +114,21 @@ enum Step {
 enum State {
     /// Ready for the next step at or after `from`.
     Idle { from: u64 },
-    Tone { code: u8, start: u64, next_update: u64, end: u64 },
+    Tone {
+        code: u8,
+        start: u64,
+        next_update: u64,
+        end: u64,
+    },
     /// Sending the final packet; `ended` is when the tone stopped (the gap counts from there).
-    Ending { code: u8, start: u64, duration: u16, sent: u8, next: u64, ended: u64 },
+    Ending {
+        code: u8,
+        start: u64,
+        duration: u16,
+        sent: u8,
+        next: u64,
+        ended: u64,
+    },
     /// Inter-digit gap or ',' pause: audio flows.
     Quiet { until: u64 },
 }
@@ -203,7 +218,12 @@ impl DigitSender {
                     }
                     self.state = State::Idle { from: until };
                 }
-                State::Tone { code, start, next_update, end } => {
+                State::Tone {
+                    code,
+                    start,
+                    next_update,
+                    end,
+                } => {
                     if now >= end {
                         self.state = State::Ending {
                             code,
@@ -218,16 +238,30 @@ impl DigitSender {
                     if now < next_update {
                         return None;
                     }
-                    self.state = State::Tone { code, start, next_update: next_update + UPDATE_SAMPLES, end };
+                    self.state = State::Tone {
+                        code,
+                        start,
+                        next_update: next_update + UPDATE_SAMPLES,
+                        end,
+                    };
                     let duration = (now - start + 20 * SAMPLES_PER_MS).min(end - start) as u16;
                     return Some(packet(code, start, false, false, duration));
                 }
-                State::Ending { code, start, duration, sent, next, ended } => {
+                State::Ending {
+                    code,
+                    start,
+                    duration,
+                    sent,
+                    next,
+                    ended,
+                } => {
                     if now < next {
                         return None;
                     }
                     self.state = if sent + 1 >= END_REPEATS {
-                        State::Quiet { until: (ended + self.gap).max(next) }
+                        State::Quiet {
+                            until: (ended + self.gap).max(next),
+                        }
                     } else {
                         State::Ending {
                             code,
@@ -412,7 +446,12 @@ mod tests {
         assert_eq!(event_digit(16), None, "flash is not a digit");
         assert!(validate_digits("12,#*AD").is_ok());
         assert_eq!(validate_digits("12x"), Err(DtmfError::InvalidDigit('x')));
-        let p = EventPayload { event: 11, end: true, volume: 10, duration: 800 };
+        let p = EventPayload {
+            event: 11,
+            end: true,
+            volume: 10,
+            duration: 800,
+        };
         assert_eq!(p.to_bytes(), [11, 0x8A, 0x03, 0x20]);
         assert_eq!(EventPayload::parse(&p.to_bytes()), Some(p));
         assert_eq!(EventPayload::parse(&[1, 2, 3]), None);
@@ -428,14 +467,23 @@ mod tests {
         let first = packets[0].1;
         assert!(first.marker && !first.payload.end);
         assert_eq!(first.payload.event, 5);
-        assert!(packets.iter().all(|(_, p)| p.start == 0), "same timestamp throughout");
-        assert!(packets[1..].iter().all(|(_, p)| !p.marker), "marker on the start only");
+        assert!(
+            packets.iter().all(|(_, p)| p.start == 0),
+            "same timestamp throughout"
+        );
+        assert!(
+            packets[1..].iter().all(|(_, p)| !p.marker),
+            "marker on the start only"
+        );
         let ends: Vec<_> = packets.iter().filter(|(_, p)| p.payload.end).collect();
         assert_eq!(ends.len(), 3, "the final packet three times");
         assert!(ends.iter().all(|(_, p)| p.payload.duration == 800));
         assert_eq!(ends[0].0, 800, "first end at the digit's end");
         assert_eq!(ends[2].0 - ends[0].0, 320, "20 ms apart");
-        let updates: Vec<_> = packets.iter().filter(|(_, p)| !p.marker && !p.payload.end).collect();
+        let updates: Vec<_> = packets
+            .iter()
+            .filter(|(_, p)| !p.marker && !p.payload.end)
+            .collect();
         assert!(!updates.is_empty());
         let mut last = first.payload.duration;
         for (t, u) in &updates {
@@ -453,7 +501,11 @@ mod tests {
     fn digits_gaps_and_pause() {
         let mut s = DigitSender::new("1,2", 100, 0);
         let packets = collect(&mut s, 40_000);
-        let starts: Vec<_> = packets.iter().filter(|(_, p)| p.marker).map(|(t, p)| (*t, p.payload.event)).collect();
+        let starts: Vec<_> = packets
+            .iter()
+            .filter(|(_, p)| p.marker)
+            .map(|(t, p)| (*t, p.payload.event))
+            .collect();
         // '1' at 0; its end packets from 800; a 100 ms gap from the tone's end -> 1600; the
         // 1 s pause -> 9600; '2' at 9600.
         assert_eq!(starts, vec![(0, 1), (9600, 2)]);
@@ -480,7 +532,12 @@ mod tests {
     }
 
     fn ev(event: u8, end: bool, duration: u16) -> EventPayload {
-        EventPayload { event, end, volume: 10, duration }
+        EventPayload {
+            event,
+            end,
+            volume: 10,
+            duration,
+        }
     }
 
     #[test]
@@ -499,7 +556,13 @@ mod tests {
         }
         assert_eq!(
             events,
-            vec![DigitEvent::Start('7'), DigitEvent::End { digit: '7', duration_ms: 120 }]
+            vec![
+                DigitEvent::Start('7'),
+                DigitEvent::End {
+                    digit: '7',
+                    duration_ms: 120
+                }
+            ]
         );
         // A late retransmission of an update of the same event is ignored too.
         assert!(feed(&mut r, 5000, ev(7, false, 400), t0).is_empty());
@@ -510,16 +573,28 @@ mod tests {
         let t0 = Instant::now();
         let mut r = DigitReceiver::new();
         // The marker packet is lost: the first seen is an update.
-        assert_eq!(feed(&mut r, 100, ev(3, false, 400), t0), vec![DigitEvent::Start('3')]);
+        assert_eq!(
+            feed(&mut r, 100, ev(3, false, 400), t0),
+            vec![DigitEvent::Start('3')]
+        );
         assert!(feed(&mut r, 100, ev(3, false, 800), t0).is_empty());
         assert_eq!(
             feed(&mut r, 100, ev(3, true, 960), t0),
-            vec![DigitEvent::End { digit: '3', duration_ms: 120 }]
+            vec![DigitEvent::End {
+                digit: '3',
+                duration_ms: 120
+            }]
         );
         // Only an end packet seen: start and end at once.
         assert_eq!(
             feed(&mut r, 2000, ev(4, true, 800), t0),
-            vec![DigitEvent::Start('4'), DigitEvent::End { digit: '4', duration_ms: 100 }]
+            vec![
+                DigitEvent::Start('4'),
+                DigitEvent::End {
+                    digit: '4',
+                    duration_ms: 100
+                }
+            ]
         );
     }
 
@@ -531,13 +606,25 @@ mod tests {
         // All end packets of '1' lost; the same digit again with a new timestamp.
         assert_eq!(
             feed(&mut r, 1700, ev(1, false, 160), t0),
-            vec![DigitEvent::End { digit: '1', duration_ms: 20 }, DigitEvent::Start('1')]
+            vec![
+                DigitEvent::End {
+                    digit: '1',
+                    duration_ms: 20
+                },
+                DigitEvent::Start('1')
+            ]
         );
         let mut out = vec![];
         r.on_tick(t0 + Duration::from_millis(100), &mut |e| out.push(e));
         assert!(out.is_empty());
         r.on_tick(t0 + RECEIVE_TIMEOUT, &mut |e| out.push(e));
-        assert_eq!(out, vec![DigitEvent::End { digit: '1', duration_ms: 20 }]);
+        assert_eq!(
+            out,
+            vec![DigitEvent::End {
+                digit: '1',
+                duration_ms: 20
+            }]
+        );
         assert!(!r.in_event());
         // An older event's packet arriving late is ignored.
         assert!(feed(&mut r, 100, ev(2, false, 160), t0).is_empty());
@@ -558,11 +645,20 @@ mod tests {
         for i in 0..20000u32 {
             let len = rng.random_range(0..8);
             let p: Vec<u8> = (0..len).map(|_| rng.random()).collect();
-            let ts = if rng.random_bool(0.5) { i / 7 } else { rng.random() };
-            r.on_packet(ts, &p, t0 + Duration::from_millis(u64::from(i)), &mut |e| match e {
-                DigitEvent::Start(_) => starts += 1,
-                DigitEvent::End { .. } => starts -= 1,
-            });
+            let ts = if rng.random_bool(0.5) {
+                i / 7
+            } else {
+                rng.random()
+            };
+            r.on_packet(
+                ts,
+                &p,
+                t0 + Duration::from_millis(u64::from(i)),
+                &mut |e| match e {
+                    DigitEvent::Start(_) => starts += 1,
+                    DigitEvent::End { .. } => starts -= 1,
+                },
+            );
             assert!((0..=1).contains(&starts), "starts and ends pair up");
         }
     }

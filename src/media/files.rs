@@ -106,26 +106,59 @@ mod tests {
     fn names_inside_resolve() {
         let (_t, files, _) = setup();
         let root = files.canonicalize().unwrap();
-        assert_eq!(confine(&files, "hello.wav").unwrap(), root.join("hello.wav"));
-        assert_eq!(confine(&files, "./prompts/new.wav").unwrap(), root.join("prompts/new.wav"));
-        assert_eq!(confine(&files, "prompts/../hello.wav").unwrap(), root.join("hello.wav"));
-        assert_eq!(confine(&files, "not-yet.wav").unwrap(), root.join("not-yet.wav"));
+        assert_eq!(
+            confine(&files, "hello.wav").unwrap(),
+            root.join("hello.wav")
+        );
+        assert_eq!(
+            confine(&files, "./prompts/new.wav").unwrap(),
+            root.join("prompts/new.wav")
+        );
+        assert_eq!(
+            confine(&files, "prompts/../hello.wav").unwrap(),
+            root.join("hello.wav")
+        );
+        assert_eq!(
+            confine(&files, "not-yet.wav").unwrap(),
+            root.join("not-yet.wav")
+        );
     }
 
     #[test]
     fn dot_dot_and_absolute_paths_are_refused() {
         let (_t, files, outside) = setup();
-        assert!(matches!(confine(&files, "../outside/secret.wav"), Err(PathError::Escapes(_))));
-        assert!(matches!(confine(&files, "prompts/../../x.wav"), Err(PathError::Escapes(_))));
+        assert!(matches!(
+            confine(&files, "../outside/secret.wav"),
+            Err(PathError::Escapes(_))
+        ));
+        assert!(matches!(
+            confine(&files, "prompts/../../x.wav"),
+            Err(PathError::Escapes(_))
+        ));
         let abs = outside.join("secret.wav");
-        assert!(matches!(confine(&files, abs.to_str().unwrap()), Err(PathError::Absolute(_))));
-        assert!(matches!(confine(&files, "/etc/passwd"), Err(PathError::Absolute(_))));
+        assert!(matches!(
+            confine(&files, abs.to_str().unwrap()),
+            Err(PathError::Absolute(_))
+        ));
+        assert!(matches!(
+            confine(&files, "/etc/passwd"),
+            Err(PathError::Absolute(_))
+        ));
         assert_eq!(confine(&files, ""), Err(PathError::Empty));
         assert!(matches!(confine(&files, "."), Err(PathError::NotAFile(_))));
-        assert!(matches!(confine(&files, "prompts"), Err(PathError::NotAFile(_))));
-        assert!(matches!(confine(&files, "missing-dir/x.wav"), Err(PathError::Io(..))));
+        assert!(matches!(
+            confine(&files, "prompts"),
+            Err(PathError::NotAFile(_))
+        ));
+        assert!(matches!(
+            confine(&files, "missing-dir/x.wav"),
+            Err(PathError::Io(..))
+        ));
         let gone = files.join("nope");
-        assert!(matches!(confine(&gone, "x.wav"), Err(PathError::FilesDir(..))));
+        assert!(matches!(
+            confine(&gone, "x.wav"),
+            Err(PathError::FilesDir(..))
+        ));
     }
 
     #[test]
@@ -135,16 +168,31 @@ mod tests {
         symlink(&outside, files.join("linkdir")).unwrap();
         symlink(files.join("hello.wav"), files.join("inner.wav")).unwrap();
         symlink(outside.join("not-there.wav"), files.join("dangling.wav")).unwrap();
-        assert!(matches!(confine(&files, "link.wav"), Err(PathError::Escapes(_))));
-        assert!(matches!(confine(&files, "linkdir/secret.wav"), Err(PathError::Escapes(_))));
-        assert!(matches!(confine(&files, "linkdir/new.wav"), Err(PathError::Escapes(_))));
+        assert!(matches!(
+            confine(&files, "link.wav"),
+            Err(PathError::Escapes(_))
+        ));
+        assert!(matches!(
+            confine(&files, "linkdir/secret.wav"),
+            Err(PathError::Escapes(_))
+        ));
+        assert!(matches!(
+            confine(&files, "linkdir/new.wav"),
+            Err(PathError::Escapes(_))
+        ));
         // A dangling link cannot be resolved: refused rather than written through.
         assert!(confine(&files, "dangling.wav").is_err());
         let root = files.canonicalize().unwrap();
-        assert_eq!(confine(&files, "inner.wav").unwrap(), root.join("hello.wav"));
+        assert_eq!(
+            confine(&files, "inner.wav").unwrap(),
+            root.join("hello.wav")
+        );
         // files_dir itself reached through a symlink is fine.
         let alias = files.parent().unwrap().join("alias");
         symlink(&files, &alias).unwrap();
-        assert_eq!(confine(&alias, "hello.wav").unwrap(), root.join("hello.wav"));
+        assert_eq!(
+            confine(&alias, "hello.wav").unwrap(),
+            root.join("hello.wav")
+        );
     }
 }

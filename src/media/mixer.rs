@@ -44,7 +44,13 @@ mod tests {
 
     #[test]
     fn saturates_instead_of_wrapping() {
-        let inputs = [[30000i16; 160], [30000; 160], [30000; 160], [-32768; 160], [-32768; 160]];
+        let inputs = [
+            [30000i16; 160],
+            [30000; 160],
+            [30000; 160],
+            [-32768; 160],
+            [-32768; 160],
+        ];
         let mut out = [[0i16; 160]; 5];
         mix_minus(&inputs, &mut out);
         // 30000*2 - 65536 = -5536 for the first three, 90000 - 32768 = 57232 -> clipped.

@@ -227,7 +227,8 @@ pub fn parse_compound(data: &[u8], our_ssrc: u32) -> Result<RtcpSummary, RtcpErr
     let mut first = true;
     while at < data.len() {
         let head = data.get(at..at + 4).ok_or(RtcpError::Truncated)?;
-        let (version, padding, count, pt) = (head[0] >> 6, head[0] & 0x20 != 0, head[0] & 0x1F, head[1]);
+        let (version, padding, count, pt) =
+            (head[0] >> 6, head[0] & 0x20 != 0, head[0] & 0x1F, head[1]);
         let len = (usize::from(u16::from_be_bytes([head[2], head[3]])) + 1) * 4;
         let packet = data.get(at..at + len).ok_or(RtcpError::Truncated)?;
         if version != VERSION {
@@ -339,7 +340,10 @@ mod tests {
         let n = w.len();
         assert_eq!(n, 8 + 12 + 8);
         let s = parse_compound(&buf[..n], 1).unwrap();
-        assert_eq!((s.reporter, s.sender, s.about_us, s.bye), (5, None, None, true));
+        assert_eq!(
+            (s.reporter, s.sender, s.about_us, s.bye),
+            (5, None, None, true)
+        );
     }
 
     #[test]
@@ -350,12 +354,17 @@ mod tests {
         let mut w = CompoundWriter::new(&mut buf);
         w.sdes_cname(1, "a").unwrap();
         let n = w.len();
-        assert_eq!(parse_compound(&buf[..n], 0), Err(RtcpError::Invalid("first packet not SR/RR")));
+        assert_eq!(
+            parse_compound(&buf[..n], 0),
+            Err(RtcpError::Invalid("first packet not SR/RR"))
+        );
         // Lengths that run past the datagram.
         let mut w = CompoundWriter::new(&mut buf);
         w.receiver_report(1, Some(&block())).unwrap();
         assert_eq!(parse_compound(&buf[..20], 0), Err(RtcpError::Truncated));
-        assert!(CompoundWriter::new(&mut [0u8; 6]).receiver_report(1, None).is_err());
+        assert!(CompoundWriter::new(&mut [0u8; 6])
+            .receiver_report(1, None)
+            .is_err());
     }
 
     #[test]
@@ -364,7 +373,10 @@ mod tests {
         let ntp = ntp_timestamp(t);
         assert_eq!(ntp >> 32, NTP_UNIX_OFFSET + 1);
         assert_eq!(ntp & 0xFFFF_FFFF, 1 << 31);
-        assert_eq!(ntp_middle(ntp), ((NTP_UNIX_OFFSET + 1) as u32) << 16 | 0x8000);
+        assert_eq!(
+            ntp_middle(ntp),
+            ((NTP_UNIX_OFFSET + 1) as u32) << 16 | 0x8000
+        );
         assert_eq!(dlsr_units(Duration::from_millis(500)), 32768);
         let mut rng = rand::rngs::SmallRng::seed_from_u64(6);
         for _ in 0..100 {
@@ -380,7 +392,8 @@ mod tests {
         use rand::Rng;
         let mut buf = [0u8; 256];
         let mut w = CompoundWriter::new(&mut buf);
-        w.sender_report(1, &SenderInfo::default(), Some(&block())).unwrap();
+        w.sender_report(1, &SenderInfo::default(), Some(&block()))
+            .unwrap();
         w.sdes_cname(1, "cname").unwrap();
         w.bye(1).unwrap();
         let n = w.len();

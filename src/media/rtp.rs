@@ -302,7 +302,9 @@ impl RtpReceiver {
     }
 
     fn expected(&self) -> u32 {
-        self.extended_max().wrapping_sub(self.base_seq).wrapping_add(1)
+        self.extended_max()
+            .wrapping_sub(self.base_seq)
+            .wrapping_add(1)
     }
 
     pub fn stats(&self) -> ReceiveStats {
@@ -470,7 +472,10 @@ mod tests {
         assert_eq!(st.received, 5);
         assert_eq!(st.lost, -1, "a duplicate");
         // A jump of 20000: on probation until the next one follows it.
-        assert_eq!(r.on_packet(&header(20000, 0), t0, false), Accepted::Probation);
+        assert_eq!(
+            r.on_packet(&header(20000, 0), t0, false),
+            Accepted::Probation
+        );
         assert_eq!(r.on_packet(&header(20001, 0), t0, false), Accepted::Yes);
         assert_eq!(r.stats().expected, 1);
         // A new SSRC starts over.

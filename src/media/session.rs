@@ -33,7 +33,9 @@ use super::g711;
 use super::mixer::Frame;
 use super::recorder::{Recorder, StopReason};
 use super::rtcp::{self, CompoundWriter, ReportBlock, SenderInfo};
-use super::rtp::{self, Accepted, ReceiveStats, RtpReceiver, RtpSender, MAX_PACKET, SAMPLES_PER_PACKET};
+use super::rtp::{
+    self, Accepted, ReceiveStats, RtpReceiver, RtpSender, MAX_PACKET, SAMPLES_PER_PACKET,
+};
 use super::tones::{Tone, ToneGenerator};
 use crate::sdp::{Codec, Direction};
 
@@ -86,13 +88,27 @@ pub enum Socket {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionEvent {
     DigitStart(char),
-    DigitEnd { digit: char, duration_ms: u32 },
+    DigitEnd {
+        digit: char,
+        duration_ms: u32,
+    },
     /// Digits or a tone finished, or were cancelled (by a newer request, CancelGenerate, the
     /// call's end, or digits without a negotiated telephone-event).
-    GenerateDone { cancelled: bool },
-    PlayDone { op: u64, result: Result<(), String>, stopped: bool },
+    GenerateDone {
+        cancelled: bool,
+    },
+    PlayDone {
+        op: u64,
+        result: Result<(), String>,
+        stopped: bool,
+    },
     /// The driver writes `samples` to `file` and reports RecordDone.
-    RecordFinished { op: u64, file: PathBuf, samples: Vec<i16>, stopped: bool },
+    RecordFinished {
+        op: u64,
+        file: PathBuf,
+        samples: Vec<i16>,
+        stopped: bool,
+    },
 }
 
 /// Figures for call info and metrics.
@@ -115,8 +131,16 @@ enum Generate {
 }
 
 enum Play {
-    Loading { op: u64, looped: bool },
-    Playing { op: u64, samples: Arc<[i16]>, pos: usize, looped: bool },
+    Loading {
+        op: u64,
+        looped: bool,
+    },
+    Playing {
+        op: u64,
+        samples: Arc<[i16]>,
+        pos: usize,
+        looped: bool,
+    },
 }
 
 struct Recording {
@@ -135,7 +159,11 @@ struct Latch {
 
 impl Latch {
     fn new(to: SocketAddr) -> Self {
-        Latch { current: to, locked: false, candidate: None }
+        Latch {
+            current: to,
+            locked: false,
+            candidate: None,
+        }
     }
 
     /// Whether a valid packet from `from` (of source `ssrc`) is to be used.
@@ -155,7 +183,11 @@ impl Latch {
             _ => 1,
         };
         if count >= RELATCH_PACKETS {
-            *self = Latch { current: from, locked: true, candidate: None };
+            *self = Latch {
+                current: from,
+                locked: true,
+                candidate: None,
+            };
             return true;
         }
         self.candidate = Some((from, ssrc, count));
@@ -252,7 +284,9 @@ impl MediaSession {
             record: None,
             conference: None,
             mix: None,
-            heard: Heard { buf: VecDeque::with_capacity(HEARD_CAPACITY) },
+            heard: Heard {
+                buf: VecDeque::with_capacity(HEARD_CAPACITY),
+            },
             next_rtcp,
             sent_since_report: false,
             last_sr: None,
@@ -326,7 +360,9 @@ impl MediaSession {
         if event {
             let events = &mut self.events;
             self.digits_in
-                .on_packet(header.timestamp, payload, now, &mut |e| events.push_back(digit_event(e)));
+                .on_packet(header.timestamp, payload, now, &mut |e| {
+                    events.push_back(digit_event(e))
+                });
         } else {
             self.on_audio(header.timestamp, payload, now);
         }
@@ -393,12 +429,17 @@ impl MediaSession {
         }
         if self.params.telephone_event.is_none() {
             // The core sends SIP INFO for a peer without telephone-event.
-            self.events.push_back(SessionEvent::GenerateDone { cancelled: true });
+            self.events
+                .push_back(SessionEvent::GenerateDone { cancelled: true });
             return;
         }
         self.draining = None;
         let slot = self.next_slot * SAMPLES_PER_PACKET as u64;
-        self.generate = Some(Generate::Digits(DigitSender::new(digits, duration_ms, slot)));
+        self.generate = Some(Generate::Digits(DigitSender::new(
+            digits,
+            duration_ms,
+            slot,
+        )));
     }
 
     pub fn generate_tone(&mut self, tone: Tone, duration_ms: u32, now: Instant) {
@@ -413,13 +454,16 @@ impl MediaSession {
             return;
         };
         if let Generate::Digits(mut d) = g {
-            let at = self.samples_at(now).max(self.next_slot * SAMPLES_PER_PACKET as u64);
+            let at = self
+                .samples_at(now)
+                .max(self.next_slot * SAMPLES_PER_PACKET as u64);
             d.cancel(at);
             if !d.is_finished() {
                 self.draining = Some(d);
             }
         }
-        self.events.push_back(SessionEvent::GenerateDone { cancelled: true });
+        self.events
+            .push_back(SessionEvent::GenerateDone { cancelled: true });
     }
 
     /// A play request: the driver loads the file and calls [`Self::play_loaded`]. A play in
@@ -431,7 +475,11 @@ impl MediaSession {
 
     /// The file of play `op` was read (8 kHz mono samples) or could not be.
     pub fn play_loaded(&mut self, op: u64, loaded: Result<Arc<[i16]>, String>) {
-        let Some(Play::Loading { op: pending, looped }) = self.play else {
+        let Some(Play::Loading {
+            op: pending,
+            looped,
+        }) = self.play
+        else {
             return;
         };
         if pending != op {
@@ -439,7 +487,12 @@ impl MediaSession {
         }
         match loaded {
             Ok(samples) if !samples.is_empty() => {
-                self.play = Some(Play::Playing { op, samples, pos: 0, looped });
+                self.play = Some(Play::Playing {
+                    op,
+                    samples,
+                    pos: 0,
+                    looped,
+                });
             }
             Ok(_) => self.finish_play(Ok(()), false),
             Err(e) => self.finish_play(Err(e), false),
@@ -457,14 +510,29 @@ impl MediaSession {
             Some(Play::Loading { op, .. } | Play::Playing { op, .. }) => op,
             None => return,
         };
-        self.events.push_back(SessionEvent::PlayDone { op, result, stopped });
+        self.events.push_back(SessionEvent::PlayDone {
+            op,
+            result,
+            stopped,
+        });
     }
 
     /// Records what the peer sends into `file` (already confined); a recording in progress is
     /// stopped.
-    pub fn record(&mut self, op: u64, file: PathBuf, max_ms: u32, silence_ms: Option<u32>, now: Instant) {
+    pub fn record(
+        &mut self,
+        op: u64,
+        file: PathBuf,
+        max_ms: u32,
+        silence_ms: Option<u32>,
+        now: Instant,
+    ) {
         self.stop_record();
-        self.record = Some(Recording { op, file, recorder: Recorder::new(max_ms, silence_ms, now) });
+        self.record = Some(Recording {
+            op,
+            file,
+            recorder: Recorder::new(max_ms, silence_ms, now),
+        });
     }
 
     fn stop_record(&mut self) {
@@ -533,7 +601,8 @@ impl MediaSession {
             self.next_slot += 1;
         }
         let events = &mut self.events;
-        self.digits_in.on_tick(now, &mut |e| events.push_back(digit_event(e)));
+        self.digits_in
+            .on_tick(now, &mut |e| events.push_back(digit_event(e)));
         self.check_recording(now);
         if now >= self.next_rtcp {
             self.send_report(now, false);
@@ -580,7 +649,8 @@ impl MediaSession {
         }
         let busy = d.in_event();
         if d.is_finished() {
-            self.events.push_back(SessionEvent::GenerateDone { cancelled: false });
+            self.events
+                .push_back(SessionEvent::GenerateDone { cancelled: false });
         } else {
             self.generate = Some(Generate::Digits(d));
         }
@@ -626,11 +696,18 @@ impl MediaSession {
             g.fill(frame);
             if g.is_finished() {
                 self.generate = None;
-                self.events.push_back(SessionEvent::GenerateDone { cancelled: false });
+                self.events
+                    .push_back(SessionEvent::GenerateDone { cancelled: false });
             }
             return;
         }
-        if let Some(Play::Playing { samples, pos, looped, .. }) = &mut self.play {
+        if let Some(Play::Playing {
+            samples,
+            pos,
+            looped,
+            ..
+        }) = &mut self.play
+        {
             let ended = fill_from(samples, pos, *looped, frame);
             if ended {
                 self.finish_play(Ok(()), false);
@@ -695,9 +772,9 @@ impl MediaSession {
             return None;
         }
         let st = self.receiver.stats();
-        let (lsr, dlsr) = self
-            .last_sr
-            .map_or((0, 0), |(lsr, at)| (lsr, rtcp::dlsr_units(now.saturating_duration_since(at))));
+        let (lsr, dlsr) = self.last_sr.map_or((0, 0), |(lsr, at)| {
+            (lsr, rtcp::dlsr_units(now.saturating_duration_since(at)))
+        });
         Some(ReportBlock {
             ssrc: st.ssrc.unwrap_or(0),
             fraction_lost: self.receiver.fraction_lost_since_last(),
@@ -781,7 +858,12 @@ fn push_out(
     match write(&mut outbox[start..]) {
         Some(len) => {
             outbox.truncate(start + len);
-            out.push(Out { socket, to, start, len });
+            out.push(Out {
+                socket,
+                to,
+                start,
+                len,
+            });
         }
         None => outbox.truncate(start),
     }

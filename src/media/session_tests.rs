@@ -18,7 +18,10 @@ fn params(direction: Direction) -> StreamParams {
 fn session(direction: Direction) -> (MediaSession, Instant) {
     let t0 = Instant::now();
     let mut rng = SmallRng::seed_from_u64(7);
-    (MediaSession::new(params(direction), t0, SystemTime::now(), &mut rng), t0)
+    (
+        MediaSession::new(params(direction), t0, SystemTime::now(), &mut rng),
+        t0,
+    )
 }
 
 fn ms(t0: Instant, ms: u64) -> Instant {
@@ -34,7 +37,13 @@ struct Sent {
 
 fn drain(s: &mut MediaSession) -> Vec<Sent> {
     let mut out = vec![];
-    s.drain_transmits(|socket, to, b| out.push(Sent { socket, to, bytes: b.to_vec() }));
+    s.drain_transmits(|socket, to, b| {
+        out.push(Sent {
+            socket,
+            to,
+            bytes: b.to_vec(),
+        })
+    });
     out
 }
 
@@ -65,7 +74,13 @@ fn run(s: &mut MediaSession, t0: Instant, from: u64, to: u64) -> Vec<Sent> {
 }
 
 fn peer_packet(seq: u16, ts: u32, pt: u8, marker: bool, payload: &[u8]) -> Vec<u8> {
-    let h = RtpHeader { payload_type: pt, marker, sequence: seq, timestamp: ts, ssrc: 0xABCD };
+    let h = RtpHeader {
+        payload_type: pt,
+        marker,
+        sequence: seq,
+        timestamp: ts,
+        ssrc: 0xABCD,
+    };
     let mut buf = [0u8; MAX_PACKET];
     let n = rtp::write(&h, payload, &mut buf).unwrap();
     buf[..n].to_vec()
@@ -81,7 +96,10 @@ fn sends_one_packet_per_20ms_slot_with_rfc3550_headers() {
         assert_eq!(h.payload_type, 0);
         assert_eq!(h.ssrc, s.ssrc());
         assert_eq!(h.sequence, pkts[0].0.sequence.wrapping_add(i as u16));
-        assert_eq!(h.timestamp, pkts[0].0.timestamp.wrapping_add(160 * i as u32));
+        assert_eq!(
+            h.timestamp,
+            pkts[0].0.timestamp.wrapping_add(160 * i as u32)
+        );
         assert_eq!(h.marker, i == 0, "marker on the talkspurt's first packet");
         assert_eq!(p, &vec![0xFF; 160], "µ-law silence");
     }
@@ -105,7 +123,11 @@ fn late_ticks_catch_up_then_skip_keeping_the_media_clock() {
     let pkts = rtp_of(&drain(&mut s));
     assert_eq!(pkts.len(), 3);
     assert_eq!(pkts[0].0.timestamp, first.timestamp.wrapping_add(11 * 160));
-    assert_eq!(pkts[0].0.sequence, first.sequence.wrapping_add(4), "no sequence gap");
+    assert_eq!(
+        pkts[0].0.sequence,
+        first.sequence.wrapping_add(4),
+        "no sequence gap"
+    );
     assert!(pkts[0].0.marker);
 }
 
@@ -141,9 +163,15 @@ fn generated_digits_are_rfc4733_and_hold_audio_back() {
         got,
         vec![
             Start('1'),
-            End { digit: '1', duration_ms: 100 },
+            End {
+                digit: '1',
+                duration_ms: 100
+            },
             Start('#'),
-            End { digit: '#', duration_ms: 100 }
+            End {
+                digit: '#',
+                duration_ms: 100
+            }
         ]
     );
     // Sequence numbers run on without gaps across audio and events.
@@ -151,14 +179,30 @@ fn generated_digits_are_rfc4733_and_hold_audio_back() {
         assert_eq!(w[1].0.sequence, w[0].0.sequence.wrapping_add(1));
     }
     // Digit '1': starts at 40 ms; 5 tone slots + 3 end packets; no audio in between.
-    let first_event = pkts.iter().position(|(h, _)| h.payload_type == 101).unwrap();
+    let first_event = pkts
+        .iter()
+        .position(|(h, _)| h.payload_type == 101)
+        .unwrap();
     assert!(pkts[first_event].0.marker);
-    let audio_ts: Vec<u32> = pkts.iter().filter(|(h, _)| h.payload_type == 0).map(|(h, _)| h.timestamp).collect();
+    let audio_ts: Vec<u32> = pkts
+        .iter()
+        .filter(|(h, _)| h.payload_type == 0)
+        .map(|(h, _)| h.timestamp)
+        .collect();
     let event_ts = pkts[first_event].0.timestamp;
-    assert!(!audio_ts.iter().any(|&t| t > event_ts && t < event_ts + 800), "audio held back during the tone");
-    let ends = pkts.iter().filter(|(h, p)| h.timestamp == event_ts && h.payload_type == 101 && p[1] & 0x80 != 0).count();
+    assert!(
+        !audio_ts.iter().any(|&t| t > event_ts && t < event_ts + 800),
+        "audio held back during the tone"
+    );
+    let ends = pkts
+        .iter()
+        .filter(|(h, p)| h.timestamp == event_ts && h.payload_type == 101 && p[1] & 0x80 != 0)
+        .count();
     assert_eq!(ends, 3);
-    assert_eq!(events(&mut s), vec![SessionEvent::GenerateDone { cancelled: false }]);
+    assert_eq!(
+        events(&mut s),
+        vec![SessionEvent::GenerateDone { cancelled: false }]
+    );
 }
 
 #[test]
@@ -167,33 +211,69 @@ fn cancelling_digits_reports_and_finishes_the_event() {
     s.generate_digits("123", 200, t0);
     run(&mut s, t0, 0, 60);
     s.cancel_generate(ms(t0, 60));
-    assert_eq!(events(&mut s), vec![SessionEvent::GenerateDone { cancelled: true }]);
+    assert_eq!(
+        events(&mut s),
+        vec![SessionEvent::GenerateDone { cancelled: true }]
+    );
     let pkts = rtp_of(&run(&mut s, t0, 60, 2000));
-    let ends = pkts.iter().filter(|(h, p)| h.payload_type == 101 && p[1] & 0x80 != 0).count();
+    let ends = pkts
+        .iter()
+        .filter(|(h, p)| h.payload_type == 101 && p[1] & 0x80 != 0)
+        .count();
     assert_eq!(ends, 3, "the current digit ends properly");
-    assert!(pkts.iter().filter(|(h, _)| h.payload_type == 101).all(|(_, p)| p[0] == 1), "no further digits");
+    assert!(
+        pkts.iter()
+            .filter(|(h, _)| h.payload_type == 101)
+            .all(|(_, p)| p[0] == 1),
+        "no further digits"
+    );
     assert!(events(&mut s).is_empty());
     // Without telephone-event: cancelled at once (the core uses SIP INFO).
     let mut p = params(Direction::SendRecv);
     p.telephone_event = None;
     s.update(p);
     s.generate_digits("5", 100, ms(t0, 2000));
-    assert_eq!(events(&mut s), vec![SessionEvent::GenerateDone { cancelled: true }]);
+    assert_eq!(
+        events(&mut s),
+        vec![SessionEvent::GenerateDone { cancelled: true }]
+    );
 }
 
 #[test]
 fn received_digits_become_events_once() {
     let (mut s, t0) = session(Direction::SendRecv);
     let from: SocketAddr = PEER.parse().unwrap();
-    let ev = |end, d| EventPayload { event: 9, end, volume: 10, duration: d }.to_bytes();
+    let ev = |end, d| {
+        EventPayload {
+            event: 9,
+            end,
+            volume: 10,
+            duration: d,
+        }
+        .to_bytes()
+    };
     // Start packet lost; update, then the three end packets.
-    s.handle_rtp(&peer_packet(10, 8000, 101, false, &ev(false, 400)), from, t0);
+    s.handle_rtp(
+        &peer_packet(10, 8000, 101, false, &ev(false, 400)),
+        from,
+        t0,
+    );
     for i in 0..3 {
-        s.handle_rtp(&peer_packet(11 + i, 8000, 101, false, &ev(true, 800)), from, ms(t0, 20 * u64::from(i)));
+        s.handle_rtp(
+            &peer_packet(11 + i, 8000, 101, false, &ev(true, 800)),
+            from,
+            ms(t0, 20 * u64::from(i)),
+        );
     }
     assert_eq!(
         events(&mut s),
-        vec![SessionEvent::DigitStart('9'), SessionEvent::DigitEnd { digit: '9', duration_ms: 100 }]
+        vec![
+            SessionEvent::DigitStart('9'),
+            SessionEvent::DigitEnd {
+                digit: '9',
+                duration_ms: 100
+            }
+        ]
     );
     // Inactive: digits are not detected.
     s.update(params(Direction::Inactive));
@@ -218,23 +298,44 @@ fn plays_samples_then_reports_and_loops_until_stopped() {
     let start = heard.iter().position(|&x| x != 0).unwrap() - 1;
     for (i, &x) in samples.iter().enumerate() {
         let y = heard[start + i];
-        assert!((i32::from(x) - i32::from(y)).abs() <= i32::from(x).abs() / 16 + 8, "sample {i}: {x} vs {y}");
+        assert!(
+            (i32::from(x) - i32::from(y)).abs() <= i32::from(x).abs() / 16 + 8,
+            "sample {i}: {x} vs {y}"
+        );
     }
-    assert_eq!(events(&mut s), vec![SessionEvent::PlayDone { op: 5, result: Ok(()), stopped: false }]);
+    assert_eq!(
+        events(&mut s),
+        vec![SessionEvent::PlayDone {
+            op: 5,
+            result: Ok(()),
+            stopped: false
+        }]
+    );
     // Looped: goes on until mediaStop.
     s.play_requested(6, true);
     s.play_loaded(6, Ok(samples));
     run(&mut s, t0, 200, 1000);
     assert!(events(&mut s).is_empty());
     s.stop_media();
-    assert_eq!(events(&mut s), vec![SessionEvent::PlayDone { op: 6, result: Ok(()), stopped: true }]);
+    assert_eq!(
+        events(&mut s),
+        vec![SessionEvent::PlayDone {
+            op: 6,
+            result: Ok(()),
+            stopped: true
+        }]
+    );
     // A load failure and a stale load.
     s.play_requested(7, false);
     s.play_loaded(99, Err("x".into()));
     s.play_loaded(7, Err("bad file".into()));
     assert_eq!(
         events(&mut s),
-        vec![SessionEvent::PlayDone { op: 7, result: Err("bad file".into()), stopped: false }]
+        vec![SessionEvent::PlayDone {
+            op: 7,
+            result: Err("bad file".into()),
+            stopped: false
+        }]
     );
 }
 
@@ -245,17 +346,29 @@ fn records_what_the_peer_sends_until_max_ms() {
     s.record(3, "/tmp/x.wav".into(), 100, None, t0);
     let mut expect = vec![];
     for i in 0..8u16 {
-        let pcm: Vec<i16> = (0..160).map(|k| ((k + i * 160) as i16 % 300) * 40).collect();
+        let pcm: Vec<i16> = (0..160)
+            .map(|k| ((k + i * 160) as i16 % 300) * 40)
+            .collect();
         let mut payload = [0u8; 160];
         g711::encode(Codec::Pcmu, &pcm, &mut payload);
         let mut back = [0i16; 160];
         g711::decode(Codec::Pcmu, &payload, &mut back);
         expect.extend_from_slice(&back);
-        s.handle_rtp(&peer_packet(i, 1000 + u32::from(i) * 160, 0, i == 0, &payload), from, ms(t0, 20 * u64::from(i)));
+        s.handle_rtp(
+            &peer_packet(i, 1000 + u32::from(i) * 160, 0, i == 0, &payload),
+            from,
+            ms(t0, 20 * u64::from(i)),
+        );
         s.handle_tick(ms(t0, 20 * u64::from(i)));
     }
     let ev = events(&mut s);
-    let [SessionEvent::RecordFinished { op: 3, samples, stopped: false, file }] = &ev[..] else {
+    let [SessionEvent::RecordFinished {
+        op: 3,
+        samples,
+        stopped: false,
+        file,
+    }] = &ev[..]
+    else {
         panic!("{ev:?}");
     };
     assert_eq!(file, &PathBuf::from("/tmp/x.wav"));
@@ -271,12 +384,20 @@ fn latches_onto_the_peer_source_and_resists_strays() {
     s.handle_rtp(&peer_packet(1, 0, 0, true, &[0xFF; 160]), nat, t0);
     assert_eq!(s.destinations().0, nat, "first packet latches");
     for i in 0..(RELATCH_PACKETS - 1) {
-        s.handle_rtp(&peer_packet(50 + i as u16, 0, 0, false, &[0xFF; 160]), stray, t0);
+        s.handle_rtp(
+            &peer_packet(50 + i as u16, 0, 0, false, &[0xFF; 160]),
+            stray,
+            t0,
+        );
     }
     assert_eq!(s.destinations().0, nat);
     assert_eq!(s.stats().dropped, RELATCH_PACKETS - 1);
     s.handle_rtp(&peer_packet(60, 0, 0, false, &[0xFF; 160]), stray, t0);
-    assert_eq!(s.destinations().0, stray, "a persistent new source takes over");
+    assert_eq!(
+        s.destinations().0,
+        stray,
+        "a persistent new source takes over"
+    );
     // A payload type not negotiated never latches.
     let mut s2 = session(Direction::SendRecv).0;
     s2.handle_rtp(&peer_packet(1, 0, 18, false, &[0; 20]), nat, t0);
@@ -288,7 +409,10 @@ fn latches_onto_the_peer_source_and_resists_strays() {
     let mut p = params(Direction::SendRecv);
     p.remote = "10.0.0.3:6000".parse().unwrap();
     s.update(p);
-    assert_eq!(s.destinations(), (p.remote, "10.0.0.3:6001".parse().unwrap()));
+    assert_eq!(
+        s.destinations(),
+        (p.remote, "10.0.0.3:6001".parse().unwrap())
+    );
 }
 
 #[test]
@@ -298,18 +422,29 @@ fn rtcp_sender_reports_carry_counts_and_report_blocks() {
     let mut reports = vec![];
     for i in 0..600u64 {
         let now = ms(t0, i * 20);
-        s.handle_rtp(&peer_packet(i as u16, (i * 160) as u32, 0, i == 0, &[0xFF; 160]), from, now);
+        s.handle_rtp(
+            &peer_packet(i as u16, (i * 160) as u32, 0, i == 0, &[0xFF; 160]),
+            from,
+            now,
+        );
         if i == 100 {
             // The peer's SR: its LSR comes back in our next report.
             let mut buf = [0u8; 200];
             let mut w = CompoundWriter::new(&mut buf);
-            let info = SenderInfo { ntp: 0x0001_2345_6789_0000, ..Default::default() };
+            let info = SenderInfo {
+                ntp: 0x0001_2345_6789_0000,
+                ..Default::default()
+            };
             w.sender_report(0xABCD, &info, None).unwrap();
             let n = w.len();
             s.handle_rtcp(&buf[..n], "10.0.0.2:4001".parse().unwrap(), now);
         }
         s.handle_tick(now);
-        reports.extend(drain(&mut s).into_iter().filter(|p| p.socket == Socket::Rtcp));
+        reports.extend(
+            drain(&mut s)
+                .into_iter()
+                .filter(|p| p.socket == Socket::Rtcp),
+        );
     }
     assert!(reports.len() >= 2, "12 s: at least two reports");
     let peer = parse_ours(&reports[reports.len() - 1].bytes, &s);
@@ -333,12 +468,21 @@ fn tones_play_and_finish() {
     let (mut s, t0) = session(Direction::SendRecv);
     s.generate_tone(Tone::Beep, 100, t0);
     let pkts = rtp_of(&run(&mut s, t0, 0, 200));
-    let loud = pkts.iter().filter(|(_, p)| p.iter().any(|&c| c != 0xFF && c != 0x7F)).count();
+    let loud = pkts
+        .iter()
+        .filter(|(_, p)| p.iter().any(|&c| c != 0xFF && c != 0x7F))
+        .count();
     assert_eq!(loud, 5, "100 ms of tone");
-    assert_eq!(events(&mut s), vec![SessionEvent::GenerateDone { cancelled: false }]);
+    assert_eq!(
+        events(&mut s),
+        vec![SessionEvent::GenerateDone { cancelled: false }]
+    );
     s.generate_tone(Tone::Ringback, 0, t0);
     s.generate_tone(Tone::Busy, 0, t0);
-    assert_eq!(events(&mut s), vec![SessionEvent::GenerateDone { cancelled: true }]);
+    assert_eq!(
+        events(&mut s),
+        vec![SessionEvent::GenerateDone { cancelled: true }]
+    );
 }
 
 #[test]
@@ -357,8 +501,19 @@ fn update_changes_codec_and_close_says_bye() {
     s.close(ms(t0, 40));
     let ev = events(&mut s);
     assert!(ev.contains(&SessionEvent::GenerateDone { cancelled: true }));
-    assert!(ev.contains(&SessionEvent::PlayDone { op: 1, result: Ok(()), stopped: true }));
-    assert!(ev.iter().any(|e| matches!(e, SessionEvent::RecordFinished { op: 2, stopped: true, .. })));
+    assert!(ev.contains(&SessionEvent::PlayDone {
+        op: 1,
+        result: Ok(()),
+        stopped: true
+    }));
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        SessionEvent::RecordFinished {
+            op: 2,
+            stopped: true,
+            ..
+        }
+    )));
     let sent = drain(&mut s);
     let summary = rtcp::parse_compound(&sent.last().unwrap().bytes, 0).unwrap();
     assert!(summary.bye);
@@ -373,8 +528,17 @@ fn mutated_datagrams_never_panic() {
     s.set_conference(Some(1));
     let from: SocketAddr = PEER.parse().unwrap();
     let mut rng = SmallRng::seed_from_u64(99);
-    let ev = EventPayload { event: 3, end: false, volume: 10, duration: 400 }.to_bytes();
-    let bases = [peer_packet(1, 2, 0, true, &[0x55; 160]), peer_packet(2, 3, 101, true, &ev)];
+    let ev = EventPayload {
+        event: 3,
+        end: false,
+        volume: 10,
+        duration: 400,
+    }
+    .to_bytes();
+    let bases = [
+        peer_packet(1, 2, 0, true, &[0x55; 160]),
+        peer_packet(2, 3, 101, true, &ev),
+    ];
     for i in 0..20000u64 {
         let mut p = bases[(i % 2) as usize].clone();
         for _ in 0..rng.random_range(0..5) {

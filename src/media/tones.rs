@@ -31,9 +31,21 @@ struct Cadence {
 impl Tone {
     fn cadence(self) -> Cadence {
         match self {
-            Tone::Ringback => Cadence { freq: 425.0, on_ms: 1000, off_ms: 4000 },
-            Tone::Busy => Cadence { freq: 425.0, on_ms: 500, off_ms: 500 },
-            Tone::Beep => Cadence { freq: 1400.0, on_ms: 1000, off_ms: 0 },
+            Tone::Ringback => Cadence {
+                freq: 425.0,
+                on_ms: 1000,
+                off_ms: 4000,
+            },
+            Tone::Busy => Cadence {
+                freq: 425.0,
+                on_ms: 500,
+                off_ms: 500,
+            },
+            Tone::Beep => Cadence {
+                freq: 1400.0,
+                on_ms: 1000,
+                off_ms: 0,
+            },
         }
     }
 }
@@ -56,7 +68,12 @@ impl ToneGenerator {
             (_, 0) => None,
             (_, ms) => Some(u64::from(ms) * 8),
         };
-        ToneGenerator { tone, cadence: tone.cadence(), pos: 0, total }
+        ToneGenerator {
+            tone,
+            cadence: tone.cadence(),
+            pos: 0,
+            total,
+        }
     }
 
     pub fn tone(&self) -> Tone {

@@ -58,7 +58,9 @@ struct Fmt {
 pub fn read(path: &Path) -> Result<Vec<i16>, WavError> {
     let len = std::fs::metadata(path)?.len();
     if len > MAX_FILE_BYTES {
-        return Err(WavError::Unsupported(format!("file of {len} bytes is too large")));
+        return Err(WavError::Unsupported(format!(
+            "file of {len} bytes is too large"
+        )));
     }
     decode(&std::fs::read(path)?)
 }
@@ -68,13 +70,20 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<i16>, WavError> {
     let (fmt, data) = riff_chunks(bytes)?;
     let (interleaved, channels) = match effective_tag(&fmt, bytes) {
         FORMAT_ALAW | FORMAT_MULAW if fmt.bits == 8 => {
-            let codec = if effective_tag(&fmt, bytes) == FORMAT_ALAW { Codec::Pcma } else { Codec::Pcmu };
+            let codec = if effective_tag(&fmt, bytes) == FORMAT_ALAW {
+                Codec::Pcma
+            } else {
+                Codec::Pcmu
+            };
             let mut pcm = vec![0i16; data.len()];
             g711::decode(codec, data, &mut pcm);
             (pcm, fmt.channels)
         }
         FORMAT_ALAW | FORMAT_MULAW => {
-            return Err(WavError::Unsupported(format!("G.711 with {} bits per sample", fmt.bits)))
+            return Err(WavError::Unsupported(format!(
+                "G.711 with {} bits per sample",
+                fmt.bits
+            )))
         }
         _ => read_with_hound(bytes)?,
     };
@@ -98,7 +107,8 @@ fn le16(b: &[u8], at: usize) -> Option<u16> {
 }
 
 fn le32(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    b.get(at..at + 4)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
 /// The body of the first chunk named `id` after the RIFF/WAVE header.
@@ -128,7 +138,8 @@ fn riff_chunks(bytes: &[u8]) -> Result<(Fmt, &[u8]), WavError> {
         rate: le32(fmt, 4).ok_or_else(|| WavError::Format("short fmt chunk".into()))?,
         bits: field(le16(fmt, 14))?,
     };
-    let data = find_chunk(bytes, b"data").ok_or_else(|| WavError::Format("no data chunk".into()))?;
+    let data =
+        find_chunk(bytes, b"data").ok_or_else(|| WavError::Format("no data chunk".into()))?;
     Ok((fmt, data))
 }
 
@@ -169,14 +180,18 @@ fn down_mix(interleaved: Vec<i16>, channels: u16) -> Result<Vec<i16>, WavError> 
             .chunks_exact(2)
             .map(|c| ((i32::from(c[0]) + i32::from(c[1])) / 2) as i16)
             .collect()),
-        n => Err(WavError::Unsupported(format!("{n} channels (mono or stereo only)"))),
+        n => Err(WavError::Unsupported(format!(
+            "{n} channels (mono or stereo only)"
+        ))),
     }
 }
 
 /// Resamples `input` at `rate` Hz to 8 kHz.
 pub fn resample(input: &[i16], rate: u32) -> Result<Vec<i16>, WavError> {
     if !(4000..=192_000).contains(&rate) {
-        return Err(WavError::Unsupported(format!("sample rate {rate} Hz (4-192 kHz)")));
+        return Err(WavError::Unsupported(format!(
+            "sample rate {rate} Hz (4-192 kHz)"
+        )));
     }
     if rate == RATE {
         return Ok(input.to_vec());
@@ -196,7 +211,11 @@ pub fn resample(input: &[i16], rate: u32) -> Result<Vec<i16>, WavError> {
         let i = pos as usize;
         let frac = pos - i as f64;
         let a = sample_at(i);
-        let b = if i + 1 < input.len() { sample_at(i + 1) } else { a };
+        let b = if i + 1 < input.len() {
+            sample_at(i + 1)
+        } else {
+            a
+        };
         out.push((a + (b - a) * frac).round().clamp(-32768.0, 32767.0) as i16);
     }
     Ok(out)
@@ -323,7 +342,9 @@ mod tests {
 
     fn sine(rate: u32, freq: f64, secs: f64) -> Vec<i16> {
         (0..(f64::from(rate) * secs) as usize)
-            .map(|i| (8000.0 * (std::f64::consts::TAU * freq * i as f64 / f64::from(rate)).sin()) as i16)
+            .map(|i| {
+                (8000.0 * (std::f64::consts::TAU * freq * i as f64 / f64::from(rate)).sin()) as i16
+            })
             .collect()
     }
 
@@ -338,7 +359,12 @@ mod tests {
     }
 
     fn spec(channels: u16, rate: u32) -> hound::WavSpec {
-        hound::WavSpec { channels, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int }
+        hound::WavSpec {
+            channels,
+            sample_rate: rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        }
     }
 
     fn rms(s: &[i16]) -> f64 {
@@ -385,7 +411,10 @@ mod tests {
         assert!(matches!(decode(&quad), Err(WavError::Unsupported(_))));
         let slow = hound_bytes(spec(1, 2000), &[0; 8]);
         assert!(matches!(decode(&slow), Err(WavError::Unsupported(_))));
-        assert!(matches!(decode(b"RIFF\0\0\0\0WAVE"), Err(WavError::Format(_))));
+        assert!(matches!(
+            decode(b"RIFF\0\0\0\0WAVE"),
+            Err(WavError::Format(_))
+        ));
         assert!(matches!(decode(b"hello"), Err(WavError::Format(_))));
         let mut g = encode_g711(Codec::Pcmu, &[0; 10]);
         g[34] = 16; // bits per sample
@@ -399,12 +428,22 @@ mod tests {
         let out = decode(&tone).unwrap();
         assert_eq!(out.len(), 4000);
         let level = rms(&out[200..3800]);
-        assert!((level - 8000.0 / 2f64.sqrt()).abs() < 300.0, "level {level}");
+        assert!(
+            (level - 8000.0 / 2f64.sqrt()).abs() < 300.0,
+            "level {level}"
+        );
         let crossings = out.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
-        assert!((crossings as i64 - 1000).abs() < 10, "{crossings} zero crossings");
+        assert!(
+            (crossings as i64 - 1000).abs() < 10,
+            "{crossings} zero crossings"
+        );
         // 6 kHz would alias to 2 kHz at 8 kHz: the low-pass must remove it.
         let high = resample(&sine(48000, 6000.0, 0.5), 48000).unwrap();
-        assert!(rms(&high[200..3800]) < 200.0, "alias {}", rms(&high[200..3800]));
+        assert!(
+            rms(&high[200..3800]) < 200.0,
+            "alias {}",
+            rms(&high[200..3800])
+        );
         // Up-sampling from 4 kHz doubles the length.
         assert_eq!(resample(&sine(4000, 500.0, 0.5), 4000).unwrap().len(), 4000);
     }
@@ -412,7 +451,10 @@ mod tests {
     #[test]
     fn other_pcm_depths_and_float() {
         let mut buf = Cursor::new(Vec::new());
-        let s8 = hound::WavSpec { bits_per_sample: 8, ..spec(1, 8000) };
+        let s8 = hound::WavSpec {
+            bits_per_sample: 8,
+            ..spec(1, 8000)
+        };
         let mut w = hound::WavWriter::new(&mut buf, s8).unwrap();
         for v in [-128i8, 0, 127] {
             w.write_sample(v).unwrap();
@@ -420,7 +462,11 @@ mod tests {
         w.finalize().unwrap();
         assert_eq!(decode(&buf.into_inner()).unwrap(), vec![-32768, 0, 32512]);
         let mut buf = Cursor::new(Vec::new());
-        let f = hound::WavSpec { bits_per_sample: 32, sample_format: hound::SampleFormat::Float, ..spec(1, 8000) };
+        let f = hound::WavSpec {
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+            ..spec(1, 8000)
+        };
         let mut w = hound::WavWriter::new(&mut buf, f).unwrap();
         for v in [0.5f32, -1.0] {
             w.write_sample(v).unwrap();
@@ -433,7 +479,10 @@ mod tests {
     fn mutated_files_never_panic() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::SmallRng::seed_from_u64(2);
-        let bases = [encode_g711(Codec::Pcma, &[100; 64]), hound_bytes(spec(1, 8000), &[5; 64])];
+        let bases = [
+            encode_g711(Codec::Pcma, &[100; 64]),
+            hound_bytes(spec(1, 8000), &[5; 64]),
+        ];
         for _ in 0..3000 {
             let mut b = bases[rng.random_range(0..2)].clone();
             for _ in 0..rng.random_range(1..5) {

@@ -30,7 +30,12 @@ use super::tones::Tone;
 pub enum MediaCommand {
     /// Start the call's RTP session on these sockets (bound by the port allocator, RTCP =
     /// RTP + 1) with what SDP negotiated. An open session of the same call is closed first.
-    Open { call: u64, rtp: UdpSocket, rtcp: UdpSocket, stream: StreamParams },
+    Open {
+        call: u64,
+        rtp: UdpSocket,
+        rtcp: UdpSocket,
+        stream: StreamParams,
+    },
     /// A re-INVITE/UPDATE changed the remote address, codec or direction (hold).
     Update { call: u64, stream: StreamParams },
     /// Ends the session: play/record/generate end as stopped/cancelled, RTCP BYE, sockets
@@ -40,16 +45,35 @@ pub enum MediaCommand {
     /// as long a gap; a generate in progress is cancelled. Check with
     /// [`crate::media::dtmf::validate_digits`] first. Without a negotiated telephone-event the
     /// engine answers GenerateDone{cancelled: true} (use SIP INFO).
-    GenerateDigits { call: u64, digits: String, duration_ms: u32 },
+    GenerateDigits {
+        call: u64,
+        digits: String,
+        duration_ms: u32,
+    },
     /// A tone; `duration_ms` 0 = until cancelled (BEEP: 400 ms).
-    GenerateTone { call: u64, tone: Tone, duration_ms: u32 },
+    GenerateTone {
+        call: u64,
+        tone: Tone,
+        duration_ms: u32,
+    },
     /// Cancels digits/tone in progress (GenerateDone{cancelled: true}).
     CancelGenerate { call: u64 },
     /// Plays a WAV file (already confined with [`crate::media::confine`]); a play in progress
     /// ends with PlayDone{stopped: true}.
-    Play { call: u64, op: u64, file: PathBuf, looped: bool },
+    Play {
+        call: u64,
+        op: u64,
+        file: PathBuf,
+        looped: bool,
+    },
     /// Records the peer into a WAV file (16-bit PCM, 8 kHz, mono; already confined).
-    Record { call: u64, op: u64, file: PathBuf, max_ms: u32, silence_ms: Option<u32> },
+    Record {
+        call: u64,
+        op: u64,
+        file: PathBuf,
+        max_ms: u32,
+        silence_ms: Option<u32>,
+    },
     /// Stops play and record on the call (PlayDone/RecordDone with stopped = true).
     StopMedia { call: u64 },
     /// Sets the members of conference `conf` (each hears the mix of the others); empty =
@@ -78,13 +102,33 @@ impl MediaCommand {
 /// What the engine tells the core.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaEvent {
-    DigitStart { call: u64, digit: char },
-    DigitEnd { call: u64, digit: char, duration_ms: u32 },
-    GenerateDone { call: u64, cancelled: bool },
+    DigitStart {
+        call: u64,
+        digit: char,
+    },
+    DigitEnd {
+        call: u64,
+        digit: char,
+        duration_ms: u32,
+    },
+    GenerateDone {
+        call: u64,
+        cancelled: bool,
+    },
     /// `stopped`: by StopMedia, a newer Play, or the call's end.
-    PlayDone { call: u64, op: u64, result: Result<(), String>, stopped: bool },
+    PlayDone {
+        call: u64,
+        op: u64,
+        result: Result<(), String>,
+        stopped: bool,
+    },
     /// `Ok(ms recorded)`; `stopped`: by StopMedia, a newer Record, or the call's end.
-    RecordDone { call: u64, op: u64, result: Result<u32, String>, stopped: bool },
+    RecordDone {
+        call: u64,
+        op: u64,
+        result: Result<u32, String>,
+        stopped: bool,
+    },
 }
 
 /// Engine settings.
@@ -99,7 +143,10 @@ pub struct MediaEngineConfig {
 impl Default for MediaEngineConfig {
     fn default() -> Self {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        MediaEngineConfig { shards: cpus.clamp(1, 4), command_capacity: 8192 }
+        MediaEngineConfig {
+            shards: cpus.clamp(1, 4),
+            command_capacity: 8192,
+        }
     }
 }
 
@@ -169,8 +216,9 @@ impl MediaEngine {
     pub fn start(config: MediaEngineConfig, events: mpsc::Sender<MediaEvent>) -> MediaHandle {
         let (tx, rx) = mpsc::channel(config.command_capacity.max(1));
         let counters = Arc::new(Counters::default());
+        let origin = std::time::Instant::now();
         let shards = (0..config.shards.max(1))
-            .map(|id| shard::spawn(id, events.clone(), counters.clone()))
+            .map(|id| shard::spawn(id, origin, events.clone(), counters.clone()))
             .collect();
         tokio::spawn(router::Router::new(shards).run(rx));
         MediaHandle { tx, counters }

@@ -17,7 +17,10 @@ pub struct ReadyQueue {
 
 impl ReadyQueue {
     pub fn push(&self, key: u32) {
-        self.keys.lock().unwrap_or_else(|e| e.into_inner()).push(key);
+        self.keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(key);
         self.notify.notify_one();
     }
 
@@ -37,7 +40,11 @@ pub struct SocketWaker {
 
 impl SocketWaker {
     pub fn new(key: u32, queue: Arc<ReadyQueue>) -> Arc<Self> {
-        Arc::new(SocketWaker { key, queued: AtomicBool::new(false), queue })
+        Arc::new(SocketWaker {
+            key,
+            queued: AtomicBool::new(false),
+            queue,
+        })
     }
 
     /// The shard is about to drain the socket: a readiness from now on queues it again.

@@ -20,7 +20,12 @@ pub struct Router {
 impl Router {
     pub fn new(shards: Vec<ShardTx>) -> Self {
         let load = vec![0; shards.len()];
-        Router { shards, load, home: HashMap::new(), conferences: HashMap::new() }
+        Router {
+            shards,
+            load,
+            home: HashMap::new(),
+            conferences: HashMap::new(),
+        }
     }
 
     pub async fn run(mut self, mut rx: mpsc::Receiver<MediaCommand>) {
@@ -60,7 +65,9 @@ impl Router {
     }
 
     fn least_loaded(&self) -> usize {
-        (0..self.load.len()).min_by_key(|&i| self.load[i]).unwrap_or(0)
+        (0..self.load.len())
+            .min_by_key(|&i| self.load[i])
+            .unwrap_or(0)
     }
 
     async fn forward(&self, shard: usize, cmd: MediaCommand) {
@@ -69,7 +76,11 @@ impl Router {
     }
 
     async fn conference(&mut self, conf: u64, members: Vec<u64>) {
-        let present: Vec<u64> = members.iter().copied().filter(|c| self.home.contains_key(c)).collect();
+        let present: Vec<u64> = members
+            .iter()
+            .copied()
+            .filter(|c| self.home.contains_key(c))
+            .collect();
         let target = match (self.conferences.get(&conf), present.first()) {
             (Some(&s), _) => s,
             (None, Some(first)) => self.home[first],
@@ -86,18 +97,33 @@ impl Router {
         } else {
             self.conferences.insert(conf, target);
         }
-        self.forward(target, MediaCommand::Conference { conf, members: present }).await;
+        self.forward(
+            target,
+            MediaCommand::Conference {
+                conf,
+                members: present,
+            },
+        )
+        .await;
     }
 
     async fn move_call(&mut self, call: u64, from: usize, to: usize) {
         let (reply, answer) = oneshot::channel();
-        if self.shards[from].send(ShardCommand::Detach { call, reply }).await.is_err() {
+        if self.shards[from]
+            .send(ShardCommand::Detach { call, reply })
+            .await
+            .is_err()
+        {
             return;
         }
         let Ok(Some(detached)) = answer.await else {
             return;
         };
-        if self.shards[to].send(ShardCommand::Attach(detached)).await.is_ok() {
+        if self.shards[to]
+            .send(ShardCommand::Attach(detached))
+            .await
+            .is_ok()
+        {
             self.home.insert(call, to);
             self.load[from] -= 1;
             self.load[to] += 1;

@@ -41,8 +41,11 @@ pub struct Detached {
 
 pub enum ShardCommand {
     Media(MediaCommand),
-    Detach { call: u64, reply: oneshot::Sender<Option<Detached>> },
-    Attach(Detached),
+    Detach {
+        call: u64,
+        reply: oneshot::Sender<Option<Box<Detached>>>,
+    },
+    Attach(Box<Detached>),
 }
 
 /// A file read for Play.
@@ -68,11 +71,19 @@ struct Tally {
     send_errors: u64,
 }
 
-pub fn spawn(id: usize, events: mpsc::Sender<MediaEvent>, counters: Arc<Counters>) -> ShardTx {
+/// Starts a shard whose ticks fall at `origin` + n * 20 ms (the same for every shard, so a
+/// session moved between shards keeps its phase).
+pub fn spawn(
+    id: usize,
+    origin: Instant,
+    events: mpsc::Sender<MediaEvent>,
+    counters: Arc<Counters>,
+) -> ShardTx {
     let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
     let (loaded_tx, loaded_rx) = mpsc::unbounded_channel();
     let shard = Shard {
         id,
+        origin,
         slots: Vec::new(),
         free: Vec::new(),
         by_call: HashMap::new(),
@@ -95,6 +106,7 @@ pub fn spawn(id: usize, events: mpsc::Sender<MediaEvent>, counters: Arc<Counters
 
 struct Shard {
     id: usize,
+    origin: Instant,
     slots: Vec<Option<Slot>>,
     free: Vec<usize>,
     by_call: HashMap<u64, usize>,
@@ -118,7 +130,7 @@ impl Shard {
         mut commands: mpsc::Receiver<ShardCommand>,
         mut loaded: mpsc::UnboundedReceiver<Loaded>,
     ) {
-        let mut tick = tokio::time::interval(PACKET_INTERVAL);
+        let mut tick = tokio::time::interval_at(self.origin.into(), PACKET_INTERVAL);
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let ready = self.ready.clone();
         loop {
@@ -156,7 +168,11 @@ impl Shard {
         let Some(Some(slot)) = self.slots.get_mut(index) else {
             return;
         };
-        let (socket, waker) = if rtcp { (&slot.rtcp, &slot.rtcp_waker) } else { (&slot.rtp, &slot.rtp_waker) };
+        let (socket, waker) = if rtcp {
+            (&slot.rtcp, &slot.rtcp_waker)
+        } else {
+            (&slot.rtp, &slot.rtp_waker)
+        };
         waker.clear();
         let mut budget = READ_BUDGET;
         loop {
@@ -222,7 +238,8 @@ impl Shard {
                 }
                 self.mix_in.push(frame);
             }
-            self.mix_out.resize(self.mix_in.len(), [0; SAMPLES_PER_PACKET]);
+            self.mix_out
+                .resize(self.mix_in.len(), [0; SAMPLES_PER_PACKET]);
             mixer::mix_minus(&self.mix_in, &mut self.mix_out);
             for (i, frame) in indexes.zip(&self.mix_out) {
                 if let Some(slot) = &mut self.slots[i] {
@@ -259,10 +276,18 @@ impl Shard {
         let call = slot.call;
         while let Some(ev) = slot.session.poll_event() {
             match ev {
-                SessionEvent::RecordFinished { op, file, samples, stopped } => {
-                    write_recording(self.events.clone(), call, op, file, samples, stopped)
-                }
-                other => emit(&mut self.backlog, &self.events, &self.counters, to_media_event(call, other)),
+                SessionEvent::RecordFinished {
+                    op,
+                    file,
+                    samples,
+                    stopped,
+                } => write_recording(self.events.clone(), call, op, file, samples, stopped),
+                other => emit(
+                    &mut self.backlog,
+                    &self.events,
+                    &self.counters,
+                    to_media_event(call, other),
+                ),
             }
         }
     }
@@ -298,18 +323,28 @@ impl Shard {
             ShardCommand::Detach { call, reply } => {
                 let _ = reply.send(self.detach(call));
             }
-            ShardCommand::Attach(d) => self.attach(d.call, d.session, d.rtp, d.rtcp),
+            ShardCommand::Attach(d) => {
+                let d = *d;
+                self.attach(d.call, d.session, d.rtp, d.rtcp)
+            }
         }
     }
 
     fn media_command(&mut self, cmd: MediaCommand) {
         let now = Instant::now();
         match cmd {
-            MediaCommand::Open { call, rtp, rtcp, stream } => {
+            MediaCommand::Open {
+                call,
+                rtp,
+                rtcp,
+                stream,
+            } => {
                 self.close(call, now);
                 match (to_tokio(rtp), to_tokio(rtcp)) {
                     (Ok(rtp), Ok(rtcp)) => {
-                        let session = MediaSession::new(stream, now, SystemTime::now(), &mut self.rng);
+                        let start = self.slot_start(now);
+                        let wall = SystemTime::now() - now.saturating_duration_since(start);
+                        let session = MediaSession::new(stream, start, wall, &mut self.rng);
                         self.attach(call, session, rtp, rtcp);
                     }
                     (Err(e), _) | (_, Err(e)) => tracing::warn!(call, %e, "media sockets unusable"),
@@ -317,7 +352,12 @@ impl Shard {
             }
             MediaCommand::Close { call } => self.close(call, now),
             MediaCommand::Conference { conf, members } => self.set_conference(conf, members),
-            MediaCommand::Play { call, op, file, looped } => {
+            MediaCommand::Play {
+                call,
+                op,
+                file,
+                looped,
+            } => {
                 if self.with_session(call, |s| s.play_requested(op, looped)) {
                     self.load_file(call, op, file);
                 }
@@ -326,20 +366,42 @@ impl Shard {
         }
     }
 
+    /// The start of a new session's media clock: half a slot before a tick, so that every tick
+    /// falls in the middle of a 20 ms slot and timer jitter below 10 ms never moves a packet
+    /// into the next tick.
+    fn slot_start(&self, now: Instant) -> Instant {
+        let elapsed = now.saturating_duration_since(self.origin);
+        let period = PACKET_INTERVAL.as_nanos();
+        let k = (elapsed.as_nanos() / period) as u32;
+        (self.origin + PACKET_INTERVAL * k)
+            .checked_sub(PACKET_INTERVAL / 2)
+            .unwrap_or(self.origin)
+    }
+
     /// Commands that only touch one session.
     fn session_command(&mut self, cmd: MediaCommand, now: Instant) {
         match cmd {
             MediaCommand::Update { call, stream } => self.with_session(call, |s| s.update(stream)),
-            MediaCommand::GenerateDigits { call, digits, duration_ms } => {
-                self.with_session(call, |s| s.generate_digits(&digits, duration_ms, now))
+            MediaCommand::GenerateDigits {
+                call,
+                digits,
+                duration_ms,
+            } => self.with_session(call, |s| s.generate_digits(&digits, duration_ms, now)),
+            MediaCommand::GenerateTone {
+                call,
+                tone,
+                duration_ms,
+            } => self.with_session(call, |s| s.generate_tone(tone, duration_ms, now)),
+            MediaCommand::CancelGenerate { call } => {
+                self.with_session(call, |s| s.cancel_generate(now))
             }
-            MediaCommand::GenerateTone { call, tone, duration_ms } => {
-                self.with_session(call, |s| s.generate_tone(tone, duration_ms, now))
-            }
-            MediaCommand::CancelGenerate { call } => self.with_session(call, |s| s.cancel_generate(now)),
-            MediaCommand::Record { call, op, file, max_ms, silence_ms } => {
-                self.with_session(call, |s| s.record(op, file, max_ms, silence_ms, now))
-            }
+            MediaCommand::Record {
+                call,
+                op,
+                file,
+                max_ms,
+                silence_ms,
+            } => self.with_session(call, |s| s.record(op, file, max_ms, silence_ms, now)),
             MediaCommand::StopMedia { call } => self.with_session(call, |s| s.stop_media()),
             _ => false,
         };
@@ -368,7 +430,14 @@ impl Shard {
         // Read (and so arm) both sockets on the next turn of the loop.
         rtp_waker.queue();
         rtcp_waker.queue();
-        self.slots[index] = Some(Slot { call, session, rtp, rtcp, rtp_waker, rtcp_waker });
+        self.slots[index] = Some(Slot {
+            call,
+            session,
+            rtp,
+            rtcp,
+            rtp_waker,
+            rtcp_waker,
+        });
         self.by_call.insert(call, index);
         self.counters.sessions.fetch_add(1, Ordering::Relaxed);
     }
@@ -398,10 +467,15 @@ impl Shard {
         self.remove(call);
     }
 
-    fn detach(&mut self, call: u64) -> Option<Detached> {
+    fn detach(&mut self, call: u64) -> Option<Box<Detached>> {
         let mut slot = self.remove(call)?;
         slot.session.set_conference(None);
-        Some(Detached { call, session: slot.session, rtp: slot.rtp, rtcp: slot.rtcp })
+        Some(Box::new(Detached {
+            call,
+            session: slot.session,
+            rtp: slot.rtp,
+            rtcp: slot.rtcp,
+        }))
     }
 
     fn set_conference(&mut self, conf: u64, members: Vec<u64>) {
@@ -409,7 +483,10 @@ impl Shard {
         for call in old.iter().filter(|c| !members.contains(c)) {
             self.with_session(*call, |s| s.set_conference(None));
         }
-        let present: Vec<u64> = members.into_iter().filter(|c| self.by_call.contains_key(c)).collect();
+        let present: Vec<u64> = members
+            .into_iter()
+            .filter(|c| self.by_call.contains_key(c))
+            .collect();
         for &call in &present {
             self.with_session(call, |s| s.set_conference(Some(conf)));
         }
@@ -492,10 +569,28 @@ fn push_backlog(backlog: &mut VecDeque<MediaEvent>, counters: &Counters, ev: Med
 fn to_media_event(call: u64, ev: SessionEvent) -> MediaEvent {
     match ev {
         SessionEvent::DigitStart(digit) => MediaEvent::DigitStart { call, digit },
-        SessionEvent::DigitEnd { digit, duration_ms } => MediaEvent::DigitEnd { call, digit, duration_ms },
+        SessionEvent::DigitEnd { digit, duration_ms } => MediaEvent::DigitEnd {
+            call,
+            digit,
+            duration_ms,
+        },
         SessionEvent::GenerateDone { cancelled } => MediaEvent::GenerateDone { call, cancelled },
-        SessionEvent::PlayDone { op, result, stopped } => MediaEvent::PlayDone { call, op, result, stopped },
-        SessionEvent::RecordFinished { op, stopped, samples, .. } => MediaEvent::RecordDone {
+        SessionEvent::PlayDone {
+            op,
+            result,
+            stopped,
+        } => MediaEvent::PlayDone {
+            call,
+            op,
+            result,
+            stopped,
+        },
+        SessionEvent::RecordFinished {
+            op,
+            stopped,
+            samples,
+            ..
+        } => MediaEvent::RecordDone {
             call,
             op,
             result: Ok((samples.len() / 8) as u32),
@@ -517,6 +612,11 @@ fn write_recording(
         let result = wav::write_pcm16(&file, &samples)
             .map(|()| (samples.len() / 8) as u32)
             .map_err(|e| format!("{}: {e}", file.display()));
-        let _ = events.blocking_send(MediaEvent::RecordDone { call, op, result, stopped });
+        let _ = events.blocking_send(MediaEvent::RecordDone {
+            call,
+            op,
+            result,
+            stopped,
+        });
     });
 }
