@@ -3,7 +3,9 @@
 //! runtime; the test-side peer runs on two plain threads (epoll, one socket per stream) that
 //! send one PCMU packet per stream every 20 ms and time what the engine sends (kernel receive
 //! timestamps, SO_TIMESTAMPNS, so the peer's own scheduling does not count). For each step it
-//! prints packet loss both ways, the p99 of the packet interval's deviation from 20 ms, and
+//! prints packet loss both ways (engine -> peer: packets received against the 50 per
+//! stream-second owed, so slots the engine skipped count as lost; peer -> engine: datagrams
+//! the engine read against those sent), the p99 of the packet interval's deviation from 20 ms, and
 //! CPU microseconds per stream-second of the engine (process CPU minus the peer threads' own,
 //! from getrusage), then, last,
 //!
@@ -239,19 +241,19 @@ fn summarise(
     }
     let stream_seconds = n as f64 * plan.measure.as_secs_f64();
     let engine_cpu = process.saturating_sub(peer_cpu);
-    // RTCP is a few packets per stream per window; count only RTP-sized expectations.
+    // The engine's count includes a few RTCP datagrams (RTCP goes to RTP port + 1, which may
+    // be another stream's socket): negligible.
     let loss_in = if sent == 0 {
         100.0
     } else {
         (1.0 - engine_rx as f64 / sent as f64).max(0.0) * 100.0
     };
+    // The engine owes 50 packets per stream-second; a slot it skipped (too late to send) leaves
+    // no sequence gap, so received packets are counted against time as well.
+    let owed = (stream_seconds * 50.0).max(expected as f64);
     StepResult {
         streams: n,
-        loss_out: if expected == 0 {
-            100.0
-        } else {
-            (1.0 - received as f64 / expected as f64).max(0.0) * 100.0
-        },
+        loss_out: (1.0 - received as f64 / owed).max(0.0) * 100.0,
         loss_in,
         jitter_p99_ms: quantile(&histogram, 0.99) as f64 * 0.01,
         engine_us: engine_cpu.as_micros() as f64 / stream_seconds,

@@ -4,15 +4,16 @@
 //! RTP never passes through the core's queue.
 //!
 //! Layout: a router task owns the call -> shard map and forwards commands; a small fixed number
-//! of shard tasks each own their calls' sockets and sessions. A shard ticks every 20 ms and
-//! sends every due packet of all its sessions in one pass; received datagrams are read when
-//! tokio reports a socket readable (one waker per socket feeding the shard's ready queue, no
-//! task per call or packet). A conference's members are moved onto one shard so it can mix
-//! them in the same pass. Files are read and written on tokio's blocking threads.
+//! of shard tasks each own their calls' sockets and sessions. A shard wakes every 20 ms and, in
+//! one pass, reads every socket until it would block (kernel arrival timestamps keep the
+//! timing exact), mixes its conferences and sends every due packet of all its sessions: one
+//! wake-up per tick, no task per call or packet. A conference's members are moved onto one
+//! shard so it can mix them in the same pass. Files are read and written on tokio's blocking
+//! threads.
 
-mod ready;
 mod router;
 mod shard;
+mod socket;
 
 use std::net::UdpSocket;
 use std::path::PathBuf;

@@ -1,30 +1,32 @@
-//! A shard: one tokio task owning a set of calls' sockets and media sessions. Every 20 ms it
-//! ticks all its sessions (conference mixes first) and sends what they queued; between ticks it
-//! reads the sockets tokio reports readable; commands come from the router; decoded files come
-//! back from blocking threads.
+//! A shard: one tokio task owning a set of calls' sockets and media sessions. Every 20 ms, in
+//! one pass: it reads what each socket holds (recv until WouldBlock, with the kernel's arrival
+//! times), mixes the conferences, ticks every session and sends what they queued. Between ticks
+//! it only handles commands from the router and files decoded on blocking threads: one wake-up
+//! per tick, whatever the packet rate.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::ErrorKind;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::{Instant, SystemTime};
 
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
-use tokio::net::UdpSocket;
+use std::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::MissedTickBehavior;
 
-use super::ready::{ReadyQueue, SocketWaker};
+use super::socket::{self, Clocks};
 use super::{Counters, MediaCommand, MediaEvent};
 use crate::media::mixer::{self, Frame};
 use crate::media::rtp::{MAX_PACKET, PACKET_INTERVAL, SAMPLES_PER_PACKET};
 use crate::media::session::{MediaSession, SessionEvent, Socket};
 use crate::media::wav;
 
-/// Datagrams read from one socket before giving the others a turn.
+/// Datagrams read from one socket per tick at most (a peer sending 50 a second has 1-2 waiting).
 const READ_BUDGET: usize = 32;
+/// RTCP sockets are read every this many ticks (100 ms; the slots are staggered).
+const RTCP_EVERY: u64 = 5;
 /// Events kept while the core's channel is full; beyond this they are dropped (counted).
 const BACKLOG_LIMIT: usize = 65536;
 const COMMAND_CAPACITY: usize = 4096;
@@ -60,8 +62,6 @@ struct Slot {
     session: MediaSession,
     rtp: UdpSocket,
     rtcp: UdpSocket,
-    rtp_waker: Arc<SocketWaker>,
-    rtcp_waker: Arc<SocketWaker>,
 }
 
 #[derive(Default)]
@@ -88,8 +88,7 @@ pub fn spawn(
         free: Vec::new(),
         by_call: HashMap::new(),
         conferences: HashMap::new(),
-        ready: Arc::new(ReadyQueue::default()),
-        ready_keys: Vec::new(),
+        ticks: 0,
         events,
         backlog: VecDeque::new(),
         loaded_tx,
@@ -111,8 +110,7 @@ struct Shard {
     free: Vec<usize>,
     by_call: HashMap<u64, usize>,
     conferences: HashMap<u64, Vec<u64>>,
-    ready: Arc<ReadyQueue>,
-    ready_keys: Vec<u32>,
+    ticks: u64,
     events: mpsc::Sender<MediaEvent>,
     backlog: VecDeque<MediaEvent>,
     loaded_tx: mpsc::UnboundedSender<Loaded>,
@@ -132,12 +130,10 @@ impl Shard {
     ) {
         let mut tick = tokio::time::interval_at(self.origin.into(), PACKET_INTERVAL);
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        let ready = self.ready.clone();
         loop {
             tokio::select! {
                 biased;
-                _ = tick.tick() => self.tick(Instant::now()),
-                _ = ready.notify.notified() => self.read_ready(),
+                _ = tick.tick() => self.tick(),
                 cmd = commands.recv() => match cmd {
                     Some(cmd) => self.command(cmd),
                     None => break,
@@ -150,70 +146,28 @@ impl Shard {
 
     // ---- receiving ----
 
-    fn read_ready(&mut self) {
-        let mut keys = std::mem::take(&mut self.ready_keys);
-        self.ready.take(&mut keys);
-        let now = Instant::now();
-        for &key in &keys {
-            self.read_socket(key, now);
-        }
-        keys.clear();
-        self.ready_keys = keys;
-    }
-
-    /// Reads what a socket holds (up to the budget) and re-arms its waker.
-    fn read_socket(&mut self, key: u32, now: Instant) {
-        let index = (key >> 1) as usize;
-        let rtcp = key & 1 == 1;
-        let Some(Some(slot)) = self.slots.get_mut(index) else {
-            return;
-        };
-        let (socket, waker) = if rtcp {
-            (&slot.rtcp, &slot.rtcp_waker)
-        } else {
-            (&slot.rtp, &slot.rtp_waker)
-        };
-        waker.clear();
-        let mut budget = READ_BUDGET;
-        loop {
-            match socket.try_recv_from(&mut self.buf) {
-                Ok((n, from)) => {
-                    self.tally.received += 1;
-                    let data = &self.buf[..n];
-                    if rtcp {
-                        slot.session.handle_rtcp(data, from, now);
-                    } else {
-                        slot.session.handle_rtp(data, from, now);
-                    }
-                    budget -= 1;
-                    if budget == 0 {
-                        // More may be waiting: look again after the others.
-                        waker.queue();
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    if !arm(socket, &waker.waker()) {
-                        continue;
-                    }
-                    break;
-                }
-                // ICMP errors (port unreachable) and the like: keep reading, within the budget.
-                Err(_) => {
-                    budget -= 1;
-                    if budget == 0 {
-                        waker.queue();
-                        break;
-                    }
-                }
+    /// Reads every session's RTP socket (and, every [`RTCP_EVERY`] ticks, its RTCP socket).
+    fn read_all(&mut self, clocks: &Clocks) {
+        let rtcp_turn = self.ticks % RTCP_EVERY;
+        for index in 0..self.slots.len() {
+            let Some(slot) = &mut self.slots[index] else {
+                continue;
+            };
+            self.tally.received += read_socket(slot, false, &mut self.buf, clocks);
+            if index as u64 % RTCP_EVERY == rtcp_turn {
+                self.tally.received += read_socket(slot, true, &mut self.buf, clocks);
             }
+            self.flush_events(index);
         }
-        self.flush_events(index);
     }
 
     // ---- ticking ----
 
-    fn tick(&mut self, now: Instant) {
+    fn tick(&mut self) {
+        let clocks = Clocks::read();
+        self.read_all(&clocks);
+        self.ticks += 1;
+        let now = Instant::now();
         self.mix_conferences();
         for index in 0..self.slots.len() {
             let Some(slot) = &mut self.slots[index] else {
@@ -261,7 +215,7 @@ impl Shard {
                 Socket::Rtp => rtp,
                 Socket::Rtcp => rtcp,
             };
-            match s.try_send_to(bytes, to) {
+            match s.send_to(bytes, to) {
                 Ok(_) => tally.sent += 1,
                 Err(_) => tally.send_errors += 1,
             }
@@ -340,8 +294,8 @@ impl Shard {
                 stream,
             } => {
                 self.close(call, now);
-                match (to_tokio(rtp), to_tokio(rtcp)) {
-                    (Ok(rtp), Ok(rtcp)) => {
+                match (socket::prepare(&rtp), socket::prepare(&rtcp)) {
+                    (Ok(()), Ok(())) => {
                         let start = self.slot_start(now);
                         let wall = SystemTime::now() - now.saturating_duration_since(start);
                         let session = MediaSession::new(stream, start, wall, &mut self.rng);
@@ -424,19 +378,11 @@ impl Shard {
             self.slots.push(None);
             self.slots.len() - 1
         });
-        let key = (index as u32) << 1;
-        let rtp_waker = SocketWaker::new(key, self.ready.clone());
-        let rtcp_waker = SocketWaker::new(key | 1, self.ready.clone());
-        // Read (and so arm) both sockets on the next turn of the loop.
-        rtp_waker.queue();
-        rtcp_waker.queue();
         self.slots[index] = Some(Slot {
             call,
             session,
             rtp,
             rtcp,
-            rtp_waker,
-            rtcp_waker,
         });
         self.by_call.insert(call, index);
         self.counters.sessions.fetch_add(1, Ordering::Relaxed);
@@ -528,15 +474,27 @@ impl Shard {
     }
 }
 
-/// Registers `waker` for the socket's next readability; false if it is readable already.
-fn arm(socket: &UdpSocket, waker: &Waker) -> bool {
-    let mut cx = Context::from_waker(waker);
-    matches!(socket.poll_recv_ready(&mut cx), Poll::Pending)
-}
-
-fn to_tokio(s: std::net::UdpSocket) -> std::io::Result<UdpSocket> {
-    s.set_nonblocking(true)?;
-    UdpSocket::from_std(s)
+/// Reads what one socket holds (up to the budget) into its session; returns the count.
+fn read_socket(slot: &mut Slot, rtcp: bool, buf: &mut [u8], clocks: &Clocks) -> u64 {
+    let socket = if rtcp { &slot.rtcp } else { &slot.rtp };
+    let mut read = 0;
+    for _ in 0..READ_BUDGET {
+        match socket::recv(socket, buf, clocks) {
+            Ok((n, from, at)) => {
+                read += 1;
+                let data = &buf[..n];
+                if rtcp {
+                    slot.session.handle_rtcp(data, from, at);
+                } else {
+                    slot.session.handle_rtp(data, from, at);
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            // ICMP errors (port unreachable) and the like: go on, within the budget.
+            Err(_) => {}
+        }
+    }
+    read
 }
 
 fn emit(
