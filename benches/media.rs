@@ -1,8 +1,9 @@
 //! `cargo bench --bench media [-- --quick]` (or MEDIA_QUICK=1): the media engine alone under N
 //! concurrent two-way G.711 streams on loopback. The engine runs on its own 2-worker tokio
-//! runtime; the test-side peer runs on two plain threads (epoll, one socket per stream) that
-//! send one PCMU packet per stream every 20 ms and time what the engine sends (kernel receive
-//! timestamps, SO_TIMESTAMPNS, so the peer's own scheduling does not count). For each step it
+//! runtime; the test-side peer runs on two plain threads (one socket per stream) that every
+//! 20 ms send one PCMU packet per stream, then read every socket, timing what the engine sent
+//! by kernel receive timestamps (SO_TIMESTAMPNS, so the peer's own scheduling does not count).
+//! For each step it
 //! prints packet loss both ways (engine -> peer: packets received against the 50 per
 //! stream-second owed, so slots the engine skipped count as lost; peer -> engine: datagrams
 //! the engine read against those sent), the p99 of the packet interval's deviation from 20 ms, and
@@ -55,6 +56,7 @@ fn main() {
         println!("media bench: run it with `cargo bench --bench media [-- --quick]`");
         return;
     }
+    session_cost();
     let files = raise_fd_limit();
     let plan = plan();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -104,6 +106,48 @@ fn main() {
         ),
         None => println!("RESULT media_streams=0"),
     }
+}
+
+/// The sans-I/O part alone: one packet in and one out per session per 20 ms slot, no sockets.
+fn session_cost() {
+    use rand::SeedableRng;
+    use tapigw::media::session::MediaSession;
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(1);
+    let t0 = Instant::now();
+    let params = StreamParams {
+        remote: "127.0.0.1:5000".parse().unwrap(),
+        codec: Codec::Pcmu,
+        telephone_event: Some(101),
+        direction: Direction::SendRecv,
+    };
+    let wall = std::time::SystemTime::now();
+    let mut sessions: Vec<MediaSession> = (0..1000)
+        .map(|_| MediaSession::new(params, t0, wall, &mut rng))
+        .collect();
+    let mut buf = [0u8; 200];
+    let from = params.remote;
+    let (slots, mut bytes) = (500u32, 0usize);
+    let start = Instant::now();
+    for k in 0..slots {
+        let now = t0 + Duration::from_millis(20 * u64::from(k));
+        let h = RtpHeader {
+            payload_type: 0,
+            marker: false,
+            sequence: k as u16,
+            timestamp: k * 160,
+            ssrc: 1,
+        };
+        let n = rtp::write(&h, &[0xFF; 160], &mut buf).unwrap();
+        for s in sessions.iter_mut() {
+            s.handle_rtp(&buf[..n], from, now);
+            s.handle_tick(now);
+            s.drain_transmits(|_, _, b| bytes += b.len());
+        }
+    }
+    let per_slot = start.elapsed().as_secs_f64() * 1e6 / (f64::from(slots) * 1000.0);
+    println!(
+        "session (sans-I/O) work: {per_slot:.2} us per stream per 20 ms slot ({bytes} bytes out)"
+    );
 }
 
 struct StepResult {
@@ -274,7 +318,7 @@ fn quantile(h: &[u64], q: f64) -> usize {
     h.len()
 }
 
-/// Sends one packet per stream every 20 ms and times what comes back, with epoll.
+/// Sends one packet per stream every 20 ms and times what comes back.
 fn peer_thread(
     mut streams: Vec<PeerStream>,
     measure_from: Instant,
@@ -282,16 +326,6 @@ fn peer_thread(
     stop: Arc<AtomicBool>,
     done: std::sync::mpsc::Sender<()>,
 ) -> PeerReport {
-    // SAFETY: plain epoll syscalls on fds this thread owns.
-    let ep = unsafe { libc::epoll_create1(0) };
-    for (i, s) in streams.iter().enumerate() {
-        let mut ev = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
-            u64: i as u64,
-        };
-        unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, s.socket.as_raw_fd(), &mut ev) };
-    }
-    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 512];
     let mut report = PeerReport {
         histogram: vec![0; BUCKETS],
         ..Default::default()
@@ -315,20 +349,16 @@ fn peer_thread(
         if now >= end || stop.load(Ordering::Relaxed) {
             break;
         }
-        if now >= next_send {
-            send_all(&mut streams, ts, &payload, &mut buf, measuring, &mut report);
-            ts = ts.wrapping_add(160);
-            next_send += Duration::from_millis(20);
-        }
-        let wait = next_send
-            .saturating_duration_since(Instant::now())
-            .as_millis()
-            .min(20) as i32;
-        let n = unsafe { libc::epoll_wait(ep, events.as_mut_ptr(), events.len() as i32, wait) };
-        for ev in events.iter().take(n.max(0) as usize) {
-            let s = &mut streams[ev.u64 as usize];
+        // Like the engine: every 20 ms send one packet per stream, then read every socket
+        // (kernel timestamps give the arrival times). Nobody waits on a socket, so the
+        // engine's sends wake no thread.
+        send_all(&mut streams, ts, &payload, &mut buf, measuring, &mut report);
+        ts = ts.wrapping_add(160);
+        for s in streams.iter_mut() {
             read_stream(s, &mut buf, measuring, &mut report.histogram);
         }
+        next_send += Duration::from_millis(20);
+        std::thread::sleep(next_send.saturating_duration_since(Instant::now()));
     }
     report.cpu = thread_cpu().saturating_sub(cpu_start);
     for s in &streams {
@@ -337,7 +367,6 @@ fn peer_thread(
             report.received += s.received;
         }
     }
-    unsafe { libc::close(ep) };
     let _ = done.send(());
     report
 }
