@@ -329,6 +329,23 @@ impl MediaSession {
         self.params = params;
     }
 
+    /// The instant slot 0 of the media clock began.
+    pub fn clock_start(&self) -> Instant {
+        self.start
+    }
+
+    /// Moves the media clock's origin to `start` (a session moved to a shard that ticks at
+    /// another phase). Timestamps and sequence numbers run on; the packet after the move comes
+    /// up to half a slot early or late, once.
+    pub fn shift_clock(&mut self, start: Instant) {
+        if start >= self.start {
+            self.wall_start += start - self.start;
+        } else {
+            self.wall_start -= self.start - start;
+        }
+        self.start = start;
+    }
+
     fn samples_at(&self, now: Instant) -> u64 {
         let d = now.saturating_duration_since(self.start);
         (d.as_micros() * 8 / 1000) as u64

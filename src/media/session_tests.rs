@@ -557,3 +557,17 @@ fn mutated_datagrams_never_panic() {
         }
     }
 }
+
+#[test]
+fn a_shifted_clock_keeps_timestamps_and_sequence_running() {
+    let (mut s, t0) = session(Direction::SendRecv);
+    let before = rtp_of(&run(&mut s, t0, 0, 100));
+    // Moved to a shard ticking 7 ms later: the media clock starts 7 ms later too.
+    s.shift_clock(ms(t0, 7));
+    let after = rtp_of(&run(&mut s, t0, 107, 207));
+    let (last, next) = (&before[before.len() - 1].0, &after[0].0);
+    assert_eq!(next.sequence, last.sequence.wrapping_add(1));
+    assert_eq!(next.timestamp, last.timestamp.wrapping_add(160));
+    assert_eq!(after.len(), 5, "one packet per tick on the new phase");
+    assert_eq!(s.clock_start(), ms(t0, 7));
+}

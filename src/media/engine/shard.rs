@@ -71,8 +71,8 @@ struct Tally {
     send_errors: u64,
 }
 
-/// Starts a shard whose ticks fall at `origin` + n * 20 ms (the same for every shard, so a
-/// session moved between shards keeps its phase).
+/// Starts a shard whose ticks fall at `origin` + n * 20 ms. Shards get origins a fraction of a
+/// slot apart, so their passes (and their bursts of packets) spread over the 20 ms.
 pub fn spawn(
     id: usize,
     origin: Instant,
@@ -278,7 +278,10 @@ impl Shard {
                 let _ = reply.send(self.detach(call));
             }
             ShardCommand::Attach(d) => {
-                let d = *d;
+                let mut d = *d;
+                // Keep the session's ticks mid-slot on this shard's phase.
+                let start = self.nearest_slot_start(d.session.clock_start());
+                d.session.shift_clock(start);
                 self.attach(d.call, d.session, d.rtp, d.rtcp)
             }
         }
@@ -330,6 +333,25 @@ impl Shard {
         (self.origin + PACKET_INTERVAL * k)
             .checked_sub(PACKET_INTERVAL / 2)
             .unwrap_or(self.origin)
+    }
+
+    /// The clock start on this shard's phase nearest to `start`.
+    fn nearest_slot_start(&self, start: Instant) -> Instant {
+        let half = PACKET_INTERVAL / 2;
+        let later = self.slot_start(start + half + PACKET_INTERVAL);
+        let earlier = later.checked_sub(PACKET_INTERVAL).unwrap_or(later);
+        let distance = |t: Instant| {
+            if t > start {
+                t - start
+            } else {
+                start - t
+            }
+        };
+        if distance(earlier) <= distance(later) {
+            earlier
+        } else {
+            later
+        }
     }
 
     /// Commands that only touch one session.
