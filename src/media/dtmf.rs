@@ -164,8 +164,8 @@ impl DigitSender {
         }
     }
 
-    /// True while an event is being sent: audio packets are held back (§2.5.1.1... the event
-    /// replaces the audio it stands for).
+    /// True while an event is being sent: audio packets are held back, the event stands for
+    /// the audio of its duration.
     pub fn in_event(&self) -> bool {
         matches!(self.state, State::Tone { .. } | State::Ending { .. })
     }

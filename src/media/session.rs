@@ -293,7 +293,7 @@ impl MediaSession {
             remote_report: None,
             rtt: None,
             dropped: 0,
-            outbox: Vec::with_capacity(4 * MAX_PACKET),
+            outbox: Vec::with_capacity(2 * MAX_PACKET),
             out: Vec::with_capacity(8),
             events: VecDeque::new(),
             closed: false,
