@@ -546,3 +546,101 @@ async fn rtcp_sender_reports_and_bye() {
     };
     assert!(bye.bye);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_stops_sending_and_the_call_end_stops_play_and_record() {
+    let mut engine = Engine::start(1);
+    let mut peer = Peer::new().await;
+    let to = engine.open(30, &peer);
+    let first = peer.recv().await.0;
+    // Hold (the peer put us on recvonly): no RTP for 200 ms.
+    let mut stream = StreamParams {
+        remote: peer.addr(),
+        codec: Codec::Pcmu,
+        telephone_event: Some(101),
+        direction: Direction::RecvOnly,
+    };
+    engine
+        .handle
+        .send(MediaCommand::Update { call: 30, stream })
+        .unwrap();
+    // Packets already queued may still come; then silence.
+    let quiet = async {
+        let mut buf = [0u8; 1500];
+        loop {
+            match timeout(Duration::from_millis(200), peer.rtp.recv_from(&mut buf)).await {
+                Err(_) => break true,
+                Ok(Ok((n, _))) if rtp::parse(&buf[..n]).is_ok() => continue,
+                Ok(_) => break false,
+            }
+        }
+    };
+    assert!(
+        timeout(Duration::from_secs(3), quiet).await.unwrap(),
+        "no RTP while on hold"
+    );
+    // Resume: packets again, same SSRC, a talkspurt starts.
+    stream.direction = Direction::SendRecv;
+    engine
+        .handle
+        .send(MediaCommand::Update { call: 30, stream })
+        .unwrap();
+    let (h, _, _) = peer.recv().await;
+    assert_eq!(h.ssrc, first.ssrc);
+    assert!(h.marker);
+    // Play and record, then the call ends: both report stopped, the recording is written.
+    let dir = tempfile::tempdir().unwrap();
+    let prompt = dir.path().join("loop.wav");
+    wav::write_pcm16(&prompt, &[1000; 800]).unwrap();
+    let message = dir.path().join("msg.wav");
+    engine
+        .handle
+        .send(MediaCommand::Play {
+            call: 30,
+            op: 1,
+            file: prompt,
+            looped: true,
+        })
+        .unwrap();
+    engine
+        .handle
+        .send(MediaCommand::Record {
+            call: 30,
+            op: 2,
+            file: message.clone(),
+            max_ms: 60_000,
+            silence_ms: None,
+        })
+        .unwrap();
+    for _ in 0..10 {
+        peer.send_audio(to, &[3000; 160]).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    engine
+        .handle
+        .send(MediaCommand::Close { call: 30 })
+        .unwrap();
+    let mut seen = vec![engine.event().await, engine.event().await];
+    seen.sort_by_key(|e| matches!(e, MediaEvent::RecordDone { .. }));
+    assert_eq!(
+        seen[0],
+        MediaEvent::PlayDone {
+            call: 30,
+            op: 1,
+            result: Ok(()),
+            stopped: true
+        }
+    );
+    let MediaEvent::RecordDone {
+        call: 30,
+        op: 2,
+        result: Ok(ms),
+        stopped: true,
+    } = seen[1]
+    else {
+        panic!("{:?}", seen[1]);
+    };
+    assert!(ms >= 100, "{ms} ms recorded");
+    assert_eq!(wav::read(&message).unwrap().len() as u32, ms * 8);
+    assert_eq!(engine.handle.counters().sessions, 0);
+}

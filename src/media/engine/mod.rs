@@ -231,3 +231,33 @@ impl MediaEngine {
         MediaHandle { tx, counters }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn send_never_blocks_full_is_busy_and_a_stopped_engine_says_so() {
+        let (tx, _events) = mpsc::channel(8);
+        let config = MediaEngineConfig {
+            shards: 1,
+            command_capacity: 2,
+        };
+        let handle = MediaEngine::start(config, tx);
+        // On a current-thread runtime the router cannot run before we yield.
+        let stop = || MediaCommand::StopMedia { call: 1 };
+        assert_eq!(handle.send(stop()), Ok(()));
+        assert_eq!(handle.send(stop()), Ok(()));
+        assert_eq!(handle.send(stop()), Err(MediaError::Busy));
+        tokio::task::yield_now().await;
+        tokio::task::yield_now().await;
+        assert_eq!(handle.send(stop()), Ok(()), "drained once the router ran");
+        let (tx, rx) = mpsc::channel(1);
+        let stopped = MediaHandle {
+            tx,
+            counters: Arc::default(),
+        };
+        drop(rx);
+        assert_eq!(stopped.send(stop()), Err(MediaError::Stopped));
+    }
+}
