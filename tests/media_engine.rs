@@ -620,7 +620,7 @@ async fn hold_stops_sending_and_the_call_end_stops_play_and_record() {
         .handle
         .send(MediaCommand::Close { call: 30 })
         .unwrap();
-    let mut seen = vec![engine.event().await, engine.event().await];
+    let mut seen = [engine.event().await, engine.event().await];
     seen.sort_by_key(|e| matches!(e, MediaEvent::RecordDone { .. }));
     assert_eq!(
         seen[0],
