@@ -1,8 +1,10 @@
 //! `cargo bench --bench media [-- --quick]` (or MEDIA_QUICK=1): the media engine alone under N
 //! concurrent two-way G.711 streams on loopback. The engine runs on its own 2-worker tokio
-//! runtime; the test-side peer runs on two plain threads (one socket per stream) that every
-//! 20 ms send one PCMU packet per stream, then read every socket, timing what the engine sent
-//! by kernel receive timestamps (SO_TIMESTAMPNS, so the peer's own scheduling does not count).
+//! runtime; the test-side peer runs on two plain threads with two sockets each, every socket
+//! carrying many streams (sendmmsg/recvmmsg, streams told apart by the engine's source port),
+//! so the peer costs little beside the engine. Every 20 ms the peer sends one PCMU packet per
+//! stream and reads its sockets, timing what the engine sent by kernel receive timestamps
+//! (SO_TIMESTAMPNS, so the peer's own scheduling does not count).
 //! For each step it
 //! prints packet loss both ways (engine -> peer: packets received against the 50 per
 //! stream-second owed, so slots the engine skipped count as lost; peer -> engine: datagrams
@@ -28,6 +30,10 @@ const STEPS: [usize; 6] = [500, 1000, 2000, 3000, 4000, 5000];
 const PEER_THREADS: usize = 2;
 /// Each peer thread serves its streams in this many groups, one every 20 ms / PHASES.
 const PHASES: usize = 4;
+/// Sockets per peer thread; each carries many streams (sendmmsg/recvmmsg).
+const SOCKETS_PER_THREAD: usize = 2;
+/// Datagrams per sendmmsg/recvmmsg.
+const BATCH: usize = 64;
 /// Histogram of |interval - 20 ms| in 10 µs buckets up to 100 ms.
 const BUCKETS: usize = 10_000;
 
@@ -76,7 +82,7 @@ fn main() {
         || std::env::var("MEDIA_ALL").is_ok_and(|v| v == "1");
     let mut next_call = 1u64;
     for n in STEPS {
-        if n * 3 + 64 > files as usize {
+        if n * 2 + 64 > files as usize {
             println!("{n:>7}  skipped: the open-file limit {files} is too low");
             break;
         }
@@ -153,10 +159,12 @@ struct StepResult {
     peer_us: f64,
 }
 
-/// One peer thread's share of the streams.
+/// One stream as the peer sees it.
 struct PeerStream {
-    socket: UdpSocket,
-    engine: SocketAddr,
+    /// The engine session's RTP socket.
+    engine: libc::sockaddr_in,
+    /// Which of the thread's sockets it uses.
+    socket: usize,
     seq: u16,
     last_seq: Option<u16>,
     /// Kernel arrival time (CLOCK_REALTIME) of the last packet.
@@ -164,6 +172,14 @@ struct PeerStream {
     first_seq: Option<u32>,
     max_ext: u32,
     received: u64,
+}
+
+/// One peer thread's share: a few sockets, each carrying many streams.
+struct PeerGroup {
+    sockets: Vec<UdpSocket>,
+    streams: Vec<PeerStream>,
+    /// Engine RTP port -> index in `streams` (u32::MAX: none).
+    by_port: Vec<u32>,
 }
 
 #[derive(Default)]
@@ -175,20 +191,61 @@ struct PeerReport {
     cpu: Duration,
 }
 
+fn peer_socket() -> UdpSocket {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_nonblocking(true).unwrap();
+    let fd = s.as_raw_fd();
+    let set = |opt: i32, v: libc::c_int| {
+        // SAFETY: setsockopt with a valid int option value.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                (&v as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as u32,
+            )
+        }
+    };
+    set(libc::SO_TIMESTAMPNS, 1);
+    // Room for a few ticks of a thousand streams; SO_RCVBUFFORCE needs root.
+    if set(libc::SO_RCVBUFFORCE, 16 << 20) != 0 {
+        set(libc::SO_RCVBUF, 16 << 20);
+    }
+    s
+}
+
+fn sockaddr_in(addr: SocketAddr) -> libc::sockaddr_in {
+    let SocketAddr::V4(v4) = addr else {
+        panic!("IPv4 only");
+    };
+    libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: v4.port().to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(*v4.ip()).to_be(),
+        },
+        sin_zero: [0; 8],
+    }
+}
+
 fn run_step(handle: &MediaHandle, n: usize, plan: &Plan, next_call: &mut u64) -> StepResult {
-    let mut groups: Vec<Vec<PeerStream>> = (0..PEER_THREADS).map(|_| Vec::new()).collect();
+    let mut groups: Vec<PeerGroup> = (0..PEER_THREADS)
+        .map(|_| PeerGroup {
+            sockets: (0..SOCKETS_PER_THREAD).map(|_| peer_socket()).collect(),
+            streams: Vec::new(),
+            by_port: vec![u32::MAX; 65536],
+        })
+        .collect();
     let mut calls = Vec::with_capacity(n);
     for i in 0..n {
-        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
-        peer.set_nonblocking(true).unwrap();
-        enable_timestamps(&peer);
+        let group = &mut groups[i % PEER_THREADS];
+        let socket = (i / PEER_THREADS) % SOCKETS_PER_THREAD;
         let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
         let rtcp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        rtp.set_nonblocking(true).unwrap();
-        rtcp.set_nonblocking(true).unwrap();
         let engine = rtp.local_addr().unwrap();
         let stream = StreamParams {
-            remote: peer.local_addr().unwrap(),
+            remote: group.sockets[socket].local_addr().unwrap(),
             codec: Codec::Pcmu,
             telephone_event: Some(101),
             direction: Direction::SendRecv,
@@ -204,9 +261,10 @@ fn run_step(handle: &MediaHandle, n: usize, plan: &Plan, next_call: &mut u64) ->
             })
             .expect("command queue");
         calls.push(call);
-        groups[i % PEER_THREADS].push(PeerStream {
-            socket: peer,
-            engine,
+        group.by_port[usize::from(engine.port())] = group.streams.len() as u32;
+        group.streams.push(PeerStream {
+            engine: sockaddr_in(engine),
+            socket,
             seq: 0,
             last_seq: None,
             last_at: None,
@@ -215,21 +273,17 @@ fn run_step(handle: &MediaHandle, n: usize, plan: &Plan, next_call: &mut u64) ->
             received: 0,
         });
     }
-    let before = handle.counters();
     let start = Instant::now();
     let measure_from = start + plan.warmup;
     let end = measure_from + plan.measure;
     let stop = Arc::new(AtomicBool::new(false));
-    let (cpu_tx, cpu_rx) = std::sync::mpsc::channel::<()>();
     let threads: Vec<_> = groups
         .into_iter()
         .map(|g| {
             let stop = stop.clone();
-            let cpu_tx = cpu_tx.clone();
-            std::thread::spawn(move || peer_thread(g, measure_from, end, stop, cpu_tx))
+            std::thread::spawn(move || peer_thread(g, measure_from, end, stop))
         })
         .collect();
-    drop(cpu_tx);
     // CPU of the process over the measured window.
     std::thread::sleep(measure_from.saturating_duration_since(Instant::now()));
     let cpu0 = process_cpu();
@@ -238,13 +292,11 @@ fn run_step(handle: &MediaHandle, n: usize, plan: &Plan, next_call: &mut u64) ->
     let cpu1 = process_cpu();
     let rx1 = handle.counters().received;
     stop.store(true, Ordering::Relaxed);
-    let _ = cpu_rx.recv();
     let reports: Vec<PeerReport> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     for call in calls {
         let _ = handle.send(MediaCommand::Close { call });
     }
     std::thread::sleep(Duration::from_millis(500));
-    let _ = before;
     summarise(n, plan, reports, cpu1.saturating_sub(cpu0), rx1 - rx0)
 }
 
@@ -312,32 +364,30 @@ fn quantile(h: &[u64], q: f64) -> usize {
     h.len()
 }
 
-/// Sends one packet per stream every 20 ms and times what comes back.
+/// Every 20 ms sends one packet per stream (a quarter of the streams every 5 ms) with
+/// sendmmsg, and reads its sockets with recvmmsg, timing packets by their kernel timestamps.
 fn peer_thread(
-    mut streams: Vec<PeerStream>,
+    mut g: PeerGroup,
     measure_from: Instant,
     end: Instant,
     stop: Arc<AtomicBool>,
-    done: std::sync::mpsc::Sender<()>,
 ) -> PeerReport {
     let mut report = PeerReport {
         histogram: vec![0; BUCKETS],
         ..Default::default()
     };
-    let mut buf = [0u8; 1500];
-    let payload = [0xFFu8; 160];
-    let mut next_send = Instant::now();
+    let mut next = Instant::now();
     let mut measuring = false;
     let mut cpu_start = Duration::ZERO;
     let mut ts = 0u32;
-    let (len, mut phase) = (streams.len(), 0);
+    let (len, mut phase) = (g.streams.len(), 0);
     let chunk = len.div_ceil(PHASES);
     loop {
         let now = Instant::now();
         if !measuring && now >= measure_from {
             measuring = true;
             cpu_start = thread_cpu();
-            for s in &mut streams {
+            for s in &mut g.streams {
                 s.first_seq = None;
                 s.received = 0;
             }
@@ -345,139 +395,210 @@ fn peer_thread(
         if now >= end || stop.load(Ordering::Relaxed) {
             break;
         }
-        // Like the engine: every 20 ms send one packet per stream, then read its socket (kernel
-        // timestamps give the arrival times), a quarter of the streams every 5 ms. Nobody waits
-        // on a socket, so the engine's sends wake no thread.
-        let group = &mut streams[phase * chunk..((phase + 1) * chunk).min(len)];
-        send_all(group, ts, &payload, &mut buf, measuring, &mut report);
-        for s in group.iter_mut() {
-            read_stream(s, &mut buf, measuring, &mut report.histogram);
+        let range = (phase * chunk).min(len)..((phase + 1) * chunk).min(len);
+        for socket in 0..g.sockets.len() {
+            let sent = send_batch(
+                &g.sockets[socket],
+                &mut g.streams[range.clone()],
+                socket,
+                ts,
+            );
+            if measuring {
+                report.sent += sent;
+            }
+            receive(
+                &g.sockets[socket],
+                &mut g.streams,
+                &g.by_port,
+                measuring,
+                &mut report.histogram,
+            );
         }
         phase = (phase + 1) % PHASES;
         if phase == 0 {
             ts = ts.wrapping_add(160);
         }
-        next_send += Duration::from_millis(20) / PHASES as u32;
-        std::thread::sleep(next_send.saturating_duration_since(Instant::now()));
+        next += Duration::from_millis(20) / PHASES as u32;
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }
     report.cpu = thread_cpu().saturating_sub(cpu_start);
-    for s in &streams {
+    for s in &g.streams {
         if let Some(first) = s.first_seq {
             report.expected += u64::from(s.max_ext - first + 1);
             report.received += s.received;
         }
     }
-    let _ = done.send(());
     report
 }
 
-fn send_all(
-    streams: &mut [PeerStream],
-    ts: u32,
-    payload: &[u8],
-    buf: &mut [u8],
-    measuring: bool,
-    report: &mut PeerReport,
-) {
-    for s in streams.iter_mut() {
-        let h = RtpHeader {
-            payload_type: 0,
-            marker: s.seq == 0,
-            sequence: s.seq,
-            timestamp: ts,
-            ssrc: 0x7E57,
+/// Sends one packet for each stream of `streams` that uses `socket`, BATCH at a time.
+fn send_batch(sock: &UdpSocket, streams: &mut [PeerStream], socket: usize, ts: u32) -> u64 {
+    let mut bufs = [[0u8; 172]; BATCH];
+    let mut names = [sockaddr_in("127.0.0.1:9".parse().unwrap()); BATCH];
+    let mut sent = 0;
+    let mut mine = streams.iter_mut().filter(|s| s.socket == socket).peekable();
+    while mine.peek().is_some() {
+        let mut k = 0;
+        for s in mine.by_ref().take(BATCH) {
+            let h = RtpHeader {
+                payload_type: 0,
+                marker: s.seq == 0,
+                sequence: s.seq,
+                timestamp: ts,
+                ssrc: 0x7E57,
+            };
+            s.seq = s.seq.wrapping_add(1);
+            rtp::write(&h, &[0xFF; 160], &mut bufs[k]).unwrap();
+            names[k] = s.engine;
+            k += 1;
+        }
+        sent += sendmmsg(sock, &mut bufs[..k], &mut names[..k]);
+    }
+    sent
+}
+
+fn sendmmsg(sock: &UdpSocket, bufs: &mut [[u8; 172]], names: &mut [libc::sockaddr_in]) -> u64 {
+    let n = bufs.len();
+    let mut iovs: Vec<libc::iovec> = bufs
+        .iter_mut()
+        .map(|b| libc::iovec {
+            iov_base: b.as_mut_ptr().cast(),
+            iov_len: b.len(),
+        })
+        .collect();
+    // SAFETY: zeroed mmsghdr is valid; each points at live iovecs and names for the call.
+    let mut msgs: Vec<libc::mmsghdr> = (0..n).map(|_| unsafe { std::mem::zeroed() }).collect();
+    for (i, m) in msgs.iter_mut().enumerate() {
+        m.msg_hdr.msg_name = (&mut names[i] as *mut libc::sockaddr_in).cast();
+        m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as u32;
+        m.msg_hdr.msg_iov = &mut iovs[i];
+        m.msg_hdr.msg_iovlen = 1;
+    }
+    let mut done = 0;
+    while done < n {
+        // SAFETY: sendmmsg over the prepared headers.
+        let r = unsafe {
+            libc::sendmmsg(
+                sock.as_raw_fd(),
+                msgs[done..].as_mut_ptr(),
+                (n - done) as u32,
+                0,
+            )
         };
-        s.seq = s.seq.wrapping_add(1);
-        let n = rtp::write(&h, payload, buf).unwrap();
-        if s.socket.send_to(&buf[..n], s.engine).is_ok() && measuring {
-            report.sent += 1;
+        if r <= 0 {
+            break;
+        }
+        done += r as usize;
+    }
+    done as u64
+}
+
+/// Reads what `sock` holds, BATCH datagrams per recvmmsg.
+fn receive(
+    sock: &UdpSocket,
+    streams: &mut [PeerStream],
+    by_port: &[u32],
+    measuring: bool,
+    histogram: &mut [u64],
+) {
+    let mut bufs = vec![[0u8; 512]; BATCH];
+    let mut names: Vec<libc::sockaddr_in> =
+        vec![sockaddr_in("127.0.0.1:9".parse().unwrap()); BATCH];
+    let mut controls = vec![[0u64; 8]; BATCH];
+    let mut iovs: Vec<libc::iovec> = bufs
+        .iter_mut()
+        .map(|b| libc::iovec {
+            iov_base: b.as_mut_ptr().cast(),
+            iov_len: b.len(),
+        })
+        .collect();
+    // SAFETY: zeroed mmsghdr is valid; pointers are set to live buffers below.
+    let mut msgs: Vec<libc::mmsghdr> = (0..BATCH).map(|_| unsafe { std::mem::zeroed() }).collect();
+    loop {
+        for (i, m) in msgs.iter_mut().enumerate() {
+            m.msg_hdr.msg_name = (&mut names[i] as *mut libc::sockaddr_in).cast();
+            m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as u32;
+            m.msg_hdr.msg_iov = &mut iovs[i];
+            m.msg_hdr.msg_iovlen = 1;
+            m.msg_hdr.msg_control = controls[i].as_mut_ptr().cast();
+            m.msg_hdr.msg_controllen = std::mem::size_of_val(&controls[i]) as _;
+        }
+        // SAFETY: recvmmsg into the prepared headers.
+        let r = unsafe {
+            libc::recvmmsg(
+                sock.as_raw_fd(),
+                msgs.as_mut_ptr(),
+                BATCH as u32,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
+        };
+        if r <= 0 {
+            return;
+        }
+        for i in 0..r as usize {
+            let port = u16::from_be(names[i].sin_port);
+            let index = by_port[usize::from(port)];
+            if index == u32::MAX {
+                continue;
+            }
+            let at = timestamp(&msgs[i].msg_hdr);
+            let data = &bufs[i][..msgs[i].msg_len as usize];
+            account(&mut streams[index as usize], data, at, measuring, histogram);
+        }
+        if (r as usize) < BATCH {
+            return;
         }
     }
 }
 
-/// Receives one datagram with its kernel arrival time (SO_TIMESTAMPNS), so the peer's own
-/// scheduling delays do not count as the engine's jitter.
-fn recv_stamped(fd: i32, buf: &mut [u8]) -> Option<(usize, Duration)> {
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    let mut control = [0u64; 16];
-    // SAFETY: msghdr points at live buffers for the duration of the call.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&control) as _;
-    let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT) };
-    if n < 0 {
-        return None;
-    }
-    let mut stamp = Duration::ZERO;
+fn timestamp(msg: &libc::msghdr) -> Duration {
     // SAFETY: walking the control messages the kernel wrote.
     unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        let mut c = libc::CMSG_FIRSTHDR(msg);
         while !c.is_null() {
             if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
                 let ts = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const libc::timespec);
-                stamp = Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
+                return Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
             }
-            c = libc::CMSG_NXTHDR(&msg, c);
+            c = libc::CMSG_NXTHDR(msg, c);
         }
     }
-    Some((n as usize, stamp))
+    Duration::ZERO
 }
 
-fn enable_timestamps(socket: &UdpSocket) {
-    let on: libc::c_int = 1;
-    // SAFETY: setsockopt with a valid int option value.
-    unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_TIMESTAMPNS,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as u32,
-        );
+fn account(s: &mut PeerStream, data: &[u8], at: Duration, measuring: bool, histogram: &mut [u64]) {
+    let Ok((h, _)) = rtp::parse(data) else {
+        return;
+    };
+    if h.payload_type != 0 {
+        return;
     }
-}
-
-fn read_stream(s: &mut PeerStream, buf: &mut [u8], measuring: bool, histogram: &mut [u64]) {
-    let fd = s.socket.as_raw_fd();
-    while let Some((n, at)) = recv_stamped(fd, buf) {
-        let Ok((h, _)) = rtp::parse(&buf[..n]) else {
-            continue;
+    if let (Some(last_seq), Some(last_at)) = (s.last_seq, s.last_at) {
+        if h.sequence == last_seq.wrapping_add(1) && measuring {
+            let interval = at.saturating_sub(last_at).as_micros() as i64;
+            let dev = (interval - 20_000).unsigned_abs() / 10;
+            histogram[(dev as usize).min(BUCKETS - 1)] += 1;
+        }
+    }
+    s.last_seq = Some(h.sequence);
+    s.last_at = Some(at);
+    if measuring {
+        // Extended sequence numbers (the window is shorter than a wrap).
+        let ext = match s.first_seq {
+            None => {
+                let e = u32::from(h.sequence) + 65536;
+                s.first_seq = Some(e);
+                e
+            }
+            Some(_) => {
+                let prev = s.max_ext;
+                let delta = h.sequence.wrapping_sub(prev as u16) as i16;
+                (i64::from(prev) + i64::from(delta)) as u32
+            }
         };
-        if h.payload_type != 0 {
-            // RTCP of another stream that landed on this port (they go to RTP port + 1).
-            continue;
-        }
-        if let (Some(last_seq), Some(last_at)) = (s.last_seq, s.last_at) {
-            if h.sequence == last_seq.wrapping_add(1) && measuring {
-                let interval = at.saturating_sub(last_at).as_micros() as i64;
-                let dev = (interval - 20_000).unsigned_abs() / 10;
-                histogram[(dev as usize).min(BUCKETS - 1)] += 1;
-            }
-        }
-        s.last_seq = Some(h.sequence);
-        s.last_at = Some(at);
-        if measuring {
-            // Extended sequence numbers (the window is shorter than a wrap).
-            let ext = match s.first_seq {
-                None => {
-                    let e = u32::from(h.sequence) + 65536;
-                    s.first_seq = Some(e);
-                    e
-                }
-                Some(_) => {
-                    let prev = s.max_ext;
-                    let delta = h.sequence.wrapping_sub(prev as u16) as i16;
-                    (prev as i64 + i64::from(delta)) as u32
-                }
-            };
-            s.max_ext = s.max_ext.max(ext).max(s.first_seq.unwrap_or(0));
-            s.received += 1;
-        }
+        s.max_ext = s.max_ext.max(ext).max(s.first_seq.unwrap_or(0));
+        s.received += 1;
     }
 }
 
