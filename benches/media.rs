@@ -457,15 +457,19 @@ fn send_batch(sock: &UdpSocket, streams: &mut [PeerStream], socket: usize, ts: u
     sent
 }
 
-fn sendmmsg(sock: &UdpSocket, bufs: &mut [[u8; 172]], names: &mut [libc::sockaddr_in]) -> u64 {
-    let n = bufs.len();
-    let mut iovs: Vec<libc::iovec> = bufs
-        .iter_mut()
+/// One iovec per buffer.
+fn iovecs<const N: usize>(bufs: &mut [[u8; N]]) -> Vec<libc::iovec> {
+    bufs.iter_mut()
         .map(|b| libc::iovec {
             iov_base: b.as_mut_ptr().cast(),
-            iov_len: b.len(),
+            iov_len: N,
         })
-        .collect();
+        .collect()
+}
+
+fn sendmmsg(sock: &UdpSocket, bufs: &mut [[u8; 172]], names: &mut [libc::sockaddr_in]) -> u64 {
+    let n = bufs.len();
+    let mut iovs = iovecs(bufs);
     // SAFETY: zeroed mmsghdr is valid; each points at live iovecs and names for the call.
     let mut msgs: Vec<libc::mmsghdr> = (0..n).map(|_| unsafe { std::mem::zeroed() }).collect();
     for (i, m) in msgs.iter_mut().enumerate() {
@@ -505,13 +509,7 @@ fn receive(
     let mut names: Vec<libc::sockaddr_in> =
         vec![sockaddr_in("127.0.0.1:9".parse().unwrap()); BATCH];
     let mut controls = vec![[0u64; 8]; BATCH];
-    let mut iovs: Vec<libc::iovec> = bufs
-        .iter_mut()
-        .map(|b| libc::iovec {
-            iov_base: b.as_mut_ptr().cast(),
-            iov_len: b.len(),
-        })
-        .collect();
+    let mut iovs = iovecs(&mut bufs);
     // SAFETY: zeroed mmsghdr is valid; pointers are set to live buffers below.
     let mut msgs: Vec<libc::mmsghdr> = (0..BATCH).map(|_| unsafe { std::mem::zeroed() }).collect();
     loop {
