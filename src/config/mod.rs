@@ -7,10 +7,14 @@
 
 mod resolve;
 mod settings;
+mod tls;
 
 use std::path::{Path, PathBuf};
 
-pub use resolve::{ApiConfig, GatewayConfig, LineConfig, MediaConfig, SipConfig};
+pub use resolve::{
+    ApiConfig, GatewayConfig, LineConfig, LineTls, MediaConfig, SipConfig, StreamLimits, TlsListen,
+};
+pub use tls::{server_name, TlsClient, TlsServer};
 pub use settings::{
     ApiSettings, LineSettings, LineTransport, MediaMode, MediaSettings, Settings, SipSettings,
 };
