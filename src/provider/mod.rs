@@ -51,6 +51,7 @@ use crate::sip::transport::{
 };
 use crate::tapi::{CallId, DeviceId, ProviderEvent};
 
+pub use build::SUPPORTED_TAGS;
 pub use disconnect::disconnect_mode;
 
 use build::Ua;
