@@ -86,13 +86,11 @@ async fn register_udp_sha256() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs TCP contacts that name the listener, not the connection's port: issue 19 item 1"]
 async fn register_tcp_md5() {
     registers(Algorithm::Md5, "tcp").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs TCP contacts that name the listener, not the connection's port: issue 19 item 1"]
 async fn register_tcp_sha256() {
     registers(Algorithm::Sha256, "tcp").await;
 }
@@ -334,7 +332,6 @@ async fn inbound_call_baresip_hangs_up() {
 
 /// Inbound over a TCP line while its connection is fresh: one INVITE, one call.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs one TCP binding per line (the INVITE is forked to two): issue 19 item 1"]
 async fn inbound_call_over_tcp_app_hangs_up() {
     let mut world = World::start(KamailioOptions::default(), "tcp");
     let (mut app, h_call) = inbound_connected(&mut world).await;
@@ -429,7 +426,6 @@ async fn session_timer_refreshed_by_the_gateway() {
 /// Kamailio closes idle TCP connections after 5 s (`tcp_connection_lifetime`); the line must
 /// still be reachable afterwards: an inbound call arrives once and is answered.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs TCP lines reachable after the proxy closes the connection: issue 19 item 1"]
 async fn tcp_line_reachable_after_idle_connection_closed() {
     let mut world = World::start(
         KamailioOptions {
@@ -466,7 +462,6 @@ async fn tcp_line_reachable_after_idle_connection_closed() {
 /// A connected outbound call on a TCP line outlives Kamailio's idle connection (5 s); the far
 /// end's BYE must still reach the gateway (the proxy connects to the Contact of our 200/INVITE).
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs a TCP Contact that names the listener (BYE after idle gets 477): issue 19 item 1"]
 async fn tcp_far_end_bye_after_idle_connection_closed() {
     let mut world = World::start(
         KamailioOptions {
@@ -509,7 +504,6 @@ async fn sigterm_leaves_no_binding_udp() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs one TCP binding per line, removed on stop: issue 19 item 1"]
 async fn sigterm_leaves_no_binding_tcp() {
     sigterm_leaves_no_binding("tcp").await;
 }
