@@ -103,6 +103,13 @@ impl GatewayProcess {
         self.wait_for_next_log(needle, timeout)
     }
 
+    /// Takes every log line printed so far into `seen`, without waiting.
+    pub fn drain_log(&mut self) {
+        while let Ok(line) = self.logs.try_recv() {
+            self.seen.push(line);
+        }
+    }
+
     /// Waits for a log line containing `needle` that has not been read yet (older lines,
     /// already read, do not count).
     pub fn wait_for_next_log(&mut self, needle: &str, timeout: Duration) -> String {
