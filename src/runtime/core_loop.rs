@@ -164,6 +164,7 @@ impl Server {
         };
         CoreTask {
             gateway,
+            pending_closes: Vec::new(),
             config,
             sinks,
             core_rx,
@@ -215,6 +216,8 @@ fn set_buffers(socket: &UdpSocket) {
 
 struct CoreTask {
     gateway: Gateway,
+    /// Connections to close once what is queued now is flushed (after a framing refusal).
+    pending_closes: Vec<(crate::sip::transport::Peer, u64)>,
     /// The configuration running now (the base of a reload).
     config: GatewayConfig,
     sinks: Sinks,
@@ -344,6 +347,10 @@ impl CoreTask {
                 }
             }
             CoreInput::Flow(event) => self.gateway.handle_flow_event(now, event),
+            CoreInput::CloseStream { peer, id } => {
+                // After the refusal queued just before: flushed in order, then closed.
+                self.pending_closes.push((peer, id));
+            }
         }
     }
 
@@ -378,6 +385,9 @@ impl CoreTask {
             while let Some(transmit) = self.gateway.poll_transmit() {
                 self.sinks.send_sip(transmit).await;
                 progressed = true;
+            }
+            for (peer, id) in self.pending_closes.drain(..) {
+                self.sinks.streams.close_id(peer, id);
             }
             while let Some(output) = self.gateway.poll_output() {
                 if let Some(conn) = self.sinks.deliver_api(output) {

@@ -25,6 +25,9 @@ pub enum CoreInput {
     StreamClosed { peer: Peer, id: u64 },
     /// A keep-alive pong arrived on a connection (RFC 5626 §4.4.1).
     Flow(FlowEvent),
+    /// Close connection `id` once what is queued for it is written (after a framing error:
+    /// the responses to its earlier messages and its 400/413 go first).
+    CloseStream { peer: Peer, id: u64 },
 }
 
 /// What a connection's writer is given.

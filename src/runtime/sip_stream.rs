@@ -83,7 +83,7 @@ pub async fn run<S>(
         _ = &mut write => {}
         ending = read_loop(&mut reader, &ctx, &sender) => {
             if ending == Ending::Refused {
-                let _ = sender.try_send(Outgoing::Close);
+                // The core writes what it owes, the refusal, then closes (CloseStream).
                 let _ = tokio::time::timeout(FLUSH_GRACE, &mut write).await;
             }
         }
@@ -141,7 +141,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
                     }
                 }
                 Ok(None) => break,
-                Err(err) => return refuse(&framer, &err, ctx, out),
+                Err(err) => return refuse(&framer, &err, ctx).await,
             }
         }
     }
@@ -174,13 +174,9 @@ async fn on_frame(frame: Frame, ctx: &ConnCtx, out: &mpsc::Sender<Outgoing>) -> 
 }
 
 /// A message that cannot be framed: its request gets 400/413 on this connection, which then
-/// closes (RFC 3261 §18.3: the stream cannot be resynchronised).
-fn refuse(
-    framer: &StreamFramer,
-    err: &codec::FramingError,
-    ctx: &ConnCtx,
-    out: &mpsc::Sender<Outgoing>,
-) -> Ending {
+/// closes (RFC 3261 §18.3: the stream cannot be resynchronised). Both go through the core, in
+/// order after the messages before it, so their responses are written first.
+async fn refuse(framer: &StreamFramer, err: &codec::FramingError, ctx: &ConnCtx) -> Ending {
     let (status, reason) = err.answer();
     let peer = ctx.peer.addr;
     if status == 413 {
@@ -190,15 +186,20 @@ fn refuse(
     } else {
         tracing::info!(%peer, %err, "closing connection: bad framing");
     }
-    match framer
+    let (source, id) = (ctx.peer, ctx.id);
+    let response = framer
         .pending_head()
-        .and_then(|head| codec::refuse(head, status, reason))
-    {
-        Some(response) => {
-            let _ = out.try_send(Outgoing::Bytes(Bytes::from(response)));
-            Ending::Refused
+        .and_then(|head| codec::refuse(head, status, reason));
+    if let Some(response) = response {
+        let refused = CoreInput::Malformed { source, response };
+        if ctx.core.send(refused).await.is_err() {
+            return Ending::Gone;
         }
-        None => Ending::Gone,
+    }
+    // Even with nothing to answer, what the core owes the earlier messages goes out first.
+    match ctx.core.send(CoreInput::CloseStream { peer: source, id }).await {
+        Ok(()) => Ending::Refused,
+        Err(_) => Ending::Gone,
     }
 }
 

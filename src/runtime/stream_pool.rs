@@ -6,7 +6,7 @@
 //!
 //! Inbound connections count against `sip.max_connections` through [`ConnSlots`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,9 +65,17 @@ impl StreamShared {
     }
 }
 
+/// Inbound connections remembered after they closed (see [`StreamPool::closed`]).
+const GONE_INBOUND: usize = 1024;
+
 /// Open connections by peer (transport and address).
 pub struct StreamPool {
     conns: HashMap<Peer, Conn>,
+    /// Peers whose accepted connections are open: their addresses are ephemeral ports.
+    inbound: HashSet<Peer>,
+    /// Recently closed accepted connections, oldest first: a late response for one is dropped
+    /// (its transaction fails) rather than sent by connecting to a port nobody listens on.
+    gone_inbound: VecDeque<Peer>,
     shared: StreamShared,
     tls: Arc<TlsConnectors>,
 }
@@ -76,6 +84,8 @@ impl StreamPool {
     pub fn new(shared: StreamShared, tls: Arc<TlsConnectors>) -> Self {
         StreamPool {
             conns: HashMap::new(),
+            inbound: HashSet::new(),
+            gone_inbound: VecDeque::new(),
             shared,
             tls,
         }
@@ -100,28 +110,53 @@ impl StreamPool {
                 Err(mpsc::error::TrySendError::Closed(Outgoing::Close)) => return,
             }
         }
+        if self.gone_inbound.contains(&peer) {
+            tracing::debug!(peer = %peer.addr, "its connection is gone: not connecting to an ephemeral port");
+            self.fail(peer, "connection closed");
+            return;
+        }
         self.connect(peer, payload);
     }
 
     /// A connection was accepted.
     pub fn opened(&mut self, peer: Peer, id: u64, sender: mpsc::Sender<Outgoing>) {
         self.conns.insert(peer, Conn { id, sender });
+        self.inbound.insert(peer);
+        self.gone_inbound.retain(|p| *p != peer);
     }
 
     /// A connection ended; true when it was the peer's current one (now forgotten), false
     /// when a newer one replaced it or the core had closed it.
     pub fn closed(&mut self, peer: Peer, id: u64) -> bool {
-        if self.conns.get(&peer).is_some_and(|c| c.id == id) {
-            self.conns.remove(&peer);
-            return true;
+        if !self.conns.get(&peer).is_some_and(|c| c.id == id) {
+            return false;
         }
-        false
+        self.conns.remove(&peer);
+        self.forget_inbound(peer);
+        true
     }
 
     /// Closes the connection to `peer` after what is queued; the next send opens a new one.
     pub fn close(&mut self, peer: Peer) {
         if let Some(conn) = self.conns.remove(&peer) {
             let _ = conn.sender.try_send(Outgoing::Close);
+            self.forget_inbound(peer);
+        }
+    }
+
+    /// Closes connection `id` to `peer` after what is queued (not a newer one).
+    pub fn close_id(&mut self, peer: Peer, id: u64) {
+        if self.conns.get(&peer).is_some_and(|c| c.id == id) {
+            self.close(peer);
+        }
+    }
+
+    fn forget_inbound(&mut self, peer: Peer) {
+        if self.inbound.remove(&peer) {
+            if self.gone_inbound.len() == GONE_INBOUND {
+                self.gone_inbound.pop_front();
+            }
+            self.gone_inbound.push_back(peer);
         }
     }
 
