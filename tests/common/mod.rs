@@ -42,18 +42,29 @@ impl GatewayProcess {
     }
 
     pub fn start_on(sip_port: u16, api_port: u16, rest: &str) -> GatewayProcess {
-        Self::launch(sip_port, api_port, "", rest)
+        Self::launch(sip_port, api_port, "", "", rest)
     }
 
     /// Like [`GatewayProcess::start`] with extra `[api]` keys.
     pub fn start_with_api(api_extra: &str, rest: &str) -> GatewayProcess {
-        Self::launch(free_port(), free_port(), api_extra, rest)
+        Self::launch(free_port(), free_port(), "", api_extra, rest)
     }
 
-    fn launch(sip_port: u16, api_port: u16, api_extra: &str, rest: &str) -> GatewayProcess {
+    /// Like [`GatewayProcess::start`] with extra `[sip]` keys.
+    pub fn start_with_sip(sip_extra: &str, rest: &str) -> GatewayProcess {
+        Self::launch(free_port(), free_port(), sip_extra, "", rest)
+    }
+
+    fn launch(
+        sip_port: u16,
+        api_port: u16,
+        sip_extra: &str,
+        api_extra: &str,
+        rest: &str,
+    ) -> GatewayProcess {
         let dir = tempfile::tempdir().unwrap();
         let head = format!(
-            "[sip]\nlisten = \"127.0.0.1:{sip_port}\"\nt1_ms = 100\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n{api_extra}\n"
+            "[sip]\nlisten = \"127.0.0.1:{sip_port}\"\nt1_ms = 100\n{sip_extra}\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n{api_extra}\n"
         );
         let path = dir.path().join("tapigw.toml");
         std::fs::write(&path, format!("{head}{rest}")).unwrap();
