@@ -98,6 +98,11 @@ impl GatewayProcess {
         gw
     }
 
+    /// The gateway's process ID (for /proc readings such as its RSS).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn sip_addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.sip_port))
     }
