@@ -514,7 +514,11 @@ async fn tcp_outbound_flow_kept_alive_and_used_for_inbound_calls() {
     std::thread::sleep(Duration::from_secs(11));
     world.gateway.drain_log();
     assert!(
-        !world.gateway.seen.iter().any(|l| l.contains("connection closed")),
+        !world
+            .gateway
+            .seen
+            .iter()
+            .any(|l| l.contains("connection closed")),
         "the pinged flow outlived tcp_connection_lifetime:\n{}",
         world.gateway.seen.join("\n")
     );
@@ -529,7 +533,10 @@ async fn tcp_outbound_flow_kept_alive_and_used_for_inbound_calls() {
         .into_iter()
         .find(|m| m.tag == "snd" && m.is_request("INVITE") && m.first_line().contains("1001@"))
         .expect("Kamailio forwarded the INVITE");
-    assert_eq!(invite.to, flow, "the INVITE came over the registration's flow");
+    assert_eq!(
+        invite.to, flow,
+        "the INVITE came over the registration's flow"
+    );
     assert_eq!(app.op("lineDrop", h_call).await, 0);
     app.state(h_call, LINECALLSTATE_IDLE).await;
     assert_eq!(world.kamailio.bindings_of("1001").len(), 1);

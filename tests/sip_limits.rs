@@ -60,7 +60,11 @@ async fn a_connection_flood_is_refused_past_the_limit_and_a_real_call_still_comp
         .map(|s| closed_within(s, Duration::from_millis(500)))
         .filter(|closed| *closed)
         .count();
-    assert_eq!(refused, FLOOD - MAX, "every connection past {MAX} is refused");
+    assert_eq!(
+        refused,
+        FLOOD - MAX,
+        "every connection past {MAX} is refused"
+    );
     let during = rss_kib(gw.pid());
 
     // A real call (SIPp over UDP, the app answers) while the flood holds its connections.
@@ -68,15 +72,28 @@ async fn a_connection_flood_is_refused_past_the_limit_and_a_real_call_still_comp
     let target = gw.sip_addr().to_string();
     let sf = scenario("uac_call_caller_hangs_up.xml");
     let caller = tokio::task::spawn_blocking(move || {
-        sipp(&[&target, "-sf", sf.to_str().unwrap(), "-m", "1", "-s", "1001", "-d", "200"])
-            .timeout(30)
-            .run()
+        sipp(&[
+            &target,
+            "-sf",
+            sf.to_str().unwrap(),
+            "-m",
+            "1",
+            "-s",
+            "1001",
+            "-d",
+            "200",
+        ])
+        .timeout(30)
+        .run()
     });
     let (h_call, _) = new_call(&mut owner).await;
     let answer = owner.call_op("lineAnswer", h_call).await.unwrap();
     assert_eq!(reply(&mut owner, answer).await, 0);
     state(&mut owner, h_call, LINECALLSTATE_IDLE).await;
-    caller.await.unwrap().assert_success("a call during the connection flood");
+    caller
+        .await
+        .unwrap()
+        .assert_success("a call during the connection flood");
 
     // Slowloris: the held connections never sent a message and are closed after 2 s.
     let start = Instant::now();
@@ -89,20 +106,36 @@ async fn a_connection_flood_is_refused_past_the_limit_and_a_real_call_still_comp
     assert!(start.elapsed() < Duration::from_secs(5));
     gw.wait_for_log("sip.tcp_idle_s hit", Duration::from_secs(1));
     // Their slots came back: a new connection is served.
-    let options = "OPTIONS sip:1001@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKlim1\r\n\
+    let options =
+        "OPTIONS sip:1001@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKlim1\r\n\
         From: <sip:x@127.0.0.1>;tag=1\r\nTo: <sip:1001@127.0.0.1>\r\nCall-ID: lim1\r\n\
         CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
     let mut fresh = TcpStream::connect(gw.sip_addr()).unwrap();
     fresh.write_all(options.as_bytes()).unwrap();
-    fresh.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    fresh
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     let mut buf = [0u8; 2048];
     let n = fresh.read(&mut buf).unwrap();
-    assert!(buf[..n].starts_with(b"SIP/2.0 200 "), "{}", String::from_utf8_lossy(&buf[..n]));
+    assert!(
+        buf[..n].starts_with(b"SIP/2.0 200 "),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
     drop(held);
     let after = rss_kib(gw.pid());
     println!("RSS: {before} KiB before, {during} KiB with {FLOOD} connections offered ({MAX} held), {after} KiB after");
-    let lines = gw.seen.iter().filter(|l| l.contains("sip.max_connections hit")).count();
-    assert_eq!(lines, 1, "one log line for {} refusals (rate-limited)", FLOOD - MAX);
+    let lines = gw
+        .seen
+        .iter()
+        .filter(|l| l.contains("sip.max_connections hit"))
+        .count();
+    assert_eq!(
+        lines,
+        1,
+        "one log line for {} refusals (rate-limited)",
+        FLOOD - MAX
+    );
     assert!(gw.stop().success());
 }
 
@@ -119,10 +152,18 @@ fn an_oversized_message_gets_413_and_the_connection_closes() {
     );
     let mut stream = TcpStream::connect(gw.sip_addr()).unwrap();
     stream.write_all(request.as_bytes()).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     let mut all = Vec::new();
     let _ = stream.read_to_end(&mut all);
     let text = String::from_utf8_lossy(&all);
-    assert!(text.starts_with("SIP/2.0 413 Request Entity Too Large\r\n"), "{text}");
-    assert!(text.contains("Call-ID: big1\r\n") && text.contains("tag="), "{text}");
+    assert!(
+        text.starts_with("SIP/2.0 413 Request Entity Too Large\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Call-ID: big1\r\n") && text.contains("tag="),
+        "{text}"
+    );
 }

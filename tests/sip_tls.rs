@@ -161,7 +161,9 @@ fn answer(request: &Request, status: u16, sdp: Option<(&str, &str)>) -> Response
     if let Some((sdp, contact)) = sdp {
         r.headers.content_type = Some("application/sdp".into());
         r.body = sdp.as_bytes().to_vec();
-        r.headers.contact.push(codec::parse_name_addr(contact).unwrap());
+        r.headers
+            .contact
+            .push(codec::parse_name_addr(contact).unwrap());
     }
     if request.method == Method::Register {
         r.headers.contact = request.headers.contact.clone();
@@ -171,18 +173,26 @@ fn answer(request: &Request, status: u16, sdp: Option<(&str, &str)>) -> Response
 
 /// The gateway with a TLS listener and one TLS line registering at `provider`, `tls_ca` the
 /// PEM of the CA to trust.
-fn gateway(dir: &tempfile::TempDir, pki: &Pki, provider: SocketAddr, ca_pem: &str) -> GatewayProcess {
+fn gateway(
+    dir: &tempfile::TempDir,
+    pki: &Pki,
+    provider: SocketAddr,
+    ca_pem: &str,
+) -> GatewayProcess {
     let (cert, key) = pki.leaf();
     let write = |name: &str, text: &str| {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         path.display().to_string()
     };
-    let (cert, key, ca) = (write("gw.pem", &cert), write("gw.key", &key), write("ca.pem", ca_pem));
-    let tls_port = common::free_port();
-    let sip = format!(
-        "tls_listen = \"127.0.0.1:{tls_port}\"\ntls_cert = {cert:?}\ntls_key = {key:?}"
+    let (cert, key, ca) = (
+        write("gw.pem", &cert),
+        write("gw.key", &key),
+        write("ca.pem", ca_pem),
     );
+    let tls_port = common::free_port();
+    let sip =
+        format!("tls_listen = \"127.0.0.1:{tls_port}\"\ntls_cert = {cert:?}\ntls_key = {key:?}");
     let line = format!(
         "[[lines]]\nuser = \"1001\"\ndomain = \"localhost\"\nproxy = \"localhost:{}\"\n\
          transport = \"tls\"\nregister = true\nexpires = 300\ntls_ca = {ca:?}\n\n\
@@ -194,7 +204,10 @@ fn gateway(dir: &tempfile::TempDir, pki: &Pki, provider: SocketAddr, ca_pem: &st
 
 fn tls_port(gw: &mut GatewayProcess) -> u16 {
     let line = gw.wait_for_log("tapigw listening", STEP);
-    let at = line.find("sip_tls=").expect("sip_tls in the listening line") + 8;
+    let at = line
+        .find("sip_tls=")
+        .expect("sip_tls in the listening line")
+        + 8;
     let addr: SocketAddr = line[at..]
         .split_whitespace()
         .next()
@@ -214,9 +227,19 @@ async fn a_tls_line_registers_and_calls_over_one_verified_connection() {
     let mut gw = gateway(&dir, &pki, provider, &pki.ca_pem);
     let tls_port = tls_port(&mut gw);
     let acceptor = TlsAcceptor::from(pki.server_config());
-    let (tcp, _) = tokio::time::timeout(STEP, listener.accept()).await.unwrap().unwrap();
-    let tls = acceptor.accept(tcp).await.expect("the gateway completes the handshake");
-    assert_eq!(tls.get_ref().1.server_name(), Some("localhost"), "SNI from proxy");
+    let (tcp, _) = tokio::time::timeout(STEP, listener.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    let tls = acceptor
+        .accept(tcp)
+        .await
+        .expect("the gateway completes the handshake");
+    assert_eq!(
+        tls.get_ref().1.server_name(),
+        Some("localhost"),
+        "SNI from proxy"
+    );
     let mut conn = SipConn::new(tls);
 
     let register = conn.request(Method::Register).await;
@@ -228,13 +251,18 @@ async fn a_tls_line_registers_and_calls_over_one_verified_connection() {
         contact.contains(&format!("@127.0.0.1:{tls_port};transport=tls>")),
         "{contact}"
     );
-    assert!(contact.contains("reg-id=1") && contact.contains("+sip.instance="), "{contact}");
+    assert!(
+        contact.contains("reg-id=1") && contact.contains("+sip.instance="),
+        "{contact}"
+    );
     conn.send(answer(&register, 200, None)).await;
 
     let (mut client, _, h_line) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
     let (request, h_call) = client.line_make_call(h_line, "2000").await.unwrap();
     let invite = conn.request(Method::Invite).await;
-    assert!(invite.headers.contact[0].to_string().contains(";transport=tls;ob>"));
+    assert!(invite.headers.contact[0]
+        .to_string()
+        .contains(";transport=tls;ob>"));
     // The far end's Contact is the provider's address: the ACK and BYE reuse the flow.
     let contact = format!("<sip:2000@127.0.0.1:{};transport=tls>", provider.port());
     conn.send(answer(&invite, 200, Some((SDP, &contact)))).await;
@@ -251,7 +279,9 @@ async fn a_tls_line_registers_and_calls_over_one_verified_connection() {
     assert_eq!(reply(&mut client, dropped).await, 0);
     state(&mut client, h_call, LINECALLSTATE_IDLE).await;
     assert!(
-        tokio::time::timeout(Duration::from_millis(300), listener.accept()).await.is_err(),
+        tokio::time::timeout(Duration::from_millis(300), listener.accept())
+            .await
+            .is_err(),
         "no second connection: the registration's one was reused"
     );
     assert!(gw.stop().success());
@@ -269,7 +299,10 @@ async fn an_inbound_tls_call_is_answered_on_its_own_connection() {
     let connector = TlsConnector::from(pki.client_config());
     let tcp = TcpStream::connect(("127.0.0.1", tls_port)).await.unwrap();
     let name = ServerName::try_from("localhost").unwrap();
-    let tls = connector.connect(name, tcp).await.expect("the gateway's certificate verifies");
+    let tls = connector
+        .connect(name, tcp)
+        .await
+        .expect("the gateway's certificate verifies");
     let local = tls.get_ref().0.local_addr().unwrap();
     let mut conn = SipConn::new(tls);
     let invite = format!(
@@ -317,8 +350,14 @@ async fn a_provider_certificate_from_another_ca_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut gw = gateway(&dir, &pki, listener.local_addr().unwrap(), &pki.ca_pem);
     let acceptor = TlsAcceptor::from(other.server_config());
-    let (tcp, _) = tokio::time::timeout(STEP, listener.accept()).await.unwrap().unwrap();
-    assert!(acceptor.accept(tcp).await.is_err(), "the gateway aborts the handshake");
+    let (tcp, _) = tokio::time::timeout(STEP, listener.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        acceptor.accept(tcp).await.is_err(),
+        "the gateway aborts the handshake"
+    );
     let line = gw.wait_for_log("connect failed", STEP);
     assert!(line.contains("TLS"), "{line}");
     assert!(gw.stop().success());

@@ -62,8 +62,14 @@ fn check(name: &str, answer: &str, status: &str) {
         "{name}: got {answer}"
     );
     // insuf has no To to copy; every other answer has one, with a tag.
-    if let Some(to) = answer.lines().find(|l| l.starts_with("To:") || l.starts_with("t:")) {
-        assert!(to.contains("tag="), "{name}: a To tag (RFC 3261 §8.2.6.2): {to}");
+    if let Some(to) = answer
+        .lines()
+        .find(|l| l.starts_with("To:") || l.starts_with("t:"))
+    {
+        assert!(
+            to.contains("tag="),
+            "{name}: a To tag (RFC 3261 §8.2.6.2): {to}"
+        );
     } else {
         assert_eq!(name, "insuf", "{answer}");
     }
@@ -79,7 +85,11 @@ fn tcp_exchange(gw: &GatewayProcess, message: &[u8], wait: Duration) -> Option<S
     let mut buf = [0u8; 4096];
     while Instant::now() < deadline {
         stream
-            .set_read_timeout(Some(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1))))
+            .set_read_timeout(Some(
+                deadline
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(1)),
+            ))
             .unwrap();
         match stream.read(&mut buf) {
             Ok(0) | Err(_) => break,
@@ -101,7 +111,10 @@ fn invalid_torture_requests_get_their_answers_over_udp() {
         if *name == "bext01" {
             // The 420 comes from the provider, which answers where the Via says (§18.2.2):
             // here, with rport, to this test's socket rather than 192.0.2.1.
-            text = text.replace("SIP/2.0/UDP 192.0.2.1;", "SIP/2.0/UDP 127.0.0.1:LOCALPORT;rport;");
+            text = text.replace(
+                "SIP/2.0/UDP 192.0.2.1;",
+                "SIP/2.0/UDP 127.0.0.1:LOCALPORT;rport;",
+            );
         }
         let answer = udp_exchange(gw.sip_addr(), &text, Duration::from_secs(5))
             .unwrap_or_else(|| panic!("{name}: no answer over UDP"));
@@ -125,7 +138,9 @@ fn invalid_torture_requests_get_their_answers_over_tcp() {
     // mcl01 cannot be cut from the stream: after its 400 the connection is closed.
     let mut stream = TcpStream::connect(gw.sip_addr()).unwrap();
     stream.write_all(&fixture("mcl01")).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     let mut all = Vec::new();
     let _ = stream.read_to_end(&mut all);
     let text = String::from_utf8_lossy(&all);

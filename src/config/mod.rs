@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 pub use resolve::{
     ApiConfig, GatewayConfig, LineConfig, LineTls, MediaConfig, SipConfig, StreamLimits, TlsListen,
 };
-pub use tls::{server_name, TlsClient, TlsServer};
 pub use settings::{
     ApiSettings, LineSettings, LineTransport, MediaMode, MediaSettings, Settings, SipSettings,
 };
+pub use tls::{server_name, TlsClient, TlsServer};
 
 /// Prefix of environment overrides: `TAPIGW__API__LISTEN=127.0.0.1:9000`.
 pub const ENV_PREFIX: &str = "TAPIGW";

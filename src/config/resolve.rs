@@ -208,7 +208,11 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
             ));
         }
         // RFC 3261 §19.1.2: 5061 is the default port of TLS.
-        let port = if l.transport == LineTransport::Tls { 5061 } else { 5060 };
+        let port = if l.transport == LineTransport::Tls {
+            5061
+        } else {
+            5060
+        };
         let proxy = resolve_addr(&l.proxy, port).map_err(|p| err(&key("proxy"), p))?;
         let registrar = match &l.registrar {
             Some(r) => resolve_addr(r, port).map_err(|p| err(&key("registrar"), p))?,
@@ -309,7 +313,10 @@ fn tls_listen(sip: &SipSettings) -> Result<Option<TlsListen>, (&'static str, Str
     let (cert, key) = (sip.tls_cert.as_deref(), sip.tls_key.as_deref());
     let Some(listen) = sip.tls_listen else {
         if cert.is_some() || key.is_some() {
-            return Err(("sip.tls_listen", "required with sip.tls_cert/sip.tls_key".into()));
+            return Err((
+                "sip.tls_listen",
+                "required with sip.tls_cert/sip.tls_key".into(),
+            ));
         }
         return Ok(None);
     };
@@ -351,7 +358,11 @@ fn line_tls(
         };
     }
     let client = tls::client(l.tls_ca.as_deref()).map_err(|p| ("tls_ca", p))?;
-    let hosts = [Some(&l.proxy), l.registrar.as_ref().or(Some(&l.proxy)), l.outbound_proxy.as_ref()];
+    let hosts = [
+        Some(&l.proxy),
+        l.registrar.as_ref().or(Some(&l.proxy)),
+        l.outbound_proxy.as_ref(),
+    ];
     let keys = ["proxy", "registrar", "outbound_proxy"];
     let mut names = Vec::new();
     for ((addr, host), key) in addrs.into_iter().zip(hosts).zip(keys) {

@@ -73,7 +73,10 @@ pub fn client(ca: Option<&str>) -> Result<TlsClient, String> {
             let found = rustls_native_certs::load_native_certs();
             let (added, _) = roots.add_parsable_certificates(found.certs);
             if added == 0 {
-                return Err("no system CA certificates found (install ca-certificates or set tls_ca)".into());
+                return Err(
+                    "no system CA certificates found (install ca-certificates or set tls_ca)"
+                        .into(),
+                );
             }
         }
     }
@@ -89,7 +92,8 @@ pub fn client(ca: Option<&str>) -> Result<TlsClient, String> {
 /// against the certificate's IP addresses and sends no SNI).
 pub fn server_name(host: &str) -> Result<ServerName<'static>, String> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    ServerName::try_from(bare.to_string()).map_err(|e| format!("{host:?} is no TLS server name ({e})"))
+    ServerName::try_from(bare.to_string())
+        .map_err(|e| format!("{host:?} is no TLS server name ({e})"))
 }
 
 /// Every certificate of a PEM file, at least one.

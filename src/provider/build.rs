@@ -246,7 +246,11 @@ pub fn resolve_hop(uri: &Uri, fallback: Peer) -> Peer {
         Some(t) => Transport::from_via_token(t).unwrap_or(fallback.transport),
         None => fallback.transport,
     };
-    let default_port = if transport == Transport::Tls { 5061 } else { 5060 };
+    let default_port = if transport == Transport::Tls {
+        5061
+    } else {
+        5060
+    };
     match uri.host.ip() {
         Some(ip) => Peer {
             transport,

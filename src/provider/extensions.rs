@@ -85,7 +85,10 @@ mod tests {
 
     #[test]
     fn only_what_we_do_not_support_is_listed_once() {
-        assert!(unsupported_tags(&request(&[])).is_empty(), "Proxy-Require is ignored");
+        assert!(
+            unsupported_tags(&request(&[])).is_empty(),
+            "Proxy-Require is ignored"
+        );
         assert!(unsupported_tags(&request(&["Replaces"])).is_empty());
         assert_eq!(
             unsupported_tags(&request(&["foo, replaces", "bar", "FOO"])),

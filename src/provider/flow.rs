@@ -102,7 +102,9 @@ impl Flow {
 
     /// The flow failed at `now`: how long to wait before registering a new one (§4.5).
     pub fn on_failed(&mut self, now: Instant, ids: &mut IdGen) -> Duration {
-        let lived = self.registered_at.map(|at| now.saturating_duration_since(at));
+        let lived = self
+            .registered_at
+            .map(|at| now.saturating_duration_since(at));
         if lived.is_some_and(|l| l >= STABLE) {
             self.failures = 0;
         }
@@ -162,7 +164,10 @@ mod tests {
             "{first:?}"
         );
         let ping = t0 + first;
-        assert_eq!(flow.due(ping - Duration::from_millis(1), &mut ids), FlowDue::Nothing);
+        assert_eq!(
+            flow.due(ping - Duration::from_millis(1), &mut ids),
+            FlowDue::Nothing
+        );
         assert_eq!(flow.due(ping, &mut ids), FlowDue::Ping);
         assert_eq!(flow.next_deadline(), Some(ping + PONG_TIMEOUT));
         flow.on_pong();
@@ -201,7 +206,10 @@ mod tests {
             now += Duration::from_secs(5);
             let wait = flow.on_failed(now, &mut ids);
             let full = (BASE_TIME * (1 << (n - 1))).min(MAX_TIME);
-            assert!(wait >= full / 2 && wait <= full, "failure {n}: {wait:?} of {full:?}");
+            assert!(
+                wait >= full / 2 && wait <= full,
+                "failure {n}: {wait:?} of {full:?}"
+            );
         }
         // A flow that lived past STABLE resets the count.
         flow.on_registered(now, None, &mut ids);

@@ -218,11 +218,14 @@ impl Registration {
                     flow.on_pong();
                 }
             }
-            FlowEvent::Closed(peer) if peer == ours && self.flow.is_some() => {
-                if self.state == RegState::Registered && !env.stopping {
-                    tracing::info!(line = %env.line.cfg.user, %peer, "registration flow closed: registering over a new connection (RFC 5626 §4.5)");
-                    self.recover_flow(env);
-                }
+            FlowEvent::Closed(peer)
+                if peer == ours
+                    && self.flow.is_some()
+                    && self.state == RegState::Registered
+                    && !env.stopping =>
+            {
+                tracing::info!(line = %env.line.cfg.user, %peer, "registration flow closed: registering over a new connection (RFC 5626 §4.5)");
+                self.recover_flow(env);
             }
             _ => {}
         }

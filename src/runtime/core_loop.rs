@@ -145,7 +145,12 @@ impl Server {
         ));
         if let (Some(listener), Some(tls)) = (self.tls, config.sip.tls.as_ref()) {
             let server = tls.server.clone();
-            tokio::spawn(sip_tls::accept_loop(listener, server, shared.clone(), slots));
+            tokio::spawn(sip_tls::accept_loop(
+                listener,
+                server,
+                shared.clone(),
+                slots,
+            ));
         }
         let (writers, writers_done) = mpsc::channel::<()>(1);
         let api_task = tokio::spawn(api_server::run(
@@ -342,8 +347,7 @@ impl CoreTask {
             }
             CoreInput::StreamClosed { peer, id } => {
                 if self.sinks.streams.closed(peer, id) {
-                    self.gateway
-                        .handle_flow_event(now, FlowEvent::Closed(peer));
+                    self.gateway.handle_flow_event(now, FlowEvent::Closed(peer));
                 }
             }
             CoreInput::Flow(event) => self.gateway.handle_flow_event(now, event),

@@ -197,7 +197,11 @@ async fn refuse(framer: &StreamFramer, err: &codec::FramingError, ctx: &ConnCtx)
         }
     }
     // Even with nothing to answer, what the core owes the earlier messages goes out first.
-    match ctx.core.send(CoreInput::CloseStream { peer: source, id }).await {
+    match ctx
+        .core
+        .send(CoreInput::CloseStream { peer: source, id })
+        .await
+    {
         Ok(()) => Ending::Refused,
         Err(_) => Ending::Gone,
     }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 
 use super::input::CoreInput;
-use super::stream_pool::{self, ConnSlots, Slot, StreamShared};
 use super::sip_stream;
+use super::stream_pool::{self, ConnSlots, Slot, StreamShared};
 use crate::sip::transport::{Peer, Transport};
 
 /// Accepts connections until the core goes away.

@@ -128,7 +128,7 @@ impl StreamPool {
     /// A connection ended; true when it was the peer's current one (now forgotten), false
     /// when a newer one replaced it or the core had closed it.
     pub fn closed(&mut self, peer: Peer, id: u64) -> bool {
-        if !self.conns.get(&peer).is_some_and(|c| c.id == id) {
+        if self.conns.get(&peer).is_none_or(|c| c.id != id) {
             return false;
         }
         self.conns.remove(&peer);
@@ -174,8 +174,7 @@ impl StreamPool {
         let ctx = self.shared.ctx(peer, id, false);
         let tls = self.tls.clone();
         tokio::spawn(async move {
-            let stream =
-                tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(peer.addr)).await;
+            let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(peer.addr)).await;
             let stream = match stream {
                 Ok(Ok(stream)) => stream,
                 Ok(Err(err)) => return connect_failed(&ctx, err.to_string()).await,

@@ -35,13 +35,20 @@ fn an_invite_requiring_what_we_lack_gets_420_listing_it_and_no_call() {
     invite.headers.push("Require", "100rel");
     sim.deliver(caller.at(), invite.clone());
     let sent = sim.take_sip(caller.addr);
-    assert_eq!(statuses(&sent), vec![100, 420], "the transaction layer sends 100 first");
+    assert_eq!(
+        statuses(&sent),
+        vec![100, 420],
+        "the transaction layer sends 100 first"
+    );
     let refusal = response_with(&sent, 420);
     let expected: Vec<&str> = ["foo", "100rel"]
         .into_iter()
         .filter(|t| !SUPPORTED_TAGS.contains(t))
         .collect();
-    assert_eq!(refusal.headers.get("Unsupported"), Some(expected.join(", ").as_str()));
+    assert_eq!(
+        refusal.headers.get("Unsupported"),
+        Some(expected.join(", ").as_str())
+    );
     assert!(refusal.headers.to.tag().is_some());
     assert!(sim.messages(app.conn).is_empty(), "no call for the app");
     // RFC 4475 §3.3.15 (bext01) the same way; Proxy-Require is for proxies, not us.
@@ -63,7 +70,11 @@ fn require_is_checked_in_the_dialog_too_and_the_call_goes_on() {
     sim.deliver(caller.at(), reinvite);
     let refusal = response_with(&sim.take_sip(caller.addr), 420);
     assert_eq!(refusal.headers.get("Unsupported"), Some("foo"));
-    assert_eq!(refusal.headers.to.tag(), ok.headers.to.tag(), "the dialog's tag");
+    assert_eq!(
+        refusal.headers.to.tag(),
+        ok.headers.to.tag(),
+        "the dialog's tag"
+    );
     assert!(sim.messages(app.conn).is_empty(), "the call is unchanged");
     let mut info = caller.in_our_dialog(&invite, &ok, Method::Info, 3);
     info.headers.push("Require", "replaces");
@@ -122,7 +133,10 @@ fn unknown_methods_get_501_known_ones_we_do_not_take_405_with_allow() {
     let subscribe = caller.in_our_dialog(&invite, &ok, Method::Subscribe, 3);
     sim.deliver(caller.at(), subscribe);
     let refusal = response_with(&sim.take_sip(caller.addr), 405);
-    assert!(refusal.headers.get("Allow").is_some_and(|a| a.contains("INVITE")));
+    assert!(refusal
+        .headers
+        .get("Allow")
+        .is_some_and(|a| a.contains("INVITE")));
 }
 
 /// The direction line of an SDP body.
@@ -146,12 +160,17 @@ fn an_offerless_reinvite_after_the_peer_held_us_is_offered_sendrecv_not_the_last
     );
     // The peer holds us: we answer recvonly.
     let mut hold = caller.in_our_dialog(&invite, &ok, Method::Invite, 2);
-    hold.body = PEER_SDP.replace("a=fmtp", "a=sendonly\r\na=fmtp").into_bytes();
+    hold.body = PEER_SDP
+        .replace("a=fmtp", "a=sendonly\r\na=fmtp")
+        .into_bytes();
     hold.headers.content_type = Some("application/sdp".into());
     sim.deliver(caller.at(), hold);
     let answer = response_with(&sim.take_sip(caller.addr), 200);
     assert_eq!(direction(&answer.body), "recvonly");
-    sim.deliver(caller.at(), caller.in_our_dialog(&invite, &ok, Method::Ack, 2));
+    sim.deliver(
+        caller.at(),
+        caller.in_our_dialog(&invite, &ok, Method::Ack, 2),
+    );
     // An offer-less re-INVITE: a full offer of ours, sendrecv (we do not hold the call).
     let empty = caller.in_our_dialog(&invite, &ok, Method::Invite, 3);
     sim.deliver(caller.at(), empty);

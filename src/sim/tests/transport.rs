@@ -22,7 +22,7 @@ fn ok(registrar: &SipPeer, register: &Request, extra: &[(&str, &str)]) -> Respon
     ok.headers.via[0].params.set("received", Some("127.0.0.1"));
     ok.headers.via[0].params.set("rport", Some("55080"));
     for (name, value) in extra {
-        ok.headers.push(*name, *value);
+        ok.headers.push(name, *value);
     }
     ok
 }
@@ -48,7 +48,10 @@ fn a_tcp_line_registers_its_listener_as_an_outbound_flow_and_ignores_rport() {
     assert_eq!(via.host.to_string(), "127.0.0.1");
     assert_eq!(via.port, Some(5060), "the listener, sip.listen");
     let contact = &register.headers.contact[0];
-    assert_eq!(contact.uri.to_string(), "sip:1001@127.0.0.1:5060;transport=tcp");
+    assert_eq!(
+        contact.uri.to_string(),
+        "sip:1001@127.0.0.1:5060;transport=tcp"
+    );
     assert_eq!(contact.params.value("reg-id"), Some("1"), "RFC 5626 §4.2.1");
     let instance = contact.params.value("+sip.instance").unwrap_or("");
     assert!(
@@ -57,7 +60,10 @@ fn a_tcp_line_registers_its_listener_as_an_outbound_flow_and_ignores_rport() {
     );
     assert_eq!(register.headers.get("Supported"), Some("outbound, path"));
     // The 200's rport=55080 is the connection's port: no second REGISTER, nothing learnt.
-    assert!(sim.take_sip(registrar.addr).is_empty(), "one binding, one REGISTER");
+    assert!(
+        sim.take_sip(registrar.addr).is_empty(),
+        "one binding, one REGISTER"
+    );
     let app = open_app(&mut sim, LINECALLPRIVILEGE_OWNER);
     let (_, _) = make_call(&mut sim, &app, "2000");
     let invite = only_request(sim.take_sip(registrar.addr), Method::Invite);
@@ -93,7 +99,11 @@ fn the_instance_is_stable_across_restarts_and_differs_per_line() {
     let first = register(&two);
     assert_eq!(first.len(), 2);
     assert_ne!(first[0], first[1]);
-    assert_eq!(register(&two), first, "the same configuration, the same instances");
+    assert_eq!(
+        register(&two),
+        first,
+        "the same configuration, the same instances"
+    );
 }
 
 /// Advances in 100 ms steps until the gateway pings `registrar`; how long it took.
@@ -118,18 +128,27 @@ fn until_ping(sim: &mut Sim, registrar: &SipPeer, max: Duration) -> Duration {
 fn the_flow_is_pinged_at_the_flow_timer_and_a_missing_pong_replaces_it() {
     let (mut sim, registrar, register) = registered(&[("Flow-Timer", "20")]);
     let first = until_ping(&mut sim, &registrar, Duration::from_secs(21));
-    assert!(first >= Duration::from_secs(16), "80-100% of 20 s: {first:?}");
+    assert!(
+        first >= Duration::from_secs(16),
+        "80-100% of 20 s: {first:?}"
+    );
     sim.flow(FlowEvent::Pong(registrar.at()));
     sim.advance(Duration::from_secs(10));
     assert!(sim.take_commands().is_empty(), "answered: alive");
     assert!(sim.take_sip(registrar.addr).is_empty());
     // The next ping goes unanswered: 10 s later the flow is closed and registered again.
     let second = until_ping(&mut sim, &registrar, Duration::from_secs(11));
-    assert!(second + Duration::from_secs(10) >= Duration::from_secs(16), "{second:?}");
+    assert!(
+        second + Duration::from_secs(10) >= Duration::from_secs(16),
+        "{second:?}"
+    );
     sim.advance(Duration::from_millis(9900));
     assert!(sim.take_commands().is_empty());
     sim.advance(Duration::from_millis(100));
-    assert_eq!(sim.take_commands(), vec![TransportCommand::Close(registrar.at())]);
+    assert_eq!(
+        sim.take_commands(),
+        vec![TransportCommand::Close(registrar.at())]
+    );
     let again = only_request(sim.take_sip(registrar.addr), Method::Register);
     assert_same_binding(&register, &again);
 }
@@ -153,7 +172,10 @@ fn a_closed_flow_is_registered_again_at_once_then_with_back_off() {
     sim.flow(FlowEvent::Closed(registrar.at()));
     let again = only_request(sim.take_sip(registrar.addr), Method::Register);
     assert_same_binding(&register, &again);
-    assert!(sim.messages(app.conn).is_empty(), "the line stays in service");
+    assert!(
+        sim.messages(app.conn).is_empty(),
+        "the line stays in service"
+    );
     sim.deliver(registrar.at(), ok(&registrar, &again, &[]));
     // Dies young again: RFC 5626 §4.5 waits 15-30 s (base-time 30 s at 50-100%).
     sim.advance(Duration::from_secs(5));
@@ -214,5 +236,9 @@ fn a_tls_line_advertises_the_tls_listener_and_defaults_to_5061() {
         "sip:1001@127.0.0.1:5061;transport=tls"
     );
     let names = &sim.config.lines[0].tls.as_ref().unwrap().names;
-    assert_eq!(names[0], (proxy, "localhost".to_string()), "SNI from the proxy's name");
+    assert_eq!(
+        names[0],
+        (proxy, "localhost".to_string()),
+        "SNI from the proxy's name"
+    );
 }

@@ -71,7 +71,10 @@ pub fn decode(bytes: &[u8]) -> Result<SipMessage, DecodeError> {
 /// uses it for a message it cannot cut (two Content-Lengths: 400) or will not take (413).
 pub fn refuse(head: &[u8], status: u16, reason: &str) -> Option<Vec<u8>> {
     let parts = split_message(head)?;
-    if !matches!(start_line::parse(parts.start_line), Ok(StartLine::Request { .. })) {
+    if !matches!(
+        start_line::parse(parts.start_line),
+        Ok(StartLine::Request { .. })
+    ) {
         return None;
     }
     let block = normalize_headers(parts.headers)?;

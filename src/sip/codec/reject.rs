@@ -116,9 +116,13 @@ mod tests {
         let text = String::from_utf8(a).unwrap();
         assert!(text.contains("To: <sip:a@h;tag=u>;tag=tgw"), "{text}");
         let kept = response_to(400, "Bad Request", &lines("<sip:a@h>;Tag=x", "1"));
-        assert!(String::from_utf8(kept).unwrap().contains("To: <sip:a@h>;Tag=x\r\n"));
+        assert!(String::from_utf8(kept)
+            .unwrap()
+            .contains("To: <sip:a@h>;Tag=x\r\n"));
         let spec = response_to(400, "Bad Request", &lines("sip:a@h;tag=x", "1"));
-        assert!(String::from_utf8(spec).unwrap().contains("To: sip:a@h;tag=x\r\n"));
+        assert!(String::from_utf8(spec)
+            .unwrap()
+            .contains("To: sip:a@h;tag=x\r\n"));
         assert_eq!(
             derived_tag(&lines("<sip:a@h>", "1")),
             derived_tag(&lines("<sip:a@h>", "1"))

@@ -395,7 +395,10 @@ fn mcl01_two_content_lengths() {
     let (status, reason) = err.answer();
     let head = framer.pending_head().expect("the head is there");
     let text = String::from_utf8(crate::sip::codec::refuse(head, status, reason).unwrap()).unwrap();
-    assert!(text.starts_with("SIP/2.0 400 Multiple Content-Length Headers\r\n"), "{text}");
+    assert!(
+        text.starts_with("SIP/2.0 400 Multiple Content-Length Headers\r\n"),
+        "{text}"
+    );
     let to = text.lines().find(|l| l.starts_with("To:")).unwrap();
     assert!(to.contains(";tag="), "{to}");
 }
@@ -469,4 +472,3 @@ fn mutated_torture_messages_never_panic() {
         }
     }
 }
-
