@@ -465,6 +465,18 @@ fn warn_unreloadable(running: &GatewayConfig, new: &GatewayConfig) {
             running.api.listen != new.api.listen && new.api.listen.port() != 0,
         ),
         ("media", running.media.mode != new.media.mode),
+        (
+            "sip.tls_listen",
+            match (&running.sip.tls, &new.sip.tls) {
+                (None, None) => false,
+                (Some(a), Some(b)) => a.listen != b.listen && b.listen.port() != 0,
+                _ => true,
+            },
+        ),
+        (
+            "sip.max_connections, sip.tcp_idle_s, sip.max_message_bytes",
+            running.sip.streams != new.sip.streams,
+        ),
     ];
     for (key, differs) in changed {
         if differs {
