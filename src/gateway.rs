@@ -17,7 +17,9 @@ use bytes::Bytes;
 use crate::config::GatewayConfig;
 use crate::media::MediaAllocator;
 use crate::provider::SipProvider;
-use crate::sip::transport::{Incoming, Peer, Transmit, TransportFailure};
+use crate::sip::transport::{
+    FlowEvent, Incoming, Peer, Transmit, TransportCommand, TransportFailure,
+};
 use crate::tapi::server::{ClientInput, Tapisrv, TapisrvConfig};
 use crate::tapi::{LineProvider, Output};
 
@@ -58,6 +60,13 @@ impl Gateway {
     pub fn handle_transport_failure(&mut self, now: Instant, failure: &TransportFailure) {
         self.tapisrv.handle_timeout(now);
         self.provider.handle_transport_failure(now, failure);
+        self.pump(now);
+    }
+
+    /// A connection-oriented flow closed or answered a keep-alive (RFC 5626).
+    pub fn handle_flow_event(&mut self, now: Instant, event: FlowEvent) {
+        self.tapisrv.handle_timeout(now);
+        self.provider.handle_flow_event(now, event);
         self.pump(now);
     }
 
@@ -103,6 +112,11 @@ impl Gateway {
     /// The next datagram or stream write.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.provider.poll_transmit()
+    }
+
+    /// The next thing a stream driver must do beyond sending (close a dead flow).
+    pub fn poll_transport_command(&mut self) -> Option<TransportCommand> {
+        self.provider.poll_transport_command()
     }
 
     /// The next output for a client connection, in production order.

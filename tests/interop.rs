@@ -86,13 +86,11 @@ async fn register_udp_sha256() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs TCP contacts that name the listener, not the connection's port: issue 19 item 1"]
 async fn register_tcp_md5() {
     registers(Algorithm::Md5, "tcp").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs TCP contacts that name the listener, not the connection's port: issue 19 item 1"]
 async fn register_tcp_sha256() {
     registers(Algorithm::Sha256, "tcp").await;
 }
@@ -334,7 +332,6 @@ async fn inbound_call_baresip_hangs_up() {
 
 /// Inbound over a TCP line while its connection is fresh: one INVITE, one call.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs one TCP binding per line (the INVITE is forked to two): issue 19 item 1"]
 async fn inbound_call_over_tcp_app_hangs_up() {
     let mut world = World::start(KamailioOptions::default(), "tcp");
     let (mut app, h_call) = inbound_connected(&mut world).await;
@@ -684,7 +681,6 @@ async fn session_timer_refreshed_by_the_gateway() {
 /// Kamailio closes idle TCP connections after 5 s (`tcp_connection_lifetime`); the line must
 /// still be reachable afterwards: an inbound call arrives once and is answered.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs TCP lines reachable after the proxy closes the connection: issue 19 item 1"]
 async fn tcp_line_reachable_after_idle_connection_closed() {
     let mut world = World::start(
         KamailioOptions {
@@ -721,7 +717,6 @@ async fn tcp_line_reachable_after_idle_connection_closed() {
 /// A connected outbound call on a TCP line outlives Kamailio's idle connection (5 s); the far
 /// end's BYE must still reach the gateway (the proxy connects to the Contact of our 200/INVITE).
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs a TCP Contact that names the listener (BYE after idle gets 477): issue 19 item 1"]
 async fn tcp_far_end_bye_after_idle_connection_closed() {
     let mut world = World::start(
         KamailioOptions {
@@ -746,6 +741,62 @@ async fn tcp_far_end_bye_after_idle_connection_closed() {
     app.state(h_call, LINECALLSTATE_IDLE).await;
 }
 
+/// RFC 5626 with a registrar that keeps flows (`outbound_mode 1`, `Flow-Timer: 3`) and closes
+/// idle connections after 5 s: the gateway's CRLF pings (every 2.4-3 s, each answered by a
+/// pong) keep its registration's connection open past the lifetime, and an inbound call comes
+/// over that flow, not over a new connection to the listener.
+#[tokio::test(flavor = "multi_thread")]
+async fn tcp_outbound_flow_kept_alive_and_used_for_inbound_calls() {
+    let mut world = World::start(
+        KamailioOptions {
+            tcp_lifetime_s: 5,
+            outbound_mode: 1,
+            flow_timer_s: 3,
+            ..KamailioOptions::default()
+        },
+        "tcp",
+    );
+    world.add_phone(AnswerMode::Auto);
+    let mut app = App::open(&world).await;
+    let ok = world
+        .kamailio
+        .messages()
+        .into_iter()
+        .find(|m| m.tag == "snd" && m.is_response(200) && m.text.contains("Flow-Timer"))
+        .expect("Kamailio's 200 to the REGISTER carries a Flow-Timer");
+    let flow = ok.to.clone();
+    // Past two connection lifetimes the flow is still the same connection.
+    std::thread::sleep(Duration::from_secs(11));
+    world.gateway.drain_log();
+    assert!(
+        !world
+            .gateway
+            .seen
+            .iter()
+            .any(|l| l.contains("connection closed")),
+        "the pinged flow outlived tcp_connection_lifetime:\n{}",
+        world.gateway.seen.join("\n")
+    );
+    let uri = world.line_uri();
+    world.phone().command("dial", &uri).unwrap();
+    let h_call = app.offered().await;
+    assert_eq!(app.op("lineAnswer", h_call).await, 0);
+    app.state(h_call, LINECALLSTATE_CONNECTED).await;
+    let invite = world
+        .kamailio
+        .messages()
+        .into_iter()
+        .find(|m| m.tag == "snd" && m.is_request("INVITE") && m.first_line().contains("1001@"))
+        .expect("Kamailio forwarded the INVITE");
+    assert_eq!(
+        invite.to, flow,
+        "the INVITE came over the registration's flow"
+    );
+    assert_eq!(app.op("lineDrop", h_call).await, 0);
+    app.state(h_call, LINECALLSTATE_IDLE).await;
+    assert_eq!(world.kamailio.bindings_of("1001").len(), 1);
+}
+
 /// SIGTERM: the gateway unregisters before it exits; Kamailio keeps no binding for 1001.
 async fn sigterm_leaves_no_binding(transport: &'static str) {
     let mut world = World::start(KamailioOptions::default(), transport);
@@ -764,7 +815,6 @@ async fn sigterm_leaves_no_binding_udp() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs one TCP binding per line, removed on stop: issue 19 item 1"]
 async fn sigterm_leaves_no_binding_tcp() {
     sigterm_leaves_no_binding("tcp").await;
 }

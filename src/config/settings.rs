@@ -39,6 +39,29 @@ pub struct SipSettings {
     /// for a gateway behind NAT or listening on 0.0.0.0.
     #[serde(default)]
     pub public_address: Option<String>,
+    /// SIP over TLS listen address (off when absent); needs `tls_cert` and `tls_key`.
+    #[serde(default)]
+    pub tls_listen: Option<SocketAddr>,
+    /// PEM certificate chain of the TLS listener.
+    #[serde(default)]
+    pub tls_cert: Option<String>,
+    /// PEM private key of the TLS listener.
+    #[serde(default)]
+    pub tls_key: Option<String>,
+    /// Inbound TCP and TLS connections open at once; more are refused.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// An inbound TCP/TLS connection that delivers no complete message for this long (or
+    /// leaves one half-sent this long) is closed (slowloris).
+    #[serde(default = "default_tcp_idle")]
+    pub tcp_idle_s: u64,
+    /// Largest SIP message taken on TCP/TLS (head and body); a larger request gets 413.
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: usize,
+    /// Seed of the RFC 5626 `+sip.instance` UUIDs of TCP/TLS lines (default: derived from
+    /// each line and the advertised address).
+    #[serde(default)]
+    pub instance_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -97,6 +120,7 @@ pub enum LineTransport {
     #[default]
     Udp,
     Tcp,
+    Tls,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -139,14 +163,28 @@ pub struct LineSettings {
     /// Refuse lineMakeCall with LINEERR_RESOURCEUNAVAIL while a registering line is unregistered.
     #[serde(default)]
     pub require_registration: bool,
-    /// Interval of CRLF keep-alive pings to the proxy over UDP, in seconds (0 = off).
+    /// Interval of CRLF keep-alive pings to the proxy, in seconds (0 = off over UDP; over
+    /// TCP/TLS 0 means the registrar's Flow-Timer, else 95-120 s, RFC 5626 §4.4.1).
     #[serde(default)]
     pub keepalive_secs: u64,
     /// Follow a REFER from the far end (we are transferred); false answers it 603.
     #[serde(default = "default_true")]
     pub accept_refer: bool,
+    /// PEM file of the CAs a TLS line's proxy certificate is verified against (default: the
+    /// system's store).
+    #[serde(default)]
+    pub tls_ca: Option<String>,
 }
 
+fn default_max_connections() -> usize {
+    1024
+}
+fn default_tcp_idle() -> u64 {
+    30
+}
+fn default_max_message_bytes() -> usize {
+    64 * 1024
+}
 fn default_true() -> bool {
     true
 }

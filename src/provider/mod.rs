@@ -13,8 +13,9 @@
 //! Files: `call/` (one call), `registration` (one line's REGISTER client), `inbound` (new
 //! INVITEs: line lookup, trust, 404/480/403), `ua` (other requests outside any dialog),
 //! `seam` (the LineProvider functions), `routes` (who owns which transaction and dialog),
-//! `deadlines`, `build` (request construction), `auth` (digest retries), `line`, `ids`,
-//! `disconnect` (SIP status to LINEDISCONNECTMODE_).
+//! `deadlines`, `build` (request construction, our option tags), `extensions` (Require, 420),
+//! `flow` (RFC 5626 keep-alives and recovery of TCP/TLS registrations), `auth` (digest
+//! retries), `line`, `ids`, `disconnect` (SIP status to LINEDISCONNECTMODE_).
 
 mod auth;
 mod build;
@@ -22,6 +23,8 @@ pub mod call;
 mod control;
 mod deadlines;
 mod disconnect;
+mod extensions;
+mod flow;
 mod ids;
 mod inbound;
 mod line;
@@ -43,9 +46,12 @@ use crate::config::{GatewayConfig, SipConfig};
 use crate::media::MediaAllocator;
 use crate::sip::message::SipMessage;
 use crate::sip::transaction::{ClientTxKey, TransactionEvent, TransactionLayer};
-use crate::sip::transport::{stamp_received, Incoming, Peer, Transmit, TransportFailure};
+use crate::sip::transport::{
+    stamp_received, FlowEvent, Incoming, Peer, Transmit, TransportCommand, TransportFailure,
+};
 use crate::tapi::{CallId, DeviceId, ProviderEvent};
 
+pub use build::SUPPORTED_TAGS;
 pub use disconnect::disconnect_mode;
 
 use build::Ua;
@@ -85,6 +91,8 @@ pub struct SipProvider {
     routes: Routes,
     deadlines: Deadlines<Owner>,
     events: VecDeque<ProviderEvent>,
+    /// What the stream drivers must do beyond sending (close a dead flow).
+    commands: VecDeque<TransportCommand>,
     joins: control::Joins,
     next_call: u64,
     stopping: bool,
@@ -115,6 +123,7 @@ impl SipProvider {
             routes: Routes::default(),
             deadlines: Deadlines::default(),
             events: VecDeque::new(),
+            commands: VecDeque::new(),
             joins: control::Joins::default(),
             next_call: 1,
             stopping: false,
@@ -142,6 +151,19 @@ impl SipProvider {
         self.fire_due(now);
         self.txl.handle_transport_failure(now, failure);
         self.drain_transactions(now);
+    }
+
+    /// A connection closed or answered a keep-alive: the registrations whose flow it is
+    /// react (RFC 5626 §4.4.1, §4.5).
+    pub fn handle_flow_event(&mut self, now: Instant, event: FlowEvent) {
+        self.fire_due(now);
+        for line in 0..self.lines.len() {
+            self.with_registration(now, line, |reg, env| reg.handle_flow_event(env, event));
+        }
+    }
+
+    pub fn poll_transport_command(&mut self) -> Option<TransportCommand> {
+        self.commands.pop_front()
     }
 
     /// Fires every deadline due at `now`.
@@ -228,7 +250,12 @@ impl SipProvider {
                 key,
                 request,
                 source,
-            } => self.on_request(now, key, request, source),
+            } => {
+                // RFC 3261 §8.2.2.3 before anything else looks at the request.
+                if !self.refuse_unsupported(now, &key, &request) {
+                    self.on_request(now, key, request, source)
+                }
+            }
             TransactionEvent::Cancel {
                 key,
                 invite,
@@ -438,6 +465,7 @@ impl SipProvider {
                     }
                 }
                 RegAction::Raw { to, bytes } => self.txl.send_encoded(to, bytes),
+                RegAction::Close(peer) => self.commands.push_back(TransportCommand::Close(peer)),
                 RegAction::Event(event) => self.events.push_back(event),
             }
         }

@@ -42,18 +42,29 @@ impl GatewayProcess {
     }
 
     pub fn start_on(sip_port: u16, api_port: u16, rest: &str) -> GatewayProcess {
-        Self::launch(sip_port, api_port, "", rest)
+        Self::launch(sip_port, api_port, "", "", rest)
     }
 
     /// Like [`GatewayProcess::start`] with extra `[api]` keys.
     pub fn start_with_api(api_extra: &str, rest: &str) -> GatewayProcess {
-        Self::launch(free_port(), free_port(), api_extra, rest)
+        Self::launch(free_port(), free_port(), "", api_extra, rest)
     }
 
-    fn launch(sip_port: u16, api_port: u16, api_extra: &str, rest: &str) -> GatewayProcess {
+    /// Like [`GatewayProcess::start`] with extra `[sip]` keys.
+    pub fn start_with_sip(sip_extra: &str, rest: &str) -> GatewayProcess {
+        Self::launch(free_port(), free_port(), sip_extra, "", rest)
+    }
+
+    fn launch(
+        sip_port: u16,
+        api_port: u16,
+        sip_extra: &str,
+        api_extra: &str,
+        rest: &str,
+    ) -> GatewayProcess {
         let dir = tempfile::tempdir().unwrap();
         let head = format!(
-            "[sip]\nlisten = \"127.0.0.1:{sip_port}\"\nt1_ms = 100\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n{api_extra}\n"
+            "[sip]\nlisten = \"127.0.0.1:{sip_port}\"\nt1_ms = 100\n{sip_extra}\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n{api_extra}\n"
         );
         let path = dir.path().join("tapigw.toml");
         std::fs::write(&path, format!("{head}{rest}")).unwrap();
@@ -87,6 +98,11 @@ impl GatewayProcess {
         gw
     }
 
+    /// The gateway's process ID (for /proc readings such as its RSS).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn sip_addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.sip_port))
     }
@@ -101,6 +117,13 @@ impl GatewayProcess {
             return line.clone();
         }
         self.wait_for_next_log(needle, timeout)
+    }
+
+    /// Takes every log line printed so far into `seen`, without waiting.
+    pub fn drain_log(&mut self) {
+        while let Ok(line) = self.logs.try_recv() {
+            self.seen.push(line);
+        }
     }
 
     /// Waits for a log line containing `needle` that has not been read yet (older lines,

@@ -7,7 +7,9 @@ mod devices;
 mod inbound;
 mod outbound;
 mod registration;
+mod requests;
 mod timers;
+mod transport;
 
 use crate::sip::message::{Method, Request, Response, SipMessage};
 use crate::tapi::consts::*;
