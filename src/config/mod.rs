@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 pub use resolve::{ApiConfig, GatewayConfig, LineConfig, MediaConfig, SipConfig};
 pub use settings::{
-    ApiSettings, LineSettings, LineTransport, MediaMode, MediaSettings, Settings, SipSettings,
+    ApiSettings, LineSettings, LineTransport, MediaMode, MediaSettings, ReliableProvisionals,
+    Settings, SipSettings,
 };
 
 /// Prefix of environment overrides: `TAPIGW__API__LISTEN=127.0.0.1:9000`.

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::settings::{LineTransport, MediaMode, Settings};
+use super::settings::{LineTransport, MediaMode, ReliableProvisionals, Settings};
 use super::ConfigError;
 use crate::sip::message::Host;
 use crate::sip::timers::TimerConfig;
@@ -84,6 +84,11 @@ pub struct LineConfig {
     pub keepalive: Option<Duration>,
     /// Follow a REFER from the far end (false: 603).
     pub accept_refer: bool,
+    /// RFC 4028: the session interval we ask for (s, 0 = none) and the smallest we accept.
+    pub session_expires: u32,
+    pub min_se: u32,
+    /// RFC 3262: when our provisional responses are reliable.
+    pub reliable_provisionals: ReliableProvisionals,
     /// Stable across reordering of the file (FNV-1a of `user@domain`).
     pub permanent_line_id: u32,
 }
@@ -147,6 +152,8 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
                 "must be at least 1 when register = true".into(),
             ));
         }
+        check_session_timer(l.session_expires, l.min_se)
+            .map_err(|(k, problem)| err(&key(k), problem))?;
         let proxy = resolve_addr(&l.proxy).map_err(|p| err(&key("proxy"), p))?;
         let registrar = match &l.registrar {
             Some(r) => resolve_addr(r).map_err(|p| err(&key("registrar"), p))?,
@@ -188,6 +195,9 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
             require_registration: l.require_registration,
             keepalive: (l.keepalive_secs > 0).then(|| Duration::from_secs(l.keepalive_secs)),
             accept_refer: l.accept_refer,
+            session_expires: l.session_expires,
+            min_se: l.min_se,
+            reliable_provisionals: l.reliable_provisionals,
             permanent_line_id: fnv1a(&format!("{}@{}", l.user, l.domain)),
         });
     }
@@ -234,6 +244,20 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
 }
 
 /// `host[:port]` (port default 5060) to one socket address, resolving names.
+/// RFC 4028 §5: no session interval below 90 s; the one we ask for is at least our Min-SE.
+fn check_session_timer(session_expires: u32, min_se: u32) -> Result<(), (&'static str, String)> {
+    if min_se < 90 {
+        return Err(("min_se", format!("{min_se} is below 90 s (RFC 4028 §5)")));
+    }
+    if session_expires != 0 && session_expires < min_se {
+        return Err((
+            "session_expires",
+            format!("{session_expires} must be 0 (none asked for) or at least min_se ({min_se})"),
+        ));
+    }
+    Ok(())
+}
+
 fn resolve_addr(s: &str) -> Result<SocketAddr, String> {
     if let Ok(a) = s.parse::<SocketAddr>() {
         return Ok(a);

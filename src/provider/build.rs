@@ -17,8 +17,9 @@ const MAX_FORWARDS: u32 = 70;
 /// Methods we accept (Allow header).
 pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY";
 
-/// Extensions we support (Supported header, RFC 3261 §20.37): Replaces (RFC 3891).
-pub const SUPPORTED: &str = "replaces";
+/// Extensions we support (Supported header, RFC 3261 §20.37): Replaces (RFC 3891), session
+/// timers (RFC 4028), reliable provisional responses (RFC 3262).
+pub const SUPPORTED: &str = "replaces, timer, 100rel";
 
 /// Our user agent on one line: what goes into Via, Contact and From.
 #[derive(Clone, Copy)]
