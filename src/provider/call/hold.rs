@@ -283,14 +283,18 @@ impl Call {
         if refresh && was_update && matches!(status, 405 | 501) {
             self.session.peer_allows_update = false;
             r.tx = None;
-            r.retry_at = Some(env.now);
-            return;
+            return self.send_reinvite(env);
         }
         let then = self.fail_reinvite(LINEERR_OPERATIONFAILED);
-        if refresh {
-            self.refresh_refused(env);
-        }
-        if let Some((goal, request)) = then {
+        // A refresh skipped for this request (or this refresh) is tried again later.
+        self.refresh_refused(env);
+        self.start_queued(env, then);
+    }
+
+    /// Starts what waited for a refresh of ours, while the dialog is still up (otherwise its
+    /// request fails when the call ends).
+    fn start_queued(&mut self, env: &mut CallEnv<'_>, then: Option<(Goal, Option<RequestId>)>) {
+        if let Some((goal, request)) = then.filter(|_| self.phase == Phase::Connected) {
             self.start_reinvite(env, goal, request);
         }
     }
@@ -329,9 +333,7 @@ impl Call {
             self.pending.retain(|(id, _)| *id != request);
             self.complete(request, Ok(()));
         }
-        if let Some((goal, request)) = r.then {
-            self.start_reinvite(env, goal, request);
-        }
+        self.start_queued(env, r.then);
     }
 
     /// §13.2.2.4: the ACK of a re-INVITE's 2xx, with its credentials, kept for the 2xx's

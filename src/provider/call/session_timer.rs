@@ -166,8 +166,9 @@ impl Call {
     pub(super) fn add_session_headers(&self, env: &CallEnv<'_>, request: &mut Request) {
         let ours = env.ua.line.cfg.session_expires;
         let wanted = match &self.session.active {
+            // §7.4: the current interval, even one a proxy set below our Min-SE.
             Some(a) => Some(SessionExpires {
-                secs: a.secs.max(self.session.min_se),
+                secs: a.secs,
                 refresher: Some(if a.we_refresh {
                     Refresher::Uac
                 } else {
@@ -187,9 +188,8 @@ impl Call {
         request.headers.remove("Min-SE");
         if let Some(se) = wanted {
             request.headers.push("Session-Expires", se.header_value());
-            request
-                .headers
-                .push("Min-SE", self.session.min_se.to_string());
+            let min_se = self.session.min_se.min(se.secs);
+            request.headers.push("Min-SE", min_se.to_string());
         }
     }
 
@@ -314,7 +314,11 @@ impl Call {
 
     /// §7.4: a 422 to our re-INVITE or UPDATE: the interval goes up to its Min-SE and the
     /// request is sent again at once. `false` when it asks for nothing new.
-    pub(super) fn raise_interval_for(&mut self, env: &CallEnv<'_>, response: &Response) -> bool {
+    pub(super) fn raise_interval_for(
+        &mut self,
+        env: &mut CallEnv<'_>,
+        response: &Response,
+    ) -> bool {
         let Some(asked) = min_se_of(&response.headers) else {
             return false;
         };
@@ -327,15 +331,17 @@ impl Call {
         }
         if let Some(r) = self.reinvite.as_mut() {
             r.tx = None;
-            r.retry_at = Some(env.now);
         }
+        self.send_reinvite(env);
         true
     }
 
-    /// A refresh of ours was refused (not 408/481, which end the dialog): try again when half
-    /// of what is left has passed, so that the session gets every chance before it expires.
+    /// A refresh of ours was refused (not 408/481, which end the dialog), or the re-INVITE it
+    /// waited for was: try again when half of what is left has passed, so that the session
+    /// gets every chance before it expires.
     pub(super) fn refresh_refused(&mut self, env: &CallEnv<'_>) {
-        if let Some(a) = self.session.active.as_mut().filter(|a| a.we_refresh) {
+        let due = |a: &&mut ActiveTimer| a.we_refresh && a.refresh_at.is_none();
+        if let Some(a) = self.session.active.as_mut().filter(due) {
             let left = a.expire_at.saturating_duration_since(env.now);
             a.refresh_at = (left > Duration::from_secs(2)).then(|| env.now + left / 2);
         }
