@@ -425,6 +425,41 @@ async fn session_timer_refreshed_by_the_gateway() {
     app.state(h_call, LINECALLSTATE_IDLE).await;
 }
 
+/// RFC 4028 inbound through sst: baresip's INVITE reaches the gateway with the proxy's
+/// `Session-Expires: 10` and no `Supported: timer`, so the gateway must refresh (RFC 4028 §9:
+/// `refresher=uas` in its 200, no 422 for a caller that cannot read it) and re-INVITEs baresip
+/// within 5 s (baresip does not allow UPDATE). The call must outlive the interval.
+#[tokio::test(flavor = "multi_thread")]
+async fn inbound_session_timer_refreshed_by_the_gateway() {
+    let mut world = World::start(
+        KamailioOptions {
+            session_expires_s: 10,
+            ..KamailioOptions::default()
+        },
+        "udp",
+    );
+    let mark = world.kamailio_mark();
+    let (mut app, h_call) = inbound_connected(&mut world).await;
+    let connected = Instant::now();
+    world.kamailio_line_after(mark, "Session-Expires=10;refresher=uas", STEP);
+    world.kamailio_line_after(
+        mark,
+        "in-dialog INVITE from 1001 to 2001 Session-Expires=10;refresher=uac",
+        Duration::from_secs(8),
+    );
+    let left = (connected + Duration::from_secs(13)).saturating_duration_since(Instant::now());
+    let seen = app.quiet_for(left).await;
+    assert!(
+        !seen
+            .iter()
+            .any(|m| m.msg.dw_message_id == LINE_CALLSTATE && m.msg.h_device == h_call),
+        "the call changed state: {seen:?}"
+    );
+    assert!(!world.phone().has_event("CALL_CLOSED"));
+    assert_eq!(app.op("lineDrop", h_call).await, 0);
+    app.state(h_call, LINECALLSTATE_IDLE).await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Transport and lifecycle
 
