@@ -29,6 +29,22 @@ fn caller(gw: &GatewayProcess, name: &str, talk_ms: u32) -> tokio::task::JoinHan
     })
 }
 
+/// A SIPp caller running `name`, offered to an owner app that answers it: (the app, hCall,
+/// the caller) once the call is CONNECTED.
+async fn answered(
+    gw: &GatewayProcess,
+    name: &str,
+) -> (Client, u32, tokio::task::JoinHandle<SippRun>) {
+    let (mut c, _, _) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
+    let sipp = caller(gw, name, 300);
+    let (h_call, _) = new_call(&mut c).await;
+    state(&mut c, h_call, LINECALLSTATE_OFFERING).await;
+    let answer = c.call_op("lineAnswer", h_call).await.unwrap();
+    assert_eq!(reply(&mut c, answer).await, 0);
+    state(&mut c, h_call, LINECALLSTATE_CONNECTED).await;
+    (c, h_call, sipp)
+}
+
 /// SIPp as the provider: an outbound call gets a reliable 183 with SDP (port 6010), must PRACK
 /// it, and the 200's other SDP (port 6020, PCMA) must not replace that answer.
 #[tokio::test(flavor = "multi_thread")]
@@ -69,13 +85,7 @@ async fn outbound_reliable_183_is_pracked_and_its_early_media_is_the_answer() {
 #[tokio::test(flavor = "multi_thread")]
 async fn inbound_offerless_invite_requiring_100rel_is_offered_in_the_reliable_180() {
     let gw = GatewayProcess::start(&line_config(free_port(), "udp"));
-    let (mut c, _, _) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
-    let sipp = caller(&gw, "uac_100rel_offerless.xml", 300);
-    let (h_call, _) = new_call(&mut c).await;
-    state(&mut c, h_call, LINECALLSTATE_OFFERING).await;
-    let answer = c.call_op("lineAnswer", h_call).await.unwrap();
-    assert_eq!(reply(&mut c, answer).await, 0);
-    state(&mut c, h_call, LINECALLSTATE_CONNECTED).await;
+    let (mut c, h_call, sipp) = answered(&gw, "uac_100rel_offerless.xml").await;
     let info = c.line_get_call_info(h_call).await.unwrap();
     assert_eq!(
         info["codec"], "PCMU",
@@ -94,15 +104,7 @@ async fn inbound_offerless_invite_requiring_100rel_is_offered_in_the_reliable_18
 #[tokio::test(flavor = "multi_thread")]
 async fn inbound_session_timer_422_then_the_caller_refreshes() {
     let gw = GatewayProcess::start(&line_config(free_port(), "udp"));
-    let (mut c, _, _) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
-    let sipp = caller(&gw, "uac_session_timer.xml", 300);
-    let (h_call, _) = new_call(&mut c).await;
-    let info = c.line_get_call_info(h_call).await.unwrap();
-    assert!(info["sipCallId"].is_string());
-    state(&mut c, h_call, LINECALLSTATE_OFFERING).await;
-    let answer = c.call_op("lineAnswer", h_call).await.unwrap();
-    assert_eq!(reply(&mut c, answer).await, 0);
-    state(&mut c, h_call, LINECALLSTATE_CONNECTED).await;
+    let (mut c, h_call, sipp) = answered(&gw, "uac_session_timer.xml").await;
     let (mode, before) = state(&mut c, h_call, LINECALLSTATE_DISCONNECTED).await;
     assert_eq!(mode, LINEDISCONNECTMODE_NORMAL, "the caller's BYE");
     assert!(

@@ -132,6 +132,12 @@ fn offered_call(sim: &mut Sim, app: &App) -> HCall {
     call
 }
 
+/// Our 180 to an INVITE with an offer and `headers`.
+fn ringing_for(sim: &mut Sim, caller: &mut crate::sim::SipPeer, headers: &[&str]) -> Response {
+    inbound(sim, caller, Some(PEER_SDP), headers);
+    response_with(&sim.take_sip(caller.addr), 180)
+}
+
 /// The responses among `messages`.
 fn responses(messages: Vec<SipMessage>) -> Vec<Response> {
     messages
@@ -306,13 +312,7 @@ fn supported_100rel_alone_gets_an_unreliable_180_by_default() {
     let mut sim = Sim::one_line("");
     let mut caller = sim.peer(PROVIDER);
     let _owner = open_app(&mut sim, LINECALLPRIVILEGE_OWNER);
-    inbound(
-        &mut sim,
-        &mut caller,
-        Some(PEER_SDP),
-        &["Supported: 100rel"],
-    );
-    let ringing = response_with(&sim.take_sip(caller.addr), 180);
+    let ringing = ringing_for(&mut sim, &mut caller, &["Supported: 100rel"]);
     assert_eq!(ringing.headers.get("Require"), None);
     assert_eq!(ringing.headers.get("RSeq"), None);
     assert!(supported(&ringing.headers).contains(&"100rel".to_string()));
@@ -329,12 +329,6 @@ fn a_line_that_requires_100rel_refuses_invites_without_it_with_421() {
     let refused = response_with(&sim.take_sip(caller.addr), 421);
     assert_eq!(refused.headers.get("Require"), Some("100rel"));
     assert!(sim.messages(owner.conn).is_empty(), "nobody saw the call");
-    inbound(
-        &mut sim,
-        &mut caller,
-        Some(PEER_SDP),
-        &["Supported: 100rel"],
-    );
-    let ringing = response_with(&sim.take_sip(caller.addr), 180);
+    let ringing = ringing_for(&mut sim, &mut caller, &["Supported: 100rel"]);
     assert_eq!(ringing.headers.get("Require"), Some("100rel"));
 }

@@ -34,6 +34,20 @@ fn quiet_for(sim: &mut Sim, app: &App, peer: &SipPeer, secs: f64) {
     assert!(sim.messages(app.conn).is_empty(), "nothing for the app");
 }
 
+/// A call on a line asking for `secs`, answered with `Session-Expires: secs;refresher=uac` by
+/// a peer that allows UPDATE, with the clock at our first refresh: (sim, provider, app, hCall,
+/// that UPDATE).
+fn at_first_refresh(secs: u32) -> (Sim, SipPeer, App, HCall, Request) {
+    let mut sim = Sim::one_line(&format!("session_expires = {secs}"));
+    let provider = sim.peer(PROVIDER);
+    let app = open_app(&mut sim, LINECALLPRIVILEGE_OWNER);
+    let se = format!("Session-Expires: {secs};refresher=uac");
+    let (call, _, _) = connected_with(&mut sim, &app, &provider, &[&se, ALLOW_UPDATE]);
+    sim.advance(Duration::from_secs(u64::from(secs / 2)));
+    let update = only_request(sim.take_sip(provider.addr), Method::Update);
+    (sim, provider, app, call, update)
+}
+
 #[test]
 fn our_invite_asks_for_the_lines_interval_and_we_refresh_at_half_with_update() {
     let mut sim = Sim::one_line("");
@@ -127,17 +141,7 @@ fn without_update_the_refresh_is_a_reinvite_with_our_unchanged_sdp() {
 
 #[test]
 fn an_update_refused_with_501_is_sent_again_as_a_reinvite() {
-    let mut sim = Sim::one_line("session_expires = 90");
-    let provider = sim.peer(PROVIDER);
-    let app = open_app(&mut sim, LINECALLPRIVILEGE_OWNER);
-    connected_with(
-        &mut sim,
-        &app,
-        &provider,
-        &["Session-Expires: 90;refresher=uac", ALLOW_UPDATE],
-    );
-    sim.advance(Duration::from_secs(45));
-    let update = only_request(sim.take_sip(provider.addr), Method::Update);
+    let (mut sim, provider, _app, _, update) = at_first_refresh(90);
     sim.deliver(provider.at(), provider.response(&update, 501, None));
     let reinvite = only_request(sim.take_sip(provider.addr), Method::Invite);
     assert!(reinvite.headers.cseq.seq > update.headers.cseq.seq);
@@ -267,17 +271,7 @@ fn a_422_is_retried_at_once_with_the_min_se_it_gives() {
 
 #[test]
 fn a_422_to_our_refresh_raises_the_interval_and_sends_again() {
-    let mut sim = Sim::one_line("session_expires = 100");
-    let provider = sim.peer(PROVIDER);
-    let app = open_app(&mut sim, LINECALLPRIVILEGE_OWNER);
-    connected_with(
-        &mut sim,
-        &app,
-        &provider,
-        &["Session-Expires: 100;refresher=uac", ALLOW_UPDATE],
-    );
-    sim.advance(Duration::from_secs(50));
-    let update = only_request(sim.take_sip(provider.addr), Method::Update);
+    let (mut sim, provider, app, _, update) = at_first_refresh(100);
     assert_eq!(
         update.headers.get("Session-Expires"),
         Some("100;refresher=uac")
@@ -306,17 +300,7 @@ fn a_422_to_our_refresh_raises_the_interval_and_sends_again() {
 
 #[test]
 fn a_refresh_answered_481_ends_the_call() {
-    let mut sim = Sim::one_line("session_expires = 90");
-    let provider = sim.peer(PROVIDER);
-    let app = open_app(&mut sim, LINECALLPRIVILEGE_OWNER);
-    let (call, _, _) = connected_with(
-        &mut sim,
-        &app,
-        &provider,
-        &["Session-Expires: 90;refresher=uac", ALLOW_UPDATE],
-    );
-    sim.advance(Duration::from_secs(45));
-    let update = only_request(sim.take_sip(provider.addr), Method::Update);
+    let (mut sim, provider, app, call, update) = at_first_refresh(90);
     sim.deliver(provider.at(), provider.response(&update, 481, None));
     only_request(sim.take_sip(provider.addr), Method::Bye);
     assert!(summary(&sim.messages(app.conn)).contains(&state(
@@ -327,17 +311,7 @@ fn a_refresh_answered_481_ends_the_call() {
 
 #[test]
 fn line_hold_during_a_refresh_waits_for_it_and_then_holds() {
-    let mut sim = Sim::one_line("session_expires = 90");
-    let provider = sim.peer(PROVIDER);
-    let app = open_app(&mut sim, LINECALLPRIVILEGE_OWNER);
-    let (call, _, _) = connected_with(
-        &mut sim,
-        &app,
-        &provider,
-        &["Session-Expires: 90;refresher=uac", ALLOW_UPDATE],
-    );
-    sim.advance(Duration::from_secs(45));
-    let update = only_request(sim.take_sip(provider.addr), Method::Update);
+    let (mut sim, provider, app, call, update) = at_first_refresh(90);
     let hold = call_fn(&mut sim, &app, Fn::LineHold { call });
     assert!(
         sim.take_sip(provider.addr).is_empty(),
