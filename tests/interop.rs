@@ -641,14 +641,16 @@ async fn gateway_blind_transfers_baresip_to_another_baresip() {
 /// interval; otherwise Kamailio's dialog times out and BYEs both sides. The call must outlive
 /// the interval.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs RFC 4028 session timers (refresh as refresher=uac): issue 19 item 3"]
 async fn session_timer_refreshed_by_the_gateway() {
-    let mut world = World::start(
+    // The gateway asks for no interval itself (`session_expires = 0`), so sst puts in its own
+    // 10 s, below any interval a line may ask for (RFC 4028's floor is 90 s).
+    let mut world = World::start_with_line(
         KamailioOptions {
             session_expires_s: 10,
             ..KamailioOptions::default()
         },
         "udp",
+        "session_expires = 0",
     );
     let mark = world.kamailio_mark();
     let (mut app, h_call) = outbound_connected(&mut world).await;
@@ -657,11 +659,16 @@ async fn session_timer_refreshed_by_the_gateway() {
     if std::env::var_os("INTEROP_SKIP_REFRESH_WAIT").is_none() {
         world.kamailio_line_after(
             mark,
-            "from 1001 to 2001 Session-Expires=",
+            "from 1001 to 2001 Session-Expires=10;refresher=uac",
             Duration::from_secs(8),
         );
     }
-    // Until 3 s past the interval: no BYE from Kamailio's dialog timeout, the call still up.
+    outlives_the_interval(&mut world, &mut app, h_call, connected).await;
+}
+
+/// Until 3 s past the 10 s interval: no BYE from Kamailio's dialog timeout, the call still up
+/// on both sides; then the app hangs up.
+async fn outlives_the_interval(world: &mut World, app: &mut App, h_call: u32, connected: Instant) {
     let left = (connected + Duration::from_secs(13)).saturating_duration_since(Instant::now());
     let seen = app.quiet_for(left).await;
     assert!(
@@ -673,6 +680,31 @@ async fn session_timer_refreshed_by_the_gateway() {
     assert!(!world.phone().has_event("CALL_CLOSED"));
     assert_eq!(app.op("lineDrop", h_call).await, 0);
     app.state(h_call, LINECALLSTATE_IDLE).await;
+}
+
+/// RFC 4028 inbound through sst: baresip's INVITE reaches the gateway with the proxy's
+/// `Session-Expires: 10` and no `Supported: timer`, so the gateway must refresh (RFC 4028 §9:
+/// `refresher=uas` in its 200, no 422 for a caller that cannot read it) and re-INVITEs baresip
+/// within 5 s (baresip does not allow UPDATE). The call must outlive the interval.
+#[tokio::test(flavor = "multi_thread")]
+async fn inbound_session_timer_refreshed_by_the_gateway() {
+    let mut world = World::start(
+        KamailioOptions {
+            session_expires_s: 10,
+            ..KamailioOptions::default()
+        },
+        "udp",
+    );
+    let mark = world.kamailio_mark();
+    let (mut app, h_call) = inbound_connected(&mut world).await;
+    let connected = Instant::now();
+    world.kamailio_line_after(mark, "Session-Expires=10;refresher=uas", STEP);
+    world.kamailio_line_after(
+        mark,
+        "in-dialog INVITE from 1001 to 2001 Session-Expires=10;refresher=uac",
+        Duration::from_secs(8),
+    );
+    outlives_the_interval(&mut world, &mut app, h_call, connected).await;
 }
 
 // ---------------------------------------------------------------------------------------------

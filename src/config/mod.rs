@@ -15,7 +15,8 @@ pub use resolve::{
     ApiConfig, GatewayConfig, LineConfig, LineTls, MediaConfig, SipConfig, StreamLimits, TlsListen,
 };
 pub use settings::{
-    ApiSettings, LineSettings, LineTransport, MediaMode, MediaSettings, Settings, SipSettings,
+    ApiSettings, LineSettings, LineTransport, MediaMode, MediaSettings, ReliableProvisionals,
+    Settings, SipSettings,
 };
 pub use tls::{server_name, TlsClient, TlsServer};
 

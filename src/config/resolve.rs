@@ -8,7 +8,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::settings::{LineSettings, LineTransport, MediaMode, Settings, SipSettings};
+use super::settings::{
+    LineSettings, LineTransport, MediaMode, ReliableProvisionals, Settings, SipSettings,
+};
 use super::tls::{self, TlsClient, TlsServer};
 use super::ConfigError;
 use crate::sip::message::Host;
@@ -130,6 +132,11 @@ pub struct LineConfig {
     pub keepalive: Option<Duration>,
     /// Follow a REFER from the far end (false: 603).
     pub accept_refer: bool,
+    /// RFC 4028: the session interval we ask for (s, 0 = none) and the smallest we accept.
+    pub session_expires: u32,
+    pub min_se: u32,
+    /// RFC 3262: when our provisional responses are reliable.
+    pub reliable_provisionals: ReliableProvisionals,
     /// Stable across reordering of the file (FNV-1a of `user@domain`).
     pub permanent_line_id: u32,
     /// TLS lines: how the proxy's certificate is verified and the names it must carry.
@@ -207,6 +214,8 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
                 "must be at least 1 when register = true".into(),
             ));
         }
+        check_session_timer(l.session_expires, l.min_se)
+            .map_err(|(k, problem)| err(&key(k), problem))?;
         // RFC 3261 §19.1.2: 5061 is the default port of TLS.
         let port = if l.transport == LineTransport::Tls {
             5061
@@ -255,6 +264,9 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
             require_registration: l.require_registration,
             keepalive: (l.keepalive_secs > 0).then(|| Duration::from_secs(l.keepalive_secs)),
             accept_refer: l.accept_refer,
+            session_expires: l.session_expires,
+            min_se: l.min_se,
+            reliable_provisionals: l.reliable_provisionals,
             permanent_line_id: fnv1a(&format!("{}@{}", l.user, l.domain)),
             tls: line_tls(l, [Some(proxy), Some(registrar), outbound_proxy])
                 .map_err(|(k, p)| err(&key(k), p))?,
@@ -384,6 +396,20 @@ fn host_part(s: &str) -> String {
         Some((h, p)) if p.parse::<u16>().is_ok() && !h.contains(':') => h.to_string(),
         _ => s.to_string(),
     }
+}
+
+/// RFC 4028 §5: no session interval below 90 s; the one we ask for is at least our Min-SE.
+fn check_session_timer(session_expires: u32, min_se: u32) -> Result<(), (&'static str, String)> {
+    if min_se < 90 {
+        return Err(("min_se", format!("{min_se} is below 90 s (RFC 4028 §5)")));
+    }
+    if session_expires != 0 && session_expires < min_se {
+        return Err((
+            "session_expires",
+            format!("{session_expires} must be 0 (none asked for) or at least min_se ({min_se})"),
+        ));
+    }
+    Ok(())
 }
 
 /// `host[:port]` (port default `default_port`) to one socket address, resolving names.

@@ -174,6 +174,28 @@ pub struct LineSettings {
     /// system's store).
     #[serde(default)]
     pub tls_ca: Option<String>,
+    /// RFC 4028 session interval we ask for, in seconds (0: we ask for none).
+    #[serde(default = "default_session_expires")]
+    pub session_expires: u32,
+    /// RFC 4028 smallest session interval we accept, in seconds (at least 90).
+    #[serde(default = "default_min_se")]
+    pub min_se: u32,
+    /// When our provisional responses are sent reliably (RFC 3262).
+    #[serde(default)]
+    pub reliable_provisionals: ReliableProvisionals,
+}
+
+/// When a line uses reliable provisional responses (RFC 3262, option tag `100rel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReliableProvisionals {
+    /// Only when the caller's INVITE says `Require: 100rel`.
+    #[default]
+    IfRequired,
+    /// Also when the caller's INVITE lists `100rel` in `Supported`.
+    IfSupported,
+    /// Always: an INVITE without `100rel` gets 421, ours carry `Require: 100rel`.
+    Required,
 }
 
 fn default_max_connections() -> usize {
@@ -214,4 +236,10 @@ fn default_port_max() -> u16 {
 }
 fn default_expires() -> u32 {
     300
+}
+fn default_session_expires() -> u32 {
+    1800
+}
+fn default_min_se() -> u32 {
+    90
 }

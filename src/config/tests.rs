@@ -113,6 +113,32 @@ fn semantic_errors_are_named() {
 }
 
 #[test]
+fn session_timer_and_100rel_keys() {
+    let c = load_with(BASE, &[]).unwrap();
+    assert_eq!((c.lines[0].session_expires, c.lines[0].min_se), (1800, 90));
+    assert_eq!(
+        c.lines[0].reliable_provisionals,
+        ReliableProvisionals::IfRequired
+    );
+    let text = format!("{BASE}session_expires = 0\nreliable_provisionals = \"if-supported\"\n");
+    let c = load_with(&text, &[]).unwrap();
+    assert_eq!(c.lines[0].session_expires, 0);
+    assert_eq!(
+        c.lines[0].reliable_provisionals,
+        ReliableProvisionals::IfSupported
+    );
+    let e = error_of(&format!("{BASE}min_se = 60\n"), &[]);
+    assert!(e.contains("key `lines[0].min_se`"), "{e}");
+    let e = error_of(&format!("{BASE}session_expires = 100\nmin_se = 120\n"), &[]);
+    assert!(e.contains("key `lines[0].session_expires`"), "{e}");
+    let e = error_of(
+        &format!("{BASE}reliable_provisionals = \"sometimes\"\n"),
+        &[],
+    );
+    assert!(e.contains("lines[0].reliable_provisionals"), "{e}");
+}
+
+#[test]
 fn unreadable_file_names_the_file() {
     let e = load(Path::new("/nonexistent/tapigw.toml"))
         .unwrap_err()

@@ -17,10 +17,11 @@ const MAX_FORWARDS: u32 = 70;
 /// Methods we accept (Allow header).
 pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY";
 
-/// The option tags we support (RFC 3261 §19.2, §20.37): Replaces (RFC 3891). The one list:
+/// The option tags we support (RFC 3261 §19.2, §20.37): Replaces (RFC 3891), session timers
+/// (RFC 4028), reliable provisional responses (RFC 3262). The one list:
 /// our `Supported` headers are it ([`SUPPORTED`]) and a `Require` naming anything else gets
 /// 420 (`super::extensions`).
-pub const SUPPORTED_TAGS: &[&str] = &["replaces"];
+pub const SUPPORTED_TAGS: &[&str] = &["replaces", "timer", "100rel"];
 
 /// [`SUPPORTED_TAGS`] as a header value (`replaces, ...`), joined at compile time.
 pub const SUPPORTED: &str = match std::str::from_utf8(&SUPPORTED_BYTES) {

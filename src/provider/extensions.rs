@@ -35,17 +35,23 @@ impl SipProvider {
     }
 }
 
+/// The option tags of every `header` line (`Supported`, `Require`, ...), trimmed.
+pub fn option_tags<'a>(
+    headers: &'a crate::sip::message::Headers,
+    header: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
+    headers
+        .get_all(header)
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|tag| !tag.is_empty())
+}
+
 /// The option tags of the request's `Require` headers that we do not support, in order, each
 /// once (option tags compare case-insensitively, §19.2).
 pub fn unsupported_tags(request: &Request) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let tags = request
-        .headers
-        .get_all("Require")
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
-        .filter(|tag| !tag.is_empty());
-    for tag in tags {
+    for tag in option_tags(&request.headers, "Require") {
         let supported = SUPPORTED_TAGS.iter().any(|s| s.eq_ignore_ascii_case(tag));
         if !supported && !out.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
             out.push(tag.to_string());

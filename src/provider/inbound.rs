@@ -11,7 +11,7 @@ use crate::sip::transport::Peer;
 use crate::tapi::{CallId, CallReason, DeviceId, ProviderEvent};
 
 use super::build::Ua;
-use super::call::{Call, CallEnv, DialogKey, News};
+use super::call::{self, Call, CallEnv, DialogKey, News};
 use super::SipProvider;
 
 use super::call::RING_PERIOD;
@@ -59,6 +59,9 @@ impl SipProvider {
         if !self.is_trusted(line, source.addr) {
             tracing::warn!(from = %source.addr, user, "INVITE from an untrusted source: 403");
             return self.respond(now, &key, &request, 403, None);
+        }
+        if let Some((status, name, value)) = call::refusal(&request, &self.lines[line].cfg) {
+            return self.respond(now, &key, &request, status, Some((name, &value)));
         }
         if let Some(replaces) = request.headers.get("Replaces").map(str::to_string) {
             return self.on_invite_replacing(now, line, key, request, source, &replaces);

@@ -22,13 +22,14 @@ pub struct World {
     pub phones: Vec<Baresip>,
 }
 
-/// The gateway's `[[lines]]` (1001 at Kamailio) and `[media]`.
-pub fn line_config(kamailio_port: u16, transport: &str) -> String {
+/// The gateway's `[[lines]]` (1001 at Kamailio, with the extra keys `line_extra`) and
+/// `[media]`.
+pub fn line_config(kamailio_port: u16, transport: &str, line_extra: &str) -> String {
     let rtp = 20000 + (kamailio_port % 1000) * 20;
     format!(
         "[[lines]]\nname = \"Line 1001\"\nuser = \"1001\"\ndomain = \"127.0.0.1\"\n\
          proxy = \"127.0.0.1:{kamailio_port}\"\ntransport = \"{transport}\"\nregister = true\n\
-         expires = 120\nauth_user = \"1001\"\npassword = \"{PASSWORD_1001}\"\n\n\
+         expires = 120\nauth_user = \"1001\"\npassword = \"{PASSWORD_1001}\"\n{line_extra}\n\n\
          [media]\nmode = \"rtp\"\naddress = \"127.0.0.1\"\nport_min = {rtp}\nport_max = {}\n",
         rtp + 19
     )
@@ -38,8 +39,17 @@ impl World {
     /// Kamailio with `options`, then the gateway with its line on `transport`, waiting until
     /// Kamailio holds a binding for 1001.
     pub fn start(options: KamailioOptions, transport: &'static str) -> World {
+        World::start_with_line(options, transport, "")
+    }
+
+    /// Like [`World::start`], with extra `[[lines]]` keys for the gateway's line.
+    pub fn start_with_line(
+        options: KamailioOptions,
+        transport: &'static str,
+        line_extra: &str,
+    ) -> World {
         let kamailio = Kamailio::start(options);
-        let gateway = GatewayProcess::start(&line_config(kamailio.port, transport));
+        let gateway = GatewayProcess::start(&line_config(kamailio.port, transport, line_extra));
         let mut world = World {
             kamailio,
             gateway,

@@ -18,7 +18,7 @@ use crate::sip::codec;
 use crate::sip::message::{Method, NameAddr, Request, Response, Uri};
 use crate::tapi::{LineErr, RequestId, LINEERR_INVALCALLSTATE, LINEERR_OPERATIONFAILED};
 
-use super::{Action, Call, CallEnv, News, Op, Phase, Purpose};
+use super::{Action, Call, CallEnv, News, Op, Purpose};
 use crate::provider::auth::authenticated_retry;
 use crate::provider::build::ALLOW;
 
@@ -63,7 +63,7 @@ impl Call {
         request: RequestId,
         target: ReferTarget,
     ) -> Result<(), LineErr> {
-        if self.phase != Phase::Connected || self.refer_out.is_some() || self.reinvite.is_some() {
+        if !self.may_reinvite() {
             return Err(LINEERR_INVALCALLSTATE);
         }
         let uri = match &target {
