@@ -13,17 +13,29 @@ use crate::tapi::{
 use super::state::{App, NewApp};
 use super::{FnResult, Tapisrv};
 
+/// The parameters of lineInitializeEx / phoneInitializeEx.
+pub(super) struct Init {
+    pub app_name: String,
+    pub api_version: u32,
+    pub options: u32,
+    pub completion_key: u32,
+    pub resumable: bool,
+}
+
 impl Tapisrv {
     pub(super) fn line_initialize_ex(
         &mut self,
         provider: &mut dyn LineProvider,
         conn: ConnId,
-        app_name: String,
-        api_version: u32,
-        options: u32,
-        completion_key: u32,
-        resumable: bool,
+        init: Init,
     ) -> FnResult {
+        let Init {
+            app_name,
+            api_version,
+            options,
+            completion_key,
+            resumable,
+        } = init;
         let mode = NotifyMode::from_options(options).ok_or(LINEERR_INVALPARAM)?;
         if app_name.trim().is_empty() {
             return Err(LINEERR_INVALAPPNAME);

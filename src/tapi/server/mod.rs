@@ -316,11 +316,13 @@ impl Tapisrv {
             } => self.phone_initialize_ex(
                 provider,
                 conn,
-                app_name,
-                api_version,
-                options,
-                completion_key,
-                resumable,
+                apps::Init {
+                    app_name,
+                    api_version,
+                    options,
+                    completion_key,
+                    resumable,
+                },
             ),
             Request::PhoneShutdown { app } => self.phone_shutdown(now, provider, conn, app),
             Request::PhoneNegotiateApiVersion {
@@ -385,11 +387,13 @@ impl Tapisrv {
             } => self.line_initialize_ex(
                 provider,
                 conn,
-                app_name,
-                api_version,
-                options,
-                completion_key,
-                resumable,
+                apps::Init {
+                    app_name,
+                    api_version,
+                    options,
+                    completion_key,
+                    resumable,
+                },
             ),
             Request::LineShutdown { app } => self.line_shutdown(now, provider, conn, app),
             Request::LineNegotiateApiVersion {

@@ -15,6 +15,7 @@ use crate::tapi::{
     PHONEERR_INVALPARAM, PHONEERR_INVALPHONEHANDLE, PHONEERR_INVALPRIVILEGE, PHONEERR_NOTOWNER,
 };
 
+use super::apps::Init;
 use super::state::{NewApp, OpenPhone, Pending, PendingKind};
 use super::Tapisrv;
 
@@ -59,12 +60,15 @@ impl Tapisrv {
         &mut self,
         provider: &mut dyn LineProvider,
         conn: ConnId,
-        app_name: String,
-        api_version: u32,
-        options: u32,
-        completion_key: u32,
-        resumable: bool,
+        init: Init,
     ) -> PhoneResult {
+        let Init {
+            app_name,
+            api_version,
+            options,
+            completion_key,
+            resumable,
+        } = init;
         let mode = NotifyMode::from_options(options).ok_or(PHONEERR_INVALPARAM)?;
         if app_name.trim().is_empty() {
             return Err(PHONEERR_INVALAPPNAME);
