@@ -26,8 +26,8 @@ use crate::api::protocol::message_name;
 use crate::tapi::consts::*;
 use crate::tapi::LineMessage;
 
-use link::{Control, Driver, Link, Reply, Sink};
 pub use link::MessageCallback;
+use link::{Control, Driver, Link, Reply, Sink};
 use resume::Track;
 
 #[derive(Debug, thiserror::Error)]
@@ -349,7 +349,11 @@ impl Client {
             .get("sessionId")
             .and_then(Value::as_str)
             .ok_or_else(|| ClientError::Protocol(format!("no sessionId in {r}")))?;
-        Ok((num(&r, "hLineApp")?, num(&r, "numDevs")?, session.to_string()))
+        Ok((
+            num(&r, "hLineApp")?,
+            num(&r, "numDevs")?,
+            session.to_string(),
+        ))
     }
 
     pub async fn line_shutdown(&mut self, h_line_app: u32) -> Result<(), ClientError> {

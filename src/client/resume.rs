@@ -28,11 +28,18 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub(super) enum Track {
     Nothing,
     /// lineInitializeEx / phoneInitializeEx with `resumable: true`.
-    Init { phone: bool },
+    Init {
+        phone: bool,
+    },
     /// lineShutdown / phoneShutdown of this app.
-    Shutdown { phone: bool, app: u32 },
+    Shutdown {
+        phone: bool,
+        app: u32,
+    },
     /// A lineResume / phoneResume made by the app itself.
-    Resume { session: String },
+    Resume {
+        session: String,
+    },
 }
 
 impl Track {
@@ -47,18 +54,18 @@ impl Track {
                     phone: method == "phoneInitializeEx",
                 }
             }
-            "lineShutdown" => handle("hLineApp").map_or(Track::Nothing, |app| Track::Shutdown {
-                phone: false,
-                app,
-            }),
+            "lineShutdown" => handle("hLineApp")
+                .map_or(Track::Nothing, |app| Track::Shutdown { phone: false, app }),
             "phoneShutdown" => handle("hPhoneApp")
                 .map_or(Track::Nothing, |app| Track::Shutdown { phone: true, app }),
-            "lineResume" | "phoneResume" => params
-                .get("sessionId")
-                .and_then(Value::as_str)
-                .map_or(Track::Nothing, |s| Track::Resume {
-                    session: s.to_string(),
-                }),
+            "lineResume" | "phoneResume" => {
+                params
+                    .get("sessionId")
+                    .and_then(Value::as_str)
+                    .map_or(Track::Nothing, |s| Track::Resume {
+                        session: s.to_string(),
+                    })
+            }
             _ => Track::Nothing,
         }
     }
@@ -254,7 +261,11 @@ impl Driver {
         }
         for app in self.sessions.apps.clone() {
             let id = self.sessions.internal_id();
-            let method = if app.phone { "phoneResume" } else { "lineResume" };
+            let method = if app.phone {
+                "phoneResume"
+            } else {
+                "lineResume"
+            };
             let last_seq = self
                 .sessions
                 .last_seq
