@@ -330,3 +330,87 @@ async fn write(link: &mut Link, id: u64, method: &str, params: Value) -> Result<
         .await
         .map_err(|_| Attempt::Retry)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tapi::LineMessage;
+
+    fn message(app: u32, phone: bool, seq: u64) -> TapiMessage {
+        TapiMessage {
+            msg: LineMessage {
+                h_device: 0,
+                dw_message_id: 2,
+                dw_callback_instance: 0,
+                dw_param1: 0,
+                dw_param2: 0,
+                dw_param3: 0,
+            },
+            completion_key: None,
+            app: Some(app),
+            phone,
+            seq: Some(seq),
+        }
+    }
+
+    #[test]
+    fn requests_are_tracked_by_what_they_mean_for_sessions() {
+        let init = json!({"appName": "a", "resumable": true});
+        assert_eq!(
+            Track::of("phoneInitializeEx", &init),
+            Track::Init { phone: true }
+        );
+        assert_eq!(
+            Track::of("lineInitializeEx", &json!({"appName": "a"})),
+            Track::Nothing
+        );
+        assert_eq!(
+            Track::of("lineShutdown", &json!({"hLineApp": 5})),
+            Track::Shutdown {
+                phone: false,
+                app: 5
+            }
+        );
+        assert_eq!(
+            Track::of("lineResume", &json!({"sessionId": "ab", "lastSeq": 2})),
+            Track::Resume {
+                session: "ab".into()
+            }
+        );
+    }
+
+    #[test]
+    fn duplicates_are_dropped_per_app_and_shutdown_forgets_the_app() {
+        let mut s = Sessions::default();
+        s.learn(
+            &Track::Init { phone: false },
+            &json!({"hLineApp": 5, "sessionId": "x"}),
+        );
+        s.learn(
+            &Track::Init { phone: true },
+            &json!({"hPhoneApp": 5, "sessionId": "y"}),
+        );
+        assert_eq!(s.infos().len(), 2);
+        assert!(s.accept(&message(5, false, 1)));
+        assert!(
+            s.accept(&message(5, true, 1)),
+            "a phone app numbers its own"
+        );
+        assert!(s.accept(&message(5, false, 2)));
+        assert!(!s.accept(&message(5, false, 2)), "a replayed duplicate");
+        assert!(!s.accept(&message(5, false, 1)));
+        assert_eq!(s.infos()[0].last_seq, 2);
+        s.learn(
+            &Track::Shutdown {
+                phone: false,
+                app: 5,
+            },
+            &json!({}),
+        );
+        assert_eq!(s.infos().len(), 1);
+        assert!(s.accept(&message(5, false, 1)), "forgotten with the app");
+        s.taken_over(&json!({"hPhoneApp": 5}));
+        assert!(!s.any_resumable());
+        assert_eq!(s.lost()[0].reason, "taken over by another connection");
+    }
+}
