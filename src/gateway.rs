@@ -21,7 +21,7 @@ use crate::sip::transport::{
     FlowEvent, Incoming, Peer, Transmit, TransportCommand, TransportFailure,
 };
 use crate::tapi::server::{ClientInput, Tapisrv, TapisrvConfig};
-use crate::tapi::{LineProvider, Output};
+use crate::tapi::{LineProvider, Output, SessionStats};
 
 /// The whole gateway state, free of I/O.
 pub struct Gateway {
@@ -40,6 +40,7 @@ impl Gateway {
     ) -> Self {
         let tapisrv = Tapisrv::new(TapisrvConfig {
             max_event_queue: config.api.max_event_queue,
+            resume_grace: config.api.resume_grace,
         });
         let mut gateway = Gateway {
             tapisrv,
@@ -51,21 +52,21 @@ impl Gateway {
 
     /// A SIP message from the network.
     pub fn handle_sip(&mut self, now: Instant, incoming: Incoming) {
-        self.tapisrv.handle_timeout(now);
+        self.tapisrv.handle_timeout(now, &mut self.provider);
         self.provider.handle_incoming(now, incoming);
         self.pump(now);
     }
 
     /// A driver could not deliver to a peer.
     pub fn handle_transport_failure(&mut self, now: Instant, failure: &TransportFailure) {
-        self.tapisrv.handle_timeout(now);
+        self.tapisrv.handle_timeout(now, &mut self.provider);
         self.provider.handle_transport_failure(now, failure);
         self.pump(now);
     }
 
     /// A connection-oriented flow closed or answered a keep-alive (RFC 5626).
     pub fn handle_flow_event(&mut self, now: Instant, event: FlowEvent) {
-        self.tapisrv.handle_timeout(now);
+        self.tapisrv.handle_timeout(now, &mut self.provider);
         self.provider.handle_flow_event(now, event);
         self.pump(now);
     }
@@ -81,7 +82,7 @@ impl Gateway {
     /// Fires everything due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.provider.handle_timeout(now);
-        self.tapisrv.handle_timeout(now);
+        self.tapisrv.handle_timeout(now, &mut self.provider);
         self.pump(now);
     }
 
@@ -135,6 +136,11 @@ impl Gateway {
     /// Read access for tests and benchmarks.
     pub fn provider(&self) -> &SipProvider {
         &self.provider
+    }
+
+    /// Counters of kept, resumed and expired sessions (for metrics).
+    pub fn session_stats(&self) -> SessionStats {
+        self.tapisrv.session_stats()
     }
 
     /// Moves every provider event into TAPISRV (which may call back into the provider).

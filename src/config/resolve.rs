@@ -17,6 +17,9 @@ use crate::sip::message::Host;
 use crate::sip::timers::TimerConfig;
 use crate::sip::transport::Transport;
 
+/// The longest `api.resume_grace_s` (a kept app holds its calls that long).
+const MAX_RESUME_GRACE_S: u64 = 86_400;
+
 /// Everything the gateway runs on, checked and resolved.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -87,6 +90,8 @@ pub struct ApiConfig {
     pub listen: SocketAddr,
     pub max_outgoing_messages: usize,
     pub max_event_queue: usize,
+    /// How long a resumable app is kept after its connection dropped.
+    pub resume_grace: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -177,6 +182,12 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
     }
     if s.api.max_event_queue == 0 {
         return Err(err("api.max_event_queue", "must be at least 1".into()));
+    }
+    if s.api.resume_grace_s > MAX_RESUME_GRACE_S {
+        return Err(err(
+            "api.resume_grace_s",
+            format!("must be at most {MAX_RESUME_GRACE_S} (one day)"),
+        ));
     }
     if s.media.port_min == 0 || s.media.port_min > s.media.port_max {
         return Err(err(
@@ -309,6 +320,7 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
             listen: s.api.listen,
             max_outgoing_messages: s.api.max_outgoing_messages,
             max_event_queue: s.api.max_event_queue,
+            resume_grace: Duration::from_secs(s.api.resume_grace_s),
         },
         media: MediaConfig {
             mode: s.media.mode,

@@ -75,6 +75,10 @@ pub struct ApiSettings {
     /// shut down.
     #[serde(default = "default_max_event_queue")]
     pub max_event_queue: usize,
+    /// Seconds a resumable app (`resumable: true`) is kept after its connection dropped,
+    /// waiting for lineResume.
+    #[serde(default = "default_resume_grace_s")]
+    pub resume_grace_s: u64,
 }
 
 /// Whether calls get real RTP sockets.
@@ -227,6 +231,9 @@ fn default_max_outgoing() -> usize {
 }
 fn default_max_event_queue() -> usize {
     10_000
+}
+fn default_resume_grace_s() -> u64 {
+    30
 }
 fn default_port_min() -> u16 {
     20_000

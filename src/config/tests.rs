@@ -178,3 +178,17 @@ fn public_address_and_trusted() {
     let bad = text.replace("198.51.100.1", "not-an-ip");
     assert!(error_of(&bad, &[]).contains("lines[0].trusted[0]"));
 }
+
+#[test]
+fn resume_grace_has_a_default_an_override_and_a_bound() {
+    let c = load_with(BASE, &[]).unwrap();
+    assert_eq!(c.api.resume_grace.as_secs(), 30);
+    let c = load_with(&BASE.replace("[api]", "[api]\nresume_grace_s = 2"), &[]).unwrap();
+    assert_eq!(c.api.resume_grace.as_secs(), 2);
+    let c = load_with(BASE, &[("TAPIGW__API__RESUME_GRACE_S", "5")]).unwrap();
+    assert_eq!(c.api.resume_grace.as_secs(), 5);
+    let e = error_of(&BASE.replace("[api]", "[api]\nresume_grace_s = 86401"), &[]);
+    assert!(e.contains("key `api.resume_grace_s`"), "{e}");
+    let e = error_of(&BASE.replace("[api]", "[api]\nresume_grace_s = -1"), &[]);
+    assert!(e.contains("api.resume_grace_s"), "{e}");
+}

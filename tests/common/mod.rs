@@ -1,6 +1,9 @@
 //! Shared test harness: free ports, the real `tapigw` binary with a generated config, SIPp
-//! runs bounded by `-m`/`-timeout`/`-timeout_error`, and a raw UDP SIP socket.
+//! runs bounded by `-m`/`-timeout`/`-timeout_error`, a raw UDP SIP socket, and a TCP proxy
+//! that cuts API connections (`cut_proxy`).
 #![allow(dead_code)]
+
+pub mod cut_proxy;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, UdpSocket};

@@ -11,6 +11,7 @@ mod prack;
 mod registration;
 mod requests;
 mod session_timers;
+mod sessions;
 mod timers;
 mod transport;
 
@@ -39,6 +40,7 @@ pub fn open_app(sim: &mut Sim, privileges: u32) -> App {
             api_version: API_VERSION_HIGH,
             options: LINEINITIALIZEEXOPTION_USEHIDDENWINDOW,
             completion_key: 0,
+            resumable: false,
         },
     ) else {
         panic!("lineInitializeEx failed")
