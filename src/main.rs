@@ -83,7 +83,9 @@ fn main() -> ExitCode {
 }
 
 /// Container health check: a real API round trip. lineShutdown of handle 0 must come back as
-/// LINEERR_INVALAPPHANDLE, which proves the core task is answering.
+/// LINEERR_INVALAPPHANDLE, which proves the core task is answering. With a token in
+/// `TAPIGW_TOKEN` or `TAPIGW__API__TOKEN` it authenticates first. (The metrics listener's
+/// `GET /healthz` is the HTTP alternative.)
 fn healthcheck(addr: &str) -> ExitCode {
     use std::io::{BufRead, BufReader, Write};
     use std::time::Duration;
@@ -93,10 +95,24 @@ fn healthcheck(addr: &str) -> ExitCode {
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
         stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        let token = ["TAPIGW_TOKEN", "TAPIGW__API__TOKEN"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|t| !t.is_empty()));
+        if let Some(token) = token {
+            let auth = serde_json::json!({"jsonrpc": "2.0", "id": 0, "method": "authenticate",
+                "params": {"token": token}});
+            stream.write_all(format!("{auth}\n").as_bytes())?;
+        }
         stream.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"lineShutdown\",\"params\":{\"hLineApp\":0}}\n")?;
+        let mut reader = BufReader::new(stream);
         let mut line = String::new();
-        BufReader::new(stream).read_line(&mut line)?;
-        Ok(line.contains("LINEERR_INVALAPPHANDLE"))
+        while reader.read_line(&mut line)? > 0 {
+            if line.contains("\"id\":1") {
+                return Ok(line.contains("LINEERR_INVALAPPHANDLE"));
+            }
+            line.clear();
+        }
+        Ok(false)
     };
     match probe() {
         Ok(true) => ExitCode::SUCCESS,

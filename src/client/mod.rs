@@ -4,14 +4,18 @@
 //! a callback (`on_message`). No message is lost either way: one background task reads the
 //! connection (nothing else ever reads it, so no partly read line can be dropped), answers go
 //! to their callers, messages to an unbounded queue or the callback, in order.
+//!
+//! Plain TCP ([`Client::connect`]) or TLS ([`Client::connect_tls`], `tls.rs`); a gateway with
+//! `api.token` wants [`Client::authenticate`] first.
+
+mod tls;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
@@ -32,7 +36,13 @@ pub enum ClientError {
     Timeout,
     #[error("unexpected answer: {0}")]
     Protocol(String),
+    #[error("tls: {0}")]
+    Tls(String),
 }
+
+/// The halves of a connection, plain or TLS.
+type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
+type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// A TAPI message as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +139,7 @@ enum Control {
 
 /// One connection to the gateway.
 pub struct Client {
-    write: OwnedWriteHalf,
+    write: WriteHalf,
     control: mpsc::UnboundedSender<Control>,
     messages: mpsc::UnboundedReceiver<TapiMessage>,
     next_id: u64,
@@ -140,15 +150,27 @@ impl Client {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         let (read, write) = stream.into_split();
+        Ok(Client::over(Box::new(read), Box::new(write)))
+    }
+
+    /// A client over an established connection.
+    fn over(read: ReadHalf, write: WriteHalf) -> Client {
         let (control, controls) = mpsc::unbounded_channel();
         let (push, messages) = mpsc::unbounded_channel();
         tokio::spawn(route(BufReader::new(read), controls, Sink::Queue(push)));
-        Ok(Client {
+        Client {
             write,
             control,
             messages,
             next_id: 1,
-        })
+        }
+    }
+
+    /// `authenticate` (docs/api.md "Security"): needed first when the gateway has tokens.
+    pub async fn authenticate(&mut self, token: &str) -> Result<(), ClientError> {
+        self.call("authenticate", json!({ "token": token }))
+            .await
+            .map(drop)
     }
 
     /// Delivers every pushed message to `callback` instead of the queue, in order, from the
@@ -348,7 +370,7 @@ fn num(v: &Value, field: &str) -> Result<u32, ClientError> {
 /// It is the only reader of the connection and awaits nothing but the next line, so no line is
 /// ever cut short (an `AsyncBufReadExt::read_line` cancelled in a `select!` would lose one).
 async fn route(
-    mut read: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    mut read: BufReader<ReadHalf>,
     mut controls: mpsc::UnboundedReceiver<Control>,
     mut sink: Sink,
 ) {

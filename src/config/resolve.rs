@@ -22,6 +22,7 @@ pub struct GatewayConfig {
     pub api: ApiConfig,
     pub media: MediaConfig,
     pub lines: Vec<LineConfig>,
+    pub metrics: super::MetricsConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -39,6 +40,11 @@ pub struct ApiConfig {
     pub listen: SocketAddr,
     pub max_outgoing_messages: usize,
     pub max_event_queue: usize,
+    /// Accepted tokens; empty: no `authenticate` needed, loopback clients only.
+    pub tokens: Vec<super::ApiToken>,
+    /// TLS on the API listener.
+    pub tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
+    pub limits: super::ApiLimits,
 }
 
 #[derive(Debug, Clone)]
@@ -102,15 +108,6 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
     }
     if sip.t4_ms == 0 {
         return Err(err("sip.t4_ms", "must be at least 1".into()));
-    }
-    if s.api.max_outgoing_messages < 16 {
-        return Err(err(
-            "api.max_outgoing_messages",
-            "must be at least 16".into(),
-        ));
-    }
-    if s.api.max_event_queue == 0 {
-        return Err(err("api.max_event_queue", "must be at least 1".into()));
     }
     if s.media.port_min == 0 || s.media.port_min > s.media.port_max {
         return Err(err(
@@ -218,11 +215,8 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
             advertised_host,
             advertised_port,
         },
-        api: ApiConfig {
-            listen: s.api.listen,
-            max_outgoing_messages: s.api.max_outgoing_messages,
-            max_event_queue: s.api.max_event_queue,
-        },
+        api: super::api_security::resolve_api(file, &s.api, &lines)?,
+        metrics: super::api_security::resolve_metrics(&s.metrics),
         media: MediaConfig {
             mode: s.media.mode,
             address: media_address,

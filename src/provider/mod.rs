@@ -29,6 +29,7 @@ mod registration;
 mod reload;
 mod routes;
 mod seam;
+mod stats;
 mod ua;
 
 #[cfg(test)]
@@ -47,6 +48,7 @@ use crate::sip::transport::{stamp_received, Incoming, Peer, Transmit, TransportF
 use crate::tapi::{CallId, DeviceId, ProviderEvent};
 
 pub use disconnect::disconnect_mode;
+pub use stats::ProviderSnapshot;
 
 use build::Ua;
 use call::{Action, Call, CallEnv, TxFailure};

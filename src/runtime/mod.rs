@@ -1,11 +1,15 @@
 //! tokio drivers around the sans-I/O core: the SIP UDP/TCP transports, the API server
-//! (`api_server`), the timer, and the signals. One task (`core_loop`) owns the [`crate::gateway::Gateway`]; the
+//! (`api_server`, with overload shedding in `overload`), the metrics listener
+//! (`metrics_http`), the timer, and the signals. One task (`core_loop`) owns the [`crate::gateway::Gateway`]; the
 //! drivers talk to it over channels (no shared state, no locks).
 
 pub mod api_server;
 mod core_loop;
 mod input;
 mod limits;
+mod log_limit;
+pub mod metrics_http;
+mod overload;
 mod sip_tcp;
 mod sip_udp;
 

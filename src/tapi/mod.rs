@@ -7,6 +7,7 @@
 //! - [`message`]: LINEMESSAGE, the unit of delivery to apps.
 //! - [`types`]: typed TAPI values (call states with their modes, privileges, bit sets).
 //! - [`request`] and [`answer`]: the functions apps call and what TAPISRV gives back, typed.
+//! - [`scope`]: what an authenticated API connection may see and do.
 //!
 //! This layer knows no wire format: `crate::api::protocol` turns its values into JSON.
 
@@ -18,6 +19,7 @@ pub mod message;
 pub mod phoneerr;
 pub mod provider;
 pub mod request;
+pub mod scope;
 pub mod server;
 pub mod types;
 
@@ -35,4 +37,5 @@ pub use provider::{
     CallOp, DevCaps, ForwardEntry, LineDevStatus, LineProvider, ProviderCallInfo, ProviderEvent,
 };
 pub use request::Request;
+pub use scope::{LineScope, Scope, Token};
 pub use types::*;

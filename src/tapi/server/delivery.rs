@@ -63,6 +63,7 @@ impl Tapisrv {
                         queued = a.queue.len(),
                         "event queue full (the app does not call lineGetMessage): shutting it down"
                     );
+                    self.counters.event_queue_overflows += 1;
                     self.pending_shutdowns.push(app);
                 } else {
                     a.queue.push_back(message);

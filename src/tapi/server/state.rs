@@ -86,10 +86,13 @@ pub struct CallRecord {
     /// False for a lineMakeCall call until its LINE_REPLY(0): its events are held back.
     pub visible: bool,
     pub held: Vec<CallState>,
+    /// Direction and outcome, for the call counters.
+    pub tally: super::call_table::Tally,
 }
 
 impl CallRecord {
-    /// A call with no handles yet; `visible` is false for lineMakeCall calls until LINE_REPLY(0).
+    /// A call with no handles yet; `visible` is false for lineMakeCall calls until LINE_REPLY(0)
+    /// (and such a call is outbound).
     pub fn new(device: DeviceId, visible: bool) -> CallRecord {
         CallRecord {
             device,
@@ -98,6 +101,10 @@ impl CallRecord {
             handles: Vec::new(),
             visible,
             held: Vec::new(),
+            tally: super::call_table::Tally {
+                outbound: !visible,
+                ..Default::default()
+            },
         }
     }
 
