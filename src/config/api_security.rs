@@ -265,3 +265,104 @@ fn scope_of(
         may_own: entry.max_privilege == MaxPrivilege::Owner,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::load_str;
+
+    const LINES: &str = "[[lines]]\nuser = \"1001\"\ndomain = \"d\"\nproxy = \"127.0.0.1:5070\"\n";
+
+    fn load(api: &str) -> Result<crate::config::GatewayConfig, String> {
+        let text = format!("[sip]\nlisten = \"127.0.0.1:5060\"\n[api]\n{api}\n{LINES}");
+        load_str(&text, Path::new("t.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn off_loopback_needs_a_token() {
+        let err = load("listen = \"0.0.0.0:8274\"").unwrap_err();
+        assert!(err.contains("key `api.token`: required"), "{err}");
+        let ok = load("listen = \"0.0.0.0:8274\"\ntoken = \"t\"").unwrap();
+        assert_eq!(ok.api.tokens.len(), 1);
+        assert!(ok.api.tokens[0].scope.is_full());
+        assert!(load("listen = \"127.0.0.1:8274\"")
+            .unwrap()
+            .api
+            .tokens
+            .is_empty());
+    }
+
+    #[test]
+    fn token_entries_are_checked() {
+        let base = "listen = \"127.0.0.1:8274\"\n";
+        let cases = [
+            ("token = \"\"", "api.token`: must not be empty"),
+            (
+                "[[api.tokens]]\nlines = \"all\"",
+                "api.tokens[0].token`: missing",
+            ),
+            (
+                "[[api.tokens]]\ntoken = \"a\"\nlines = \"some\"",
+                "api.tokens[0].lines`",
+            ),
+            (
+                "[[api.tokens]]\ntoken = \"a\"\nlines = [\"1001\", \"9\"]",
+                "api.tokens[0].lines[1]`",
+            ),
+            (
+                "[[api.tokens]]\ntoken = \"a\"\nlines = []",
+                "api.tokens[0].lines`: must not be empty",
+            ),
+            (
+                "token = \"a\"\n[[api.tokens]]\ntoken = \"a\"",
+                "api.tokens[0].token`: the same token",
+            ),
+            (
+                "[[api.tokens]]\ntoken = \"a\"\nmax_privilege = \"root\"",
+                "max_privilege",
+            ),
+            (
+                "token_file = \"/nonexistent/token\"",
+                "api.token_file`: cannot read",
+            ),
+            (
+                "tls_cert = \"/nonexistent/c.pem\"",
+                "api.tls_key`: required",
+            ),
+            (
+                "tls_cert = \"/nonexistent/c\"\ntls_key = \"/nonexistent/k\"",
+                "api.tls_cert`: cannot read",
+            ),
+            (
+                "max_connections = 0",
+                "api.max_connections`: must be at least 1",
+            ),
+            ("auth_timeout_s = 0", "api.auth_timeout_s`"),
+        ];
+        for (extra, needle) in cases {
+            let err = load(&format!("{base}{extra}")).unwrap_err();
+            assert!(err.contains(needle), "{extra:?}: {err}");
+        }
+        let ok = load(&format!(
+            "{base}[[api.tokens]]\ntoken = \"m\"\nlines = [\"1001\"]\nmax_privilege = \"monitor\""
+        ))
+        .unwrap();
+        let scope = &ok.api.tokens[0].scope;
+        assert!(!scope.may_own && scope.sees("1001") && !scope.sees("1002"));
+        assert!(!format!("{:?}", ok.api.tokens).contains("digest"));
+    }
+
+    #[test]
+    fn limits_and_metrics_have_defaults() {
+        let c = load("listen = \"127.0.0.1:8274\"").unwrap();
+        assert_eq!(c.api.limits.max_connections, 1024);
+        assert_eq!(c.api.limits.max_calls_per_line, 10_000);
+        assert_eq!(
+            c.api.limits.overload_delay,
+            Some(std::time::Duration::from_secs(1))
+        );
+        assert!(c.metrics.listen.is_none());
+        assert_eq!(c.sip.user_agent, "tapigw");
+    }
+}

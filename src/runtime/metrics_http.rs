@@ -133,3 +133,49 @@ async fn respond(
     stream.write_all(body.as_bytes()).await?;
     stream.shutdown().await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn get(addr: std::net::SocketAddr, path: &str) -> String {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).await.unwrap();
+        text
+    }
+
+    async fn listener() -> (TcpListener, std::net::SocketAddr) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        (listener, addr)
+    }
+
+    #[tokio::test]
+    async fn healthz_is_503_when_the_core_does_not_answer_and_200_when_it_does() {
+        let (l, addr) = listener().await;
+        let (tx, _silent_core) = mpsc::channel(1);
+        tokio::spawn(serve(l, tx, Arc::new(ApiCounters::default())));
+        assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 503 "));
+
+        let (l, addr) = listener().await;
+        let (tx, mut rx) = mpsc::channel::<SnapshotRequest>(1);
+        tokio::spawn(async move {
+            while let Some(reply) = rx.recv().await {
+                let _ = reply.send(CoreSnapshot::default());
+            }
+        });
+        tokio::spawn(serve(l, tx, Arc::new(ApiCounters::default())));
+        let ok = get(addr, "/healthz").await;
+        assert!(
+            ok.starts_with("HTTP/1.1 200 ") && ok.ends_with("\r\n\r\nok\n"),
+            "{ok}"
+        );
+        assert!(get(addr, "/metrics")
+            .await
+            .contains("Content-Type: application/openmetrics-text"));
+        assert!(get(addr, "/x").await.starts_with("HTTP/1.1 404 "));
+    }
+}

@@ -7,6 +7,7 @@ mod devices;
 mod inbound;
 mod outbound;
 mod registration;
+mod scopes;
 mod timers;
 
 use crate::sip::message::{Method, Request, Response, SipMessage};
