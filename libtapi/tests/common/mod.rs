@@ -250,11 +250,16 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn start(proxy_port: u16) -> Gateway {
+        Gateway::start_with_api(proxy_port, "")
+    }
+
+    /// Like [`Gateway::start`] with extra `[api]` keys (`token = "..."`).
+    pub fn start_with_api(proxy_port: u16, api_extra: &str) -> Gateway {
         let scratch = Scratch::new("gateway");
         let (sip_port, api_port) = (free_port(), free_port());
         let media = 30000 + (proxy_port % 1000) * 20;
         let config = format!(
-            "[sip]\nlisten = \"127.0.0.1:{sip_port}\"\nt1_ms = 100\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n\n\
+            "[sip]\nlisten = \"127.0.0.1:{sip_port}\"\nt1_ms = 100\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n{api_extra}\n\n\
              [[lines]]\nname = \"Line 1\"\nuser = \"1001\"\ndomain = \"127.0.0.1\"\nproxy = \"127.0.0.1:{proxy_port}\"\ntransport = \"udp\"\n\n\
              [media]\nmode = \"rtp\"\naddress = \"127.0.0.1\"\nport_min = {media}\nport_max = {}\n",
             media + 19
