@@ -96,6 +96,19 @@ async fn a_token_is_required_before_anything_and_checked() {
         )
         .await
         .is_ok());
+    // `tapigw --healthcheck` authenticates with the token from the environment.
+    let health = |token: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tapigw"));
+        cmd.args(["--healthcheck", &gw.api_addr().to_string()])
+            .env_remove("TAPIGW_TOKEN")
+            .env_remove("TAPIGW__API__TOKEN");
+        if let Some(token) = token {
+            cmd.env("TAPIGW_TOKEN", token);
+        }
+        cmd.output().unwrap().status.code()
+    };
+    assert_eq!(health(Some(TOKEN)), Some(0));
+    assert_eq!(health(None), Some(1));
 }
 
 #[tokio::test(flavor = "multi_thread")]
