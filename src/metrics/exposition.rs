@@ -326,6 +326,9 @@ fn api_families(core: &CoreSnapshot, api: &ApiCounters) -> Vec<Family> {
     ]
 }
 
+// The sessions work adds a `session_families` here (tapigw_sessions_kept/resumed/expired_total
+// from TapiSnapshot), chained in `render`.
+
 fn process_families(p: ProcessFigures) -> Vec<Family> {
     let mut families = Vec::new();
     if let Some(bytes) = p.resident_bytes {

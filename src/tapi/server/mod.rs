@@ -186,6 +186,8 @@ impl Tapisrv {
         event: ProviderEvent,
     ) {
         self.expire_waiters(now);
+        // Requests TAPISRV starts itself here are not any app function's.
+        self.pending.serving = "internal";
         self.on_provider_event(now, provider, event);
         self.finish_overflowed(now, provider);
     }
