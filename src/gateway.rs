@@ -16,7 +16,9 @@ use bytes::Bytes;
 
 use crate::config::GatewayConfig;
 use crate::media::MediaAllocator;
+use crate::metrics::CoreSnapshot;
 use crate::provider::SipProvider;
+use crate::sip::message_stats::MessageCounters;
 use crate::sip::transport::{
     FlowEvent, Incoming, Peer, Transmit, TransportCommand, TransportFailure,
 };
@@ -27,6 +29,8 @@ use crate::tapi::{LineProvider, Output, SessionStats};
 pub struct Gateway {
     tapisrv: Tapisrv,
     provider: SipProvider,
+    /// SIP messages in and out, by method and status (metrics).
+    sip_messages: MessageCounters,
 }
 
 impl Gateway {
@@ -41,10 +45,12 @@ impl Gateway {
         let tapisrv = Tapisrv::new(TapisrvConfig {
             max_event_queue: config.api.max_event_queue,
             resume_grace: config.api.resume_grace,
-        });
+        })
+        .with_limits(tapisrv_limits(&config.api.limits));
         let mut gateway = Gateway {
             tapisrv,
             provider: SipProvider::new(config, media, seed, now),
+            sip_messages: MessageCounters::default(),
         };
         gateway.pump(now);
         gateway
@@ -52,6 +58,7 @@ impl Gateway {
 
     /// A SIP message from the network.
     pub fn handle_sip(&mut self, now: Instant, incoming: Incoming) {
+        self.sip_messages.incoming(&incoming.message);
         self.tapisrv.handle_timeout(now, &mut self.provider);
         self.provider.handle_incoming(now, incoming);
         self.pump(now);
@@ -112,7 +119,19 @@ impl Gateway {
 
     /// The next datagram or stream write.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.provider.poll_transmit()
+        let transmit = self.provider.poll_transmit()?;
+        self.sip_messages.outgoing(&transmit.payload);
+        Some(transmit)
+    }
+
+    /// The counters and gauges of the core now (the runtime adds its queue figures).
+    pub fn snapshot(&self) -> CoreSnapshot {
+        CoreSnapshot {
+            tapi: self.tapisrv.snapshot(),
+            provider: self.provider.snapshot(),
+            sip_messages: self.sip_messages.clone(),
+            ..CoreSnapshot::default()
+        }
     }
 
     /// The next thing a stream driver must do beyond sending (close a dead flow).
@@ -149,5 +168,16 @@ impl Gateway {
             self.tapisrv
                 .handle_provider_event(now, &mut self.provider, event);
         }
+    }
+}
+
+/// TAPISRV's share of the `[api]` limits.
+fn tapisrv_limits(l: &crate::config::ApiLimits) -> crate::tapi::server::Limits {
+    crate::tapi::server::Limits {
+        max_apps_per_connection: l.max_apps_per_connection,
+        max_app_name_bytes: l.max_app_name_bytes,
+        max_pending_requests: l.max_pending_requests,
+        max_message_waiters: l.max_message_waiters,
+        max_calls_per_line: l.max_calls_per_line,
     }
 }

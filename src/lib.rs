@@ -13,12 +13,14 @@
 //!   the core.
 //! - [`client`]: a Rust client of the API (tokio).
 //! - [`config`]: configuration loading and checking.
+//! - [`metrics`]: the core's counters as a snapshot, rendered for Prometheus.
 
 pub mod api;
 pub mod client;
 pub mod config;
 pub mod gateway;
 pub mod media;
+pub mod metrics;
 pub mod provider;
 pub mod runtime;
 pub mod sdp;

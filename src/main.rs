@@ -16,6 +16,7 @@ const USAGE: &str = "usage: tapigw [--config FILE]\n\
   --config FILE   configuration file (TOML), default config/default.toml\n\
   --version       print the version and exit\n\
   --healthcheck [ADDR]  ask a running gateway's API (default 127.0.0.1:8274) and exit 0 if it answers\n\
+                        (authenticates with TAPIGW_TOKEN or TAPIGW__API__TOKEN[_FILE] when set)\n\
 Environment: TAPIGW__SECTION__KEY overrides a scalar key; RUST_LOG filters logs.";
 
 enum Command {
@@ -82,8 +83,22 @@ fn main() -> ExitCode {
     }
 }
 
+/// The token the health check sends: `TAPIGW_TOKEN`, `TAPIGW__API__TOKEN`, or the first line of
+/// the file `TAPIGW__API__TOKEN_FILE` names.
+fn health_token() -> Option<String> {
+    let set = |k: &str| std::env::var(k).ok().filter(|t| !t.is_empty());
+    set("TAPIGW_TOKEN")
+        .or_else(|| set("TAPIGW__API__TOKEN"))
+        .or_else(|| {
+            let text = std::fs::read_to_string(set("TAPIGW__API__TOKEN_FILE")?).ok()?;
+            Some(text.lines().next()?.trim().to_string())
+        })
+}
+
 /// Container health check: a real API round trip. lineShutdown of handle 0 must come back as
-/// LINEERR_INVALAPPHANDLE, which proves the core task is answering.
+/// LINEERR_INVALAPPHANDLE, which proves the core task is answering. With a token
+/// ([`health_token`]) it authenticates first. (The metrics listener's
+/// `GET /healthz` is the HTTP alternative.)
 fn healthcheck(addr: &str) -> ExitCode {
     use std::io::{BufRead, BufReader, Write};
     use std::time::Duration;
@@ -93,10 +108,22 @@ fn healthcheck(addr: &str) -> ExitCode {
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
         stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        let token = health_token();
+        if let Some(token) = token {
+            let auth = serde_json::json!({"jsonrpc": "2.0", "id": 0, "method": "authenticate",
+                "params": {"token": token}});
+            stream.write_all(format!("{auth}\n").as_bytes())?;
+        }
         stream.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"lineShutdown\",\"params\":{\"hLineApp\":0}}\n")?;
+        let mut reader = BufReader::new(stream);
         let mut line = String::new();
-        BufReader::new(stream).read_line(&mut line)?;
-        Ok(line.contains("LINEERR_INVALAPPHANDLE"))
+        while reader.read_line(&mut line)? > 0 {
+            if line.contains("\"id\":1") {
+                return Ok(line.contains("LINEERR_INVALAPPHANDLE"));
+            }
+            line.clear();
+        }
+        Ok(false)
     };
     match probe() {
         Ok(true) => ExitCode::SUCCESS,

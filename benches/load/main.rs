@@ -80,6 +80,7 @@ impl Gateway {
             &path,
             format!(
                 "[sip]\nlisten = \"127.0.0.1:{sip}\"\n[api]\nlisten = \"127.0.0.1:{api}\"\nmax_outgoing_messages = 1000000\n\
+                 max_calls_per_line = 1000000\nmax_pending_requests = 1000000\n\
                  [media]\nmode = \"{media}\"\naddress = \"127.0.0.1\"\nport_min = 20000\nport_max = 32766\n\
                  [[lines]]\nuser = \"1001\"\ndomain = \"127.0.0.1\"\nproxy = \"127.0.0.1:{proxy}\"\n"
             ),

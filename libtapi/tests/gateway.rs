@@ -35,6 +35,21 @@ fn two_pass_dw_needed_size_loop_at_2_2_and_1_4() {
 }
 
 #[test]
+fn the_token_in_tapigw_token_authenticates() {
+    let scratch = Scratch::new("token");
+    let gw = Gateway::start_with(free_port(), "token = \"c-token\"", "mode = \"none\"\n");
+    let exe = compile(&scratch, &c_source("two_pass.c"), &[]);
+    let mut env = gw.env();
+    env.push(("TAPIGW_TOKEN", "c-token".into()));
+    let ran = run(&scratch, &exe, &[], &env, LIMIT);
+    assert_eq!(ran.code(), Some(0), "with the token: {ran}");
+    env.pop();
+    env.push(("TAPIGW_TOKEN", "wrong".into()));
+    let ran = run(&scratch, &exe, &[], &env, LIMIT);
+    assert_ne!(ran.code(), Some(0), "a wrong token: {ran}");
+}
+
+#[test]
 fn use_event_with_poll_through_a_busy_call() {
     let scratch = Scratch::new("event-poll");
     let sf = scenario_with(

@@ -22,6 +22,8 @@ pub const PARSE_ERROR: i32 = -32700;
 pub const INVALID_REQUEST: i32 = -32600;
 pub const METHOD_NOT_FOUND: i32 = -32601;
 pub const INVALID_PARAMS: i32 = -32602;
+/// The API's own error (docs/api.md "Security"): no `authenticate`, or a wrong token.
+pub const UNAUTHENTICATED: i32 = -32001;
 
 /// A line that is not a request we serve: the fault to answer it with.
 pub fn fault(tag: Option<ReplyTag>, code: i32, message: impl Into<String>) -> Fault {
@@ -231,8 +233,16 @@ fn parse_call(method: &str, p: Value) -> ParseResult<Request> {
                 num_rings_no_answer: p.num_rings_no_answer,
             }
         }
+        "authenticate" => Request::Authenticate {
+            token: crate::tapi::Token(params::<AuthenticateParams>(p)?.token),
+        },
         other => return parse_device_call(other, p),
     })
+}
+
+#[derive(Deserialize)]
+struct AuthenticateParams {
+    token: String,
 }
 
 /// Address, device-ID and phone functions.

@@ -8,11 +8,16 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use std::sync::Arc;
+
+use rustls_pki_types::ServerName;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader, WriteHalf};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
+use tokio_rustls::rustls::ClientConfig;
+use tokio_rustls::TlsConnector;
 
 use super::resume::{Sessions, Track};
 use super::{ClientError, Reconnect, SessionState, TapiMessage};
@@ -57,9 +62,37 @@ pub(super) enum Control {
     Cut,
 }
 
-/// One TCP connection: its write half and the lines its reader task read.
+/// How the client reaches the gateway (again, when it reconnects).
+#[derive(Clone)]
+pub(super) enum Dial {
+    Tcp(SocketAddr),
+    /// TLS on the API listener (`api.tls_cert`), verified as `name`.
+    Tls {
+        addr: SocketAddr,
+        name: ServerName<'static>,
+        config: Arc<ClientConfig>,
+    },
+}
+
+impl Dial {
+    pub fn addr(&self) -> SocketAddr {
+        match self {
+            Dial::Tcp(addr) | Dial::Tls { addr, .. } => *addr,
+        }
+    }
+}
+
+type TlsStream = tokio_rustls::client::TlsStream<TcpStream>;
+
+/// The write half of a connection, plain or TLS.
+enum Writer {
+    Tcp(OwnedWriteHalf),
+    Tls(WriteHalf<TlsStream>),
+}
+
+/// One connection: its write half and the lines its reader task read.
 pub(super) struct Link {
-    write: OwnedWriteHalf,
+    write: Writer,
     pub lines: mpsc::Receiver<String>,
     reader: AbortOnDrop,
 }
@@ -74,36 +107,59 @@ impl Drop for AbortOnDrop {
 }
 
 impl Link {
-    pub async fn open(addr: SocketAddr) -> std::io::Result<Link> {
-        let stream = TcpStream::connect(addr).await?;
+    pub async fn open(dial: &Dial) -> std::io::Result<Link> {
+        let stream = TcpStream::connect(dial.addr()).await?;
         stream.set_nodelay(true)?;
-        let (read, write) = stream.into_split();
         let (tx, lines) = mpsc::channel(1024);
-        let reader = AbortOnDrop(tokio::spawn(read_lines(BufReader::new(read), tx)));
+        let (write, reader) = match dial {
+            Dial::Tcp(_) => {
+                let (read, write) = stream.into_split();
+                let reader = tokio::spawn(read_lines(BufReader::new(read), tx));
+                (Writer::Tcp(write), reader)
+            }
+            Dial::Tls { name, config, .. } => {
+                let tls = TlsConnector::from(config.clone())
+                    .connect(name.clone(), stream)
+                    .await?;
+                let (read, write) = tokio::io::split(tls);
+                let reader = tokio::spawn(read_lines(BufReader::new(read), tx));
+                (Writer::Tls(write), reader)
+            }
+        };
         Ok(Link {
             write,
             lines,
-            reader,
+            reader: AbortOnDrop(reader),
         })
     }
 
     pub async fn write_line(&mut self, line: &str) -> std::io::Result<()> {
-        self.write.write_all(line.as_bytes()).await?;
-        self.write.write_all(b"\n").await
+        match &mut self.write {
+            Writer::Tcp(w) => write_line(w, line).await,
+            Writer::Tls(w) => write_line(w, line).await,
+        }
     }
 
-    /// Resets the connection: SO_LINGER 0, then both halves dropped (the peer sees RST).
+    /// Resets the connection: SO_LINGER 0, then both halves dropped (the peer sees RST). A TLS
+    /// connection is just dropped.
     fn cut(self) {
         let Link { write, reader, .. } = self;
-        let _ = write.as_ref().set_zero_linger();
-        // The socket closes when the reader's half goes too, without a FIN first.
-        write.forget();
+        if let Writer::Tcp(write) = write {
+            let _ = write.as_ref().set_zero_linger();
+            // The socket closes when the reader's half goes too, without a FIN first.
+            write.forget();
+        }
         drop(reader);
     }
 }
 
+async fn write_line(w: &mut (impl AsyncWrite + Unpin), line: &str) -> std::io::Result<()> {
+    w.write_all(line.as_bytes()).await?;
+    w.write_all(b"\n").await
+}
+
 /// Reads lines until EOF or an error, then closes the channel.
-async fn read_lines(mut read: BufReader<OwnedReadHalf>, tx: mpsc::Sender<String>) {
+async fn read_lines(mut read: impl AsyncBufRead + Unpin, tx: mpsc::Sender<String>) {
     loop {
         let mut line = String::new();
         match read.read_line(&mut line).await {
@@ -125,7 +181,7 @@ struct Waiting {
 
 /// The background task of a client.
 pub(super) struct Driver {
-    pub addr: SocketAddr,
+    pub dial: Dial,
     pub link: Option<Link>,
     pub controls: mpsc::UnboundedReceiver<Control>,
     pub sink: Sink,
@@ -137,7 +193,7 @@ pub(super) struct Driver {
 
 impl Driver {
     pub fn new(
-        addr: SocketAddr,
+        dial: Dial,
         link: Link,
         controls: mpsc::UnboundedReceiver<Control>,
         sink: Sink,
@@ -145,7 +201,7 @@ impl Driver {
         state: watch::Sender<SessionState>,
     ) -> Driver {
         Driver {
-            addr,
+            dial,
             link: Some(link),
             controls,
             sink,

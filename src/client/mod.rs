@@ -13,8 +13,13 @@
 //! sent once the apps are resumed; requests that were in flight when it dropped fail with
 //! [`ClientError::Interrupted`] (the gateway may have carried them out).
 
+//!
+//! Plain TCP ([`Client::connect`]) or TLS ([`Client::connect_tls`], `tls.rs`); a gateway with
+//! `api.token` wants [`Client::authenticate`] first (or `Reconnect::token`).
+
 mod link;
 mod resume;
+mod tls;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -27,7 +32,7 @@ use crate::tapi::consts::*;
 use crate::tapi::LineMessage;
 
 pub use link::MessageCallback;
-use link::{Control, Driver, Link, Reply, Sink};
+use link::{Control, Dial, Driver, Link, Reply, Sink};
 use resume::Track;
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +52,8 @@ pub enum ClientError {
     Timeout,
     #[error("unexpected answer: {0}")]
     Protocol(String),
+    #[error("tls: {0}")]
+    Tls(String),
 }
 
 /// A TAPI message as received.
@@ -186,14 +193,14 @@ pub struct Client {
 impl Client {
     /// Connects; a dropped connection ends the client.
     pub async fn connect(addr: SocketAddr) -> Result<Client, ClientError> {
-        Client::start(addr, None).await
+        Client::start(Dial::Tcp(addr), None).await
     }
 
     /// Connects in reconnecting mode: resumable apps survive a dropped connection (see the
     /// module doc). With `options.token` it authenticates first.
     pub async fn connect_with(addr: SocketAddr, options: Reconnect) -> Result<Client, ClientError> {
         let token = options.token.clone();
-        let mut client = Client::start(addr, Some(options)).await?;
+        let mut client = Client::start(Dial::Tcp(addr), Some(options)).await?;
         if let Some(token) = token {
             client
                 .call("authenticate", json!({ "token": token }))
@@ -202,8 +209,8 @@ impl Client {
         Ok(client)
     }
 
-    async fn start(addr: SocketAddr, reconnect: Option<Reconnect>) -> Result<Client, ClientError> {
-        let link = Link::open(addr).await?;
+    async fn start(dial: Dial, reconnect: Option<Reconnect>) -> Result<Client, ClientError> {
+        let link = Link::open(&dial).await?;
         let (control, controls) = mpsc::unbounded_channel();
         let (push, messages) = mpsc::unbounded_channel();
         let (state_tx, state) = watch::channel(SessionState {
@@ -212,7 +219,7 @@ impl Client {
             apps: Vec::new(),
             lost: Vec::new(),
         });
-        let driver = Driver::new(addr, link, controls, Sink::Queue(push), reconnect, state_tx);
+        let driver = Driver::new(dial, link, controls, Sink::Queue(push), reconnect, state_tx);
         tokio::spawn(driver.run());
         Ok(Client {
             control,
@@ -220,6 +227,13 @@ impl Client {
             state,
             next_id: 1,
         })
+    }
+
+    /// `authenticate` (docs/api.md "Security"): needed first when the gateway has tokens.
+    pub async fn authenticate(&mut self, token: &str) -> Result<(), ClientError> {
+        self.call("authenticate", json!({ "token": token }))
+            .await
+            .map(drop)
     }
 
     /// Delivers every pushed message to `callback` instead of the queue, in order, from the

@@ -214,7 +214,7 @@ impl Driver {
     /// Reconnects with backoff within `o.window` and resumes every resumable app. True when
     /// connected again (apps whose resume was refused are reported lost); false when it gave up.
     pub(super) async fn reconnect_and_resume(&mut self, o: &Reconnect) -> bool {
-        tracing::warn!(addr = %self.addr, "connection to the gateway lost: reconnecting");
+        tracing::warn!(addr = %self.dial.addr(), "connection to the gateway lost: reconnecting");
         let deadline = Instant::now() + o.window;
         let mut rng = SmallRng::from_os_rng();
         let mut delay = o.initial_backoff;
@@ -252,7 +252,7 @@ impl Driver {
     /// One attempt: connect, authenticate, resume every app; the replayed messages that
     /// follow the answers are routed as they come.
     async fn try_resume(&mut self, o: &Reconnect) -> Result<(), Attempt> {
-        let mut link = Link::open(self.addr).await.map_err(|_| Attempt::Retry)?;
+        let mut link = Link::open(&self.dial).await.map_err(|_| Attempt::Retry)?;
         let mut pending: HashMap<u64, Internal> = HashMap::new();
         if let Some(token) = &o.token {
             let id = self.sessions.internal_id();

@@ -5,12 +5,14 @@
 //! Every problem becomes one [`ConfigError`] whose Display is a single line naming the file, the
 //! key and the problem; `main` prints it and exits non-zero before anything binds.
 
+mod api_security;
 mod resolve;
 mod settings;
-mod tls;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 
+pub use api_security::{token_digest, ApiLimits, ApiToken, MetricsConfig};
 pub use resolve::{
     ApiConfig, GatewayConfig, LineConfig, LineTls, MediaConfig, SipConfig, StreamLimits, TlsListen,
 };

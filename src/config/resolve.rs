@@ -17,9 +17,6 @@ use crate::sip::message::Host;
 use crate::sip::timers::TimerConfig;
 use crate::sip::transport::Transport;
 
-/// The longest `api.resume_grace_s` (a kept app holds its calls that long).
-const MAX_RESUME_GRACE_S: u64 = 86_400;
-
 /// Everything the gateway runs on, checked and resolved.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -28,6 +25,7 @@ pub struct GatewayConfig {
     pub api: ApiConfig,
     pub media: MediaConfig,
     pub lines: Vec<LineConfig>,
+    pub metrics: super::MetricsConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +90,11 @@ pub struct ApiConfig {
     pub max_event_queue: usize,
     /// How long a resumable app is kept after its connection dropped.
     pub resume_grace: Duration,
+    /// Accepted tokens; empty: no `authenticate` needed, loopback clients only.
+    pub tokens: Vec<super::ApiToken>,
+    /// TLS on the API listener.
+    pub tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
+    pub limits: super::ApiLimits,
 }
 
 #[derive(Debug, Clone)]
@@ -173,21 +176,6 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
     }
     if sip.t4_ms == 0 {
         return Err(err("sip.t4_ms", "must be at least 1".into()));
-    }
-    if s.api.max_outgoing_messages < 16 {
-        return Err(err(
-            "api.max_outgoing_messages",
-            "must be at least 16".into(),
-        ));
-    }
-    if s.api.max_event_queue == 0 {
-        return Err(err("api.max_event_queue", "must be at least 1".into()));
-    }
-    if s.api.resume_grace_s > MAX_RESUME_GRACE_S {
-        return Err(err(
-            "api.resume_grace_s",
-            format!("must be at most {MAX_RESUME_GRACE_S} (one day)"),
-        ));
     }
     if s.media.port_min == 0 || s.media.port_min > s.media.port_max {
         return Err(err(
@@ -316,12 +304,8 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
             streams,
             instance_seed: sip.instance_id.clone(),
         },
-        api: ApiConfig {
-            listen: s.api.listen,
-            max_outgoing_messages: s.api.max_outgoing_messages,
-            max_event_queue: s.api.max_event_queue,
-            resume_grace: Duration::from_secs(s.api.resume_grace_s),
-        },
+        api: super::api_security::resolve_api(file, &s.api, &lines)?,
+        metrics: super::api_security::resolve_metrics(&s.metrics),
         media: MediaConfig {
             mode: s.media.mode,
             address: media_address,

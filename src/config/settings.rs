@@ -17,6 +17,8 @@ pub struct Settings {
     pub media: MediaSettings,
     #[serde(default)]
     pub lines: Vec<LineSettings>,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -32,7 +34,7 @@ pub struct SipSettings {
     pub t2_ms: u64,
     #[serde(default = "default_t4")]
     pub t4_ms: u64,
-    /// Value of our User-Agent / Server headers.
+    /// Value of our User-Agent / Server headers (default `tapigw`, no version).
     #[serde(default = "default_user_agent")]
     pub user_agent: String,
     /// Address (`host` or `host:port`) written into Via and Contact instead of the listen address,
@@ -79,6 +81,97 @@ pub struct ApiSettings {
     /// waiting for lineResume.
     #[serde(default = "default_resume_grace_s")]
     pub resume_grace_s: u64,
+    /// The token every connection must `authenticate` with first (all lines, owner rights).
+    #[serde(default)]
+    pub token: Option<String>,
+    /// A file holding that token (first line); for secrets mounted as files.
+    #[serde(default)]
+    pub token_file: Option<std::path::PathBuf>,
+    /// Further tokens, each limited to some lines and a highest privilege.
+    #[serde(default)]
+    pub tokens: Vec<TokenSettings>,
+    /// TLS on the API listener: certificate chain and private key (PEM).
+    #[serde(default)]
+    pub tls_cert: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub tls_key: Option<std::path::PathBuf>,
+    // Limits (docs/configuration.md "API limits").
+    /// Open API connections; one more is closed at accept.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// lineInitializeEx + phoneInitializeEx registrations per connection.
+    #[serde(default = "default_max_apps")]
+    pub max_apps_per_connection: usize,
+    /// Asynchronous requests of one app waiting for their LINE_REPLY.
+    #[serde(default = "default_max_pending")]
+    pub max_pending_requests: usize,
+    /// lineGetMessage calls of one app waiting at once.
+    #[serde(default = "default_max_waiters")]
+    pub max_message_waiters: usize,
+    /// Longest `appName`, in bytes.
+    #[serde(default = "default_max_app_name")]
+    pub max_app_name_bytes: usize,
+    /// Calls one line carries at once (lineGetDevCaps maxNumActiveCalls).
+    #[serde(default = "default_max_calls_per_line")]
+    pub max_calls_per_line: u32,
+    /// Seconds a connection has to authenticate (or, without a token, to send its first
+    /// complete line), and to finish any line it has begun.
+    #[serde(default = "default_auth_timeout")]
+    pub auth_timeout_s: u64,
+    /// lineMakeCall is refused (LINEERR_RESOURCEUNAVAIL) when requests wait longer than this in
+    /// the core's queue, or the queue is 90% full; 0 turns shedding off.
+    #[serde(default = "default_overload_delay")]
+    pub overload_delay_ms: u64,
+}
+
+/// One `[[api.tokens]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSettings {
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub token_file: Option<std::path::PathBuf>,
+    /// `"all"` or a list of line users.
+    #[serde(default)]
+    pub lines: TokenLines,
+    /// `"owner"` (default) or `"monitor"`.
+    #[serde(default)]
+    pub max_privilege: MaxPrivilege,
+    /// A name for logs.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// `lines` of a token: `"all"` or `["1001", ...]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum TokenLines {
+    Keyword(String),
+    Users(Vec<String>),
+}
+
+impl Default for TokenLines {
+    fn default() -> Self {
+        TokenLines::Keyword("all".into())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MaxPrivilege {
+    Monitor,
+    #[default]
+    Owner,
+}
+
+/// `[metrics]`: the Prometheus / health listener.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// `ip:port` for HTTP `GET /metrics` and `GET /healthz`; none: no listener.
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
 }
 
 /// Whether calls get real RTP sockets.
@@ -223,8 +316,10 @@ fn default_t2() -> u64 {
 fn default_t4() -> u64 {
     5000
 }
+/// No version: a version in `Server:` tells a scanner which vulnerabilities to try (RFC 3261
+/// §20.35 and §20.41 warn of it); set `sip.user_agent = "tapigw/0.1.0"` to show one.
 fn default_user_agent() -> String {
-    format!("tapigw/{}", env!("CARGO_PKG_VERSION"))
+    "tapigw".into()
 }
 fn default_max_outgoing() -> usize {
     65_536
@@ -249,4 +344,25 @@ fn default_session_expires() -> u32 {
 }
 fn default_min_se() -> u32 {
     90
+}
+fn default_max_apps() -> usize {
+    64
+}
+fn default_max_pending() -> usize {
+    1000
+}
+fn default_max_waiters() -> usize {
+    16
+}
+fn default_max_app_name() -> usize {
+    256
+}
+fn default_max_calls_per_line() -> u32 {
+    10_000
+}
+fn default_auth_timeout() -> u64 {
+    10
+}
+fn default_overload_delay() -> u64 {
+    1000
 }

@@ -1,6 +1,7 @@
-//! TLS material for SIP over TLS (RFC 3261 §26.2.1, RFC 5630): the listener's certificate
-//! chain and key (`sip.tls_cert`, `sip.tls_key`) and, per TLS line, the roots its proxy's
-//! certificate is verified against (`lines[i].tls_ca`, or the system's store).
+//! TLS material for SIP over TLS (RFC 3261 §26.2.1, RFC 5630) and the API listener: a
+//! listener's certificate chain and key (`sip.tls_cert`/`sip.tls_key`,
+//! `api.tls_cert`/`api.tls_key`) and, per TLS line, the roots its proxy's certificate is
+//! verified against (`lines[i].tls_ca`, or the system's store).
 //!
 //! Everything is read and checked here, at start-up (and on reload), so a missing file, bad
 //! PEM or a key that does not fit its certificate stops the gateway with one line naming the
@@ -44,16 +45,32 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// The listener's configuration from a PEM certificate chain and a PEM private key.
+/// The config keys naming a listener's two files, for its error messages.
+pub type ServerKeys = (&'static str, &'static str);
+
+/// `sip.tls_listen`'s files.
+pub const SIP_SERVER: ServerKeys = ("sip.tls_cert", "sip.tls_key");
+
+/// The SIP listener's configuration from a PEM certificate chain and a PEM private key.
 pub fn server(cert: &str, key: &str) -> Result<TlsServer, (&'static str, String)> {
-    let chain = certificates(cert).map_err(|p| ("sip.tls_cert", p))?;
-    let key = private_key(key).map_err(|p| ("sip.tls_key", p))?;
+    server_for(SIP_SERVER, cert, key)
+}
+
+/// A listener's configuration; problems name `keys.0` (the chain) or `keys.1` (the key).
+pub fn server_for(
+    keys: ServerKeys,
+    cert: &str,
+    key: &str,
+) -> Result<TlsServer, (&'static str, String)> {
+    let (cert_key, key_key) = keys;
+    let chain = certificates(cert).map_err(|p| (cert_key, p))?;
+    let key = private_key(key).map_err(|p| (key_key, p))?;
     let config = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| ("sip.tls_cert", e.to_string()))?
+        .map_err(|e| (cert_key, e.to_string()))?
         .with_no_client_auth()
         .with_single_cert(chain, key)
-        .map_err(|e| ("sip.tls_key", format!("does not fit sip.tls_cert: {e}")))?;
+        .map_err(|e| (key_key, format!("does not fit {cert_key}: {e}")))?;
     Ok(TlsServer(Arc::new(config)))
 }
 

@@ -32,6 +32,7 @@ mod registration;
 mod reload;
 mod routes;
 mod seam;
+mod stats;
 mod ua;
 
 #[cfg(test)]
@@ -53,6 +54,7 @@ use crate::tapi::{CallId, DeviceId, ProviderEvent};
 
 pub use build::SUPPORTED_TAGS;
 pub use disconnect::disconnect_mode;
+pub use stats::ProviderSnapshot;
 
 use build::Ua;
 use call::{Action, Call, CallEnv, TxFailure};

@@ -147,6 +147,17 @@ impl Registration {
         !self.enabled || self.is_registered()
     }
 
+    /// The state's metric label: `off`, `pending`, `registered`, `failed`, `unregistering`.
+    pub fn state_name(&self) -> &'static str {
+        match self.state {
+            RegState::Off => "off",
+            RegState::Pending => "pending",
+            RegState::Registered => "registered",
+            RegState::Failed => "failed",
+            RegState::Unregistering => "unregistering",
+        }
+    }
+
     /// Nothing a graceful stop should wait for.
     pub fn is_idle(&self) -> bool {
         self.state != RegState::Unregistering

@@ -19,6 +19,11 @@ impl LineProvider for SipProvider {
         self.lines.len() as u32
     }
 
+    fn line_user(&self, device: DeviceId) -> Option<&str> {
+        let line = self.lines.get(device.0 as usize)?;
+        Some(&line.cfg.user)
+    }
+
     fn dev_caps(&self, device: DeviceId) -> Option<DevCaps> {
         Some(self.lines.get(self.line_index(device)?)?.dev_caps())
     }

@@ -11,19 +11,23 @@ use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
-use super::api_server::{self, ApiInbound};
+use super::api_server::{self, ApiInbound, ApiServerSettings};
 use super::input::CoreInput;
 use super::log_limit::StreamLogs;
+use super::metrics_http::{self, SnapshotRequest};
+use super::overload::Shedder;
 use super::sip_tcp;
 use super::sip_tls::{self, TlsConnectors};
 use super::sip_udp;
 use super::stream_pool::{ConnSlots, StreamPool, StreamShared};
 use super::RuntimeError;
+use crate::api::auth::TokenTable;
 use crate::config::GatewayConfig;
 use crate::gateway::Gateway;
 use crate::media;
+use crate::metrics::ApiCounters;
 use crate::sip::transport::{FlowEvent, Transmit, Transport, TransportCommand};
 use crate::tapi::server::ClientInput;
 use crate::tapi::{ConnId, Output};
@@ -34,6 +38,10 @@ const BATCH: usize = 256;
 const STOP_GRACE: Duration = Duration::from_secs(3);
 /// How long the last API lines may take to be written at the end of a stop.
 const WRITER_GRACE: Duration = Duration::from_secs(2);
+/// Capacity of the core's API input queue.
+const API_QUEUE: usize = 16 * 1024;
+/// Scrapes and health checks waiting for the core at once.
+const METRICS_QUEUE: usize = 8;
 /// Socket buffer sizes for the SIP UDP socket (bursts of thousands of calls per second).
 const UDP_BUFFER: libc::c_int = 8 * 1024 * 1024;
 
@@ -43,6 +51,8 @@ struct Sinks {
     streams: StreamPool,
     outboxes: HashMap<ConnId, mpsc::Sender<Output>>,
     aborts: HashMap<ConnId, tokio::task::AbortHandle>,
+    /// Connections closed because their client read too slowly (metrics).
+    slow_readers: u64,
 }
 
 /// A gateway whose sockets are bound and whose signal handlers are installed, ready to run
@@ -55,6 +65,8 @@ pub struct Server {
     /// `sip.tls_listen`, when set.
     tls: Option<TcpListener>,
     api: TcpListener,
+    /// The `metrics.listen` listener, when configured.
+    metrics: Option<TcpListener>,
     signals: Signals,
 }
 
@@ -98,12 +110,24 @@ impl Server {
             .await
             .map_err(bind_error("API", api_addr))?;
         config.api.listen = api.local_addr().map_err(bind_error("API", api_addr))?;
+        let metrics = match config.metrics.listen {
+            None => None,
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .map_err(bind_error("metrics", addr))?;
+                config.metrics.listen =
+                    Some(listener.local_addr().map_err(bind_error("metrics", addr))?);
+                Some(listener)
+            }
+        };
         Ok(Server {
             config,
             udp,
             tcp,
             tls,
             api,
+            metrics,
             signals,
         })
     }
@@ -123,13 +147,18 @@ impl Server {
         self.config.api.listen
     }
 
+    /// The metrics address bound, when `metrics.listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.config.metrics.listen
+    }
+
     /// Runs until SIGTERM, SIGINT or `shutdown` completes, then stops gracefully.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let config = self.config;
         let tls_addr = config.sip.tls.as_ref().map(|t| t.listen.to_string());
-        tracing::info!(sip = %config.sip.listen, sip_tls = tls_addr.as_deref().unwrap_or("off"), api = %config.api.listen, lines = config.lines.len(), "tapigw listening");
+        tracing::info!(sip = %config.sip.listen, sip_tls = tls_addr.as_deref().unwrap_or("off"), api = %config.api.listen, api_tls = config.api.tls.is_some(), tokens = config.api.tokens.len(), metrics = ?config.metrics.listen, lines = config.lines.len(), "tapigw listening");
         let (core_tx, core_rx) = mpsc::channel(16 * 1024);
-        let (api_tx, api_rx) = mpsc::channel(16 * 1024);
+        let (api_tx, api_rx) = mpsc::channel(API_QUEUE);
         let udp = Arc::new(self.udp);
         tokio::spawn(sip_udp::receive_loop(udp.clone(), core_tx.clone()));
         let shared = StreamShared {
@@ -153,12 +182,22 @@ impl Server {
             ));
         }
         let (writers, writers_done) = mpsc::channel::<()>(1);
-        let api_task = tokio::spawn(api_server::run(
-            self.api,
-            api_tx,
-            config.api.max_outgoing_messages,
-            writers,
-        ));
+        let counters = Arc::new(ApiCounters::default());
+        let (tokens, tokens_rx) =
+            watch::channel(Arc::new(TokenTable::new(config.api.tokens.clone())));
+        let settings = ApiServerSettings {
+            max_outgoing: config.api.max_outgoing_messages,
+            max_connections: config.api.limits.max_connections,
+            auth_timeout: config.api.limits.auth_timeout,
+            tls: config.api.tls.clone().map(tokio_rustls::TlsAcceptor::from),
+            tokens: tokens_rx,
+            counters: counters.clone(),
+        };
+        let api_task = tokio::spawn(api_server::run(self.api, api_tx, settings, writers));
+        let (metrics_tx, metrics_rx) = mpsc::channel(METRICS_QUEUE);
+        let metrics_task = self
+            .metrics
+            .map(|listener| tokio::spawn(metrics_http::serve(listener, metrics_tx, counters)));
         let allocator = media::allocator_for(&config.media);
         let gateway = Gateway::new(&config, allocator, seed(), Instant::now());
         let sinks = Sinks {
@@ -166,19 +205,26 @@ impl Server {
             streams: StreamPool::new(shared, Arc::new(TlsConnectors::from_lines(&config.lines))),
             outboxes: HashMap::new(),
             aborts: HashMap::new(),
+            slow_readers: 0,
         };
         CoreTask {
+            shedder: Shedder::new(config.api.limits.overload_delay),
             gateway,
             pending_closes: Vec::new(),
             config,
             sinks,
             core_rx,
             api_rx,
+            metrics_rx,
+            tokens,
             signals: self.signals,
             shutdown: Box::pin(shutdown),
         }
         .run()
         .await;
+        if let Some(task) = metrics_task {
+            task.abort();
+        }
         // What the apps were last told (LINE_CLOSE, the last replies) is still in the
         // connections' queues: let the writers finish before the process goes.
         api_task.abort();
@@ -228,6 +274,12 @@ struct CoreTask {
     sinks: Sinks,
     core_rx: mpsc::Receiver<CoreInput>,
     api_rx: mpsc::Receiver<ApiInbound>,
+    /// Snapshot requests of the metrics listener.
+    metrics_rx: mpsc::Receiver<SnapshotRequest>,
+    /// The accepted API tokens (a reload replaces them).
+    tokens: watch::Sender<Arc<TokenTable>>,
+    /// lineMakeCall refused while the core is behind.
+    shedder: Shedder,
     signals: Signals,
     /// An in-process owner's stop request.
     shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
@@ -278,6 +330,9 @@ impl CoreTask {
                     Some(inbound) => self.on_api(inbound),
                     None => return,
                 },
+                Some(reply) = self.metrics_rx.recv() => {
+                    let _ = reply.send(self.snapshot());
+                }
                 _ = tokio::time::sleep_until(wake.into()) => {
                     self.gateway.handle_timeout(Instant::now());
                 }
@@ -292,8 +347,11 @@ impl CoreTask {
         match crate::config::load(&self.config.file) {
             Ok(config) => {
                 warn_unreloadable(&self.config, &config);
-                tracing::info!(file = %config.file.display(), lines = config.lines.len(), "configuration reloaded");
+                tracing::info!(file = %config.file.display(), lines = config.lines.len(), tokens = config.api.tokens.len(), "configuration reloaded");
                 self.gateway.reload(Instant::now(), &config);
+                // New connections authenticate against the new tokens; open ones keep theirs.
+                self.tokens
+                    .send_replace(Arc::new(TokenTable::new(config.api.tokens.clone())));
                 self.config = config;
             }
             Err(err) => tracing::error!("reload refused, nothing changed: {err}"),
@@ -371,8 +429,22 @@ impl CoreTask {
                 self.gateway
                     .handle_client(now, ClientInput::Connected { conn });
             }
-            ApiInbound::Input(input) => self.gateway.handle_client(now, input),
+            ApiInbound::Input { input, received } => {
+                let queued = self.api_rx.len();
+                let capacity = self.api_rx.max_capacity();
+                let input = self.shedder.admit(input, received, now, queued, capacity);
+                self.gateway.handle_client(now, input)
+            }
         }
+    }
+
+    /// The core's counters for the metrics listener, with the runtime's own.
+    fn snapshot(&self) -> crate::metrics::CoreSnapshot {
+        let mut snapshot = self.gateway.snapshot();
+        snapshot.api_queue = (self.api_rx.len() as u64, self.api_rx.max_capacity() as u64);
+        snapshot.shed = self.shedder.shed();
+        snapshot.slow_readers = self.sinks.slow_readers;
+        snapshot
     }
 
     /// Carries out every queued output of the gateway.
@@ -439,6 +511,7 @@ impl Sinks {
             Ok(()) => None,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 tracing::warn!(conn = conn.0, "API client too slow: closing its connection");
+                self.slow_readers += 1;
                 self.outboxes.remove(&conn);
                 if let Some(abort) = self.aborts.remove(&conn) {
                     abort.abort();

@@ -208,6 +208,20 @@ impl Sim {
         conn
     }
 
+    /// The connection authenticated with a token of `scope` (what the API layer reports);
+    /// TAPISRV's `{}` answer is taken.
+    pub fn authenticate(&mut self, conn: ConnId, scope: crate::tapi::Scope) {
+        let tag = ReplyTag::from(u64::MAX);
+        let input = ClientInput::Authenticated {
+            conn,
+            tag: tag.clone(),
+            scope,
+        };
+        self.gw.handle_client(self.now, input);
+        self.collect();
+        assert_eq!(self.take_response(conn, &tag), Some(Ok(Answer::Empty)));
+    }
+
     pub fn disconnect(&mut self, conn: ConnId) {
         self.gw
             .handle_client(self.now, ClientInput::Disconnected { conn });

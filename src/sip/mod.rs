@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod codec;
 pub mod message;
+pub mod message_stats;
 pub mod timers;
 pub mod transaction;
 pub mod transport;

@@ -8,6 +8,7 @@
 //! - [`types`]: typed TAPI values (call states with their modes, privileges, bit sets).
 //! - [`request`] and [`answer`]: the functions apps call and what TAPISRV gives back, typed.
 //! - [`session`]: session IDs, the per-app stamp (seq) of every message, session counters.
+//! - [`scope`]: what an authenticated API connection may see and do.
 //!
 //! This layer knows no wire format: `crate::api::protocol` turns its values into JSON.
 
@@ -19,6 +20,7 @@ pub mod message;
 pub mod phoneerr;
 pub mod provider;
 pub mod request;
+pub mod scope;
 pub mod server;
 pub mod session;
 pub mod types;
@@ -37,5 +39,6 @@ pub use provider::{
     CallOp, DevCaps, ForwardEntry, LineDevStatus, LineProvider, ProviderCallInfo, ProviderEvent,
 };
 pub use request::Request;
+pub use scope::{LineScope, Scope, Token};
 pub use session::{SessionId, SessionStats, Stamp};
 pub use types::*;

@@ -163,6 +163,12 @@ pub trait LineProvider {
 
     fn line_dev_status(&self, device: DeviceId) -> Option<LineDevStatus>;
 
+    /// The line's user part (what `[[api.tokens]]` scopes name), also for a line a reload
+    /// removed, so a scoped app's device numbering never shifts.
+    fn line_user(&self, _device: DeviceId) -> Option<&str> {
+        None
+    }
+
     /// TSPI_lineSetDefaultMediaDetection: the union of the media modes of the apps that have the
     /// line open as OWNER (none = nobody takes inbound calls).
     fn set_default_media_detection(

@@ -6,6 +6,7 @@
 
 use super::ids::{DeviceId, HCall, HLine, HLineApp, HPhone, HPhoneApp};
 use super::provider::ForwardEntry;
+use super::scope::Token;
 use super::session::SessionId;
 use super::types::{AddressStates, LineDevStates};
 
@@ -225,4 +226,42 @@ pub enum Request {
         session: SessionId,
         last_seq: u64,
     },
+    /// The API's handshake (docs/api.md "Security"): checked by the API layer before anything
+    /// reaches TAPISRV; TAPISRV itself answers `{}` (the simulator has no tokens).
+    Authenticate {
+        token: Token,
+    },
+}
+
+impl Request {
+    /// The function's TAPI name (metrics, logs); "other" for functions not listed yet.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::LineInitializeEx { .. } => "lineInitializeEx",
+            Request::LineShutdown { .. } => "lineShutdown",
+            Request::LineOpen { .. } => "lineOpen",
+            Request::LineClose { .. } => "lineClose",
+            Request::LineMakeCall { .. } => "lineMakeCall",
+            Request::LineAccept { .. } => "lineAccept",
+            Request::LineAnswer { .. } => "lineAnswer",
+            Request::LineDrop { .. } => "lineDrop",
+            Request::LineRedirect { .. } => "lineRedirect",
+            Request::LineHold { .. } => "lineHold",
+            Request::LineUnhold { .. } => "lineUnhold",
+            Request::LineSwapHold { .. } => "lineSwapHold",
+            Request::LineBlindTransfer { .. } => "lineBlindTransfer",
+            Request::LineSetupTransfer { .. } => "lineSetupTransfer",
+            Request::LineDial { .. } => "lineDial",
+            Request::LineCompleteTransfer { .. } => "lineCompleteTransfer",
+            Request::LineForward { .. } => "lineForward",
+            Request::LineSetCallPrivilege { .. } => "lineSetCallPrivilege",
+            Request::LineGetMessage { .. } => "lineGetMessage",
+            Request::PhoneInitializeEx { .. } => "phoneInitializeEx",
+            Request::PhoneOpen { .. } => "phoneOpen",
+            Request::PhoneSetHookSwitch { .. } => "phoneSetHookSwitch",
+            Request::PhoneGetMessage { .. } => "phoneGetMessage",
+            Request::Authenticate { .. } => "authenticate",
+            _ => "other",
+        }
+    }
 }

@@ -45,17 +45,32 @@ impl GatewayProcess {
     }
 
     pub fn start_on(sip_port: u16, api_port: u16, rest: &str) -> GatewayProcess {
-        Self::launch(sip_port, api_port, "", "", rest)
+        Self::launch(sip_port, api_port, "", "", rest, &[])
     }
 
     /// Like [`GatewayProcess::start`] with extra `[api]` keys.
     pub fn start_with_api(api_extra: &str, rest: &str) -> GatewayProcess {
-        Self::launch(free_port(), free_port(), "", api_extra, rest)
+        Self::launch(free_port(), free_port(), "", api_extra, rest, &[])
     }
 
     /// Like [`GatewayProcess::start`] with extra `[sip]` keys.
     pub fn start_with_sip(sip_extra: &str, rest: &str) -> GatewayProcess {
-        Self::launch(free_port(), free_port(), sip_extra, "", rest)
+        Self::launch(free_port(), free_port(), sip_extra, "", rest, &[])
+    }
+
+    /// Like [`GatewayProcess::start_with_api`] with environment variables for the binary.
+    pub fn start_with_env(api_extra: &str, rest: &str, env: &[(&str, &str)]) -> GatewayProcess {
+        Self::launch(free_port(), free_port(), "", api_extra, rest, env)
+    }
+
+    /// The resident set size of the gateway process, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
     }
 
     fn launch(
@@ -64,6 +79,7 @@ impl GatewayProcess {
         sip_extra: &str,
         api_extra: &str,
         rest: &str,
+        env: &[(&str, &str)],
     ) -> GatewayProcess {
         let dir = tempfile::tempdir().unwrap();
         let head = format!(
@@ -75,6 +91,7 @@ impl GatewayProcess {
             .arg("--config")
             .arg(&path)
             .env("RUST_LOG", "tapigw=debug")
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -413,4 +430,36 @@ pub fn wait_tcp_listening(port: u16) {
         std::thread::sleep(Duration::from_millis(20));
     }
     panic!("nothing listens on TCP port {port}");
+}
+
+/// One HTTP/1.1 GET (the gateway answers with `Connection: close`): (status, body).
+pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the metrics listener");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_string())
+}
+
+/// `GET /metrics` as a map from `name{labels}` to value (labels as the gateway writes them).
+pub fn scrape(addr: SocketAddr) -> std::collections::BTreeMap<String, f64> {
+    let (status, body) = http_get(addr, "/metrics");
+    assert_eq!(status, 200, "GET /metrics: {body}");
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| {
+            let (key, value) = l.rsplit_once(' ')?;
+            Some((key.to_string(), value.parse().ok()?))
+        })
+        .collect()
 }

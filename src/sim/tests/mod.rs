@@ -10,6 +10,7 @@ mod outbound;
 mod prack;
 mod registration;
 mod requests;
+mod scopes;
 mod session_timers;
 mod sessions;
 mod timers;

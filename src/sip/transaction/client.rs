@@ -174,6 +174,7 @@ impl TransactionLayer {
             }
             (ClientState::Completed, 300..=699) => {
                 // §17.1.1.2: a retransmitted final is ACKed again and not passed up.
+                self.retransmissions.received += 1;
                 if let Some(ack) = tx.ack.clone() {
                     let destination = tx.destination;
                     self.transmit(destination, ack);
@@ -211,6 +212,7 @@ impl TransactionLayer {
             return;
         };
         if tx.state == ClientState::Completed {
+            self.retransmissions.received += 1;
             return; // §17.1.2.2: retransmitted finals are absorbed.
         }
         if response.is_provisional() {
@@ -265,6 +267,7 @@ impl TransactionLayer {
         tx.deadlines.retransmit = Some(now + next);
         let (destination, bytes) = (tx.destination, tx.encoded.clone());
         self.schedule(now + next, TxId::Client(id), TimerSlot::Retransmit);
+        self.retransmissions.sent += 1;
         self.transmit(destination, bytes);
     }
 

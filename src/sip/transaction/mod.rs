@@ -79,6 +79,16 @@ pub struct TransactionLayer {
     transmits: VecDeque<Transmit>,
     events: VecDeque<TransactionEvent>,
     next_id: u64,
+    retransmissions: Retransmissions,
+}
+
+/// Retransmissions counted by the transaction layer (metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retransmissions {
+    /// Ours, by Timer A, E or G (§17.1.1.2, §17.1.2.2, §17.2.1).
+    pub sent: u64,
+    /// The peer's: a request again on a server transaction, a final again on a client one.
+    pub received: u64,
 }
 
 impl TransactionLayer {
@@ -93,6 +103,7 @@ impl TransactionLayer {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             next_id: 1,
+            retransmissions: Retransmissions::default(),
         }
     }
 
@@ -184,6 +195,11 @@ impl TransactionLayer {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Retransmissions so far.
+    pub fn retransmissions(&self) -> Retransmissions {
+        self.retransmissions
     }
 
     fn transmit(&mut self, destination: Peer, payload: Bytes) {

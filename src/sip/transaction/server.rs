@@ -132,6 +132,7 @@ impl TransactionLayer {
             return;
         }
         // A retransmitted request: re-send the last response, if any (§17.2.1, §17.2.2).
+        self.retransmissions.received += 1;
         if matches!(tx.state, ServerState::Proceeding | ServerState::Completed) {
             if let Some(bytes) = tx.last_response.clone() {
                 let destination = tx.destination;
@@ -252,6 +253,7 @@ impl TransactionLayer {
         let (destination, bytes) = (tx.destination, tx.last_response.clone());
         self.schedule(at, TxId::Server(id), TimerSlot::Retransmit);
         if let Some(bytes) = bytes {
+            self.retransmissions.sent += 1;
             self.transmit(destination, bytes);
         }
     }

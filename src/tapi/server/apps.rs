@@ -70,6 +70,9 @@ impl Tapisrv {
         }
         self.apps
             .insert(handle, App::new(handle, conn, session.clone(), new));
+        if let Some(a) = self.apps.get_mut(&handle) {
+            a.scope = self.scopes.get(&conn).cloned();
+        }
         (handle, session)
     }
 

@@ -32,6 +32,7 @@ impl Tapisrv {
         self.calls.insert(call, CallRecord::new(device, false));
         let handle = self.add_handle(call, app, line, CallPrivilege::Owner);
         self.pending.insert(
+            now,
             request,
             Pending {
                 app,
@@ -54,7 +55,8 @@ impl Tapisrv {
     ) -> Result<(HLineApp, HLine, CallId), LineErr> {
         let handle = self.call_of(conn, handle)?;
         let h = &self.handles[&handle];
-        if h.privilege != CallPrivilege::Owner {
+        // A monitor-only token acts on no call, whatever handle it holds.
+        if h.privilege != CallPrivilege::Owner || !self.may_own(conn) {
             return Err(LINEERR_NOTOWNER);
         }
         Ok((h.app, h.line, h.call))
@@ -84,6 +86,7 @@ impl Tapisrv {
         let request = self.new_request();
         provider.call_op(now, request, call, op)?;
         self.pending.insert(
+            now,
             request,
             Pending {
                 app,
@@ -148,6 +151,7 @@ impl Tapisrv {
         let request = self.new_request();
         if provider.call_op(now, request, call, CallOp::Drop).is_ok() {
             self.pending.insert(
+                now,
                 request,
                 Pending {
                     app: HLineApp(0),

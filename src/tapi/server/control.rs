@@ -23,6 +23,7 @@ impl Tapisrv {
         let request = self.new_request();
         provider.swap_hold(now, request, active, held)?;
         self.pending.insert(
+            now,
             request,
             Pending {
                 app,
@@ -47,6 +48,7 @@ impl Tapisrv {
         self.calls.insert(consult, CallRecord::new(device, false));
         let handle = self.add_handle(consult, app, line, CallPrivilege::Owner);
         self.pending.insert(
+            now,
             request,
             Pending {
                 app,
@@ -74,6 +76,7 @@ impl Tapisrv {
         let request = self.new_request();
         provider.complete_transfer(now, request, call, consult, mode)?;
         self.pending.insert(
+            now,
             request,
             Pending {
                 app,
@@ -101,6 +104,7 @@ impl Tapisrv {
         let request = self.new_request();
         provider.forward(now, request, device, forwards, num_rings_no_answer)?;
         self.pending.insert(
+            now,
             request,
             Pending {
                 app,

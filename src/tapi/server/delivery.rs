@@ -107,6 +107,7 @@ impl Tapisrv {
                 "{what} full: shutting the app down"
             );
         }
+        self.counters.event_queue_overflows += 1;
         self.pending_shutdowns.push(app);
     }
 

@@ -59,8 +59,8 @@ impl Tapisrv {
                 param2,
                 param3,
             } => self.line_dev_state(device, state, param2, param3),
-            ProviderEvent::LineCreated { device } => self.on_line_created(device),
-            ProviderEvent::LineRemoved { device } => self.on_line_removed(device),
+            ProviderEvent::LineCreated { device } => self.on_line_created(provider, device),
+            ProviderEvent::LineRemoved { device } => self.on_line_removed(provider, device),
             ProviderEvent::LineClose { device } => {
                 let mut lines: Vec<HLine> = self
                     .lines
@@ -109,7 +109,7 @@ impl Tapisrv {
         result: Result<(), LineErr>,
     ) {
         // Not pending: the line was closed or the app shut down first (no reply then).
-        let Some(pending) = self.pending.remove(&request) else {
+        let Some(pending) = self.pending.remove(now, &request) else {
             return;
         };
         match pending.kind {
@@ -243,6 +243,12 @@ impl Tapisrv {
         call: CallId,
         inherit: Option<CallId>,
     ) {
+        if self.line_full(device) {
+            self.refuse_over_limit(now, device);
+            self.calls.refused(inherit.is_some());
+            provider.close_call(now, call);
+            return;
+        }
         let openers = self.openers(device);
         let mut owners = inherit.map(|c| self.owner_lines(c)).unwrap_or_default();
         if owners.is_empty() {
@@ -254,10 +260,13 @@ impl Tapisrv {
             );
         }
         if owners.is_empty() {
+            self.calls.refused(inherit.is_some());
             provider.close_call(now, call);
             return;
         }
-        self.calls.insert(call, CallRecord::new(device, true));
+        let mut record = CallRecord::new(device, true);
+        record.tally.outbound = inherit.is_some();
+        self.calls.insert(call, record);
         self.count_call(call, true);
         for &(app, line) in &owners {
             let handle = self.add_handle(call, app, line, CallPrivilege::Owner);
@@ -293,6 +302,7 @@ impl Tapisrv {
         }
         rec.state = Some(state);
         let handles = rec.handles.clone();
+        self.calls.note_state(call, state);
         for handle in handles {
             self.send_call_state(handle, state);
         }
@@ -302,13 +312,13 @@ impl Tapisrv {
     }
 
     /// A reload added a line: LINE_CREATE to every line app, PHONE_CREATE to every phone app.
-    fn on_line_created(&mut self, device: DeviceId) {
-        self.announce_device(LINE_CREATE, PHONE_CREATE, device);
+    fn on_line_created(&mut self, provider: &dyn LineProvider, device: DeviceId) {
+        self.announce_device(provider, LINE_CREATE, PHONE_CREATE, device);
     }
 
     /// A reload removed a line: its calls (being hung up) go IDLE for their holders, its opens
     /// are closed (LINE_CLOSE, PHONE_CLOSE), then LINE_REMOVE and PHONE_REMOVE go to every app.
-    fn on_line_removed(&mut self, device: DeviceId) {
+    fn on_line_removed(&mut self, provider: &dyn LineProvider, device: DeviceId) {
         let mut calls: Vec<CallId> = self
             .calls
             .iter()
@@ -342,14 +352,25 @@ impl Tapisrv {
         }
         self.hookswitch.remove(&device);
         self.line_counts.remove(&device);
-        self.announce_device(LINE_REMOVE, PHONE_REMOVE, device);
+        self.announce_device(provider, LINE_REMOVE, PHONE_REMOVE, device);
     }
 
-    fn announce_device(&mut self, line_message: u32, phone_message: u32, device: DeviceId) {
+    /// LINE_CREATE/LINE_REMOVE (PHONE_ to phone apps) to every app whose connection sees the
+    /// device, with the device ID as it numbers it.
+    fn announce_device(
+        &mut self,
+        provider: &dyn LineProvider,
+        line_message: u32,
+        phone_message: u32,
+        device: DeviceId,
+    ) {
         let mut apps: Vec<(HLineApp, bool)> =
             self.apps.values().map(|a| (a.handle, a.phone)).collect();
         apps.sort();
         for (app, phone) in apps {
+            let Some(local) = self.device_for_app(provider, app, device) else {
+                continue;
+            };
             let id = if phone { phone_message } else { line_message };
             self.deliver(
                 app,
@@ -357,7 +378,7 @@ impl Tapisrv {
                     h_device: 0,
                     dw_message_id: id,
                     dw_callback_instance: 0,
-                    dw_param1: device.0,
+                    dw_param1: local,
                     dw_param2: 0,
                     dw_param3: 0,
                 },

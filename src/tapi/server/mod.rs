@@ -16,14 +16,19 @@
 
 mod address;
 mod apps;
+mod call_table;
 mod calls;
 mod control;
 mod delivery;
 mod events;
+mod limits;
 mod lines;
+mod pending;
 mod phones;
+mod scope;
 mod sessions;
 mod state;
+pub mod stats;
 
 #[cfg(test)]
 mod tests;
@@ -36,12 +41,13 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use crate::tapi::{
-    Answer, CallId, CallOp, ConnId, DeviceId, Fault, HCall, HLine, HLineApp, HPhone, LineErr,
-    LineMessage, LineProvider, Output, ProviderEvent, ReplyTag, Request, RequestId, SessionId,
+    Answer, CallOp, ConnId, DeviceId, Fault, HCall, HLine, HLineApp, HPhone, LineErr, LineMessage,
+    LineProvider, Output, ProviderEvent, ReplyTag, Request, RequestId, Scope, SessionId,
     SessionStats, TapiErr,
 };
 
-use state::{App, CallHandle, CallRecord, OpenLine, OpenPhone, Pending};
+pub use limits::Limits;
+use state::{App, CallHandle, OpenLine, OpenPhone};
 
 /// Settings of TAPISRV.
 #[derive(Debug, Clone, Copy)]
@@ -65,6 +71,13 @@ pub enum ClientInput {
         tag: ReplyTag,
         request: Request,
     },
+    /// The connection authenticated (the API layer checked the token): from now on it sees
+    /// and does what `scope` allows; `tag` is answered `{}`.
+    Authenticated {
+        conn: ConnId,
+        tag: ReplyTag,
+        scope: Scope,
+    },
     /// A request the front end could not parse: answered in order with the others.
     Rejected {
         conn: ConnId,
@@ -84,8 +97,8 @@ pub struct Tapisrv {
     apps: HashMap<HLineApp, App>,
     lines: HashMap<HLine, OpenLine>,
     handles: HashMap<HCall, CallHandle>,
-    calls: HashMap<CallId, CallRecord>,
-    pending: HashMap<RequestId, Pending>,
+    calls: call_table::CallTable,
+    pending: pending::PendingTable,
     outputs: VecDeque<Output>,
     next_handle: u32,
     next_request: u32,
@@ -111,6 +124,11 @@ pub struct Tapisrv {
     stats: SessionStats,
     /// Session IDs: a CSPRNG seeded once from the OS (they are bearer secrets).
     rng: StdRng,
+    /// Connections with a scoped token (absent: everything).
+    scopes: HashMap<ConnId, Scope>,
+    limits: Limits,
+    counters: stats::TapiCounters,
+    limit_log: limits::LimitLog,
 }
 
 impl Tapisrv {
@@ -121,8 +139,8 @@ impl Tapisrv {
             apps: HashMap::new(),
             lines: HashMap::new(),
             handles: HashMap::new(),
-            calls: HashMap::new(),
-            pending: HashMap::new(),
+            calls: Default::default(),
+            pending: Default::default(),
             outputs: VecDeque::new(),
             next_handle: 0x10000,
             next_request: 1,
@@ -139,6 +157,10 @@ impl Tapisrv {
             session_deadlines: BinaryHeap::new(),
             stats: SessionStats::default(),
             rng: StdRng::from_os_rng(),
+            scopes: HashMap::new(),
+            limits: Limits::default(),
+            counters: Default::default(),
+            limit_log: Default::default(),
         }
     }
 
@@ -155,7 +177,16 @@ impl Tapisrv {
             ClientInput::Connected { conn } => {
                 self.conns.insert(conn);
             }
-            ClientInput::Disconnected { conn } => self.connection_closed(now, provider, conn),
+            ClientInput::Disconnected { conn } => {
+                self.scopes.remove(&conn);
+                self.connection_closed(now, provider, conn)
+            }
+            ClientInput::Authenticated { conn, tag, scope } => {
+                if self.conns.contains(&conn) {
+                    self.set_scope(conn, scope);
+                    self.respond::<TapiErr>(conn, tag, Ok(Answer::Empty));
+                }
+            }
             ClientInput::Rejected { conn, fault } => {
                 if self.conns.contains(&conn) {
                     self.outputs.push_back(Output::Fault { conn, fault });
@@ -179,6 +210,8 @@ impl Tapisrv {
     ) {
         self.expire_waiters(now);
         self.expire_sessions(now, provider);
+        // Requests TAPISRV starts itself here are not any app function's.
+        self.pending.serving = "internal";
         self.on_provider_event(now, provider, event);
         self.finish_overflowed(now, provider);
     }
@@ -224,6 +257,14 @@ impl Tapisrv {
         tag: ReplyTag,
         request: Request,
     ) {
+        self.pending.serving = request.name();
+        let admitted = self
+            .check_limits(now, conn, &request)
+            .and_then(|()| self.scoped_request(provider, conn, request));
+        let request = match admitted {
+            Ok(request) => request,
+            Err(err) => return self.respond(conn, tag, Err::<Answer, _>(err)),
+        };
         let result = match request {
             Request::LineGetMessage { app, timeout } => {
                 // May answer later: it writes its own response.
@@ -260,7 +301,7 @@ impl Tapisrv {
                 self.deferring = true;
                 let result = self.serve(now, provider, conn, request);
                 self.deferring = false;
-                result
+                result.map(|answer| self.scoped_answer(provider, conn, answer))
             }
         };
         self.respond(conn, tag, result);
@@ -462,6 +503,7 @@ impl Tapisrv {
                 call,
                 device_class,
             } => self.line_get_id(conn, select, line, address, call, &device_class),
+            Request::Authenticate { .. } => Ok(Answer::Empty),
             request => self.serve_call(now, provider, conn, request),
         }
     }

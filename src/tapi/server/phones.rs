@@ -408,6 +408,7 @@ impl Tapisrv {
         let request = self.new_request();
         if provider.call_op(now, request, call, op).is_ok() {
             self.pending.insert(
+                now,
                 request,
                 Pending {
                     app: HLineApp(0),

@@ -176,7 +176,9 @@ impl Tapisrv {
     fn resumable_app(&self, r: &Resume) -> Option<HLineApp> {
         let app = *self.sessions.get(&r.session)?;
         let a = self.apps.get(&app).filter(|a| a.resumable)?;
-        (r.function == ResumeFn::Line || a.phone).then_some(app)
+        // A session resumes only under the token scope it was opened with.
+        let allowed = (r.function == ResumeFn::Line || a.phone) && self.same_scope(r.conn, app);
+        allowed.then_some(app)
     }
 
     /// True when every message after `last_seq` is still kept (in the replay buffer or, in

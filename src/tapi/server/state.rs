@@ -43,6 +43,9 @@ pub struct App {
     pub unsent: usize,
     /// While detached: when the grace period ends.
     pub kept_until: Option<Instant>,
+    /// The token scope of the connection that registered it (None: everything); a resume
+    /// must come with the same scope, and its device IDs stay numbered by it while detached.
+    pub scope: Option<crate::tapi::Scope>,
 }
 
 /// A message with its seq.
@@ -78,6 +81,7 @@ impl App {
             replay: VecDeque::new(),
             unsent: 0,
             kept_until: None,
+            scope: None,
         }
     }
 
@@ -144,10 +148,13 @@ pub struct CallRecord {
     /// False for a lineMakeCall call until its LINE_REPLY(0): its events are held back.
     pub visible: bool,
     pub held: Vec<CallState>,
+    /// Direction and outcome, for the call counters.
+    pub tally: super::call_table::Tally,
 }
 
 impl CallRecord {
-    /// A call with no handles yet; `visible` is false for lineMakeCall calls until LINE_REPLY(0).
+    /// A call with no handles yet; `visible` is false for lineMakeCall calls until LINE_REPLY(0)
+    /// (and such a call is outbound).
     pub fn new(device: DeviceId, visible: bool) -> CallRecord {
         CallRecord {
             device,
@@ -156,6 +163,10 @@ impl CallRecord {
             handles: Vec::new(),
             visible,
             held: Vec::new(),
+            tally: super::call_table::Tally {
+                outbound: !visible,
+                ..Default::default()
+            },
         }
     }
 
