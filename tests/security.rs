@@ -738,7 +738,7 @@ async fn a_flood_of_api_connections_keeps_memory_bounded_and_a_call_completes() 
         (port, child)
     };
     let (gw, metrics) = gateway_with_metrics(
-        "max_connections = 1000\nauth_timeout_s = 3",
+        "max_connections = 1000\nauth_timeout_s = 10",
         &common::line_config(port, "udp"),
     );
     let (mut c, _, line) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;

@@ -601,3 +601,26 @@ fn waiting_get_message_calls_end_with_the_connection_and_time_out_nowhere() {
         Err(LINEERR_OPERATIONFAILED.into())
     );
 }
+
+#[test]
+fn a_session_resumes_only_under_the_token_scope_it_was_opened_with() {
+    use crate::tapi::{LineScope, Scope};
+    let mut sim = sim_with_api("");
+    let monitor_only = Scope {
+        lines: LineScope::All,
+        may_own: false,
+    };
+    let conn = sim.connect();
+    sim.authenticate(conn, monitor_only.clone());
+    let (_, session) = init(&mut sim, conn, LINEINITIALIZEEXOPTION_USEHIDDENWINDOW, true);
+    sim.disconnect(conn);
+    // A full-rights connection may not pick up a monitor-only session (and become owner).
+    assert_eq!(resume_fails(&mut sim, &session), LINEERR_INVALAPPHANDLE.into());
+    let again = sim.connect();
+    sim.authenticate(again, monitor_only);
+    let tag = resume(&mut sim, again, &session, 0);
+    assert!(
+        matches!(sim.take_response(again, &tag), Some(Ok(_))),
+        "the same scope resumes it"
+    );
+}
