@@ -10,13 +10,13 @@
 //! After every input the provider's events are pumped into TAPISRV, so TAPI messages caused by
 //! the network are queued before the runtime flushes.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
 use crate::config::GatewayConfig;
 use crate::media::MediaAllocator;
-use crate::provider::SipProvider;
+use crate::provider::{AdmissionStats, SipProvider};
 use crate::sip::transport::{Incoming, Peer, Transmit, TransportFailure};
 use crate::tapi::server::{ClientInput, Tapisrv, TapisrvConfig};
 use crate::tapi::{LineProvider, Output};
@@ -52,6 +52,24 @@ impl Gateway {
         self.tapisrv.handle_timeout(now);
         self.provider.handle_incoming(now, incoming);
         self.pump(now);
+    }
+
+    /// A SIP message that waited `queued` between its driver and the core (new INVITEs are
+    /// refused with 503 while that is longer than `sip.overload_queue_ms`).
+    pub fn handle_sip_queued(&mut self, now: Instant, incoming: Incoming, queued: Duration) {
+        self.tapisrv.handle_timeout(now);
+        self.provider.handle_incoming_queued(now, incoming, queued);
+        self.pump(now);
+    }
+
+    /// The UDP driver refused `count` new INVITEs itself (its channel to the core was full).
+    pub fn note_driver_refusals(&mut self, count: u64) {
+        self.provider.note_driver_refusals(count);
+    }
+
+    /// What SIP admission refused since start-up (limits, floods, overload, untrusted).
+    pub fn admission_stats(&self) -> AdmissionStats {
+        self.provider.admission_stats()
     }
 
     /// A driver could not deliver to a peer.

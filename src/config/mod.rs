@@ -5,11 +5,13 @@
 //! Every problem becomes one [`ConfigError`] whose Display is a single line naming the file, the
 //! key and the problem; `main` prints it and exits non-zero before anything binds.
 
+mod operations;
 mod resolve;
 mod settings;
 
 use std::path::{Path, PathBuf};
 
+pub use operations::{AdmissionConfig, LifecycleConfig};
 pub use resolve::{ApiConfig, GatewayConfig, LineConfig, MediaConfig, SipConfig};
 pub use settings::{
     ApiSettings, LineSettings, LineTransport, MediaMode, MediaSettings, Settings, SipSettings,

@@ -32,6 +32,10 @@ pub struct SipConfig {
     /// Host and port we write into Via and Contact.
     pub advertised_host: Host,
     pub advertised_port: u16,
+    /// Server transaction and INVITE rate limits, overload refusal.
+    pub admission: super::AdmissionConfig,
+    /// Shutdown grace, call journal, call recovery.
+    pub lifecycle: super::LifecycleConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -128,6 +132,8 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
         ));
     }
 
+    let (admission, lifecycle) = super::operations::resolve(file, sip)?;
+
     let mut lines = Vec::with_capacity(s.lines.len());
     let mut users = HashSet::new();
     for (i, l) in s.lines.iter().enumerate() {
@@ -217,6 +223,8 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
             user_agent: sip.user_agent.clone(),
             advertised_host,
             advertised_port,
+            admission,
+            lifecycle,
         },
         api: ApiConfig {
             listen: s.api.listen,

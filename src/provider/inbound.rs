@@ -1,5 +1,6 @@
-//! New INVITEs outside any dialog: which line they are for (Request-URI user), whether their
-//! source may call it (`trusted`), whether anyone takes calls there; then a new inbound
+//! New INVITEs outside any dialog (sources no line trusts were refused by `admission`): which
+//! line they are for (Request-URI user), whether their source may call it (`trust`), whether
+//! anyone takes calls there; then a new inbound
 //! [`Call`] announced to TAPISRV (LINE_NEWCALL). Also the CANCEL and ACK of our calls' INVITE
 //! transactions and the requests inside our dialogs, routed to their call.
 
@@ -11,6 +12,7 @@ use crate::sip::transport::Peer;
 use crate::tapi::{CallId, CallReason, DeviceId, ProviderEvent};
 
 use super::build::Ua;
+use super::trust;
 use super::call::{Call, CallEnv, DialogKey, News};
 use super::SipProvider;
 
@@ -56,8 +58,10 @@ impl SipProvider {
         else {
             return self.respond(now, &key, &request, 404, None);
         };
-        if !self.is_trusted(line, source.addr) {
-            tracing::warn!(from = %source.addr, user, "INVITE from an untrusted source: 403");
+        // Admission already refused sources no line trusts (403, the same for every user);
+        // this is a source another line trusts.
+        if !trust::trusts(&self.lines[line].cfg, source.addr) {
+            tracing::warn!(from = %source.addr, user, "INVITE from a source this line does not trust: 403");
             return self.respond(now, &key, &request, 403, None);
         }
         if let Some(replaces) = request.headers.get("Replaces").map(str::to_string) {
@@ -242,18 +246,5 @@ impl SipProvider {
         if let Some(call) = call {
             self.with_call(now, call, |c, env| c.handle_ack(env, ack));
         }
-    }
-
-    /// With registration (or a `trusted` list), INVITEs are taken only from the provider.
-    fn is_trusted(&self, line: usize, addr: std::net::SocketAddr) -> bool {
-        let cfg = &self.lines[line].cfg;
-        if !cfg.register && cfg.trusted.is_empty() {
-            return true;
-        }
-        let ip = addr.ip();
-        ip == cfg.proxy.ip()
-            || ip == cfg.registrar.ip()
-            || cfg.outbound_proxy.is_some_and(|p| p.ip() == ip)
-            || cfg.trusted.iter().any(|t| t.matches(addr))
     }
 }

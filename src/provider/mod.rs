@@ -16,6 +16,7 @@
 //! `deadlines`, `build` (request construction), `auth` (digest retries), `line`, `ids`,
 //! `disconnect` (SIP status to LINEDISCONNECTMODE_).
 
+mod admission;
 mod auth;
 mod build;
 pub mod call;
@@ -25,10 +26,12 @@ mod disconnect;
 mod ids;
 mod inbound;
 mod line;
+mod rate_limit;
 mod registration;
 mod reload;
 mod routes;
 mod seam;
+mod trust;
 mod ua;
 
 #[cfg(test)]
@@ -46,8 +49,10 @@ use crate::sip::transaction::{ClientTxKey, TransactionEvent, TransactionLayer};
 use crate::sip::transport::{stamp_received, Incoming, Peer, Transmit, TransportFailure};
 use crate::tapi::{CallId, DeviceId, ProviderEvent};
 
+pub use admission::{is_new_invite, overload_refusal, AdmissionStats};
 pub use disconnect::disconnect_mode;
 
+use admission::Admission;
 use build::Ua;
 use call::{Action, Call, CallEnv, TxFailure};
 use deadlines::Deadlines;
@@ -88,6 +93,8 @@ pub struct SipProvider {
     joins: control::Joins,
     next_call: u64,
     stopping: bool,
+    /// What is refused before a transaction exists (limits, untrusted sources).
+    admission: Admission,
 }
 
 impl SipProvider {
@@ -103,6 +110,9 @@ impl SipProvider {
             .enumerate()
             .map(|(i, l)| Registration::new(DeviceId(i as u32), l))
             .collect();
+        // Its own generator: the other identifiers stay what a given seed always gave.
+        let stateless_tag = IdGen::new(seed ^ 0x5afe_7a95).tag();
+        let admission = Admission::new(&config.sip.admission, stateless_tag);
         let mut provider = SipProvider {
             sip: config.sip.clone(),
             media_ip: config.media.address,
@@ -118,6 +128,7 @@ impl SipProvider {
             joins: control::Joins::default(),
             next_call: 1,
             stopping: false,
+            admission,
         };
         for line in 0..provider.lines.len() {
             provider.with_registration(now, line, |reg, env| reg.start(env));
@@ -132,6 +143,9 @@ impl SipProvider {
             // RFC 3261 §18.2.1 / RFC 3581 §4.
             if let Some(via) = request.headers.via.first_mut() {
                 stamp_received(via, incoming.source.addr);
+            }
+            if !self.admit_request(now, request, incoming.source) {
+                return;
             }
         }
         self.txl.handle_incoming(now, incoming);

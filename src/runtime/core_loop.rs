@@ -290,6 +290,11 @@ impl CoreTask {
         let now = Instant::now();
         match input {
             CoreInput::Sip(incoming) => self.gateway.handle_sip(now, *incoming),
+            CoreInput::Received { incoming, at } => {
+                let queued = now.saturating_duration_since(at);
+                self.gateway.handle_sip_queued(now, *incoming, queued)
+            }
+            CoreInput::DriverRefusals(count) => self.gateway.note_driver_refusals(count),
             CoreInput::Malformed { source, response } => {
                 self.gateway.send_raw(source, response.into());
             }
@@ -348,11 +353,7 @@ impl Sinks {
             payload,
         } = transmit;
         match destination.transport {
-            Transport::Udp => {
-                if let Err(err) = self.udp.send_to(&payload, destination.addr).await {
-                    tracing::debug!(to = %destination.addr, %err, "udp send failed");
-                }
-            }
+            Transport::Udp => sip_udp::send_datagram(&self.udp, &payload, destination.addr).await,
             Transport::Tcp => self.tcp.send(destination.addr, payload),
         }
     }

@@ -8,6 +8,7 @@ mod input;
 mod limits;
 mod sip_tcp;
 mod sip_udp;
+mod udp_errors;
 
 use std::io;
 
