@@ -6,7 +6,8 @@
 //! with `now`. Every one of them first fires whatever is due at `now` (retransmissions, Timer
 //! B/F, registration refreshes, lineGetMessage deadlines), so a flood of input cannot starve a
 //! timer. Outputs: [`Gateway::poll_transmit`] (SIP bytes to send), [`Gateway::poll_output`]
-//! (typed outputs for client connections), [`Gateway::poll_timeout`] (the next deadline).
+//! (typed outputs for client connections), [`Gateway::poll_journal`] (call journal records),
+//! [`Gateway::poll_timeout`] (the next deadline).
 //! After every input the provider's events are pumped into TAPISRV, so TAPI messages caused by
 //! the network are queued before the runtime flushes.
 
@@ -15,8 +16,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::config::GatewayConfig;
+use crate::journal::{DialogRecord, JournalRecord};
 use crate::media::MediaAllocator;
-use crate::provider::{AdmissionStats, SipProvider};
+use crate::provider::{AdmissionStats, RecoverySummary, SipProvider};
 use crate::sip::transport::{Incoming, Peer, Transmit, TransportFailure};
 use crate::tapi::server::{ClientInput, Tapisrv, TapisrvConfig};
 use crate::tapi::{LineProvider, Output};
@@ -111,6 +113,25 @@ impl Gateway {
         self.tapisrv.shutdown(now, &mut self.provider);
         self.provider.begin_shutdown(now);
         self.pump(now);
+    }
+
+    /// Dialogs the journal says were up when the gateway last stopped: each is ended with BYE,
+    /// or with `keep` refreshed (re-INVITE) and offered to apps through lineGetNewCalls.
+    pub fn recover(
+        &mut self,
+        now: Instant,
+        records: Vec<DialogRecord>,
+        keep: bool,
+    ) -> RecoverySummary {
+        self.tapisrv.handle_timeout(now);
+        let summary = self.provider.recover(now, records, keep);
+        self.pump(now);
+        summary
+    }
+
+    /// The next record for the call journal (the runtime appends it to the file).
+    pub fn poll_journal(&mut self) -> Option<JournalRecord> {
+        self.provider.poll_journal()
     }
 
     /// True once every call and registration the stop started has finished.

@@ -76,7 +76,11 @@ async fn ringing_reaches_only_the_app_that_enabled_it() {
         .wait_for(WAIT, |m| m.msg.dw_message_id == LINE_LINEDEVSTATE)
         .await
         .expect("LINE_LINEDEVSTATE");
-    assert_eq!(rings(std::slice::from_ref(&ring)), vec![(1, 0)], "ring mode 1, count 0");
+    assert_eq!(
+        rings(std::slice::from_ref(&ring)),
+        vec![(1, 0)],
+        "ring mode 1, count 0"
+    );
     assert_eq!(ring.msg.h_device, line);
     let h_call = before
         .iter()

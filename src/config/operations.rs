@@ -113,7 +113,9 @@ fn journal_path(file: &Path, given: Option<&str>) -> Option<PathBuf> {
         Some(p) if p.trim().is_empty() => None,
         Some(p) => Some(dir.join(p)),
         None => {
-            let stem = file.file_stem().map_or("tapigw".into(), |s| s.to_string_lossy());
+            let stem = file
+                .file_stem()
+                .map_or("tapigw".into(), |s| s.to_string_lossy());
             Some(dir.join(format!("{stem}.journal")))
         }
     }

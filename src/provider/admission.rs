@@ -160,13 +160,7 @@ pub fn overload_refusal(incoming: &Incoming, tag: &str) -> Option<Transmit> {
     let mut request = request.clone();
     let via = request.headers.via.first_mut()?;
     stamp_received(via, incoming.source.addr);
-    stateless_answer(
-        &request,
-        incoming.source,
-        503,
-        tag,
-        Some(BUSY_RETRY_AFTER),
-    )
+    stateless_answer(&request, incoming.source, 503, tag, Some(BUSY_RETRY_AFTER))
 }
 
 impl SipProvider {
@@ -192,7 +186,8 @@ impl SipProvider {
         }
         self.fire_due(now);
         if let Some(transmit) = overload_refusal(&incoming, &self.admission.stateless_tag) {
-            self.txl.send_encoded(transmit.destination, transmit.payload);
+            self.txl
+                .send_encoded(transmit.destination, transmit.payload);
         }
         self.admission
             .note(now, Refusal::Overload, incoming.source.addr);
@@ -226,8 +221,7 @@ impl SipProvider {
         }
         if self.txl.num_servers() >= self.admission.cfg.max_server_transactions {
             self.answer_statelessly(request, source, 503, Some(BUSY_RETRY_AFTER));
-            self.admission
-                .note(now, Refusal::Transactions, source.addr);
+            self.admission.note(now, Refusal::Transactions, source.addr);
             return false;
         }
         true

@@ -12,8 +12,8 @@ use crate::sip::transport::Peer;
 use crate::tapi::{CallId, CallReason, DeviceId, ProviderEvent};
 
 use super::build::Ua;
-use super::trust;
 use super::call::{Call, CallEnv, DialogKey, News};
+use super::trust;
 use super::SipProvider;
 
 use super::call::RING_PERIOD;

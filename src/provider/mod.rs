@@ -25,6 +25,7 @@ mod deadlines;
 mod disconnect;
 mod ids;
 mod inbound;
+mod journal;
 mod line;
 mod rate_limit;
 mod registration;
@@ -51,6 +52,7 @@ use crate::tapi::{CallId, DeviceId, ProviderEvent};
 
 pub use admission::{is_new_invite, overload_refusal, AdmissionStats};
 pub use disconnect::disconnect_mode;
+pub use journal::RecoverySummary;
 
 use admission::Admission;
 use build::Ua;
@@ -95,6 +97,8 @@ pub struct SipProvider {
     stopping: bool,
     /// What is refused before a transaction exists (limits, untrusted sources).
     admission: Admission,
+    /// Dialogs journaled, and records not yet taken by the runtime.
+    journal: journal::JournalState,
 }
 
 impl SipProvider {
@@ -129,6 +133,7 @@ impl SipProvider {
             next_call: 1,
             stopping: false,
             admission,
+            journal: journal::JournalState::new(config.sip.lifecycle.journal.is_some()),
         };
         for line in 0..provider.lines.len() {
             provider.with_registration(now, line, |reg, env| reg.start(env));
@@ -197,9 +202,13 @@ impl SipProvider {
         }
     }
 
-    /// Nothing left that a graceful stop waits for.
+    /// Nothing left that a graceful stop waits for: no live call (every BYE and CANCEL was
+    /// answered or given up per RFC 3261: Timer F, or 64*T1 after a CANCEL), every line
+    /// unregistered, no client transaction waiting for its final response.
     pub fn is_quiescent(&self) -> bool {
-        self.calls.values().all(|c| !c.is_live()) && self.registrations.iter().all(|r| r.is_idle())
+        self.calls.values().all(|c| !c.is_live())
+            && self.registrations.iter().all(|r| r.is_idle())
+            && self.txl.num_pending_clients() == 0
     }
 
     /// Calls the provider holds (live or waiting for TAPI to release them).
@@ -382,6 +391,7 @@ impl SipProvider {
             });
         }
         self.update_call_routes(id);
+        self.journal_call(id);
         for item in later {
             match item {
                 Later::Internal(request, result) => {

@@ -194,7 +194,11 @@ mod tests {
         assert_eq!(&verdicts[..5], &[Verdict::Admit; 5]);
         assert_eq!(verdicts[5], Verdict::Refuse);
         assert_eq!(&verdicts[6..], &[Verdict::Drop; 2]);
-        assert_eq!(limiter.check(ip(2), now), Verdict::Admit, "others unaffected");
+        assert_eq!(
+            limiter.check(ip(2), now),
+            Verdict::Admit,
+            "others unaffected"
+        );
         let later = now + Duration::from_secs(9);
         assert_eq!(limiter.check(ip(1), later), Verdict::Drop);
         let after = now + Duration::from_secs(10);

@@ -57,7 +57,10 @@ mod tests {
         let l = line("trusted = [\"198.51.100.7:5080\", \"203.0.113.9\"]");
         assert!(trusts(&l, at("198.51.100.7:5080")));
         assert!(!trusts(&l, at("198.51.100.7:5081")));
-        assert!(trusts(&l, at("203.0.113.9:1")), "an IP-only entry: any port");
+        assert!(
+            trusts(&l, at("203.0.113.9:1")),
+            "an IP-only entry: any port"
+        );
     }
 
     #[test]

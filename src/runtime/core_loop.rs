@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 
 use super::api_server::{self, ApiInbound};
 use super::input::CoreInput;
+use super::journal::{self, Journal};
 use super::sip_tcp::{self, TcpPool};
 use super::sip_udp;
 use super::RuntimeError;
@@ -27,8 +28,6 @@ use crate::tapi::{ConnId, Output};
 
 /// Inputs the core takes in one go before it flushes outputs.
 const BATCH: usize = 256;
-/// How long a graceful stop may wait for BYEs, CANCELs and un-REGISTERs to be answered.
-const STOP_GRACE: Duration = Duration::from_secs(3);
 /// How long the last API lines may take to be written at the end of a stop.
 const WRITER_GRACE: Duration = Duration::from_secs(2);
 /// Socket buffer sizes for the SIP UDP socket (bursts of thousands of calls per second).
@@ -40,6 +39,8 @@ struct Sinks {
     tcp: TcpPool,
     outboxes: HashMap<ConnId, mpsc::Sender<Output>>,
     aborts: HashMap<ConnId, tokio::task::AbortHandle>,
+    /// The call journal's writer thread, when `sip.journal_path` is set.
+    journal: Option<mpsc::Sender<crate::journal::JournalRecord>>,
 }
 
 /// A gateway whose sockets are bound and whose signal handlers are installed, ready to run
@@ -51,6 +52,8 @@ pub struct Server {
     tcp: TcpListener,
     api: TcpListener,
     signals: Signals,
+    /// The call journal, opened and replayed (`None` with `sip.journal_path = ""`).
+    journal: Option<Journal>,
 }
 
 impl Server {
@@ -81,12 +84,17 @@ impl Server {
             .await
             .map_err(bind_error("API", api_addr))?;
         config.api.listen = api.local_addr().map_err(bind_error("API", api_addr))?;
+        let journal = match &config.sip.lifecycle.journal {
+            Some(path) => Some(Journal::open(path)?),
+            None => None,
+        };
         Ok(Server {
             config,
             udp,
             tcp,
             api,
             signals,
+            journal,
         })
     }
 
@@ -117,12 +125,14 @@ impl Server {
             writers,
         ));
         let allocator = media::allocator_for(&config.media);
-        let gateway = Gateway::new(&config, allocator, seed(), Instant::now());
+        let mut gateway = Gateway::new(&config, allocator, seed(), Instant::now());
+        let (journal, journal_thread) = start_journal(self.journal, &mut gateway, &config);
         let sinks = Sinks {
             udp,
             tcp: TcpPool::new(core_tx),
             outboxes: HashMap::new(),
             aborts: HashMap::new(),
+            journal,
         };
         CoreTask {
             gateway,
@@ -141,8 +151,40 @@ impl Server {
         let _ = api_task.await;
         let mut writers_done = writers_done;
         let _ = tokio::time::timeout(WRITER_GRACE, writers_done.recv()).await;
+        if let Some(thread) = journal_thread {
+            // Everything the core sent is on disk once the thread ends.
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
         tracing::info!("tapigw stopped");
     }
+}
+
+/// Ends or keeps (`sip.recover_calls`) the dialogs the journal says were up, then starts the
+/// journal's writer thread.
+fn start_journal(
+    journal: Option<Journal>,
+    gateway: &mut Gateway,
+    config: &GatewayConfig,
+) -> (
+    Option<mpsc::Sender<crate::journal::JournalRecord>>,
+    Option<std::thread::JoinHandle<()>>,
+) {
+    let Some(journal) = journal else {
+        return (None, None);
+    };
+    let records = journal.live_dialogs();
+    if !records.is_empty() {
+        let keep = config.sip.lifecycle.recover_calls;
+        let summary = gateway.recover(Instant::now(), records, keep);
+        tracing::warn!(
+            ended = summary.ended,
+            kept = summary.kept,
+            dropped = summary.dropped,
+            "dialogs from the call journal (the last run did not stop gracefully)"
+        );
+    }
+    let (tx, thread) = journal.spawn_writer();
+    (Some(tx), Some(thread))
 }
 
 /// A seed for tags, branches and Call-IDs from the OS.
@@ -203,6 +245,9 @@ impl CoreTask {
             if let Some(deadline) = stop_by {
                 if self.gateway.is_shutdown_complete() || Instant::now() >= deadline {
                     self.flush().await;
+                    if let Some(tx) = &self.sinks.journal {
+                        journal::move_all(&mut self.gateway, tx).await;
+                    }
                     // Dropping the outboxes lets each writer finish what is queued and close.
                     self.sinks.outboxes.clear();
                     self.sinks.aborts.clear();
@@ -267,7 +312,8 @@ impl CoreTask {
         );
         let now = Instant::now();
         self.gateway.begin_shutdown(now);
-        now + STOP_GRACE
+        // `sip.shutdown_grace_s`: BYEs, CANCELs and un-REGISTERs answered, or given up.
+        now + self.config.sip.lifecycle.shutdown_grace
     }
 
     /// Takes whatever else is already queued, up to a batch, before flushing.
@@ -338,6 +384,9 @@ impl CoreTask {
                         .handle_client(Instant::now(), ClientInput::Disconnected { conn });
                 }
                 progressed = true;
+            }
+            if let Some(tx) = &self.sinks.journal {
+                journal::move_records(&mut self.gateway, tx);
             }
             if !progressed {
                 return;

@@ -15,7 +15,10 @@ pub enum CoreInput {
     Sip(Box<Incoming>),
     /// A decoded SIP message with the instant the driver read it: the core measures how long
     /// it queued and refuses new INVITEs while that is too long (`sip.overload_queue_ms`).
-    Received { incoming: Box<Incoming>, at: Instant },
+    Received {
+        incoming: Box<Incoming>,
+        at: Instant,
+    },
     /// The UDP driver answered this many new INVITEs 503 itself (the channel was nearly
     /// full); for the core's admission stats.
     DriverRefusals(u64),

@@ -5,6 +5,7 @@
 pub mod api_server;
 mod core_loop;
 mod input;
+mod journal;
 mod limits;
 mod sip_tcp;
 mod sip_udp;
@@ -22,6 +23,8 @@ pub use input::CoreInput;
 pub enum RuntimeError {
     #[error("cannot start the async runtime: {0}")]
     Runtime(io::Error),
+    #[error(transparent)]
+    Journal(#[from] journal::JournalError),
     #[error("cannot bind {what} on {addr}: {source}")]
     Bind {
         what: &'static str,

@@ -46,7 +46,9 @@ pub async fn receive_loop(socket: Arc<UdpSocket>, core: mpsc::Sender<CoreInput>)
     udp_errors::enable(&*socket);
     let tag = {
         use rand::TryRngCore;
-        let n = rand::rngs::OsRng.try_next_u64().unwrap_or(u64::from(std::process::id()));
+        let n = rand::rngs::OsRng
+            .try_next_u64()
+            .unwrap_or(u64::from(std::process::id()));
         format!("{n:016x}")
     };
     let mut driver = Driver {

@@ -18,7 +18,8 @@
 //! `hold` (our re-INVITEs: hold, unhold, glare), `transfer` (REFER both ways, NOTIFY), `news`
 //! (what related calls tell each other), `media` (SDP and the RTP lease), `report` (TAPI
 //! states, completions, the end of the call), `features` (LINECALLFEATURE_ now valid),
-//! `dialog` (RFC 3261 §12 state).
+//! `dialog` (RFC 3261 §12 state), `recovery` (the call journal's record, and calls rebuilt
+//! from it after a crash).
 
 pub mod dialog;
 mod features;
@@ -26,6 +27,7 @@ mod hold;
 mod in_dialog;
 mod media;
 mod news;
+mod recovery;
 mod report;
 mod transfer;
 mod uac;
@@ -52,6 +54,7 @@ pub use dialog::{Dialog, DialogKey};
 use hold::{Hold, ReInvite};
 use media::CallMedia;
 pub use news::News;
+pub use recovery::{BadRecord, Recovery};
 pub use transfer::ReferTarget;
 use transfer::{ReferIn, ReferOut};
 use uac::Uac;
