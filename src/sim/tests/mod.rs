@@ -2,9 +2,11 @@
 //! here first (answered call, CANCEL race, 486, Timer B, inbound answer, registration with a
 //! challenge), and what only a fake clock can check (timers firing on time under a flood).
 
+mod admission;
 mod control;
 mod devices;
 mod inbound;
+mod journal;
 mod outbound;
 mod registration;
 mod timers;
