@@ -45,15 +45,35 @@ impl GatewayProcess {
         Self::launch(sip_port, api_port, "", rest)
     }
 
+    /// Like [`GatewayProcess::start_on`] with extra `[sip]` keys (`sip_extra`, TOML lines).
+    pub fn start_with_sip(
+        sip_port: u16,
+        api_port: u16,
+        sip_extra: &str,
+        rest: &str,
+    ) -> GatewayProcess {
+        Self::launch_with(sip_port, api_port, sip_extra, "", rest)
+    }
+
     /// Like [`GatewayProcess::start`] with extra `[api]` keys.
     pub fn start_with_api(api_extra: &str, rest: &str) -> GatewayProcess {
         Self::launch(free_port(), free_port(), api_extra, rest)
     }
 
     fn launch(sip_port: u16, api_port: u16, api_extra: &str, rest: &str) -> GatewayProcess {
+        Self::launch_with(sip_port, api_port, "", api_extra, rest)
+    }
+
+    fn launch_with(
+        sip_port: u16,
+        api_port: u16,
+        sip_extra: &str,
+        api_extra: &str,
+        rest: &str,
+    ) -> GatewayProcess {
         let dir = tempfile::tempdir().unwrap();
         let head = format!(
-            "[sip]\nlisten = \"127.0.0.1:{sip_port}\"\nt1_ms = 100\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n{api_extra}\n"
+            "[sip]\nlisten = \"127.0.0.1:{sip_port}\"\nt1_ms = 100\n{sip_extra}\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n{api_extra}\n"
         );
         let path = dir.path().join("tapigw.toml");
         std::fs::write(&path, format!("{head}{rest}")).unwrap();
@@ -132,6 +152,24 @@ impl GatewayProcess {
         unsafe {
             libc::kill(self.child.id() as i32, libc::SIGHUP);
         }
+    }
+
+    /// SIGKILL (a crash): nothing is cleaned up.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Resident set size in KiB (/proc/PID/status VmRSS).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
     }
 
     /// Sends SIGTERM and waits for the exit status.
@@ -249,13 +287,28 @@ impl SippBuilder {
         SippRun { output, dir }
     }
 
-    /// Starts in the background (a server-side SIPp); finish with [`SippChild::wait`].
+    /// Starts in the background (a server-side SIPp); finish with [`SippChild::wait`]. With
+    /// `-p PORT` over UDP it returns once SIPp has bound that port: a request sent to a port
+    /// nobody holds yet draws ICMP port unreachable, which fails its transaction at once.
     pub fn spawn(self) -> SippChild {
         let dir = tempfile::tempdir().unwrap();
         let child = self
             .command(dir.path())
             .spawn()
             .expect("run sipp (apt-get install sip-tester)");
+        let arg = |name: &str| {
+            self.args
+                .iter()
+                .position(|a| a == name)
+                .and_then(|i| self.args.get(i + 1))
+        };
+        let udp = arg("-t").is_none_or(|t| t.starts_with('u'));
+        if let Some(port) = arg("-p")
+            .and_then(|p| p.parse::<u16>().ok())
+            .filter(|_| udp)
+        {
+            wait_udp_bound(port);
+        }
         SippChild { child, dir }
     }
 }
@@ -368,6 +421,27 @@ pub mod app {
             .expect("LINE_APPNEWCALL");
         (m.msg.dw_param2, m.msg.dw_param3)
     }
+}
+
+/// Waits until a UDP socket is bound to `port` (read from /proc/net/udp and udp6).
+pub fn wait_udp_bound(port: u16) {
+    let needle = format!(":{port:04X}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let bound = ["/proc/net/udp", "/proc/net/udp6"].iter().any(|table| {
+            let table = std::fs::read_to_string(table).unwrap_or_default();
+            table.lines().skip(1).any(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .is_some_and(|local| local.ends_with(&needle))
+            })
+        });
+        if bound {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("nothing bound UDP port {port}");
 }
 
 /// Waits until something listens on TCP `port` (read from /proc/net/tcp, so no probe connection

@@ -51,7 +51,10 @@ fn a_source_over_its_invite_rate_gets_one_503_then_silence_until_its_block_ends(
     assert_eq!(refused[0].headers.get("Retry-After"), Some("10"));
     assert_eq!(refused[0].headers.get("Server"), None);
     for _ in 0..50 {
-        assert!(invite_from(&mut sim, &mut flooder, "1001").is_empty(), "silence");
+        assert!(
+            invite_from(&mut sim, &mut flooder, "1001").is_empty(),
+            "silence"
+        );
     }
     assert_eq!(
         sim.gw.provider().num_transactions(),
@@ -60,7 +63,11 @@ fn a_source_over_its_invite_rate_gets_one_503_then_silence_until_its_block_ends(
     );
     let mut other = sim.peer("127.0.0.2:5070");
     let got = invite_from(&mut sim, &mut other, "1001");
-    assert_eq!(got.last().map(|r| r.status), Some(480), "other sources unaffected");
+    assert_eq!(
+        got.last().map(|r| r.status),
+        Some(480),
+        "other sources unaffected"
+    );
     assert_eq!(
         stats(&sim),
         AdmissionStats {
@@ -96,7 +103,11 @@ fn strangers_get_the_same_403_for_every_user_and_method() {
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].status, 403);
     for header in ["Allow", "Supported", "Accept", "Accept-Language", "Server"] {
-        assert_eq!(got[0].headers.get(header), None, "{header} shown to a stranger");
+        assert_eq!(
+            got[0].headers.get(header),
+            None,
+            "{header} shown to a stranger"
+        );
     }
     // The provider still learns what we can do.
     let mut provider = sim.peer(PROVIDER);
@@ -108,7 +119,11 @@ fn strangers_get_the_same_403_for_every_user_and_method() {
     assert_eq!(got[0].status, 200);
     assert!(got[0].headers.get("Allow").is_some());
     assert_eq!(stats(&sim).untrusted_refused, 3);
-    assert_eq!(sim.gw.provider().num_transactions(), 1, "only the provider's OPTIONS");
+    assert_eq!(
+        sim.gw.provider().num_transactions(),
+        1,
+        "only the provider's OPTIONS"
+    );
 }
 
 #[test]
@@ -120,7 +135,10 @@ fn a_trusted_entry_with_a_port_pins_its_host_to_that_port() {
     let last = |got: Vec<Response>| got.last().map(|r| r.status);
     assert_eq!(last(invite_from(&mut sim, &mut listed, "1001")), Some(480));
     assert_eq!(last(invite_from(&mut sim, &mut proxy, "1001")), Some(480));
-    assert_eq!(last(invite_from(&mut sim, &mut other_port, "1001")), Some(403));
+    assert_eq!(
+        last(invite_from(&mut sim, &mut other_port, "1001")),
+        Some(403)
+    );
 }
 
 #[test]

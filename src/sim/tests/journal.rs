@@ -14,9 +14,9 @@ fn connected_outbound(sim: &mut Sim, provider: &SipPeer) -> (App, HCall, Request
     let (_, call) = make_call(sim, &app, "2000");
     let invite = only_request(sim.take_sip(provider.addr), Method::Invite);
     let mut ok = provider.response(&invite, 200, Some(PEER_SDP));
-    ok.headers.record_route.push(
-        crate::sip::codec::parse_name_addr("<sip:127.0.0.1:5070;lr>").unwrap(),
-    );
+    ok.headers
+        .record_route
+        .push(crate::sip::codec::parse_name_addr("<sip:127.0.0.1:5070;lr>").unwrap());
     sim.deliver(provider.at(), ok.clone());
     only_request(sim.take_sip(provider.addr), Method::Ack);
     sim.messages(app.conn);
@@ -127,8 +127,15 @@ fn with_recover_calls_the_dialog_is_refreshed_and_offered_through_line_get_new_c
     let reinvite = only_request(sim.take_sip(provider.addr), Method::Invite);
     assert_eq!(reinvite.headers.to.tag(), Some(provider.tag.as_str()));
     let offer = String::from_utf8_lossy(&reinvite.body).to_string();
-    let origin = format!(" {} {} IN IP4", record.sdp.session_id, record.sdp.version + 1);
-    assert!(offer.contains(&origin), "same session, next version: {offer}");
+    let origin = format!(
+        " {} {} IN IP4",
+        record.sdp.session_id,
+        record.sdp.version + 1
+    );
+    assert!(
+        offer.contains(&origin),
+        "same session, next version: {offer}"
+    );
     assert!(offer.contains("a=sendrecv"));
     assert!(sim.messages(app.conn).is_empty(), "no LINE_APPNEWCALL");
     let Ok(Answer::NewCalls(handles)) = sim.call(
@@ -178,7 +185,10 @@ fn a_kept_call_no_app_claims_is_forgotten_when_the_peer_hangs_up() {
     let mut provider = sim.peer(PROVIDER);
     sim.recover(vec![record], true);
     let reinvite = only_request(sim.take_sip(provider.addr), Method::Invite);
-    sim.deliver(provider.at(), provider.response(&reinvite, 200, Some(PEER_SDP)));
+    sim.deliver(
+        provider.at(),
+        provider.response(&reinvite, 200, Some(PEER_SDP)),
+    );
     sim.take_sip(provider.addr);
     assert_eq!(sim.gw.provider().num_calls(), 1);
     let bye = provider.in_their_dialog(&invite, &ok, Method::Bye, 9);
