@@ -23,6 +23,8 @@ pub fn free_port() -> u16 {
 /// A running gateway binary; stopped with SIGTERM on drop.
 pub struct GatewayProcess {
     pub child: Child,
+    /// The SIP listen IP (127.0.0.1 unless started in a network namespace).
+    pub sip_ip: std::net::IpAddr,
     pub sip_port: u16,
     pub api_port: u16,
     pub dir: tempfile::TempDir,
@@ -71,13 +73,51 @@ impl GatewayProcess {
         api_extra: &str,
         rest: &str,
     ) -> GatewayProcess {
+        let sip = SocketAddr::from(([127, 0, 0, 1], sip_port));
+        Self::spawn_gateway(None, sip, api_port, sip_extra, api_extra, rest)
+    }
+
+    /// A gateway inside network namespace `netns` (run with `ip netns exec`), SIP on `sip`,
+    /// the API on 127.0.0.1:`api_port` of that namespace. `sip_extra` may set `t1_ms` (the
+    /// default here is 100).
+    pub fn start_in_netns(
+        netns: &str,
+        sip: SocketAddr,
+        api_port: u16,
+        sip_extra: &str,
+        rest: &str,
+    ) -> GatewayProcess {
+        Self::spawn_gateway(Some(netns), sip, api_port, sip_extra, "", rest)
+    }
+
+    fn spawn_gateway(
+        netns: Option<&str>,
+        sip: SocketAddr,
+        api_port: u16,
+        sip_extra: &str,
+        api_extra: &str,
+        rest: &str,
+    ) -> GatewayProcess {
         let dir = tempfile::tempdir().unwrap();
+        let t1 = if sip_extra.contains("t1_ms") {
+            ""
+        } else {
+            "t1_ms = 100\n"
+        };
         let head = format!(
-            "[sip]\nlisten = \"127.0.0.1:{sip_port}\"\nt1_ms = 100\n{sip_extra}\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n{api_extra}\n"
+            "[sip]\nlisten = \"{sip}\"\n{t1}{sip_extra}\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n{api_extra}\n"
         );
         let path = dir.path().join("tapigw.toml");
         std::fs::write(&path, format!("{head}{rest}")).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tapigw"))
+        let mut command = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, env!("CARGO_BIN_EXE_tapigw")]);
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_tapigw")),
+        };
+        let mut child = command
             .arg("--config")
             .arg(&path)
             .env("RUST_LOG", "tapigw=debug")
@@ -96,7 +136,8 @@ impl GatewayProcess {
         });
         let mut gw = GatewayProcess {
             child,
-            sip_port,
+            sip_ip: sip.ip(),
+            sip_port: sip.port(),
             api_port,
             dir,
             logs,
@@ -108,7 +149,7 @@ impl GatewayProcess {
     }
 
     pub fn sip_addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.sip_port))
+        SocketAddr::new(self.sip_ip, self.sip_port)
     }
 
     pub fn api_addr(&self) -> SocketAddr {
@@ -247,12 +288,18 @@ pub fn sipp(args: &[&str]) -> SippBuilder {
     SippBuilder {
         args: args.iter().map(|s| s.to_string()).collect(),
         timeout_s: 20,
+        netns: None,
+        ip: "127.0.0.1".into(),
     }
 }
 
 pub struct SippBuilder {
     args: Vec<String>,
     timeout_s: u32,
+    /// Run inside this network namespace (`ip netns exec`).
+    netns: Option<String>,
+    /// `-i`: the address SIPp writes into its messages.
+    ip: String,
 }
 
 impl SippBuilder {
@@ -261,11 +308,25 @@ impl SippBuilder {
         self
     }
 
+    /// Runs SIPp inside network namespace `netns`, with `ip` as its own address.
+    pub fn netns(mut self, netns: &str, ip: &str) -> Self {
+        self.netns = Some(netns.into());
+        self.ip = ip.into();
+        self
+    }
+
     fn command(&self, dir: &Path) -> Command {
-        let mut cmd = Command::new("sipp");
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "sipp"]);
+                c
+            }
+            None => Command::new("sipp"),
+        };
         cmd.current_dir(dir)
             .args(&self.args)
-            .args(["-i", "127.0.0.1", "-nostdin", "-trace_err", "-trace_msg"])
+            .args(["-i", &self.ip, "-nostdin", "-trace_err", "-trace_msg"])
             .args([
                 "-timeout",
                 &format!("{}s", self.timeout_s),
@@ -307,7 +368,7 @@ impl SippBuilder {
             .and_then(|p| p.parse::<u16>().ok())
             .filter(|_| udp)
         {
-            wait_udp_bound(port);
+            wait_udp_bound(child.id(), port);
         }
         SippChild { child, dir }
     }
@@ -319,6 +380,12 @@ pub struct SippChild {
 }
 
 impl SippChild {
+    /// SIGKILL: the provider vanishes (its port then answers with ICMP port unreachable).
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn wait(self) -> SippRun {
         let output = self.child.wait_with_output().unwrap();
         SippRun {
@@ -423,13 +490,21 @@ pub mod app {
     }
 }
 
-/// Waits until a UDP socket is bound to `port` (read from /proc/net/udp and udp6).
-pub fn wait_udp_bound(port: u16) {
+/// Waits until SIPp (process `pid`, once it runs the sipp binary: `ip netns exec` first
+/// switches namespaces, then becomes sipp) has bound UDP `port` in its network namespace (read
+/// from /proc/PID/net/udp and udp6).
+pub fn wait_udp_bound(pid: u32, port: u16) {
     let needle = format!(":{port:04X}");
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        let bound = ["/proc/net/udp", "/proc/net/udp6"].iter().any(|table| {
-            let table = std::fs::read_to_string(table).unwrap_or_default();
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+        if !exe.to_string_lossy().ends_with("sipp") {
+            std::thread::sleep(Duration::from_millis(10));
+            continue;
+        }
+        let bound = ["udp", "udp6"].iter().any(|table| {
+            let table =
+                std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
             table.lines().skip(1).any(|l| {
                 l.split_whitespace()
                     .nth(1)
