@@ -48,6 +48,25 @@ impl Sipp {
         Sipp { child, stats }
     }
 
+    /// Waits (at most 10 s) until SIPp has bound UDP `port` (/proc/PID/net/udp).
+    pub fn wait_bound(&self, port: u16) {
+        let needle = format!(":{port:04X}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let table = std::fs::read_to_string(format!("/proc/{}/net/udp", self.child.id()))
+                .unwrap_or_default();
+            let bound = table.lines().skip(1).any(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .is_some_and(|local| local.ends_with(&needle))
+            });
+            if bound {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Waits for the exit (killing it after `limit`) and reads the statistics.
     pub fn finish(mut self, limit: Duration) -> SippStats {
         let deadline = Instant::now() + limit;

@@ -10,8 +10,10 @@
 //! provider keeps in one heap. Every `handle_*` first fires what is due, so no stream of input
 //! can starve a retransmission, Timer B/F or a registration refresh.
 //!
-//! Files: `call/` (one call), `registration` (one line's REGISTER client), `inbound` (new
-//! INVITEs: line lookup, trust, 404/480/403), `ua` (other requests outside any dialog),
+//! Files: `call/` (one call), `registration` (one line's REGISTER client), `admission` (what
+//! is refused before a transaction exists: floods, limits, untrusted sources, overload) with
+//! `rate_limit` and `trust`, `inbound` (new INVITEs: line lookup, 404/480/403), `journal`
+//! (the call journal's records, crash recovery), `ua` (other requests outside any dialog),
 //! `seam` (the LineProvider functions), `routes` (who owns which transaction and dialog),
 //! `deadlines`, `build` (request construction), `auth` (digest retries), `line`, `ids`,
 //! `disconnect` (SIP status to LINEDISCONNECTMODE_).

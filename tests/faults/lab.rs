@@ -339,7 +339,7 @@ fn receive(fd: &OwnedFd, buf: &mut [u8]) -> Option<Vec<u8>> {
             }
             return None;
         }
-        if addr.sll_pkttype == libc::PACKET_OUTGOING as u8 {
+        if addr.sll_pkttype == libc::PACKET_OUTGOING {
             continue;
         }
         return Some(buf[..n as usize].to_vec());

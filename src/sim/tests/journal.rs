@@ -6,7 +6,7 @@ use super::*;
 use crate::journal::{DialogRecord, JournalRecord};
 use crate::sim::peer::PEER_SDP;
 use crate::sim::{SipPeer, PROVIDER};
-use crate::tapi::CallState;
+use crate::tapi::{CallState, ConnectedMode};
 
 /// An outbound call answered by the provider: (app, hCall, the INVITE, its 200).
 fn connected_outbound(sim: &mut Sim, provider: &SipPeer) -> (App, HCall, Request, Response) {
@@ -156,6 +156,13 @@ fn with_recover_calls_the_dialog_is_refreshed_and_offered_through_line_get_new_c
     assert_eq!(info.sip_call_id, record.call_id);
     assert_eq!(info.called_id, "2000");
     assert_eq!(info.origin, LINECALLORIGIN_OUTBOUND);
+    match sim.call(app.conn, Fn::LineGetCallStatus { call }) {
+        Ok(Answer::CallStatus(s)) => {
+            assert_eq!(s.state, Some(CallState::Connected(ConnectedMode::ACTIVE)));
+            assert_eq!(s.privilege, crate::tapi::CallPrivilege::Monitor);
+        }
+        other => panic!("{other:?}"),
+    }
     let ok = provider.response(&reinvite, 200, Some(PEER_SDP));
     sim.deliver(provider.at(), ok);
     only_request(sim.take_sip(provider.addr), Method::Ack);
