@@ -144,23 +144,35 @@ async fn sigterm_with_500_live_calls_answers_every_bye_before_exiting() {
     assert_eq!(journaled(&journal), 0, "every dialog ended in the journal");
 }
 
+/// A gateway with `calls` calls up at SIPp and its journal at `journal` (with `sip_extra`
+/// keys), SIGKILLed, then started again on the same ports and journal; the restarted one and
+/// the log line that sums up what it found.
+async fn crash_and_restart(
+    proxy: u16,
+    calls: usize,
+    journal: &Path,
+    sip_extra: &str,
+) -> (GatewayProcess, String) {
+    let sip_extra = format!("journal_path = \"{}\"\n{sip_extra}", journal.display());
+    let (sip_port, api_port) = (free_port(), free_port());
+    let mut gw = GatewayProcess::start_with_sip(sip_port, api_port, &sip_extra, &config(proxy));
+    let (mut c, _, line) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
+    connect_calls(&mut c, line, calls).await;
+    wait_journaled(journal, calls);
+    gw.kill();
+    drop(c);
+    let mut again = GatewayProcess::start_with_sip(sip_port, api_port, &sip_extra, &config(proxy));
+    let recovered = again.wait_for_log("dialogs from the call journal", Duration::from_secs(10));
+    (again, recovered)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn after_sigkill_the_restarted_gateway_ends_every_journaled_call_with_bye() {
     let calls = 20;
     let (port, sipp) = provider("uas_answer_gw_hangs_up.xml", calls, 90);
     let state_dir = tempfile::tempdir().unwrap();
     let journal = state_dir.path().join("calls.journal");
-    let sip_extra = format!("journal_path = \"{}\"", journal.display());
-    let (sip_port, api_port) = (free_port(), free_port());
-    let mut gw = GatewayProcess::start_with_sip(sip_port, api_port, &sip_extra, &config(port));
-    let (mut c, _, line) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
-    connect_calls(&mut c, line, calls).await;
-    wait_journaled(&journal, calls);
-    gw.kill();
-    drop(c);
-
-    let mut again = GatewayProcess::start_with_sip(sip_port, api_port, &sip_extra, &config(port));
-    let recovered = again.wait_for_log("dialogs from the call journal", Duration::from_secs(10));
+    let (mut again, recovered) = crash_and_restart(port, calls, &journal, "").await;
     assert!(recovered.contains(&format!("ended={calls}")), "{recovered}");
     finish(sipp, "every call held at the provider got a BYE").await;
     wait_journaled(&journal, 0);
@@ -173,20 +185,8 @@ async fn with_recover_calls_the_restarted_gateway_refreshes_each_call_and_apps_t
     let (port, sipp) = provider("uas_answer_reinvite_bye.xml", calls, 90);
     let state_dir = tempfile::tempdir().unwrap();
     let journal = state_dir.path().join("calls.journal");
-    let sip_extra = format!(
-        "journal_path = \"{}\"\nrecover_calls = true",
-        journal.display()
-    );
-    let (sip_port, api_port) = (free_port(), free_port());
-    let mut gw = GatewayProcess::start_with_sip(sip_port, api_port, &sip_extra, &config(port));
-    let (mut c, _, line) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
-    connect_calls(&mut c, line, calls).await;
-    wait_journaled(&journal, calls);
-    gw.kill();
-    drop(c);
-
-    let mut again = GatewayProcess::start_with_sip(sip_port, api_port, &sip_extra, &config(port));
-    let recovered = again.wait_for_log("dialogs from the call journal", Duration::from_secs(10));
+    let (mut again, recovered) =
+        crash_and_restart(port, calls, &journal, "recover_calls = true").await;
     assert!(recovered.contains(&format!("kept={calls}")), "{recovered}");
     let (mut app, _, line) = open_line(again.api_addr(), LINECALLPRIVILEGE_OWNER).await;
     let found = app

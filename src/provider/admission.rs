@@ -52,13 +52,30 @@ pub struct AdmissionStats {
     pub untrusted_refused: u64,
 }
 
-/// Why admission refused something, for its log limiter.
+/// Why admission refused something (its number is its log limiter's index).
 #[derive(Debug, Clone, Copy)]
 enum Refusal {
-    Transactions,
-    Flood,
-    Overload,
-    Untrusted,
+    Transactions = 0,
+    Flood = 1,
+    Overload = 2,
+    Untrusted = 3,
+}
+
+impl Refusal {
+    fn describe(self) -> &'static str {
+        match self {
+            Refusal::Transactions => {
+                "server transaction limit reached (sip.max_server_transactions): 503"
+            }
+            Refusal::Flood => {
+                "INVITE flood (sip.invite_rate_per_source): 503, then silence for the block period"
+            }
+            Refusal::Overload => {
+                "core overloaded (sip.overload_queue_ms): new INVITE refused with 503"
+            }
+            Refusal::Untrusted => "request from a source no line trusts: 403",
+        }
+    }
 }
 
 /// Admission's state: limits, per-source buckets, counters, log limiters.
@@ -93,31 +110,16 @@ impl Admission {
 
     /// Counts a refusal and logs it when its kind may log now.
     fn note(&mut self, now: Instant, kind: Refusal, from: SocketAddr) {
-        let (counter, log, what) = match kind {
-            Refusal::Transactions => (
-                &mut self.stats.server_transactions_refused,
-                &mut self.logs[0],
-                "server transaction limit reached (sip.max_server_transactions): 503",
-            ),
-            Refusal::Flood => (
-                &mut self.stats.invite_rate_refused,
-                &mut self.logs[1],
-                "INVITE flood (sip.invite_rate_per_source): 503, then silence for the block period",
-            ),
-            Refusal::Overload => (
-                &mut self.stats.overload_refused,
-                &mut self.logs[2],
-                "core overloaded (sip.overload_queue_ms): new INVITE refused with 503",
-            ),
-            Refusal::Untrusted => (
-                &mut self.stats.untrusted_refused,
-                &mut self.logs[3],
-                "request from a source no line trusts: 403",
-            ),
+        let stats = &mut self.stats;
+        let counter = match kind {
+            Refusal::Transactions => &mut stats.server_transactions_refused,
+            Refusal::Flood => &mut stats.invite_rate_refused,
+            Refusal::Overload => &mut stats.overload_refused,
+            Refusal::Untrusted => &mut stats.untrusted_refused,
         };
         *counter += 1;
-        if let Some(held_back) = log.allow(now) {
-            tracing::warn!(%from, total = *counter, held_back, "{what}");
+        if let Some(held_back) = self.logs[kind as usize].allow(now) {
+            tracing::warn!(%from, total = *counter, held_back, "{}", kind.describe());
         }
     }
 }

@@ -11,8 +11,7 @@ use crate::sip::transaction::ServerTxKey;
 use crate::sip::transport::Peer;
 use crate::tapi::{CallId, CallReason, DeviceId, ProviderEvent};
 
-use super::build::Ua;
-use super::call::{Call, CallEnv, DialogKey, News};
+use super::call::{Call, DialogKey, News};
 use super::trust;
 use super::SipProvider;
 
@@ -77,14 +76,8 @@ impl SipProvider {
             let rings = self.lines[line].forwarding.num_rings_no_answer;
             (now + RING_PERIOD * rings, target)
         });
-        let id = self.new_call_id();
-        let mut env = CallEnv {
-            now,
-            ua: Ua::new(&self.sip, &self.lines[line]),
-            ids: &mut self.ids,
-            media: &mut *self.media,
-            stopping: self.stopping,
-        };
+        let (id, media_ip) = (self.new_call_id(), self.media_ip);
+        let mut env = self.call_env(now, line);
         let mut call = Call::incoming(
             id,
             line,
@@ -92,7 +85,7 @@ impl SipProvider {
             key,
             request,
             source,
-            self.media_ip,
+            media_ip,
             CallReason::DIRECT,
         );
         call.offer(&mut env, no_answer);
@@ -163,14 +156,8 @@ impl SipProvider {
         let Some(replaced) = self.replaced_call(replaces) else {
             return self.respond(now, &key, &request, 481, None);
         };
-        let id = self.new_call_id();
-        let mut env = CallEnv {
-            now,
-            ua: Ua::new(&self.sip, &self.lines[line]),
-            ids: &mut self.ids,
-            media: &mut *self.media,
-            stopping: self.stopping,
-        };
+        let (id, media_ip) = (self.new_call_id(), self.media_ip);
+        let mut env = self.call_env(now, line);
         let mut call = Call::incoming(
             id,
             line,
@@ -178,7 +165,7 @@ impl SipProvider {
             key,
             request,
             source,
-            self.media_ip,
+            media_ip,
             CallReason::TRANSFER,
         );
         if !call.answer_replacing(&mut env) {

@@ -13,8 +13,7 @@ use std::time::Instant;
 use crate::journal::{DialogRecord, JournalRecord};
 use crate::tapi::{CallId, DeviceId, ProviderEvent};
 
-use super::build::Ua;
-use super::call::{Call, CallEnv, Recovery};
+use super::call::{Call, Recovery};
 use super::SipProvider;
 
 /// What the journal has been told, and what it has still to be told.
@@ -130,13 +129,7 @@ impl SipProvider {
         wanted: Recovery,
     ) -> Option<Recovery> {
         let id = self.new_call_id();
-        let mut env = CallEnv {
-            now,
-            ua: Ua::new(&self.sip, &self.lines[line]),
-            ids: &mut self.ids,
-            media: &mut *self.media,
-            stopping: self.stopping,
-        };
+        let mut env = self.call_env(now, line);
         let (call, recovery) = match Call::recovered(id, line, &mut env, record, wanted) {
             Ok(recovered) => recovered,
             Err(err) => {

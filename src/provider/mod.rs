@@ -327,6 +327,17 @@ impl SipProvider {
         }
     }
 
+    /// The services a new call on `line` uses while it is built.
+    fn call_env(&mut self, now: Instant, line: usize) -> CallEnv<'_> {
+        CallEnv {
+            now,
+            ua: Ua::new(&self.sip, &self.lines[line]),
+            ids: &mut self.ids,
+            media: &mut *self.media,
+            stopping: self.stopping,
+        }
+    }
+
     /// Runs `f` on call `id` with its services, then carries out what it asked.
     fn with_call<R>(
         &mut self,

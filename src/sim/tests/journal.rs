@@ -68,12 +68,8 @@ fn a_dialog_is_journaled_from_its_2xx_until_its_bye_is_answered() {
 #[test]
 fn an_inbound_dialog_is_journaled_from_our_2xx() {
     let mut sim = Sim::one_line("");
-    let gw = sim.gateway_addr();
-    let mut caller = sim.peer(PROVIDER);
     let owner = open_app(&mut sim, LINECALLPRIVILEGE_OWNER);
-    let invite = caller.invite(gw, "1001", Some(PEER_SDP));
-    sim.deliver(caller.at(), invite.clone());
-    let call = HCall(sim.messages(owner.conn)[0].dw_param2);
+    let (mut caller, invite, call) = offer_from_provider(&mut sim, &owner);
     assert!(sim.journal.is_empty(), "not up while offered");
     call_fn(&mut sim, &owner, Fn::LineAnswer { call });
     let ok = response_with(&sim.take_sip(caller.addr), 200);
@@ -96,14 +92,34 @@ fn journal_of_a_crash() -> (DialogRecord, Request, Response) {
     (ups(&sim.journal).remove(0), invite, ok)
 }
 
-#[test]
-fn after_a_crash_each_journaled_dialog_is_ended_with_bye() {
-    let (record, invite, _) = journal_of_a_crash();
+/// A new gateway with an owner app, recovering `record` (`keep`: sip.recover_calls).
+fn restarted(record: &DialogRecord, keep: bool) -> (Sim, SipPeer, App) {
     let mut sim = Sim::one_line("");
     let provider = sim.peer(PROVIDER);
     let app = open_app(&mut sim, LINECALLPRIVILEGE_OWNER);
-    let done = sim.recover(vec![record.clone()], false);
-    assert_eq!((done.ended, done.kept), (1, 0));
+    let done = sim.recover(vec![record.clone()], keep);
+    let expected = if keep { (0, 1) } else { (1, 0) };
+    assert_eq!((done.ended, done.kept), expected);
+    (sim, provider, app)
+}
+
+/// lineGetNewCalls on the app's line.
+fn new_calls(sim: &mut Sim, app: &App) -> Vec<HCall> {
+    let select = Fn::LineGetNewCalls {
+        line: app.line,
+        address: 0,
+        select: LINECALLSELECT_LINE,
+    };
+    match sim.call(app.conn, select) {
+        Ok(Answer::NewCalls(handles)) => handles,
+        other => panic!("lineGetNewCalls: {other:?}"),
+    }
+}
+
+#[test]
+fn after_a_crash_each_journaled_dialog_is_ended_with_bye() {
+    let (record, invite, _) = journal_of_a_crash();
+    let (mut sim, provider, app) = restarted(&record, false);
     let bye = only_request(sim.take_sip(provider.addr), Method::Bye);
     assert_eq!(bye.headers.call_id, invite.headers.call_id);
     assert_eq!(bye.headers.from.tag(), invite.headers.from.tag());
@@ -119,11 +135,7 @@ fn after_a_crash_each_journaled_dialog_is_ended_with_bye() {
 #[test]
 fn with_recover_calls_the_dialog_is_refreshed_and_offered_through_line_get_new_calls() {
     let (record, _, _) = journal_of_a_crash();
-    let mut sim = Sim::one_line("");
-    let provider = sim.peer(PROVIDER);
-    let app = open_app(&mut sim, LINECALLPRIVILEGE_OWNER);
-    let done = sim.recover(vec![record.clone()], true);
-    assert_eq!((done.ended, done.kept), (0, 1));
+    let (mut sim, provider, app) = restarted(&record, true);
     let reinvite = only_request(sim.take_sip(provider.addr), Method::Invite);
     assert_eq!(reinvite.headers.to.tag(), Some(provider.tag.as_str()));
     let offer = String::from_utf8_lossy(&reinvite.body).to_string();
@@ -138,16 +150,7 @@ fn with_recover_calls_the_dialog_is_refreshed_and_offered_through_line_get_new_c
     );
     assert!(offer.contains("a=sendrecv"));
     assert!(sim.messages(app.conn).is_empty(), "no LINE_APPNEWCALL");
-    let Ok(Answer::NewCalls(handles)) = sim.call(
-        app.conn,
-        Fn::LineGetNewCalls {
-            line: app.line,
-            address: 0,
-            select: LINECALLSELECT_LINE,
-        },
-    ) else {
-        panic!("lineGetNewCalls")
-    };
+    let handles = new_calls(&mut sim, &app);
     assert_eq!(handles.len(), 1);
     let call = handles[0];
     let Ok(Answer::CallInfo(info)) = sim.call(app.conn, Fn::LineGetCallInfo { call }) else {
@@ -204,15 +207,5 @@ fn a_kept_call_no_app_claims_is_forgotten_when_the_peer_hangs_up() {
     assert_eq!(sim.gw.provider().num_calls(), 0);
     // A monitor that opens later finds nothing.
     let app = open_app(&mut sim, LINECALLPRIVILEGE_MONITOR);
-    let Ok(Answer::NewCalls(handles)) = sim.call(
-        app.conn,
-        Fn::LineGetNewCalls {
-            line: app.line,
-            address: 0,
-            select: LINECALLSELECT_LINE,
-        },
-    ) else {
-        panic!("lineGetNewCalls")
-    };
-    assert!(handles.is_empty());
+    assert!(new_calls(&mut sim, &app).is_empty());
 }

@@ -15,7 +15,7 @@ use crate::sip::message::{Method, Request, Response, SipMessage};
 use crate::tapi::consts::*;
 use crate::tapi::{Answer, CallState, ConnId, HCall, HLine, HLineApp, LineMessage, Request as Fn};
 
-use super::Sim;
+use super::{Sim, SipPeer};
 
 /// An app on one connection with line 0 open.
 pub struct App {
@@ -52,6 +52,16 @@ pub fn open_app(sim: &mut Sim, privileges: u32) -> App {
         panic!("lineOpen failed")
     };
     App { conn, app, line }
+}
+
+/// An INVITE from the provider to line 0 offered to `owner`: (the caller, its INVITE, hCall).
+pub fn offer_from_provider(sim: &mut Sim, owner: &App) -> (SipPeer, Request, HCall) {
+    let gw = sim.gateway_addr();
+    let mut caller = sim.peer(crate::sim::PROVIDER);
+    let invite = caller.invite(gw, "1001", Some(crate::sim::peer::PEER_SDP));
+    sim.deliver(caller.at(), invite.clone());
+    let call = HCall(sim.messages(owner.conn)[0].dw_param2);
+    (caller, invite, call)
 }
 
 /// lineMakeCall: (request ID, hCall).
