@@ -10,6 +10,8 @@
 //! sides and none was left open (SIPp's statistics file, not only its exit code).
 
 mod app;
+#[path = "../../tests/common/proc_net.rs"]
+mod proc_net;
 mod procfs;
 mod sipp;
 

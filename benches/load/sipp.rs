@@ -48,19 +48,11 @@ impl Sipp {
         Sipp { child, stats }
     }
 
-    /// Waits (at most 10 s) until SIPp has bound UDP `port` (/proc/PID/net/udp).
+    /// Waits (at most 10 s) until SIPp has bound UDP `port`.
     pub fn wait_bound(&self, port: u16) {
-        let needle = format!(":{port:04X}");
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            let table = std::fs::read_to_string(format!("/proc/{}/net/udp", self.child.id()))
-                .unwrap_or_default();
-            let bound = table.lines().skip(1).any(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .is_some_and(|local| local.ends_with(&needle))
-            });
-            if bound {
+            if crate::proc_net::udp_port_bound(self.child.id(), port) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(10));

@@ -2,6 +2,8 @@
 //! runs bounded by `-m`/`-timeout`/`-timeout_error`, and a raw UDP SIP socket.
 #![allow(dead_code)]
 
+mod proc_net;
+
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -494,7 +496,6 @@ pub mod app {
 /// switches namespaces, then becomes sipp) has bound UDP `port` in its network namespace (read
 /// from /proc/PID/net/udp and udp6).
 pub fn wait_udp_bound(pid: u32, port: u16) {
-    let needle = format!(":{port:04X}");
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
@@ -502,16 +503,7 @@ pub fn wait_udp_bound(pid: u32, port: u16) {
             std::thread::sleep(Duration::from_millis(10));
             continue;
         }
-        let bound = ["udp", "udp6"].iter().any(|table| {
-            let table =
-                std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
-            table.lines().skip(1).any(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .is_some_and(|local| local.ends_with(&needle))
-            })
-        });
-        if bound {
+        if proc_net::udp_port_bound(pid, port) {
             return;
         }
         std::thread::sleep(Duration::from_millis(10));
