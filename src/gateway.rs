@@ -19,9 +19,11 @@ use crate::config::GatewayConfig;
 use crate::journal::{DialogRecord, JournalRecord};
 use crate::media::MediaAllocator;
 use crate::provider::{AdmissionStats, RecoverySummary, SipProvider};
-use crate::sip::transport::{Incoming, Peer, Transmit, TransportFailure};
+use crate::sip::transport::{
+    FlowEvent, Incoming, Peer, Transmit, TransportCommand, TransportFailure,
+};
 use crate::tapi::server::{ClientInput, Tapisrv, TapisrvConfig};
-use crate::tapi::{LineProvider, Output};
+use crate::tapi::{LineProvider, Output, SessionStats};
 
 /// The whole gateway state, free of I/O.
 pub struct Gateway {
@@ -40,6 +42,7 @@ impl Gateway {
     ) -> Self {
         let tapisrv = Tapisrv::new(TapisrvConfig {
             max_event_queue: config.api.max_event_queue,
+            resume_grace: config.api.resume_grace,
         });
         let mut gateway = Gateway {
             tapisrv,
@@ -51,7 +54,7 @@ impl Gateway {
 
     /// A SIP message from the network.
     pub fn handle_sip(&mut self, now: Instant, incoming: Incoming) {
-        self.tapisrv.handle_timeout(now);
+        self.tapisrv.handle_timeout(now, &mut self.provider);
         self.provider.handle_incoming(now, incoming);
         self.pump(now);
     }
@@ -59,7 +62,7 @@ impl Gateway {
     /// A SIP message that waited `queued` between its driver and the core (new INVITEs are
     /// refused with 503 while that is longer than `sip.overload_queue_ms`).
     pub fn handle_sip_queued(&mut self, now: Instant, incoming: Incoming, queued: Duration) {
-        self.tapisrv.handle_timeout(now);
+        self.tapisrv.handle_timeout(now, &mut self.provider);
         self.provider.handle_incoming_queued(now, incoming, queued);
         self.pump(now);
     }
@@ -76,8 +79,15 @@ impl Gateway {
 
     /// A driver could not deliver to a peer.
     pub fn handle_transport_failure(&mut self, now: Instant, failure: &TransportFailure) {
-        self.tapisrv.handle_timeout(now);
+        self.tapisrv.handle_timeout(now, &mut self.provider);
         self.provider.handle_transport_failure(now, failure);
+        self.pump(now);
+    }
+
+    /// A connection-oriented flow closed or answered a keep-alive (RFC 5626).
+    pub fn handle_flow_event(&mut self, now: Instant, event: FlowEvent) {
+        self.tapisrv.handle_timeout(now, &mut self.provider);
+        self.provider.handle_flow_event(now, event);
         self.pump(now);
     }
 
@@ -92,7 +102,7 @@ impl Gateway {
     /// Fires everything due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.provider.handle_timeout(now);
-        self.tapisrv.handle_timeout(now);
+        self.tapisrv.handle_timeout(now, &mut self.provider);
         self.pump(now);
     }
 
@@ -123,7 +133,7 @@ impl Gateway {
         records: Vec<DialogRecord>,
         keep: bool,
     ) -> RecoverySummary {
-        self.tapisrv.handle_timeout(now);
+        self.tapisrv.handle_timeout(now, &mut self.provider);
         let summary = self.provider.recover(now, records, keep);
         self.pump(now);
         summary
@@ -144,6 +154,11 @@ impl Gateway {
         self.provider.poll_transmit()
     }
 
+    /// The next thing a stream driver must do beyond sending (close a dead flow).
+    pub fn poll_transport_command(&mut self) -> Option<TransportCommand> {
+        self.provider.poll_transport_command()
+    }
+
     /// The next output for a client connection, in production order.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.tapisrv.poll_output()
@@ -160,6 +175,11 @@ impl Gateway {
     /// Read access for tests and benchmarks.
     pub fn provider(&self) -> &SipProvider {
         &self.provider
+    }
+
+    /// Counters of kept, resumed and expired sessions (for metrics).
+    pub fn session_stats(&self) -> SessionStats {
+        self.tapisrv.session_stats()
     }
 
     /// Moves every provider event into TAPISRV (which may call back into the provider).

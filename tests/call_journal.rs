@@ -155,13 +155,14 @@ async fn crash_and_restart(
 ) -> (GatewayProcess, String) {
     let sip_extra = format!("journal_path = \"{}\"\n{sip_extra}", journal.display());
     let (sip_port, api_port) = (free_port(), free_port());
-    let mut gw = GatewayProcess::start_with_sip(sip_port, api_port, &sip_extra, &config(proxy));
+    let mut gw = GatewayProcess::start_on_with_sip(sip_port, api_port, &sip_extra, &config(proxy));
     let (mut c, _, line) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
     connect_calls(&mut c, line, calls).await;
     wait_journaled(journal, calls);
     gw.kill();
     drop(c);
-    let mut again = GatewayProcess::start_with_sip(sip_port, api_port, &sip_extra, &config(proxy));
+    let mut again =
+        GatewayProcess::start_on_with_sip(sip_port, api_port, &sip_extra, &config(proxy));
     let recovered = again.wait_for_log("dialogs from the call journal", Duration::from_secs(10));
     (again, recovered)
 }

@@ -63,31 +63,6 @@ fn malformed_request_gets_400_and_the_next_one_is_answered() {
 }
 
 #[test]
-fn rfc4475_invalid_requests_get_their_answers_over_udp() {
-    let gw = GatewayProcess::start(ONE_LINE);
-    for (name, status) in [
-        ("badvers", "505"),
-        ("lwsruri", "400"),
-        ("lwsstart", "400"),
-        ("mismatch01", "400"),
-        ("mcl01", "400"),
-    ] {
-        let path = format!(
-            "{}/tests/fixtures/rfc4475/{name}.sip",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let message = std::fs::read_to_string(path).unwrap();
-        let answer =
-            udp_exchange(gw.sip_addr(), &message, Duration::from_secs(5)).expect("an answer");
-        assert!(
-            answer.starts_with(&format!("SIP/2.0 {status} ")),
-            "{name}: got {answer}"
-        );
-    }
-    options_run(&gw, "u1");
-}
-
-#[test]
 fn bad_config_exits_non_zero_with_one_line_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");

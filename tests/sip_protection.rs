@@ -171,12 +171,7 @@ async fn an_invite_flood_from_one_source_is_cut_off_while_the_real_call_complete
 
 #[test]
 fn the_server_transaction_limit_refuses_new_requests_with_503() {
-    let mut gw = GatewayProcess::start_with_sip(
-        free_port(),
-        free_port(),
-        "max_server_transactions = 20",
-        &line(free_port()),
-    );
+    let mut gw = GatewayProcess::start_with_sip("max_server_transactions = 20", &line(free_port()));
     // From the provider's host (trusted): OPTIONS pings, each a transaction that lingers
     // (Timer J, 64*T1).
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();

@@ -22,6 +22,9 @@ use crate::registry;
 use crate::sync::{lock, wait, wait_for};
 use crate::wire::{parse, request_line, Incoming};
 
+/// The notification the gateway sends when another connection resumed this app.
+const TAKEN_OVER: &str = "sessionTakenOver";
+
 /// A LINECALLBACK / PHONECALLBACK.
 pub type Callback = unsafe extern "C" fn(u32, u32, usize, usize, usize, usize);
 
@@ -270,6 +273,7 @@ impl App {
         self.trace("<<", text);
         match parse(text) {
             Incoming::Response { id, result } => self.on_response(id, result),
+            Incoming::Notification { method, .. } if method == TAKEN_OVER => self.taken_over(),
             Incoming::Notification { params, .. } => self.on_notification(&params),
             Incoming::Other => {}
         }
@@ -285,6 +289,14 @@ impl App {
             st.slots.insert(id, Slot::Done { result, number });
             self.cond.notify_all();
         }
+    }
+
+    /// Another connection resumed this app's session: the gateway closes this one next. The
+    /// session is not ours any more, so it is not resumed (two processes would take it from
+    /// each other for ever): the app's lines get LINE_CLOSE when the connection ends.
+    fn taken_over(&self) {
+        lock(&self.state).session = None;
+        self.trace("!!", "session taken over by another connection");
     }
 
     fn on_notification(&self, params: &Value) {

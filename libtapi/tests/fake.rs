@@ -276,3 +276,38 @@ fn a_refused_token_fails_initialization() {
     assert_eq!(ran.code(), Some(1), "{ran}");
     assert!(ran.lines().contains(&"INIT 0x80000048 0"), "{ran}");
 }
+
+#[test]
+fn a_session_taken_over_by_another_connection_is_not_resumed() {
+    let first: Script = Box::new(|c: &mut FakeConn| {
+        let (id, _) = c.expect("lineInitializeEx");
+        c.reply(&id, init_result(7, Some("s-3")));
+        let (id, _) = c.expect("lineOpen");
+        c.reply(&id, json!({"hLine": 70}));
+        let (id, _) = c.expect("lineMakeCall");
+        c.reply(&id, json!({"requestId": 1, "hCall": 700}));
+        c.send(json!({"jsonrpc":"2.0","method":"sessionTakenOver","params":{"hLineApp":7}}));
+        c.drop_connection();
+    });
+    // No second script: a reconnection would find nobody and retry for the whole window.
+    let window_ms = "10000";
+    let ran = msgprint(
+        "taken-over",
+        vec![first],
+        &[
+            ("TAPIGW_RESUME_WINDOW_MS", window_ms),
+            ("TAPIGW_DEBUG", "1"),
+        ],
+    );
+    assert_eq!(ran.code(), Some(0), "{ran}");
+    assert_eq!(
+        msg_lines(&ran),
+        vec!["MSG LINE_CLOSE 70 0 0 instance-ok"],
+        "the notice is no message; the line closes: {ran}"
+    );
+    assert!(
+        ran.elapsed < Duration::from_secs(5),
+        "no reconnection attempts: {ran}"
+    );
+    assert!(!ran.stderr.contains("lineResume"), "{ran}");
+}

@@ -14,6 +14,7 @@ use crate::tapi::{
     AddressCapsAnswer, AddressStates, AddressStatusAnswer, Answer, CallInfoAnswer,
     CallStatusAnswer, DevCaps, DeviceId, Fault, ForwardEntry, HCall, HLine, HLineApp, HPhone,
     HPhoneApp, LineDevStates, LineDevStatusAnswer, LineErr, LineMessage, Output, ReplyTag, Request,
+    SessionId, Stamp,
 };
 
 /// JSON-RPC protocol error codes (JSON-RPC 2.0 §5.1).
@@ -82,6 +83,7 @@ fn parse_call(method: &str, p: Value) -> ParseResult<Request> {
                 api_version: p.api_version,
                 options: p.options,
                 completion_key: p.completion_key,
+                resumable: p.resumable,
             }
         }
         "lineShutdown" => Request::LineShutdown {
@@ -291,6 +293,7 @@ fn parse_phone_call(method: &str, p: Value) -> ParseResult<Request> {
                 api_version: p.api_version,
                 options: p.options,
                 completion_key: p.completion_key,
+                resumable: p.resumable,
             }
         }
         "phoneShutdown" => Request::PhoneShutdown {
@@ -354,6 +357,20 @@ fn parse_phone_call(method: &str, p: Value) -> ParseResult<Request> {
             Request::PhoneGetMessage {
                 app: HPhoneApp(p.h_phone_app),
                 timeout: p.timeout,
+            }
+        }
+        "lineResume" => {
+            let p: ResumeParams = params(p)?;
+            Request::LineResume {
+                session: SessionId::from_wire(p.session_id),
+                last_seq: p.last_seq,
+            }
+        }
+        "phoneResume" => {
+            let p: ResumeParams = params(p)?;
+            Request::PhoneResume {
+                session: SessionId::from_wire(p.session_id),
+                last_seq: p.last_seq,
             }
         }
         other => return Err((METHOD_NOT_FOUND, format!("Method not found: {other}"))),
@@ -498,6 +515,17 @@ struct InitializeParams {
     options: u32,
     #[serde(default)]
     completion_key: u32,
+    /// Sessions that survive a dropped connection.
+    #[serde(default)]
+    resumable: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResumeParams {
+    session_id: String,
+    #[serde(default)]
+    last_seq: u64,
 }
 
 #[derive(Deserialize)]
@@ -656,8 +684,10 @@ pub fn encode(output: &Output) -> Option<String> {
         Output::Message {
             message,
             completion_key,
+            stamp,
             ..
-        } => Some(notification_line(message, *completion_key)),
+        } => Some(notification_line(message, *completion_key, stamp)),
+        Output::TakenOver { app, phone, .. } => Some(taken_over_line(*app, *phone)),
         Output::Close { .. } => None,
     }
 }
@@ -696,12 +726,15 @@ fn write_answer(out: &mut String, answer: &Answer) {
         Answer::SetupTransfer { request, consult } => {
             json!({"requestId": request.0, "hConsultCall": consult.0})
         }
-        Answer::Message(message) => return write_fields(out, message, None),
+        Answer::Message(message, stamp) => return write_fields(out, message, None, stamp),
         Answer::LineInitialized {
             app,
             num_devs,
             api_version,
-        } => json!({"hLineApp": app.0, "numDevs": num_devs, "apiVersion": api_version}),
+            session,
+        } => json!({"hLineApp": app.0, "numDevs": num_devs, "apiVersion": api_version,
+                    "sessionId": session.as_str()}),
+        Answer::Resumed { app, phone } => json!({ app_key(*phone): app }),
         Answer::ApiVersion(v) => json!({ "apiVersion": v }),
         Answer::DevCaps(caps) => dev_caps(caps),
         Answer::LineOpened(line) => json!({ "hLine": line.0 }),
@@ -719,7 +752,9 @@ fn write_answer(out: &mut String, answer: &Answer) {
             app,
             num_devs,
             api_version,
-        } => json!({"hPhoneApp": app.0, "numDevs": num_devs, "apiVersion": api_version}),
+            session,
+        } => json!({"hPhoneApp": app.0, "numDevs": num_devs, "apiVersion": api_version,
+                    "sessionId": session.as_str()}),
         Answer::PhoneDevCaps(c) => json!({
             "phoneName": c.phone_name,
             "permanentPhoneId": c.permanent_phone_id,
@@ -866,8 +901,10 @@ pub fn message_name(id: u32) -> &'static str {
     }
 }
 
-/// The six LINEMESSAGE fields as a JSON object (LINE_REPLY's dwParam2 signed).
-fn write_fields(out: &mut String, m: &LineMessage, completion_key: Option<u32>) {
+/// The six LINEMESSAGE fields as a JSON object (LINE_REPLY's dwParam2 signed), with our
+/// extensions: `seq` and the app (`hLineApp` or `hPhoneApp`), and `dwCompletionKey` in
+/// completion-port mode.
+fn write_fields(out: &mut String, m: &LineMessage, completion_key: Option<u32>, stamp: &Stamp) {
     let param2 = if m.dw_message_id == LINE_REPLY {
         i64::from(m.reply_result())
     } else {
@@ -881,20 +918,43 @@ fn write_fields(out: &mut String, m: &LineMessage, completion_key: Option<u32>) 
     if let Some(key) = completion_key {
         let _ = write!(out, r#","dwCompletionKey":{key}"#);
     }
-    out.push('}');
+    let _ = write!(
+        out,
+        r#","seq":{},"{}":{}}}"#,
+        stamp.seq,
+        app_key(stamp.phone),
+        stamp.app
+    );
+}
+
+/// The name of an app handle field.
+fn app_key(phone: bool) -> &'static str {
+    if phone {
+        "hPhoneApp"
+    } else {
+        "hLineApp"
+    }
 }
 
 /// A pushed TAPI message.
-pub fn notification_line(m: &LineMessage, completion_key: Option<u32>) -> String {
-    let mut out = String::with_capacity(160);
+pub fn notification_line(m: &LineMessage, completion_key: Option<u32>, stamp: &Stamp) -> String {
+    let mut out = String::with_capacity(192);
     let _ = write!(
         out,
         r#"{{"jsonrpc":"2.0","method":"{}","params":"#,
         message_name(m.dw_message_id)
     );
-    write_fields(&mut out, m, completion_key);
+    write_fields(&mut out, m, completion_key, stamp);
     out.push('}');
     out
+}
+
+/// The notification a connection gets when its app was resumed elsewhere (our extension).
+pub fn taken_over_line(app: u32, phone: bool) -> String {
+    format!(
+        r#"{{"jsonrpc":"2.0","method":"sessionTakenOver","params":{{"{}":{app}}}}}"#,
+        app_key(phone)
+    )
 }
 
 #[cfg(test)]
@@ -1006,9 +1066,79 @@ mod tests {
             dw_param2: crate::tapi::LINEERR_OPERATIONFAILED.code() as u32,
             dw_param3: 0,
         };
-        let v: Value = serde_json::from_str(&notification_line(&reply, Some(9))).unwrap();
+        let stamp = Stamp {
+            app: 65537,
+            phone: false,
+            seq: 3,
+        };
+        let v: Value = serde_json::from_str(&notification_line(&reply, Some(9), &stamp)).unwrap();
         assert_eq!(v["method"], "LINE_REPLY");
         assert_eq!(v["params"]["dwParam2"], json!(-2147483576));
         assert_eq!(v["params"]["dwCompletionKey"], json!(9));
+        assert_eq!(v["params"]["seq"], json!(3));
+        assert_eq!(v["params"]["hLineApp"], json!(65537));
+        let phone = Stamp {
+            phone: true,
+            ..stamp
+        };
+        let v: Value = serde_json::from_str(&notification_line(&reply, None, &phone)).unwrap();
+        assert_eq!(v["params"]["hPhoneApp"], json!(65537));
+        assert!(v["params"].get("hLineApp").is_none());
+        let v: Value = serde_json::from_str(&taken_over_line(65537, false)).unwrap();
+        assert_eq!(v["method"], "sessionTakenOver");
+        assert_eq!(v["params"]["hLineApp"], json!(65537));
+        assert!(v.get("id").is_none());
+    }
+}
+
+#[cfg(test)]
+mod session_tests {
+    use super::*;
+
+    #[test]
+    fn resume_and_resumable_parse() {
+        let (_, r) = parse_request(
+            r#"{"jsonrpc":"2.0","id":1,"method":"lineResume","params":{"sessionId":"ab","lastSeq":7}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            r,
+            Request::LineResume {
+                session: SessionId::from_wire("ab".into()),
+                last_seq: 7
+            }
+        );
+        let (_, r) = parse_request(
+            r#"{"jsonrpc":"2.0","id":1,"method":"phoneResume","params":{"sessionId":"cd"}}"#,
+        )
+        .unwrap();
+        assert!(matches!(r, Request::PhoneResume { last_seq: 0, .. }));
+        let bad = parse_request(
+            r#"{"jsonrpc":"2.0","id":1,"method":"lineResume","params":{"lastSeq":1}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(bad.code, INVALID_PARAMS);
+        let (_, r) = parse_request(
+            r#"{"jsonrpc":"2.0","id":1,"method":"lineInitializeEx","params":{"appName":"a","apiVersion":131074,"options":1,"resumable":true}}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            r,
+            Request::LineInitializeEx {
+                resumable: true,
+                ..
+            }
+        ));
+        let (_, r) = parse_request(
+            r#"{"jsonrpc":"2.0","id":1,"method":"phoneInitializeEx","params":{"appName":"a","apiVersion":131074,"options":1}}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            r,
+            Request::PhoneInitializeEx {
+                resumable: false,
+                ..
+            }
+        ));
     }
 }

@@ -1,23 +1,34 @@
 //! A Rust client for the API (used by the tests, the examples and the load bench; usable by
 //! Rust apps): connect, call functions (pipelined: several may be in flight), and receive the
 //! TAPI messages the gateway pushes, either as a stream (`next_message`, `wait_for`) or through
-//! a callback (`on_message`). No message is lost either way: one background task reads the
-//! connection (nothing else ever reads it, so no partly read line can be dropped), answers go
-//! to their callers, messages to an unbounded queue or the callback, in order.
+//! a callback (`on_message`). No message is lost either way: one background task drives the
+//! connection (a reader task per connection is the only reader of its socket, so no partly
+//! read line can be dropped), answers go to their callers, messages to an unbounded queue or
+//! the callback, in order.
+//!
+//! Reconnecting mode ([`Client::connect_with`]): when the connection drops, the client
+//! reconnects by itself with backoff and resumes every app initialised with `resumable: true`
+//! (`lineResume`/`phoneResume` with the last seq it delivered), dropping replayed duplicates,
+//! so the queue or callback sees one unbroken stream. Requests made meanwhile wait and are
+//! sent once the apps are resumed; requests that were in flight when it dropped fail with
+//! [`ClientError::Interrupted`] (the gateway may have carried them out).
 
-use std::collections::HashMap;
+mod link;
+mod resume;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::api::protocol::message_name;
 use crate::tapi::consts::*;
 use crate::tapi::LineMessage;
+
+pub use link::MessageCallback;
+use link::{Control, Driver, Link, Reply, Sink};
+use resume::Track;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -28,6 +39,10 @@ pub enum ClientError {
     Rpc { code: i32, message: String },
     #[error("connection closed")]
     Closed,
+    /// The connection dropped while the request was in flight: the gateway may or may not
+    /// have carried it out.
+    #[error("connection dropped while the request was in flight (outcome unknown)")]
+    Interrupted,
     #[error("timed out")]
     Timeout,
     #[error("unexpected answer: {0}")]
@@ -40,6 +55,11 @@ pub struct TapiMessage {
     pub msg: LineMessage,
     /// Present in completion-port mode.
     pub completion_key: Option<u32>,
+    /// The app it is for (`hLineApp`, or `hPhoneApp` when `phone`), when the gateway says.
+    pub app: Option<u32>,
+    pub phone: bool,
+    /// Its place in the app's numbering (from 1, without gaps).
+    pub seq: Option<u64>,
 }
 
 impl TapiMessage {
@@ -47,9 +67,11 @@ impl TapiMessage {
         message_name(self.msg.dw_message_id)
     }
 
-    /// Parses the six LINEMESSAGE fields (dwParam2 may be negative for LINE_REPLY).
+    /// Parses the six LINEMESSAGE fields (dwParam2 may be negative for LINE_REPLY), and our
+    /// extensions `seq`, `hLineApp`/`hPhoneApp`, `dwCompletionKey`.
     pub fn from_fields(v: &Value) -> Option<TapiMessage> {
         let field = |name: &str| v.get(name).and_then(Value::as_i64).map(|n| n as u32);
+        let phone_app = field("hPhoneApp");
         Some(TapiMessage {
             msg: LineMessage {
                 h_device: field("hDevice")?,
@@ -63,6 +85,9 @@ impl TapiMessage {
                 dw_param3: field("dwParam3")?,
             },
             completion_key: field("dwCompletionKey"),
+            app: phone_app.or_else(|| field("hLineApp")),
+            phone: phone_app.is_some(),
+            seq: v.get("seq").and_then(Value::as_u64),
         })
     }
 
@@ -88,8 +113,6 @@ impl TapiMessage {
     }
 }
 
-type Reply = Result<Value, ClientError>;
-
 /// An answer that has not come yet (for pipelining).
 pub struct PendingReply(oneshot::Receiver<Reply>);
 
@@ -99,86 +122,162 @@ impl PendingReply {
     }
 }
 
-/// A callback for pushed messages (see [`Client::on_message`]).
-pub type MessageCallback = Box<dyn FnMut(TapiMessage) + Send>;
-
-/// Where the reader task puts pushed messages.
-enum Sink {
-    Queue(mpsc::UnboundedSender<TapiMessage>),
-    Callback(MessageCallback),
+/// How a reconnecting client comes back ([`Client::connect_with`]).
+#[derive(Debug, Clone)]
+pub struct Reconnect {
+    /// The first delay before reconnecting; it doubles after each failed attempt.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// How long to keep trying (the gateway's `api.resume_grace_s`, 30 s by default).
+    pub window: Duration,
+    /// Sent with `authenticate` first on every connection (gateways with `api.token`).
+    pub token: Option<String>,
 }
 
-impl Sink {
-    fn push(&mut self, m: TapiMessage) {
-        match self {
-            Sink::Queue(tx) => {
-                let _ = tx.send(m);
-            }
-            Sink::Callback(f) => f(m),
+impl Default for Reconnect {
+    fn default() -> Self {
+        Reconnect {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            window: Duration::from_secs(30),
+            token: None,
         }
     }
 }
 
-/// What the reader task is told by the client.
-enum Control {
-    /// An answer with this id is expected.
-    Expect(u64, oneshot::Sender<Reply>),
-    /// From now on, messages go to this callback (queued ones first).
-    Callback(MessageCallback),
+/// A resumable app of the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// hLineApp, or hPhoneApp when `phone`.
+    pub app: u32,
+    pub phone: bool,
+    pub session_id: String,
+    /// The seq of the last message delivered for it (when the state was published).
+    pub last_seq: u64,
 }
 
-/// One connection to the gateway.
+/// An app that could not be resumed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LostSession {
+    pub app: u32,
+    pub phone: bool,
+    pub reason: String,
+}
+
+/// What a client's sessions look like (see [`Client::session_state`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionState {
+    /// False while reconnecting, and once the client gave up.
+    pub connected: bool,
+    /// Successful reconnections so far.
+    pub reconnects: u64,
+    pub apps: Vec<SessionInfo>,
+    pub lost: Vec<LostSession>,
+}
+
+/// One connection to the gateway (in reconnecting mode: one session with it).
 pub struct Client {
-    write: OwnedWriteHalf,
     control: mpsc::UnboundedSender<Control>,
     messages: mpsc::UnboundedReceiver<TapiMessage>,
+    state: watch::Receiver<SessionState>,
     next_id: u64,
 }
 
 impl Client {
+    /// Connects; a dropped connection ends the client.
     pub async fn connect(addr: SocketAddr) -> Result<Client, ClientError> {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        let (read, write) = stream.into_split();
+        Client::start(addr, None).await
+    }
+
+    /// Connects in reconnecting mode: resumable apps survive a dropped connection (see the
+    /// module doc). With `options.token` it authenticates first.
+    pub async fn connect_with(addr: SocketAddr, options: Reconnect) -> Result<Client, ClientError> {
+        let token = options.token.clone();
+        let mut client = Client::start(addr, Some(options)).await?;
+        if let Some(token) = token {
+            client
+                .call("authenticate", json!({ "token": token }))
+                .await?;
+        }
+        Ok(client)
+    }
+
+    async fn start(addr: SocketAddr, reconnect: Option<Reconnect>) -> Result<Client, ClientError> {
+        let link = Link::open(addr).await?;
         let (control, controls) = mpsc::unbounded_channel();
         let (push, messages) = mpsc::unbounded_channel();
-        tokio::spawn(route(BufReader::new(read), controls, Sink::Queue(push)));
+        let (state_tx, state) = watch::channel(SessionState {
+            connected: true,
+            reconnects: 0,
+            apps: Vec::new(),
+            lost: Vec::new(),
+        });
+        let driver = Driver::new(addr, link, controls, Sink::Queue(push), reconnect, state_tx);
+        tokio::spawn(driver.run());
         Ok(Client {
-            write,
             control,
             messages,
+            state,
             next_id: 1,
         })
     }
 
     /// Delivers every pushed message to `callback` instead of the queue, in order, from the
-    /// client's reader task (messages already queued stay for `next_message`). The gateway
+    /// client's background task (messages already queued stay for `next_message`). The gateway
     /// writes a function's response before any message it causes, so a LINE_REPLY reaches the
     /// callback only after its request's answer has been handed to the caller.
     pub fn on_message(&mut self, callback: impl FnMut(TapiMessage) + Send + 'static) {
         let _ = self.control.send(Control::Callback(Box::new(callback)));
     }
 
-    /// Sends a request; the answer is awaited separately.
+    /// Sends a request; the answer is awaited separately. While a reconnecting client is
+    /// reconnecting, the request waits and is sent after the resume.
     pub async fn send(&mut self, method: &str, params: Value) -> Result<PendingReply, ClientError> {
         let id = self.next_id;
         self.next_id += 1;
-        let (tx, rx) = oneshot::channel();
-        // Registered before the line is written, so the reader knows the id when the answer
-        // comes.
-        self.control
-            .send(Control::Expect(id, tx))
-            .map_err(|_| ClientError::Closed)?;
+        let (reply, rx) = oneshot::channel();
+        let track = Track::of(method, &params);
         let line = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        self.write_raw(&line.to_string()).await?;
+        self.control
+            .send(Control::Send {
+                id,
+                line: line.to_string(),
+                reply,
+                track,
+            })
+            .map_err(|_| ClientError::Closed)?;
         Ok(PendingReply(rx))
     }
 
     /// Writes one raw line (tests use it for malformed input).
     pub async fn write_raw(&mut self, line: &str) -> Result<(), ClientError> {
-        self.write.write_all(line.as_bytes()).await?;
-        self.write.write_all(b"\n").await?;
-        Ok(())
+        self.control
+            .send(Control::Raw(line.to_string()))
+            .map_err(|_| ClientError::Closed)
+    }
+
+    /// Resets the connection now (RST), as a network failure would. A reconnecting client
+    /// then reconnects and resumes; a plain one is finished.
+    pub fn cut_connection(&mut self) {
+        let _ = self.control.send(Control::Cut);
+    }
+
+    /// The client's sessions now.
+    pub fn session_state(&self) -> SessionState {
+        self.state.borrow().clone()
+    }
+
+    /// Waits (at most `timeout`) until the session state satisfies `pred`.
+    pub async fn wait_session(
+        &mut self,
+        timeout: Duration,
+        pred: impl FnMut(&SessionState) -> bool,
+    ) -> Result<SessionState, ClientError> {
+        match tokio::time::timeout(timeout, self.state.wait_for(pred)).await {
+            Ok(Ok(state)) => Ok(state.clone()),
+            Ok(Err(_)) => Err(ClientError::Closed),
+            Err(_) => Err(ClientError::Timeout),
+        }
     }
 
     /// Calls a function and waits for its answer.
@@ -229,6 +328,32 @@ impl Client {
             )
             .await?;
         Ok((num(&r, "hLineApp")?, num(&r, "numDevs")?))
+    }
+
+    /// lineInitializeEx with `resumable: true`: (hLineApp, numDevs, sessionId). A reconnecting
+    /// client resumes the app by itself after a dropped connection.
+    pub async fn line_initialize_resumable(
+        &mut self,
+        app: &str,
+        options: u32,
+        key: u32,
+    ) -> Result<(u32, u32, String), ClientError> {
+        let r = self
+            .call(
+                "lineInitializeEx",
+                json!({"appName": app, "apiVersion": API_VERSION_HIGH, "options": options,
+                       "completionKey": key, "resumable": true}),
+            )
+            .await?;
+        let session = r
+            .get("sessionId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ClientError::Protocol(format!("no sessionId in {r}")))?;
+        Ok((
+            num(&r, "hLineApp")?,
+            num(&r, "numDevs")?,
+            session.to_string(),
+        ))
     }
 
     pub async fn line_shutdown(&mut self, h_line_app: u32) -> Result<(), ClientError> {
@@ -342,57 +467,4 @@ fn num(v: &Value, field: &str) -> Result<u32, ClientError> {
         .and_then(Value::as_u64)
         .map(|n| n as u32)
         .ok_or_else(|| ClientError::Protocol(format!("no {field} in {v}")))
-}
-
-/// The background reader: answers go to whoever registered their id, messages to the sink.
-/// It is the only reader of the connection and awaits nothing but the next line, so no line is
-/// ever cut short (an `AsyncBufReadExt::read_line` cancelled in a `select!` would lose one).
-async fn route(
-    mut read: BufReader<tokio::net::tcp::OwnedReadHalf>,
-    mut controls: mpsc::UnboundedReceiver<Control>,
-    mut sink: Sink,
-) {
-    let mut waiting: HashMap<u64, oneshot::Sender<Reply>> = HashMap::new();
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if !matches!(read.read_line(&mut line).await, Ok(n) if n > 0) {
-            return;
-        }
-        // Every request was registered before it was written, hence before its answer came.
-        while let Ok(control) = controls.try_recv() {
-            match control {
-                Control::Expect(id, tx) => {
-                    waiting.insert(id, tx);
-                }
-                Control::Callback(f) => sink = Sink::Callback(f),
-            }
-        }
-        let Ok(v) = serde_json::from_str::<Value>(&line) else {
-            continue;
-        };
-        if let Some(id) = v.get("id").and_then(Value::as_u64) {
-            if let Some(tx) = waiting.remove(&id) {
-                let _ = tx.send(answer(&v));
-            }
-        } else if let Some(m) = v.get("params").and_then(TapiMessage::from_fields) {
-            sink.push(m);
-        }
-    }
-}
-
-fn answer(v: &Value) -> Reply {
-    if let Some(e) = v.get("error") {
-        return Err(ClientError::Rpc {
-            code: e.get("code").and_then(Value::as_i64).unwrap_or(0) as i32,
-            message: e
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-        });
-    }
-    v.get("result")
-        .cloned()
-        .ok_or_else(|| ClientError::Protocol(v.to_string()))
 }

@@ -8,14 +8,19 @@
 mod operations;
 mod resolve;
 mod settings;
+mod tls;
 
 use std::path::{Path, PathBuf};
 
 pub use operations::{AdmissionConfig, LifecycleConfig};
-pub use resolve::{ApiConfig, GatewayConfig, LineConfig, MediaConfig, SipConfig};
-pub use settings::{
-    ApiSettings, LineSettings, LineTransport, MediaMode, MediaSettings, Settings, SipSettings,
+pub use resolve::{
+    ApiConfig, GatewayConfig, LineConfig, LineTls, MediaConfig, SipConfig, StreamLimits, TlsListen,
 };
+pub use settings::{
+    ApiSettings, LineSettings, LineTransport, MediaMode, MediaSettings, ReliableProvisionals,
+    Settings, SipSettings,
+};
+pub use tls::{server_name, TlsClient, TlsServer};
 
 /// Prefix of environment overrides: `TAPIGW__API__LISTEN=127.0.0.1:9000`.
 pub const ENV_PREFIX: &str = "TAPIGW";

@@ -8,11 +8,17 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::settings::{LineTransport, MediaMode, Settings};
+use super::settings::{
+    LineSettings, LineTransport, MediaMode, ReliableProvisionals, Settings, SipSettings,
+};
+use super::tls::{self, TlsClient, TlsServer};
 use super::ConfigError;
 use crate::sip::message::Host;
 use crate::sip::timers::TimerConfig;
 use crate::sip::transport::Transport;
+
+/// The longest `api.resume_grace_s` (a kept app holds its calls that long).
+const MAX_RESUME_GRACE_S: u64 = 86_400;
 
 /// Everything the gateway runs on, checked and resolved.
 #[derive(Debug, Clone)]
@@ -36,6 +42,51 @@ pub struct SipConfig {
     pub admission: super::AdmissionConfig,
     /// Shutdown grace, call journal, call recovery.
     pub lifecycle: super::LifecycleConfig,
+    /// The TLS listener (`sip.tls_listen`), when set.
+    pub tls: Option<TlsListen>,
+    /// Limits of TCP and TLS connections.
+    pub streams: StreamLimits,
+    /// `sip.instance_id`: seed of the lines' RFC 5626 instance UUIDs.
+    pub instance_seed: Option<String>,
+}
+
+/// `sip.tls_listen` with its certificate.
+#[derive(Debug, Clone)]
+pub struct TlsListen {
+    pub listen: SocketAddr,
+    pub server: TlsServer,
+}
+
+/// Limits of connection-oriented transports (issue 17: nothing unbounded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// Inbound connections open at once.
+    pub max_connections: usize,
+    /// How long an inbound connection may go without completing a message.
+    pub idle: Duration,
+    /// Largest message on a stream.
+    pub max_message: usize,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        StreamLimits {
+            max_connections: 1024,
+            idle: Duration::from_secs(30),
+            max_message: 64 * 1024,
+        }
+    }
+}
+
+impl SipConfig {
+    /// The port written into Via and Contact for `transport`: the TLS listener's for TLS
+    /// (when there is one), else the advertised one.
+    pub fn advertised_port_for(&self, transport: Transport) -> u16 {
+        match (&self.tls, transport) {
+            (Some(tls), Transport::Tls) => tls.listen.port(),
+            _ => self.advertised_port,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +94,8 @@ pub struct ApiConfig {
     pub listen: SocketAddr,
     pub max_outgoing_messages: usize,
     pub max_event_queue: usize,
+    /// How long a resumable app is kept after its connection dropped.
+    pub resume_grace: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -88,8 +141,26 @@ pub struct LineConfig {
     pub keepalive: Option<Duration>,
     /// Follow a REFER from the far end (false: 603).
     pub accept_refer: bool,
+    /// RFC 4028: the session interval we ask for (s, 0 = none) and the smallest we accept.
+    pub session_expires: u32,
+    pub min_se: u32,
+    /// RFC 3262: when our provisional responses are reliable.
+    pub reliable_provisionals: ReliableProvisionals,
     /// Stable across reordering of the file (FNV-1a of `user@domain`).
     pub permanent_line_id: u32,
+    /// TLS lines: how the proxy's certificate is verified and the names it must carry.
+    pub tls: Option<LineTls>,
+    /// RFC 5626 `+sip.instance` of a TCP/TLS line's registration: `urn:uuid:...`, stable
+    /// across restarts (RFC 5626 §4.1).
+    pub instance: String,
+}
+
+/// A TLS line's client side: its rustls configuration and the host name (SNI, certificate
+/// check) of each address it connects to, from `proxy`, `registrar` and `outbound_proxy`.
+#[derive(Debug, Clone)]
+pub struct LineTls {
+    pub client: TlsClient,
+    pub names: Vec<(SocketAddr, String)>,
 }
 
 pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigError> {
@@ -116,6 +187,12 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
     if s.api.max_event_queue == 0 {
         return Err(err("api.max_event_queue", "must be at least 1".into()));
     }
+    if s.api.resume_grace_s > MAX_RESUME_GRACE_S {
+        return Err(err(
+            "api.resume_grace_s",
+            format!("must be at most {MAX_RESUME_GRACE_S} (one day)"),
+        ));
+    }
     if s.media.port_min == 0 || s.media.port_min > s.media.port_max {
         return Err(err(
             "media.port_min",
@@ -134,6 +211,7 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
 
     let (admission, lifecycle) = super::operations::resolve(file, sip)?;
 
+    let seed = instance_seed(sip);
     let mut lines = Vec::with_capacity(s.lines.len());
     let mut users = HashSet::new();
     for (i, l) in s.lines.iter().enumerate() {
@@ -153,13 +231,21 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
                 "must be at least 1 when register = true".into(),
             ));
         }
-        let proxy = resolve_addr(&l.proxy).map_err(|p| err(&key("proxy"), p))?;
+        check_session_timer(l.session_expires, l.min_se)
+            .map_err(|(k, problem)| err(&key(k), problem))?;
+        // RFC 3261 §19.1.2: 5061 is the default port of TLS.
+        let port = if l.transport == LineTransport::Tls {
+            5061
+        } else {
+            5060
+        };
+        let proxy = resolve_addr(&l.proxy, port).map_err(|p| err(&key("proxy"), p))?;
         let registrar = match &l.registrar {
-            Some(r) => resolve_addr(r).map_err(|p| err(&key("registrar"), p))?,
+            Some(r) => resolve_addr(r, port).map_err(|p| err(&key("registrar"), p))?,
             None => proxy,
         };
         let outbound_proxy = match &l.outbound_proxy {
-            Some(r) => Some(resolve_addr(r).map_err(|p| err(&key("outbound_proxy"), p))?),
+            Some(r) => Some(resolve_addr(r, port).map_err(|p| err(&key("outbound_proxy"), p))?),
             None => None,
         };
         let mut trusted: Vec<TrustedSource> = [Some(proxy), Some(registrar), outbound_proxy]
@@ -182,6 +268,7 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
             transport: match l.transport {
                 LineTransport::Udp => Transport::Udp,
                 LineTransport::Tcp => Transport::Tcp,
+                LineTransport::Tls => Transport::Tls,
             },
             proxy,
             registrar,
@@ -194,7 +281,13 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
             require_registration: l.require_registration,
             keepalive: (l.keepalive_secs > 0).then(|| Duration::from_secs(l.keepalive_secs)),
             accept_refer: l.accept_refer,
+            session_expires: l.session_expires,
+            min_se: l.min_se,
+            reliable_provisionals: l.reliable_provisionals,
             permanent_line_id: fnv1a(&format!("{}@{}", l.user, l.domain)),
+            tls: line_tls(l, [Some(proxy), Some(registrar), outbound_proxy])
+                .map_err(|(k, p)| err(&key(k), p))?,
+            instance: instance_urn(&seed, &l.user, &l.domain),
         });
     }
 
@@ -211,6 +304,8 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
         }
     };
 
+    let tls = tls_listen(sip).map_err(|(k, p)| err(k, p))?;
+    let streams = stream_limits(sip).map_err(|(k, p)| err(k, p))?;
     Ok(GatewayConfig {
         file: file.to_path_buf(),
         sip: SipConfig {
@@ -225,11 +320,15 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
             advertised_port,
             admission,
             lifecycle,
+            tls,
+            streams,
+            instance_seed: sip.instance_id.clone(),
         },
         api: ApiConfig {
             listen: s.api.listen,
             max_outgoing_messages: s.api.max_outgoing_messages,
             max_event_queue: s.api.max_event_queue,
+            resume_grace: Duration::from_secs(s.api.resume_grace_s),
         },
         media: MediaConfig {
             mode: s.media.mode,
@@ -241,13 +340,105 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
     })
 }
 
-/// `host[:port]` (port default 5060) to one socket address, resolving names.
-fn resolve_addr(s: &str) -> Result<SocketAddr, String> {
+/// `sip.tls_listen` with `sip.tls_cert` and `sip.tls_key`, all or none.
+fn tls_listen(sip: &SipSettings) -> Result<Option<TlsListen>, (&'static str, String)> {
+    let (cert, key) = (sip.tls_cert.as_deref(), sip.tls_key.as_deref());
+    let Some(listen) = sip.tls_listen else {
+        if cert.is_some() || key.is_some() {
+            return Err((
+                "sip.tls_listen",
+                "required with sip.tls_cert/sip.tls_key".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let cert = cert.ok_or(("sip.tls_cert", "required with sip.tls_listen".to_string()))?;
+    let key = key.ok_or(("sip.tls_key", "required with sip.tls_listen".to_string()))?;
+    Ok(Some(TlsListen {
+        listen,
+        server: tls::server(cert, key)?,
+    }))
+}
+
+fn stream_limits(sip: &SipSettings) -> Result<StreamLimits, (&'static str, String)> {
+    if sip.max_connections == 0 {
+        return Err(("sip.max_connections", "must be at least 1".into()));
+    }
+    if sip.tcp_idle_s == 0 {
+        return Err(("sip.tcp_idle_s", "must be at least 1".into()));
+    }
+    if sip.max_message_bytes < 1024 {
+        return Err(("sip.max_message_bytes", "must be at least 1024".into()));
+    }
+    Ok(StreamLimits {
+        max_connections: sip.max_connections,
+        idle: Duration::from_secs(sip.tcp_idle_s),
+        max_message: sip.max_message_bytes,
+    })
+}
+
+/// A TLS line's client configuration and the server name of each address it connects to;
+/// `tls_ca` on another transport is a mistake worth stopping for.
+fn line_tls(
+    l: &LineSettings,
+    addrs: [Option<SocketAddr>; 3],
+) -> Result<Option<LineTls>, (&'static str, String)> {
+    if l.transport != LineTransport::Tls {
+        return match l.tls_ca {
+            Some(_) => Err(("tls_ca", "only for transport = \"tls\"".into())),
+            None => Ok(None),
+        };
+    }
+    let client = tls::client(l.tls_ca.as_deref()).map_err(|p| ("tls_ca", p))?;
+    let hosts = [
+        Some(&l.proxy),
+        l.registrar.as_ref().or(Some(&l.proxy)),
+        l.outbound_proxy.as_ref(),
+    ];
+    let keys = ["proxy", "registrar", "outbound_proxy"];
+    let mut names = Vec::new();
+    for ((addr, host), key) in addrs.into_iter().zip(hosts).zip(keys) {
+        if let (Some(addr), Some(host)) = (addr, host) {
+            let name = host_part(host);
+            tls::server_name(&name).map_err(|p| (key, p))?;
+            names.push((addr, name));
+        }
+    }
+    Ok(Some(LineTls { client, names }))
+}
+
+/// The host of `host[:port]` (`[v6]:port` too).
+fn host_part(s: &str) -> String {
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return a.ip().to_string();
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) if p.parse::<u16>().is_ok() && !h.contains(':') => h.to_string(),
+        _ => s.to_string(),
+    }
+}
+
+/// RFC 4028 §5: no session interval below 90 s; the one we ask for is at least our Min-SE.
+fn check_session_timer(session_expires: u32, min_se: u32) -> Result<(), (&'static str, String)> {
+    if min_se < 90 {
+        return Err(("min_se", format!("{min_se} is below 90 s (RFC 4028 §5)")));
+    }
+    if session_expires != 0 && session_expires < min_se {
+        return Err((
+            "session_expires",
+            format!("{session_expires} must be 0 (none asked for) or at least min_se ({min_se})"),
+        ));
+    }
+    Ok(())
+}
+
+/// `host[:port]` (port default `default_port`) to one socket address, resolving names.
+fn resolve_addr(s: &str, default_port: u16) -> Result<SocketAddr, String> {
     if let Ok(a) = s.parse::<SocketAddr>() {
         return Ok(a);
     }
     if let Ok(ip) = s.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, 5060));
+        return Ok(SocketAddr::new(ip, default_port));
     }
     let with_port = if s
         .rsplit_once(':')
@@ -257,7 +448,7 @@ fn resolve_addr(s: &str) -> Result<SocketAddr, String> {
     } else if s.contains(':') {
         return Err(format!("invalid socket address {s:?}"));
     } else {
-        format!("{s}:5060")
+        format!("{s}:{default_port}")
     };
     match with_port.to_socket_addrs() {
         Ok(mut addrs) => addrs
@@ -326,6 +517,36 @@ fn route_source_ip(dest: SocketAddr) -> Option<IpAddr> {
     let sock = UdpSocket::bind(bind).ok()?;
     sock.connect(dest).ok()?;
     sock.local_addr().ok().map(|a| a.ip())
+}
+
+/// What instance UUIDs are derived from: `sip.instance_id`, else this machine's
+/// `/etc/machine-id` (stable across restarts and reinstalls of the gateway), else nothing.
+fn instance_seed(sip: &SipSettings) -> String {
+    sip.instance_id.clone().unwrap_or_else(|| {
+        std::fs::read_to_string("/etc/machine-id")
+            .map(|id| id.trim().to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// RFC 5626 §4.1: a `urn:uuid:` (RFC 4122 §4.3 style: a name-based UUID from SHA-256 of the
+/// seed and the line's AOR, version and variant bits set).
+fn instance_urn(seed: &str, user: &str, domain: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("tapigw-instance\n{seed}\n{user}@{domain}").as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    b[6] = (b[6] & 0x0f) | 0x50;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 fn fnv1a(s: &str) -> u32 {

@@ -55,6 +55,29 @@ pub struct SipSettings {
     pub journal_path: Option<String>,
     #[serde(default)]
     pub recover_calls: bool,
+    /// SIP over TLS listen address (off when absent); needs `tls_cert` and `tls_key`.
+    #[serde(default)]
+    pub tls_listen: Option<SocketAddr>,
+    /// PEM certificate chain of the TLS listener.
+    #[serde(default)]
+    pub tls_cert: Option<String>,
+    /// PEM private key of the TLS listener.
+    #[serde(default)]
+    pub tls_key: Option<String>,
+    /// Inbound TCP and TLS connections open at once; more are refused.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// An inbound TCP/TLS connection that delivers no complete message for this long (or
+    /// leaves one half-sent this long) is closed (slowloris).
+    #[serde(default = "default_tcp_idle")]
+    pub tcp_idle_s: u64,
+    /// Largest SIP message taken on TCP/TLS (head and body); a larger request gets 413.
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: usize,
+    /// Seed of the RFC 5626 `+sip.instance` UUIDs of TCP/TLS lines (default: derived from
+    /// each line and the advertised address).
+    #[serde(default)]
+    pub instance_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -68,6 +91,10 @@ pub struct ApiSettings {
     /// shut down.
     #[serde(default = "default_max_event_queue")]
     pub max_event_queue: usize,
+    /// Seconds a resumable app (`resumable: true`) is kept after its connection dropped,
+    /// waiting for lineResume.
+    #[serde(default = "default_resume_grace_s")]
+    pub resume_grace_s: u64,
 }
 
 /// Whether calls get real RTP sockets.
@@ -113,6 +140,7 @@ pub enum LineTransport {
     #[default]
     Udp,
     Tcp,
+    Tls,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -155,14 +183,50 @@ pub struct LineSettings {
     /// Refuse lineMakeCall with LINEERR_RESOURCEUNAVAIL while a registering line is unregistered.
     #[serde(default)]
     pub require_registration: bool,
-    /// Interval of CRLF keep-alive pings to the proxy over UDP, in seconds (0 = off).
+    /// Interval of CRLF keep-alive pings to the proxy, in seconds (0 = off over UDP; over
+    /// TCP/TLS 0 means the registrar's Flow-Timer, else 95-120 s, RFC 5626 §4.4.1).
     #[serde(default)]
     pub keepalive_secs: u64,
     /// Follow a REFER from the far end (we are transferred); false answers it 603.
     #[serde(default = "default_true")]
     pub accept_refer: bool,
+    /// PEM file of the CAs a TLS line's proxy certificate is verified against (default: the
+    /// system's store).
+    #[serde(default)]
+    pub tls_ca: Option<String>,
+    /// RFC 4028 session interval we ask for, in seconds (0: we ask for none).
+    #[serde(default = "default_session_expires")]
+    pub session_expires: u32,
+    /// RFC 4028 smallest session interval we accept, in seconds (at least 90).
+    #[serde(default = "default_min_se")]
+    pub min_se: u32,
+    /// When our provisional responses are sent reliably (RFC 3262).
+    #[serde(default)]
+    pub reliable_provisionals: ReliableProvisionals,
 }
 
+/// When a line uses reliable provisional responses (RFC 3262, option tag `100rel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReliableProvisionals {
+    /// Only when the caller's INVITE says `Require: 100rel`.
+    #[default]
+    IfRequired,
+    /// Also when the caller's INVITE lists `100rel` in `Supported`.
+    IfSupported,
+    /// Always: an INVITE without `100rel` gets 421, ours carry `Require: 100rel`.
+    Required,
+}
+
+fn default_max_connections() -> usize {
+    1024
+}
+fn default_tcp_idle() -> u64 {
+    30
+}
+fn default_max_message_bytes() -> usize {
+    64 * 1024
+}
 fn default_true() -> bool {
     true
 }
@@ -184,6 +248,9 @@ fn default_max_outgoing() -> usize {
 fn default_max_event_queue() -> usize {
     10_000
 }
+fn default_resume_grace_s() -> u64 {
+    30
+}
 fn default_port_min() -> u16 {
     20_000
 }
@@ -192,4 +259,10 @@ fn default_port_max() -> u16 {
 }
 fn default_expires() -> u32 {
     300
+}
+fn default_session_expires() -> u32 {
+    1800
+}
+fn default_min_se() -> u32 {
+    90
 }

@@ -113,6 +113,32 @@ fn semantic_errors_are_named() {
 }
 
 #[test]
+fn session_timer_and_100rel_keys() {
+    let c = load_with(BASE, &[]).unwrap();
+    assert_eq!((c.lines[0].session_expires, c.lines[0].min_se), (1800, 90));
+    assert_eq!(
+        c.lines[0].reliable_provisionals,
+        ReliableProvisionals::IfRequired
+    );
+    let text = format!("{BASE}session_expires = 0\nreliable_provisionals = \"if-supported\"\n");
+    let c = load_with(&text, &[]).unwrap();
+    assert_eq!(c.lines[0].session_expires, 0);
+    assert_eq!(
+        c.lines[0].reliable_provisionals,
+        ReliableProvisionals::IfSupported
+    );
+    let e = error_of(&format!("{BASE}min_se = 60\n"), &[]);
+    assert!(e.contains("key `lines[0].min_se`"), "{e}");
+    let e = error_of(&format!("{BASE}session_expires = 100\nmin_se = 120\n"), &[]);
+    assert!(e.contains("key `lines[0].session_expires`"), "{e}");
+    let e = error_of(
+        &format!("{BASE}reliable_provisionals = \"sometimes\"\n"),
+        &[],
+    );
+    assert!(e.contains("lines[0].reliable_provisionals"), "{e}");
+}
+
+#[test]
 fn unreadable_file_names_the_file() {
     let e = load(Path::new("/nonexistent/tapigw.toml"))
         .unwrap_err()
@@ -151,4 +177,18 @@ fn public_address_and_trusted() {
         .any(|s| s.matches("198.51.100.2:5061".parse().unwrap())));
     let bad = text.replace("198.51.100.1", "not-an-ip");
     assert!(error_of(&bad, &[]).contains("lines[0].trusted[0]"));
+}
+
+#[test]
+fn resume_grace_has_a_default_an_override_and_a_bound() {
+    let c = load_with(BASE, &[]).unwrap();
+    assert_eq!(c.api.resume_grace.as_secs(), 30);
+    let c = load_with(&BASE.replace("[api]", "[api]\nresume_grace_s = 2"), &[]).unwrap();
+    assert_eq!(c.api.resume_grace.as_secs(), 2);
+    let c = load_with(BASE, &[("TAPIGW__API__RESUME_GRACE_S", "5")]).unwrap();
+    assert_eq!(c.api.resume_grace.as_secs(), 5);
+    let e = error_of(&BASE.replace("[api]", "[api]\nresume_grace_s = 86401"), &[]);
+    assert!(e.contains("key `api.resume_grace_s`"), "{e}");
+    let e = error_of(&BASE.replace("[api]", "[api]\nresume_grace_s = -1"), &[]);
+    assert!(e.contains("api.resume_grace_s"), "{e}");
 }

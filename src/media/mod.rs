@@ -1,247 +1,34 @@
-//! RTP port management. A call leases an RTP/RTCP port pair (RTP even, RTCP = RTP + 1) for its
-//! SDP. In `rtp` mode both ports are bound (std UDP sockets held for the lease) so they are
-//! really ours; in `none` mode (signalling only) ports are numbered from the range and nothing is
-//! bound. The gateway does not relay media: the sockets only reserve the ports.
+//! Media: RTP port leases and the media engine that carries each call's audio.
+//!
+//! Two layers (see docs/architecture.md, "Media engine"):
+//! - sans-I/O parts, each a state machine or a pure function with time passed in:
+//!   [`g711`], [`rtp`], [`rtcp`], [`dtmf`] (RFC 4733), [`tones`], [`wav`], [`files`] (path
+//!   confinement), [`recorder`], [`mixer`] and the per-call [`session`] that ties them together;
+//! - the tokio driver, [`engine`]: [`MediaEngine::start`] returns a [`MediaHandle`] the core sends
+//!   [`MediaCommand`]s to without blocking; it owns the sockets and reports [`MediaEvent`]s.
+//!
+//! The port allocator ([`MediaAllocator`], [`RtpPortPool`], [`SignallingOnly`], [`MediaLease`])
+//! lives in `allocator.rs`.
 
-use std::collections::{HashMap, HashSet};
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+mod allocator;
+pub mod dtmf;
+pub mod engine;
+pub mod files;
+pub mod g711;
+pub mod mixer;
+pub mod recorder;
+pub mod rtcp;
+pub mod rtp;
+pub mod session;
+pub mod tones;
+pub mod wav;
 
-use crate::config::{MediaConfig, MediaMode};
-
-/// Identifies one lease.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct LeaseId(u64);
-
-/// A leased RTP port pair.
-#[derive(Debug, PartialEq, Eq)]
-pub struct MediaLease {
-    /// The RTP address to put into SDP (RTCP is the next port).
-    pub rtp: SocketAddr,
-    id: LeaseId,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MediaError {
-    #[error("no free RTP port pair in {0}..={1}")]
-    Exhausted(u16, u16),
-}
-
-/// Hands out port pairs.
-pub trait MediaAllocator: Send {
-    fn allocate(&mut self) -> Result<MediaLease, MediaError>;
-    fn release(&mut self, lease: MediaLease);
-    /// Leases currently out.
-    fn in_use(&self) -> usize;
-}
-
-/// The allocator the configuration asks for.
-pub fn allocator_for(cfg: &MediaConfig) -> Box<dyn MediaAllocator> {
-    match cfg.mode {
-        MediaMode::Rtp => Box::new(RtpPortPool::new(cfg.address, cfg.port_min, cfg.port_max)),
-        MediaMode::None => Box::new(SignallingOnly::new(cfg.address, cfg.port_min, cfg.port_max)),
-    }
-}
-
-/// Even ports in `min..=max` with room for RTCP.
-fn even_ports(min: u16, max: u16) -> (u16, u16) {
-    let first = min + (min % 2);
-    (first, max.saturating_sub(1))
-}
-
-/// Binds real port pairs, cycling through the range so a released port is not reused at once.
-pub struct RtpPortPool {
-    address: IpAddr,
-    first: u16,
-    last: u16,
-    next: u16,
-    leases: HashMap<LeaseId, (UdpSocket, UdpSocket)>,
-    used: HashSet<u16>,
-    next_id: u64,
-}
-
-impl RtpPortPool {
-    pub fn new(address: IpAddr, min: u16, max: u16) -> Self {
-        let (first, last) = even_ports(min, max);
-        RtpPortPool {
-            address,
-            first,
-            last,
-            next: first,
-            leases: HashMap::new(),
-            used: HashSet::new(),
-            next_id: 1,
-        }
-    }
-
-    fn slots(&self) -> usize {
-        if self.last < self.first {
-            0
-        } else {
-            usize::from((self.last - self.first) / 2 + 1)
-        }
-    }
-
-    fn advance(&mut self) -> u16 {
-        let port = self.next;
-        self.next = if port.saturating_add(2) > self.last {
-            self.first
-        } else {
-            port + 2
-        };
-        port
-    }
-
-    fn bind_pair(&self, port: u16) -> Option<(UdpSocket, UdpSocket)> {
-        let rtp = UdpSocket::bind((self.address, port)).ok()?;
-        let rtcp = UdpSocket::bind((self.address, port + 1)).ok()?;
-        rtp.set_nonblocking(true).ok()?;
-        rtcp.set_nonblocking(true).ok()?;
-        Some((rtp, rtcp))
-    }
-}
-
-impl MediaAllocator for RtpPortPool {
-    fn allocate(&mut self) -> Result<MediaLease, MediaError> {
-        for _ in 0..self.slots() {
-            let port = self.advance();
-            if self.used.contains(&port) {
-                continue;
-            }
-            // A port another process holds fails to bind and is skipped.
-            if let Some(pair) = self.bind_pair(port) {
-                let id = LeaseId(self.next_id);
-                self.next_id += 1;
-                self.leases.insert(id, pair);
-                self.used.insert(port);
-                return Ok(MediaLease {
-                    rtp: SocketAddr::new(self.address, port),
-                    id,
-                });
-            }
-        }
-        Err(MediaError::Exhausted(self.first, self.last + 1))
-    }
-
-    fn release(&mut self, lease: MediaLease) {
-        if self.leases.remove(&lease.id).is_some() {
-            self.used.remove(&lease.rtp.port());
-        }
-    }
-
-    fn in_use(&self) -> usize {
-        self.leases.len()
-    }
-}
-
-/// Signalling only: port numbers cycle through the range; nothing is bound, no limit.
-pub struct SignallingOnly {
-    address: IpAddr,
-    first: u16,
-    last: u16,
-    next: u16,
-    out: usize,
-    next_id: u64,
-}
-
-impl SignallingOnly {
-    pub fn new(address: IpAddr, min: u16, max: u16) -> Self {
-        let (first, last) = even_ports(min, max);
-        SignallingOnly {
-            address,
-            first,
-            last: last.max(first),
-            next: first,
-            out: 0,
-            next_id: 1,
-        }
-    }
-}
-
-impl MediaAllocator for SignallingOnly {
-    fn allocate(&mut self) -> Result<MediaLease, MediaError> {
-        let port = self.next;
-        self.next = if port.saturating_add(2) > self.last {
-            self.first
-        } else {
-            port + 2
-        };
-        self.out += 1;
-        let id = LeaseId(self.next_id);
-        self.next_id += 1;
-        Ok(MediaLease {
-            rtp: SocketAddr::new(self.address, port),
-            id,
-        })
-    }
-
-    fn release(&mut self, _lease: MediaLease) {
-        self.out = self.out.saturating_sub(1);
-    }
-
-    fn in_use(&self) -> usize {
-        self.out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
-
-    /// A range of `pairs` free port pairs at or above `from` (tests use distinct `from`s, as
-    /// they run in parallel).
-    fn free_range(from: u16, pairs: u16) -> (u16, u16) {
-        for base in (from..from + 5000).step_by(64) {
-            let sockets: Vec<_> = (0..pairs * 2)
-                .map(|i| UdpSocket::bind((LOCAL, base + i)))
-                .collect();
-            if sockets.iter().all(|s| s.is_ok()) {
-                return (base, base + pairs * 2 - 1);
-            }
-        }
-        panic!("no free port range");
-    }
-
-    #[test]
-    fn leases_even_pairs_binds_both_and_exhausts() {
-        let (min, max) = free_range(40000, 2);
-        let mut pool = RtpPortPool::new(LOCAL, min, max);
-        let a = pool.allocate().unwrap();
-        let b = pool.allocate().unwrap();
-        assert_eq!(a.rtp.port() % 2, 0);
-        assert_ne!(a.rtp, b.rtp);
-        assert!(UdpSocket::bind(a.rtp).is_err(), "RTP port is held");
-        assert!(
-            UdpSocket::bind((LOCAL, a.rtp.port() + 1)).is_err(),
-            "RTCP port is held"
-        );
-        assert_eq!(pool.allocate(), Err(MediaError::Exhausted(min, max)));
-        let port = a.rtp;
-        pool.release(a);
-        assert_eq!(pool.in_use(), 1);
-        assert!(UdpSocket::bind(port).is_ok(), "released port is free again");
-        assert_eq!(pool.allocate().unwrap().rtp, port);
-    }
-
-    #[test]
-    fn a_port_held_elsewhere_is_skipped() {
-        let (min, max) = free_range(46000, 2);
-        let _squatter = UdpSocket::bind((LOCAL, min)).unwrap();
-        let mut pool = RtpPortPool::new(LOCAL, min, max);
-        assert_eq!(pool.allocate().unwrap().rtp.port(), min + 2);
-    }
-
-    #[test]
-    fn signalling_only_never_binds_and_never_runs_out() {
-        let (min, max) = free_range(52000, 1);
-        let mut pool = SignallingOnly::new(LOCAL, min, max);
-        let leases: Vec<_> = (0..10).map(|_| pool.allocate().unwrap()).collect();
-        assert_eq!(pool.in_use(), 10);
-        assert!(UdpSocket::bind(leases[0].rtp).is_ok(), "nothing bound");
-        for lease in leases {
-            pool.release(lease);
-        }
-        assert_eq!(pool.in_use(), 0);
-    }
-}
+pub use allocator::{
+    allocator_for, LeaseId, MediaAllocator, MediaError, MediaLease, RtpPortPool, SignallingOnly,
+};
+pub use engine::{
+    EngineCounters, MediaCommand, MediaEngine, MediaEngineConfig, MediaEvent, MediaHandle,
+};
+pub use files::{confine, PathError};
+pub use session::{our_direction, StreamParams};
+pub use tones::Tone;

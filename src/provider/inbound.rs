@@ -11,7 +11,7 @@ use crate::sip::transaction::ServerTxKey;
 use crate::sip::transport::Peer;
 use crate::tapi::{CallId, CallReason, DeviceId, ProviderEvent};
 
-use super::call::{Call, DialogKey, News};
+use super::call::{self, Call, DialogKey, News};
 use super::trust;
 use super::SipProvider;
 
@@ -62,6 +62,9 @@ impl SipProvider {
         if !trust::trusts(&self.lines[line].cfg, source.addr) {
             tracing::warn!(from = %source.addr, user, "INVITE from a source this line does not trust: 403");
             return self.respond(now, &key, &request, 403, None);
+        }
+        if let Some((status, name, value)) = call::refusal(&request, &self.lines[line].cfg) {
+            return self.respond(now, &key, &request, status, Some((name, &value)));
         }
         if let Some(replaces) = request.headers.get("Replaces").map(str::to_string) {
             return self.on_invite_replacing(now, line, key, request, source, &replaces);

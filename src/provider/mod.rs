@@ -15,8 +15,9 @@
 //! `rate_limit` and `trust`, `inbound` (new INVITEs: line lookup, 404/480/403), `journal`
 //! (the call journal's records, crash recovery), `ua` (other requests outside any dialog),
 //! `seam` (the LineProvider functions), `routes` (who owns which transaction and dialog),
-//! `deadlines`, `build` (request construction), `auth` (digest retries), `line`, `ids`,
-//! `disconnect` (SIP status to LINEDISCONNECTMODE_).
+//! `deadlines`, `build` (request construction, our option tags), `extensions` (Require, 420),
+//! `flow` (RFC 5626 keep-alives and recovery of TCP/TLS registrations), `auth` (digest
+//! retries), `line`, `ids`, `disconnect` (SIP status to LINEDISCONNECTMODE_).
 
 mod admission;
 mod auth;
@@ -25,6 +26,8 @@ pub mod call;
 mod control;
 mod deadlines;
 mod disconnect;
+mod extensions;
+mod flow;
 mod ids;
 mod inbound;
 mod journal;
@@ -49,10 +52,13 @@ use crate::config::{GatewayConfig, SipConfig};
 use crate::media::MediaAllocator;
 use crate::sip::message::SipMessage;
 use crate::sip::transaction::{ClientTxKey, TransactionEvent, TransactionLayer};
-use crate::sip::transport::{stamp_received, Incoming, Peer, Transmit, TransportFailure};
+use crate::sip::transport::{
+    stamp_received, FlowEvent, Incoming, Peer, Transmit, TransportCommand, TransportFailure,
+};
 use crate::tapi::{CallId, DeviceId, ProviderEvent};
 
 pub use admission::{is_new_invite, overload_refusal, AdmissionStats};
+pub use build::SUPPORTED_TAGS;
 pub use disconnect::disconnect_mode;
 pub use journal::RecoverySummary;
 
@@ -94,6 +100,8 @@ pub struct SipProvider {
     routes: Routes,
     deadlines: Deadlines<Owner>,
     events: VecDeque<ProviderEvent>,
+    /// What the stream drivers must do beyond sending (close a dead flow).
+    commands: VecDeque<TransportCommand>,
     joins: control::Joins,
     next_call: u64,
     stopping: bool,
@@ -131,6 +139,7 @@ impl SipProvider {
             routes: Routes::default(),
             deadlines: Deadlines::default(),
             events: VecDeque::new(),
+            commands: VecDeque::new(),
             joins: control::Joins::default(),
             next_call: 1,
             stopping: false,
@@ -163,6 +172,19 @@ impl SipProvider {
         self.fire_due(now);
         self.txl.handle_transport_failure(now, failure);
         self.drain_transactions(now);
+    }
+
+    /// A connection closed or answered a keep-alive: the registrations whose flow it is
+    /// react (RFC 5626 §4.4.1, §4.5).
+    pub fn handle_flow_event(&mut self, now: Instant, event: FlowEvent) {
+        self.fire_due(now);
+        for line in 0..self.lines.len() {
+            self.with_registration(now, line, |reg, env| reg.handle_flow_event(env, event));
+        }
+    }
+
+    pub fn poll_transport_command(&mut self) -> Option<TransportCommand> {
+        self.commands.pop_front()
     }
 
     /// Fires every deadline due at `now`.
@@ -253,7 +275,12 @@ impl SipProvider {
                 key,
                 request,
                 source,
-            } => self.on_request(now, key, request, source),
+            } => {
+                // RFC 3261 §8.2.2.3 before anything else looks at the request.
+                if !self.refuse_unsupported(now, &key, &request) {
+                    self.on_request(now, key, request, source)
+                }
+            }
             TransactionEvent::Cancel {
                 key,
                 invite,
@@ -475,6 +502,7 @@ impl SipProvider {
                     }
                 }
                 RegAction::Raw { to, bytes } => self.txl.send_encoded(to, bytes),
+                RegAction::Close(peer) => self.commands.push_back(TransportCommand::Close(peer)),
                 RegAction::Event(event) => self.events.push_back(event),
             }
         }

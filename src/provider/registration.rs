@@ -1,8 +1,15 @@
 //! The REGISTER client of one line (RFC 3261 §10.2), as its own state machine: one Call-ID per
 //! line, CSeq incremented, refresh before the granted expiry, 423 handled with Min-Expires,
 //! digest challenges answered, failures retried with capped exponential backoff and jitter,
-//! the public address learnt from `received`/`rport` (RFC 3581), CRLF keep-alives (RFC 5626
-//! §4.4.1), and un-registration on stop.
+//! the public address learnt from `received`/`rport` on UDP (RFC 3581), CRLF keep-alives (RFC
+//! 5626 §4.4.1), and un-registration on stop.
+//!
+//! A TCP/TLS line registers an RFC 5626 flow: its Contact names our listener with `reg-id`
+//! and `+sip.instance` (never the source port of the connection, which is no listener: issue
+//! 19 item 1), the flow is kept alive with pinged CRLFs that must be answered (`flow`), and
+//! when the connection drops or stops answering the line registers again over a new one at
+//! once, backing off while flows keep dying young (RFC 5626 §4.5). The binding stays the same
+//! one throughout, and is removed with Expires 0 on stop.
 //!
 //! Like a call, it takes inputs (responses, failures, `handle_timeout`) with a [`RegEnv`] and
 //! answers with [`RegAction`]s; registration changes reach TAPI as LINE_LINEDEVSTATE.
@@ -15,11 +22,12 @@ use bytes::Bytes;
 use crate::config::SipConfig;
 use crate::sip::message::{Host, Method, NameAddr, Request, Response};
 use crate::sip::transaction::ClientTxKey;
-use crate::sip::transport::Peer;
+use crate::sip::transport::{FlowEvent, Peer};
 use crate::tapi::{DeviceId, LineDevStates, ProviderEvent};
 
 use super::auth::{authenticated_retry, credentials, sign, CachedChallenge};
 use super::build::Ua;
+use super::flow::{Flow, FlowDue};
 use super::ids::IdGen;
 use super::line::Line;
 
@@ -55,6 +63,8 @@ pub enum RegAction {
         to: Peer,
         bytes: Bytes,
     },
+    /// Close the connection to this peer (a flow that stopped answering pings).
+    Close(Peer),
     Event(ProviderEvent),
 }
 
@@ -94,6 +104,10 @@ pub struct Registration {
     keepalive_at: Option<Instant>,
     cached: Option<CachedChallenge>,
     in_service: bool,
+    /// The RFC 5626 flow of a registering TCP/TLS line.
+    flow: Option<Flow>,
+    /// A `received` naming another address than ours on a TCP/TLS line was logged once.
+    nat_noted: bool,
     actions: VecDeque<RegAction>,
 }
 
@@ -117,6 +131,9 @@ impl Registration {
             keepalive_at: None,
             cached: None,
             in_service: false,
+            flow: (line.cfg.register && line.cfg.transport.is_connection_oriented())
+                .then(|| Flow::new(line.cfg.keepalive)),
+            nat_noted: false,
             actions: VecDeque::new(),
         }
     }
@@ -140,10 +157,11 @@ impl Registration {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.next_at, self.keepalive_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let flow = self.flow.as_ref().and_then(Flow::next_deadline);
+        [self.next_at, self.keepalive_at, flow]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// First REGISTER (when enabled) and keep-alive schedule.
@@ -151,12 +169,12 @@ impl Registration {
         if self.enabled {
             self.send_register(env, self.expires);
         }
-        if let Some(interval) = self.keepalive {
+        if let (Some(interval), None) = (self.keepalive, &self.flow) {
             self.keepalive_at = Some(env.now + interval);
         }
     }
 
-    /// Fires what is due: a refresh or retry, a keep-alive.
+    /// Fires what is due: a refresh or retry, a keep-alive, a flow's ping or its death.
     pub fn handle_timeout(&mut self, env: &mut RegEnv<'_>) {
         if self.next_at.is_some_and(|at| at <= env.now) {
             self.next_at = None;
@@ -171,6 +189,61 @@ impl Registration {
             if !env.stopping {
                 self.send_keepalive(env);
             }
+        }
+        let due = match self.flow.as_mut() {
+            Some(flow) => flow.due(env.now, env.ids),
+            None => FlowDue::Nothing,
+        };
+        match due {
+            FlowDue::Nothing => {}
+            FlowDue::Ping => self.actions.push_back(RegAction::Raw {
+                to: env.line.registrar_peer(),
+                bytes: Bytes::from_static(b"\r\n\r\n"),
+            }),
+            FlowDue::Dead => {
+                let peer = env.line.registrar_peer();
+                tracing::warn!(line = %env.line.cfg.user, %peer, "flow answered no keep-alive (RFC 5626 §4.4.1): closing it, registering again");
+                self.actions.push_back(RegAction::Close(peer));
+                self.recover_flow(env);
+            }
+        }
+    }
+
+    /// A connection closed or answered a ping: if it is this line's flow, keep track.
+    pub fn handle_flow_event(&mut self, env: &mut RegEnv<'_>, event: FlowEvent) {
+        let ours = env.line.registrar_peer();
+        match event {
+            FlowEvent::Pong(peer) if peer == ours => {
+                if let Some(flow) = self.flow.as_mut() {
+                    flow.on_pong();
+                }
+            }
+            FlowEvent::Closed(peer)
+                if peer == ours
+                    && self.flow.is_some()
+                    && self.state == RegState::Registered
+                    && !env.stopping =>
+            {
+                tracing::info!(line = %env.line.cfg.user, %peer, "registration flow closed: registering over a new connection (RFC 5626 §4.5)");
+                self.recover_flow(env);
+            }
+            _ => {}
+        }
+    }
+
+    /// §4.5: register again over a new flow, at once or after the back-off. The binding stays
+    /// (same Contact, instance and reg-id), so the line stays in service meanwhile.
+    fn recover_flow(&mut self, env: &mut RegEnv<'_>) {
+        let Some(flow) = self.flow.as_mut() else {
+            return;
+        };
+        let delay = flow.on_failed(env.now, env.ids);
+        if delay.is_zero() {
+            self.send_register(env, self.expires);
+        } else {
+            tracing::info!(line = %env.line.cfg.user, wait_s = delay.as_secs(), "flows keep failing: waiting before the next registration");
+            self.state = RegState::Failed;
+            self.next_at = Some(env.now + delay);
         }
     }
 
@@ -203,6 +276,9 @@ impl Registration {
     pub fn stop(&mut self, env: &mut RegEnv<'_>) {
         self.keepalive_at = None;
         self.next_at = None;
+        if let Some(flow) = self.flow.as_mut() {
+            flow.stop();
+        }
         if self.is_registered() {
             self.send_register(env, 0);
         } else {
@@ -304,6 +380,13 @@ impl Registration {
         self.failures = 0;
         self.min_expires_retries = 0;
         self.next_at = Some(env.now + refresh_delay(granted));
+        if let Some(flow) = self.flow.as_mut() {
+            let flow_timer = response
+                .headers
+                .get("Flow-Timer")
+                .and_then(|v| v.trim().parse().ok());
+            flow.on_registered(env.now, flow_timer, env.ids);
+        }
         tracing::info!(line = %env.line.cfg.user, granted, "registered");
         self.set_in_service(true);
     }
@@ -324,8 +407,10 @@ impl Registration {
             .unwrap_or(self.expires)
     }
 
-    /// Takes `received`/`rport` of our Via in the response as our public address; true when
-    /// it changed what we advertise.
+    /// Takes `received`/`rport` of our Via in the response as our public address on UDP;
+    /// true when it changed what we advertise. On TCP/TLS the `rport` is the source port of
+    /// our connection, no listener: nothing is learnt, and a `received` naming another
+    /// address than ours (a NAT) is only noted, since requests reach us over the flow.
     fn learn_public_address(&mut self, env: &mut RegEnv<'_>, response: &Response) -> bool {
         let Some(via) = response.headers.via.first() else {
             return false;
@@ -333,6 +418,13 @@ impl Registration {
         let Some(ip) = via.received().and_then(|r| r.parse().ok()) else {
             return false;
         };
+        if env.line.cfg.transport.is_connection_oriented() {
+            if env.ua().sent_by().0 != Host::Ip(ip) && !self.nat_noted {
+                self.nat_noted = true;
+                tracing::info!(line = %env.line.cfg.user, received = %ip, "the registrar sees another address (NAT): inbound requests rely on the registration's flow");
+            }
+            return false;
+        }
         let port = via.rport().flatten().unwrap_or(env.sip.advertised_port);
         let seen = (Host::Ip(ip), port);
         if env.ua().sent_by() == seen {

@@ -1,7 +1,8 @@
 //! Requests outside any dialog other than INVITE (RFC 3261 §8.2, §11, §15.1.2): OPTIONS gets
 //! 200 with our capabilities (providers ping with it), BYE and other mid-dialog methods get 481,
-//! anything we do not do gets 405 with Allow. Also the plain responses the provider sends
-//! without a call.
+//! a method we know but do not take here (REGISTER, SUBSCRIBE, MESSAGE, ...) 405 with Allow,
+//! and a method we do not know at all 501 (§8.2.1, §21.5.2). Also the plain responses the
+//! provider sends without a call.
 
 use std::time::Instant;
 
@@ -24,6 +25,7 @@ impl SipProvider {
             Method::Bye | Method::Update | Method::Info | Method::Prack => {
                 self.respond(now, &key, &request, 481, None)
             }
+            Method::Extension(_) => self.respond(now, &key, &request, 501, None),
             _ => self.respond(now, &key, &request, 405, Some(("Allow", ALLOW))),
         }
     }

@@ -16,13 +16,16 @@ use tokio::sync::mpsc;
 use super::api_server::{self, ApiInbound};
 use super::input::CoreInput;
 use super::journal::{self, Journal};
-use super::sip_tcp::{self, TcpPool};
+use super::log_limit::StreamLogs;
+use super::sip_tcp;
+use super::sip_tls::{self, TlsConnectors};
 use super::sip_udp;
+use super::stream_pool::{ConnSlots, StreamPool, StreamShared};
 use super::RuntimeError;
 use crate::config::GatewayConfig;
 use crate::gateway::Gateway;
 use crate::media;
-use crate::sip::transport::{Transmit, Transport};
+use crate::sip::transport::{FlowEvent, Transmit, Transport, TransportCommand};
 use crate::tapi::server::ClientInput;
 use crate::tapi::{ConnId, Output};
 
@@ -36,7 +39,7 @@ const UDP_BUFFER: libc::c_int = 8 * 1024 * 1024;
 /// Where outputs go.
 struct Sinks {
     udp: Arc<UdpSocket>,
-    tcp: TcpPool,
+    streams: StreamPool,
     outboxes: HashMap<ConnId, mpsc::Sender<Output>>,
     aborts: HashMap<ConnId, tokio::task::AbortHandle>,
     /// The call journal's writer thread, when `sip.journal_path` is set.
@@ -50,6 +53,8 @@ pub struct Server {
     config: GatewayConfig,
     udp: UdpSocket,
     tcp: TcpListener,
+    /// `sip.tls_listen`, when set.
+    tls: Option<TcpListener>,
     api: TcpListener,
     signals: Signals,
     /// The call journal, opened and replayed (`None` with `sip.journal_path = ""`).
@@ -79,6 +84,18 @@ impl Server {
             config.sip.advertised_port = bound.port();
         }
         config.sip.listen = bound;
+        let tls = match config.sip.tls.as_mut() {
+            Some(tls) => {
+                let listener = TcpListener::bind(tls.listen)
+                    .await
+                    .map_err(bind_error("SIP TLS", tls.listen))?;
+                tls.listen = listener
+                    .local_addr()
+                    .map_err(bind_error("SIP TLS", tls.listen))?;
+                Some(listener)
+            }
+            None => None,
+        };
         let api_addr = config.api.listen;
         let api = TcpListener::bind(api_addr)
             .await
@@ -92,6 +109,7 @@ impl Server {
             config,
             udp,
             tcp,
+            tls,
             api,
             signals,
             journal,
@@ -103,6 +121,11 @@ impl Server {
         self.config.sip.listen
     }
 
+    /// The SIP TLS address bound, when `sip.tls_listen` is set.
+    pub fn sip_tls_addr(&self) -> Option<SocketAddr> {
+        self.config.sip.tls.as_ref().map(|t| t.listen)
+    }
+
     /// The API address bound.
     pub fn api_addr(&self) -> SocketAddr {
         self.config.api.listen
@@ -111,12 +134,32 @@ impl Server {
     /// Runs until SIGTERM, SIGINT or `shutdown` completes, then stops gracefully.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let config = self.config;
-        tracing::info!(sip = %config.sip.listen, api = %config.api.listen, lines = config.lines.len(), "tapigw listening");
+        let tls_addr = config.sip.tls.as_ref().map(|t| t.listen.to_string());
+        tracing::info!(sip = %config.sip.listen, sip_tls = tls_addr.as_deref().unwrap_or("off"), api = %config.api.listen, lines = config.lines.len(), "tapigw listening");
         let (core_tx, core_rx) = mpsc::channel(16 * 1024);
         let (api_tx, api_rx) = mpsc::channel(16 * 1024);
         let udp = Arc::new(self.udp);
         tokio::spawn(sip_udp::receive_loop(udp.clone(), core_tx.clone()));
-        tokio::spawn(sip_tcp::accept_loop(self.tcp, core_tx.clone()));
+        let shared = StreamShared {
+            core: core_tx.clone(),
+            limits: config.sip.streams,
+            logs: Arc::new(StreamLogs::default()),
+        };
+        let slots = ConnSlots::new(config.sip.streams.max_connections);
+        tokio::spawn(sip_tcp::accept_loop(
+            self.tcp,
+            shared.clone(),
+            slots.clone(),
+        ));
+        if let (Some(listener), Some(tls)) = (self.tls, config.sip.tls.as_ref()) {
+            let server = tls.server.clone();
+            tokio::spawn(sip_tls::accept_loop(
+                listener,
+                server,
+                shared.clone(),
+                slots,
+            ));
+        }
         let (writers, writers_done) = mpsc::channel::<()>(1);
         let api_task = tokio::spawn(api_server::run(
             self.api,
@@ -129,13 +172,14 @@ impl Server {
         let (journal, journal_thread) = start_journal(self.journal, &mut gateway, &config);
         let sinks = Sinks {
             udp,
-            tcp: TcpPool::new(core_tx),
+            streams: StreamPool::new(shared, Arc::new(TlsConnectors::from_lines(&config.lines))),
             outboxes: HashMap::new(),
             aborts: HashMap::new(),
             journal,
         };
         CoreTask {
             gateway,
+            pending_closes: Vec::new(),
             config,
             sinks,
             core_rx,
@@ -219,6 +263,8 @@ fn set_buffers(socket: &UdpSocket) {
 
 struct CoreTask {
     gateway: Gateway,
+    /// Connections to close once what is queued now is flushed (after a framing refusal).
+    pending_closes: Vec<(crate::sip::transport::Peer, u64)>,
     /// The configuration running now (the base of a reload).
     config: GatewayConfig,
     sinks: Sinks,
@@ -347,8 +393,19 @@ impl CoreTask {
             CoreInput::TransportFailure(failure) => {
                 self.gateway.handle_transport_failure(now, &failure)
             }
-            CoreInput::TcpOpened { peer, id, sender } => self.sinks.tcp.opened(peer, id, sender),
-            CoreInput::TcpClosed { peer, id } => self.sinks.tcp.closed(peer, id),
+            CoreInput::StreamOpened { peer, id, sender } => {
+                self.sinks.streams.opened(peer, id, sender)
+            }
+            CoreInput::StreamClosed { peer, id } => {
+                if self.sinks.streams.closed(peer, id) {
+                    self.gateway.handle_flow_event(now, FlowEvent::Closed(peer));
+                }
+            }
+            CoreInput::Flow(event) => self.gateway.handle_flow_event(now, event),
+            CoreInput::CloseStream { peer, id } => {
+                // After the refusal queued just before: flushed in order, then closed.
+                self.pending_closes.push((peer, id));
+            }
         }
     }
 
@@ -373,9 +430,19 @@ impl CoreTask {
     async fn flush(&mut self) {
         loop {
             let mut progressed = false;
+            // Closes first: a flow given up is closed before the REGISTER that replaces it.
+            while let Some(command) = self.gateway.poll_transport_command() {
+                match command {
+                    TransportCommand::Close(peer) => self.sinks.streams.close(peer),
+                }
+                progressed = true;
+            }
             while let Some(transmit) = self.gateway.poll_transmit() {
                 self.sinks.send_sip(transmit).await;
                 progressed = true;
+            }
+            for (peer, id) in self.pending_closes.drain(..) {
+                self.sinks.streams.close_id(peer, id);
             }
             while let Some(output) = self.gateway.poll_output() {
                 if let Some(conn) = self.sinks.deliver_api(output) {
@@ -403,7 +470,7 @@ impl Sinks {
         } = transmit;
         match destination.transport {
             Transport::Udp => sip_udp::send_datagram(&self.udp, &payload, destination.addr).await,
-            Transport::Tcp => self.tcp.send(destination.addr, payload),
+            Transport::Tcp | Transport::Tls => self.streams.send(destination, payload),
         }
     }
 
@@ -448,6 +515,18 @@ fn warn_unreloadable(running: &GatewayConfig, new: &GatewayConfig) {
             running.api.listen != new.api.listen && new.api.listen.port() != 0,
         ),
         ("media", running.media.mode != new.media.mode),
+        (
+            "sip.tls_listen",
+            match (&running.sip.tls, &new.sip.tls) {
+                (None, None) => false,
+                (Some(a), Some(b)) => a.listen != b.listen && b.listen.port() != 0,
+                _ => true,
+            },
+        ),
+        (
+            "sip.max_connections, sip.tcp_idle_s, sip.max_message_bytes",
+            running.sip.streams != new.sip.streams,
+        ),
     ];
     for (key, differs) in changed {
         if differs {

@@ -1,12 +1,11 @@
 //! What the drivers send to the core task.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use crate::sip::transport::{Incoming, Peer, TransportFailure};
+use crate::sip::transport::{FlowEvent, Incoming, Peer, TransportFailure};
 
 /// One input for the core task.
 #[derive(Debug)]
@@ -27,12 +26,26 @@ pub enum CoreInput {
     Malformed { source: Peer, response: Vec<u8> },
     /// A send failed (TCP connect refused, reset, ...).
     TransportFailure(TransportFailure),
-    /// A TCP connection (accepted or connected) is up; SIP for `peer` goes to `sender`.
-    TcpOpened {
-        peer: SocketAddr,
+    /// A TCP or TLS connection (accepted or connected) is up; SIP for `peer` goes to `sender`.
+    StreamOpened {
+        peer: Peer,
         id: u64,
-        sender: mpsc::Sender<Bytes>,
+        sender: mpsc::Sender<Outgoing>,
     },
-    /// A TCP connection ended; `id` tells it apart from a newer one to the same peer.
-    TcpClosed { peer: SocketAddr, id: u64 },
+    /// A connection ended; `id` tells it apart from a newer one to the same peer.
+    StreamClosed { peer: Peer, id: u64 },
+    /// A keep-alive pong arrived on a connection (RFC 5626 §4.4.1).
+    Flow(FlowEvent),
+    /// Close connection `id` once what is queued for it is written (after a framing error:
+    /// the responses to its earlier messages and its 400/413 go first).
+    CloseStream { peer: Peer, id: u64 },
+}
+
+/// What a connection's writer is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outgoing {
+    /// Bytes to write.
+    Bytes(Bytes),
+    /// Write what came before, then close the connection.
+    Close,
 }

@@ -1,4 +1,5 @@
-//! tokio drivers around the sans-I/O core: the SIP UDP/TCP transports, the API server
+//! tokio drivers around the sans-I/O core: the SIP UDP, TCP and TLS transports (`sip_udp`;
+//! `sip_tcp`, `sip_tls` and `stream_pool` around one stream runner, `sip_stream`), the API server
 //! (`api_server`), the timer, and the signals. One task (`core_loop`) owns the [`crate::gateway::Gateway`]; the
 //! drivers talk to it over channels (no shared state, no locks).
 
@@ -7,8 +8,12 @@ mod core_loop;
 mod input;
 mod journal;
 mod limits;
+mod log_limit;
+mod sip_stream;
 mod sip_tcp;
+mod sip_tls;
 mod sip_udp;
+mod stream_pool;
 mod udp_errors;
 
 use std::io;

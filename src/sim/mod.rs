@@ -28,7 +28,7 @@ use crate::media;
 use crate::provider::RecoverySummary;
 use crate::sip::codec;
 use crate::sip::message::SipMessage;
-use crate::sip::transport::{Incoming, Peer, Transmit, Transport};
+use crate::sip::transport::{FlowEvent, Incoming, Peer, Transmit, Transport, TransportCommand};
 use crate::tapi::server::ClientInput;
 use crate::tapi::{Answer, ConnId, LineMessage, Output, ReplyTag, Request, TapiErr};
 
@@ -44,6 +44,8 @@ pub struct Sim {
     pub config: GatewayConfig,
     /// SIP the gateway sent that no peer has taken yet, in order.
     wire: VecDeque<Transmit>,
+    /// What the gateway asked of the stream drivers (close a flow), not taken yet.
+    commands: Vec<TransportCommand>,
     /// Per connection: responses and pushed messages not taken yet, in order.
     outputs: HashMap<ConnId, VecDeque<Output>>,
     /// Call journal records the gateway emitted, in order.
@@ -77,6 +79,7 @@ impl Sim {
             now,
             config,
             wire: VecDeque::new(),
+            commands: Vec::new(),
             outputs: HashMap::new(),
             journal: Vec::new(),
             next_conn: 1,
@@ -113,6 +116,30 @@ impl Sim {
     /// A SIP peer at `addr` over UDP.
     pub fn peer(&self, addr: &str) -> SipPeer {
         SipPeer::new(addr.parse().expect("a socket address"), Transport::Udp)
+    }
+
+    /// A SIP peer at `addr` over `transport`.
+    pub fn peer_on(&self, addr: &str, transport: Transport) -> SipPeer {
+        SipPeer::new(addr.parse().expect("a socket address"), transport)
+    }
+
+    /// What a stream driver reports about a connection (closed, a pong).
+    pub fn flow(&mut self, event: FlowEvent) {
+        self.gw.handle_flow_event(self.now, event);
+        self.collect();
+    }
+
+    /// What the gateway asked of the stream drivers since the last call.
+    pub fn take_commands(&mut self) -> Vec<TransportCommand> {
+        std::mem::take(&mut self.commands)
+    }
+
+    /// Transmits to `to` since the last take, undecoded (their transport and bytes).
+    pub fn take_transmits(&mut self, to: SocketAddr) -> Vec<Transmit> {
+        let (taken, rest): (Vec<_>, Vec<_>) =
+            self.wire.drain(..).partition(|t| t.destination.addr == to);
+        self.wire = rest.into();
+        taken
     }
 
     /// Moves the clock forward by `by`, firing every deadline in between at its own instant.
@@ -280,6 +307,9 @@ impl Sim {
 
     /// Moves what the gateway produced into the wire and the connections' queues.
     fn collect(&mut self) {
+        while let Some(c) = self.gw.poll_transport_command() {
+            self.commands.push(c);
+        }
         while let Some(t) = self.gw.poll_transmit() {
             self.wire.push_back(t);
         }

@@ -2,7 +2,9 @@
 //!
 //! The tokio drivers in `crate::runtime` move bytes; this module says what they move and where
 //! responses go: [`Incoming`] is what the core receives, [`Transmit`] what it asks to be sent,
-//! [`TransportFailure`] what a driver reports when sending failed (TCP connect refused, ...).
+//! [`TransportFailure`] what a driver reports when sending failed (TCP connect refused, ...),
+//! [`FlowEvent`] what it reports about a connection (closed, a keep-alive pong), and
+//! [`TransportCommand`] what the core asks of a connection beyond bytes (close it).
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -16,6 +18,8 @@ use super::message::{SipMessage, Via};
 pub enum Transport {
     Udp,
     Tcp,
+    /// TLS over TCP (RFC 3261 §26.2.1 with `transport=tls`, RFC 5630 §3.2).
+    Tls,
 }
 
 impl Transport {
@@ -24,23 +28,35 @@ impl Transport {
         match self {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
         }
     }
 
-    /// The transport a Via token names (`UDP`, `TCP`, any case).
-    pub fn from_via_token(token: &str) -> Option<Transport> {
-        if token.eq_ignore_ascii_case("UDP") {
-            Some(Transport::Udp)
-        } else if token.eq_ignore_ascii_case("TCP") {
-            Some(Transport::Tcp)
-        } else {
-            None
+    /// The `transport` URI parameter value (RFC 3261 §19.1.1), lower case.
+    pub fn uri_param(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
         }
+    }
+
+    /// The transport a Via token or `transport` URI parameter names (any case).
+    pub fn from_via_token(token: &str) -> Option<Transport> {
+        [Transport::Udp, Transport::Tcp, Transport::Tls]
+            .into_iter()
+            .find(|t| t.via_token().eq_ignore_ascii_case(token))
     }
 
     /// Reliable transports get no retransmissions and zero-length wait timers (RFC 3261 §17).
     pub fn is_reliable(self) -> bool {
-        matches!(self, Transport::Tcp)
+        matches!(self, Transport::Tcp | Transport::Tls)
+    }
+
+    /// Connection-oriented: a flow exists apart from any message (RFC 5626 §3.5), and the
+    /// source port of our connection is not a listener (never advertised).
+    pub fn is_connection_oriented(self) -> bool {
+        self.is_reliable()
     }
 }
 
@@ -82,6 +98,22 @@ pub struct Transmit {
 pub struct TransportFailure {
     pub destination: Peer,
     pub reason: String,
+}
+
+/// What a stream driver tells the core about a connection-oriented flow (RFC 5626 §3.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowEvent {
+    /// The connection to (or from) this peer ended.
+    Closed(Peer),
+    /// A CRLF pong arrived on it (RFC 5626 §4.4.1): the flow is alive.
+    Pong(Peer),
+}
+
+/// What the core asks a stream driver to do beyond sending bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportCommand {
+    /// Close the connection to this peer (a flow that stopped answering keep-alives).
+    Close(Peer),
 }
 
 /// RFC 3261 §18.2.1 and RFC 3581 §4: stamp the top Via of a received request with `received`

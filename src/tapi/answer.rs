@@ -8,6 +8,7 @@ use super::ids::{
 use super::message::LineMessage;
 use super::phoneerr::TapiErr;
 use super::provider::{DevCaps, ForwardEntry};
+use super::session::{SessionId, Stamp};
 use super::types::{CallFeatures, CallPrivilege, CallState, MediaModes};
 
 /// The synchronous result of a function that succeeded.
@@ -19,6 +20,7 @@ pub enum Answer {
         app: HLineApp,
         num_devs: u32,
         api_version: u32,
+        session: SessionId,
     },
     ApiVersion(u32),
     DevCaps(Box<DevCaps>),
@@ -39,8 +41,8 @@ pub enum Answer {
     },
     CallInfo(Box<CallInfoAnswer>),
     CallStatus(CallStatusAnswer),
-    /// lineGetMessage / phoneGetMessage.
-    Message(LineMessage),
+    /// lineGetMessage / phoneGetMessage: the message and its stamp (seq).
+    Message(LineMessage, Stamp),
     AddressCaps(Box<AddressCapsAnswer>),
     AddressStatus(Box<AddressStatusAnswer>),
     AddressId(u32),
@@ -52,6 +54,12 @@ pub enum Answer {
         app: HPhoneApp,
         num_devs: u32,
         api_version: u32,
+        session: SessionId,
+    },
+    /// lineResume / phoneResume: the app's handle (an hPhoneApp when `phone`).
+    Resumed {
+        app: u32,
+        phone: bool,
     },
     PhoneDevCaps(Box<PhoneCapsAnswer>),
     PhoneOpened(HPhone),
@@ -196,7 +204,12 @@ pub enum Output {
         message: LineMessage,
         /// LINEINITIALIZEEXPARAMS.dwCompletionKey, in completion-port mode.
         completion_key: Option<u32>,
+        /// The app it is for and its seq.
+        stamp: Stamp,
     },
+    /// The app (an hPhoneApp when `phone`) was resumed on another connection: this one no
+    /// longer has it (it is closed just after).
+    TakenOver { conn: ConnId, app: u32, phone: bool },
     /// Close the connection once what was queued before it is written.
     Close { conn: ConnId },
 }
@@ -208,6 +221,7 @@ impl Output {
             Output::Response { conn, .. }
             | Output::Fault { conn, .. }
             | Output::Message { conn, .. }
+            | Output::TakenOver { conn, .. }
             | Output::Close { conn } => *conn,
         }
     }

@@ -7,6 +7,7 @@
 //! - [`message`]: LINEMESSAGE, the unit of delivery to apps.
 //! - [`types`]: typed TAPI values (call states with their modes, privileges, bit sets).
 //! - [`request`] and [`answer`]: the functions apps call and what TAPISRV gives back, typed.
+//! - [`session`]: session IDs, the per-app stamp (seq) of every message, session counters.
 //!
 //! This layer knows no wire format: `crate::api::protocol` turns its values into JSON.
 
@@ -19,6 +20,7 @@ pub mod phoneerr;
 pub mod provider;
 pub mod request;
 pub mod server;
+pub mod session;
 pub mod types;
 
 pub use answer::{
@@ -35,4 +37,5 @@ pub use provider::{
     CallOp, DevCaps, ForwardEntry, LineDevStatus, LineProvider, ProviderCallInfo, ProviderEvent,
 };
 pub use request::Request;
+pub use session::{SessionId, SessionStats, Stamp};
 pub use types::*;

@@ -6,6 +6,7 @@
 
 use super::ids::{DeviceId, HCall, HLine, HLineApp, HPhone, HPhoneApp};
 use super::provider::ForwardEntry;
+use super::session::SessionId;
 use super::types::{AddressStates, LineDevStates};
 
 /// One function call of an app.
@@ -17,6 +18,8 @@ pub enum Request {
         /// LINEINITIALIZEEXOPTION_ (notification mode).
         options: u32,
         completion_key: u32,
+        /// Keep the app for `api.resume_grace_s` when its connection drops (lineResume).
+        resumable: bool,
     },
     LineShutdown {
         app: HLineApp,
@@ -159,6 +162,8 @@ pub enum Request {
         /// PHONEINITIALIZEEXOPTION_ (notification mode).
         options: u32,
         completion_key: u32,
+        /// Keep the app for `api.resume_grace_s` when its connection drops (phoneResume).
+        resumable: bool,
     },
     PhoneShutdown {
         app: HPhoneApp,
@@ -208,5 +213,16 @@ pub enum Request {
     PhoneGetMessage {
         app: HPhoneApp,
         timeout: u32,
+    },
+    /// Re-attaches a kept (or live) session to this connection and replays every message
+    /// after `last_seq`. Serves line and phone sessions alike.
+    LineResume {
+        session: SessionId,
+        last_seq: u64,
+    },
+    /// lineResume for phone sessions only, with PHONEERR_ errors (our extension).
+    PhoneResume {
+        session: SessionId,
+        last_seq: u64,
     },
 }

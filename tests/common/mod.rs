@@ -1,7 +1,9 @@
 //! Shared test harness: free ports, the real `tapigw` binary with a generated config, SIPp
-//! runs bounded by `-m`/`-timeout`/`-timeout_error`, and a raw UDP SIP socket.
+//! runs bounded by `-m`/`-timeout`/`-timeout_error`, a raw UDP SIP socket, and a TCP proxy
+//! that cuts API connections (`cut_proxy`).
 #![allow(dead_code)]
 
+pub mod cut_proxy;
 mod proc_net;
 
 use std::io::{BufRead, BufReader};
@@ -46,29 +48,30 @@ impl GatewayProcess {
     }
 
     pub fn start_on(sip_port: u16, api_port: u16, rest: &str) -> GatewayProcess {
-        Self::launch(sip_port, api_port, "", rest)
+        Self::launch(sip_port, api_port, "", "", rest)
     }
 
     /// Like [`GatewayProcess::start_on`] with extra `[sip]` keys (`sip_extra`, TOML lines).
-    pub fn start_with_sip(
+    pub fn start_on_with_sip(
         sip_port: u16,
         api_port: u16,
         sip_extra: &str,
         rest: &str,
     ) -> GatewayProcess {
-        Self::launch_with(sip_port, api_port, sip_extra, "", rest)
+        Self::launch(sip_port, api_port, sip_extra, "", rest)
     }
 
     /// Like [`GatewayProcess::start`] with extra `[api]` keys.
     pub fn start_with_api(api_extra: &str, rest: &str) -> GatewayProcess {
-        Self::launch(free_port(), free_port(), api_extra, rest)
+        Self::launch(free_port(), free_port(), "", api_extra, rest)
     }
 
-    fn launch(sip_port: u16, api_port: u16, api_extra: &str, rest: &str) -> GatewayProcess {
-        Self::launch_with(sip_port, api_port, "", api_extra, rest)
+    /// Like [`GatewayProcess::start`] with extra `[sip]` keys.
+    pub fn start_with_sip(sip_extra: &str, rest: &str) -> GatewayProcess {
+        Self::launch(free_port(), free_port(), sip_extra, "", rest)
     }
 
-    fn launch_with(
+    fn launch(
         sip_port: u16,
         api_port: u16,
         sip_extra: &str,
@@ -150,6 +153,11 @@ impl GatewayProcess {
         gw
     }
 
+    /// The gateway's process ID (for /proc readings such as its RSS).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn sip_addr(&self) -> SocketAddr {
         SocketAddr::new(self.sip_ip, self.sip_port)
     }
@@ -164,6 +172,13 @@ impl GatewayProcess {
             return line.clone();
         }
         self.wait_for_next_log(needle, timeout)
+    }
+
+    /// Takes every log line printed so far into `seen`, without waiting.
+    pub fn drain_log(&mut self) {
+        while let Ok(line) = self.logs.try_recv() {
+            self.seen.push(line);
+        }
     }
 
     /// Waits for a log line containing `needle` that has not been read yet (older lines,

@@ -40,6 +40,10 @@ pub struct KamailioOptions {
     pub session_expires_s: u32,
     /// Whether requests of 2001/2002 (baresip) are challenged too; baresip 1.0 only does MD5.
     pub phones_authenticate: bool,
+    /// The registrar's RFC 5626 `outbound_mode` (0 ignores reg-id, 1 keeps flows).
+    pub outbound_mode: u32,
+    /// The registrar's `flow_timer`: the Flow-Timer of its 200s (0: none; needs outbound_mode).
+    pub flow_timer_s: u32,
 }
 
 impl Default for KamailioOptions {
@@ -49,6 +53,8 @@ impl Default for KamailioOptions {
             tcp_lifetime_s: 120,
             session_expires_s: 90,
             phones_authenticate: true,
+            outbound_mode: 0,
+            flow_timer_s: 0,
         }
     }
 }
@@ -120,6 +126,8 @@ impl Kamailio {
                         "0"
                     },
                 ),
+                ("OUTBOUND_MODE", &options.outbound_mode.to_string()),
+                ("FLOW_TIMER", &options.flow_timer_s.to_string()),
                 ("PASSWORD_1001", PASSWORD_1001),
                 ("PASSWORD_2001", PASSWORD_2001),
                 ("PASSWORD_2002", PASSWORD_2002),

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::baresip::{AnswerMode, Baresip, BaresipOptions};
-use super::kamailio::{Binding, Kamailio, KamailioOptions, PASSWORD_1001, PASSWORD_2001};
+use super::kamailio::{
+    Binding, Kamailio, KamailioOptions, PASSWORD_1001, PASSWORD_2001, PASSWORD_2002,
+};
 use crate::common::app::*;
 use crate::common::GatewayProcess;
 
@@ -20,13 +22,14 @@ pub struct World {
     pub phones: Vec<Baresip>,
 }
 
-/// The gateway's `[[lines]]` (1001 at Kamailio) and `[media]`.
-pub fn line_config(kamailio_port: u16, transport: &str) -> String {
+/// The gateway's `[[lines]]` (1001 at Kamailio, with the extra keys `line_extra`) and
+/// `[media]`.
+pub fn line_config(kamailio_port: u16, transport: &str, line_extra: &str) -> String {
     let rtp = 20000 + (kamailio_port % 1000) * 20;
     format!(
         "[[lines]]\nname = \"Line 1001\"\nuser = \"1001\"\ndomain = \"127.0.0.1\"\n\
          proxy = \"127.0.0.1:{kamailio_port}\"\ntransport = \"{transport}\"\nregister = true\n\
-         expires = 120\nauth_user = \"1001\"\npassword = \"{PASSWORD_1001}\"\n\n\
+         expires = 120\nauth_user = \"1001\"\npassword = \"{PASSWORD_1001}\"\n{line_extra}\n\n\
          [media]\nmode = \"rtp\"\naddress = \"127.0.0.1\"\nport_min = {rtp}\nport_max = {}\n",
         rtp + 19
     )
@@ -36,8 +39,17 @@ impl World {
     /// Kamailio with `options`, then the gateway with its line on `transport`, waiting until
     /// Kamailio holds a binding for 1001.
     pub fn start(options: KamailioOptions, transport: &'static str) -> World {
+        World::start_with_line(options, transport, "")
+    }
+
+    /// Like [`World::start`], with extra `[[lines]]` keys for the gateway's line.
+    pub fn start_with_line(
+        options: KamailioOptions,
+        transport: &'static str,
+        line_extra: &str,
+    ) -> World {
         let kamailio = Kamailio::start(options);
-        let gateway = GatewayProcess::start(&line_config(kamailio.port, transport));
+        let gateway = GatewayProcess::start(&line_config(kamailio.port, transport, line_extra));
         let mut world = World {
             kamailio,
             gateway,
@@ -54,21 +66,46 @@ impl World {
 
     /// Adds baresip 2001 (UDP) registered at Kamailio.
     pub fn add_phone(&mut self, answer: AnswerMode) -> usize {
+        self.add_phone_as("2001", PASSWORD_2001, answer)
+    }
+
+    /// Adds baresip 2002 (UDP) registered at Kamailio: a second phone (a transfer target).
+    pub fn add_second_phone(&mut self, answer: AnswerMode) -> usize {
+        self.add_phone_as("2002", PASSWORD_2002, answer)
+    }
+
+    fn add_phone_as(
+        &mut self,
+        user: &'static str,
+        password: &'static str,
+        answer: AnswerMode,
+    ) -> usize {
         let phone = Baresip::start(BaresipOptions {
-            user: "2001",
-            password: PASSWORD_2001,
+            user,
+            password,
             proxy_port: self.kamailio.port,
             transport: "udp",
             answer,
         });
         self.kamailio
-            .wait_bindings("2001", STEP, "present", |b| !b.is_empty());
+            .wait_bindings(user, STEP, "present", |b| !b.is_empty());
         self.phones.push(phone);
         self.phones.len() - 1
     }
 
+    /// The first phone (2001).
     pub fn phone(&mut self) -> &mut Baresip {
         self.phones.first_mut().expect("a phone")
+    }
+
+    /// Phone number `index` in the order they were added (0: 2001, 1: 2002).
+    pub fn phone_at(&mut self, index: usize) -> &mut Baresip {
+        self.phones.get_mut(index).expect("that phone")
+    }
+
+    /// A URI of user `user` at Kamailio (what a phone or the gateway dials to reach it).
+    pub fn uri_of(&self, user: &str) -> String {
+        format!("sip:{user}@127.0.0.1:{}", self.kamailio.port)
     }
 
     /// The AOR baresip dials to reach the gateway's line through Kamailio.

@@ -250,14 +250,22 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn start(proxy_port: u16) -> Gateway {
+        let media = 30000 + (proxy_port % 1000) * 20;
+        let media = format!(
+            "mode = \"rtp\"\naddress = \"127.0.0.1\"\nport_min = {media}\nport_max = {}\n",
+            media + 19
+        );
+        Gateway::start_with(proxy_port, "", &media)
+    }
+
+    /// Like [`Gateway::start`] with extra `[api]` keys and the `[media]` section's keys.
+    pub fn start_with(proxy_port: u16, api_extra: &str, media: &str) -> Gateway {
         let scratch = Scratch::new("gateway");
         let (sip_port, api_port) = (free_port(), free_port());
-        let media = 30000 + (proxy_port % 1000) * 20;
         let config = format!(
-            "[sip]\nlisten = \"127.0.0.1:{sip_port}\"\nt1_ms = 100\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n\n\
+            "[sip]\nlisten = \"127.0.0.1:{sip_port}\"\nt1_ms = 100\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n{api_extra}\n\n\
              [[lines]]\nname = \"Line 1\"\nuser = \"1001\"\ndomain = \"127.0.0.1\"\nproxy = \"127.0.0.1:{proxy_port}\"\ntransport = \"udp\"\n\n\
-             [media]\nmode = \"rtp\"\naddress = \"127.0.0.1\"\nport_min = {media}\nport_max = {}\n",
-            media + 19
+             [media]\n{media}"
         );
         let path = scratch.path("tapigw.toml");
         std::fs::write(&path, config).unwrap();
@@ -291,6 +299,23 @@ impl Gateway {
     /// The environment pointing libtapi at this gateway.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![("TAPIGW_API", format!("127.0.0.1:{}", self.api_port))]
+    }
+
+    /// Waits for a line of the gateway's log (RUST_LOG=tapigw=info) containing `needle`.
+    pub fn wait_for_log(&self, needle: &str, limit: Duration) {
+        let path = self._scratch.path("tapigw.log");
+        let deadline = Instant::now() + limit;
+        loop {
+            let log = std::fs::read_to_string(&path).unwrap_or_default();
+            if log.contains(needle) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?} in the gateway's log within {limit:?}:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 

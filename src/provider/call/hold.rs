@@ -3,6 +3,13 @@
 //! (RFC 3264 §8.4, RFC 6337 §5): sendonly to hold, inactive when the peer holds us too,
 //! sendrecv (recvonly while the peer holds us) to resume. A 491 (glare) is retried after the
 //! §14.1 random wait; a 401/407 is answered once; 481/408 end the dialog (§12.2.1.2).
+//!
+//! The same machine sends our RFC 4028 session refreshes (`Goal::Refresh`): an UPDATE without
+//! a body when the peer allows UPDATE (RFC 3311; a 405/501 falls back to re-INVITE), else a
+//! re-INVITE with our current SDP (same version when nothing changed). Every re-INVITE and
+//! UPDATE carries the session timer headers and its 2xx restarts the timer; a 422 raises the
+//! interval and sends again. A refresh never blocks lineHold or a transfer: a hold asked for
+//! while a refresh is out starts once the refresh is answered.
 
 use std::time::{Duration, Instant};
 
@@ -64,6 +71,8 @@ pub enum Goal {
     Hold,
     /// lineUnhold, or restoring the original when its consultation call ends.
     Unhold,
+    /// An RFC 4028 session refresh: the hold state stays as it is.
+    Refresh,
 }
 
 /// Our re-INVITE in progress.
@@ -77,6 +86,8 @@ pub struct ReInvite {
     pub auth_attempts: u32,
     /// When to send (again): after a 491's wait, or once the peer's INVITE transaction ends.
     pub retry_at: Option<Instant>,
+    /// A hold or unhold asked for while this refresh was out: started once it is answered.
+    pub then: Option<(Goal, Option<RequestId>)>,
 }
 
 impl Call {
@@ -113,19 +124,29 @@ impl Call {
         Ok(())
     }
 
-    /// A confirmed dialog with no re-INVITE or REFER of ours in progress.
+    /// A confirmed dialog with no re-INVITE (other than a session refresh) or REFER of ours in
+    /// progress.
     pub(super) fn may_reinvite(&self) -> bool {
-        self.phase == Phase::Connected && self.reinvite.is_none() && self.refer_out.is_none()
+        let busy = self
+            .reinvite
+            .as_ref()
+            .is_some_and(|r| r.goal != Goal::Refresh);
+        self.phase == Phase::Connected && !busy && self.refer_out.is_none()
     }
 
     /// Starts a re-INVITE; it waits while the peer's own INVITE transaction is in progress
-    /// (§14.1: one INVITE transaction at a time in either direction).
+    /// (§14.1: one INVITE transaction at a time in either direction). A refresh of ours that
+    /// is still waiting gives way to it (it refreshes too); one in flight makes it wait.
     pub(super) fn start_reinvite(
         &mut self,
         env: &mut CallEnv<'_>,
         goal: Goal,
         request: Option<RequestId>,
     ) {
+        if let Some(r) = self.reinvite.as_mut().filter(|r| r.tx.is_some()) {
+            r.then = Some((goal, request));
+            return;
+        }
         self.reinvite = Some(Box::new(ReInvite {
             goal,
             request,
@@ -133,6 +154,7 @@ impl Call {
             tx: None,
             auth_attempts: 0,
             retry_at: None,
+            then: None,
         }));
         if self.uas_2xx.is_some() {
             if let Some(r) = self.reinvite.as_mut() {
@@ -143,7 +165,7 @@ impl Call {
         }
     }
 
-    /// Sends (or re-sends after glare) our re-INVITE with a new offer.
+    /// Sends (or re-sends after glare) our re-INVITE with a new offer, or a refresh's UPDATE.
     pub(super) fn send_reinvite(&mut self, env: &mut CallEnv<'_>) {
         let Some(goal) = self.reinvite.as_ref().map(|r| r.goal) else {
             return;
@@ -155,21 +177,52 @@ impl Call {
             }
             return;
         }
-        let wanted = Hold {
-            local: goal == Goal::Hold,
-            remote: self.hold.remote,
+        let update = goal == Goal::Refresh && self.session.peer_allows_update;
+        let offer = if update {
+            None
+        } else {
+            match self.reoffer(goal) {
+                Some(offer) => Some(offer),
+                None => {
+                    self.fail_reinvite(LINEERR_OPERATIONFAILED);
+                    return;
+                }
+            }
         };
-        let Some(offer) = self.media.offer_with(wanted.offer()) else {
-            return self.fail_reinvite(LINEERR_OPERATIONFAILED);
+        let method = if update {
+            Method::Update
+        } else {
+            Method::Invite
         };
         let cseq = self.dialog.next_cseq();
-        let (mut invite, to) =
+        let (mut request, to) =
             env.ua
-                .in_dialog_request(env.ids, &self.dialog, Method::Invite, cseq, self.peer);
-        invite.headers.push("Allow", crate::provider::build::ALLOW);
-        invite.headers.content_type = Some("application/sdp".into());
-        invite.body = offer.into_bytes();
-        self.send_reinvite_request(invite, to);
+                .in_dialog_request(env.ids, &self.dialog, method, cseq, self.peer);
+        request.headers.push("Allow", crate::provider::build::ALLOW);
+        self.add_session_headers(env, &mut request);
+        if let Some(offer) = offer {
+            request.headers.content_type = Some("application/sdp".into());
+            request.body = offer.into_bytes();
+        }
+        self.send_reinvite_request(request, to);
+    }
+
+    /// The offer of a re-INVITE for `goal`: a new version with the wanted direction, or for a
+    /// refresh the current description as it is.
+    fn reoffer(&mut self, goal: Goal) -> Option<String> {
+        let local = match goal {
+            Goal::Hold => true,
+            Goal::Unhold => false,
+            Goal::Refresh => self.hold.local,
+        };
+        let wanted = Hold {
+            local,
+            remote: self.hold.remote,
+        };
+        match goal {
+            Goal::Refresh => self.media.refresh_offer(wanted.offer()),
+            Goal::Hold | Goal::Unhold => self.media.offer_with(wanted.offer()),
+        }
     }
 
     fn send_reinvite_request(&mut self, invite: Request, to: Peer) {
@@ -204,6 +257,7 @@ impl Call {
         match response.status {
             200..=299 => self.on_reinvite_accepted(env, key, &response),
             401 | 407 if self.retry_reinvite_with_auth(env, &response) => {}
+            422 if self.raise_interval_for(env, &response) => {}
             491 => {
                 // §14.1: glare; try again after a random wait.
                 let wait = self.glare_wait(env);
@@ -213,10 +267,35 @@ impl Call {
                 }
             }
             408 | 481 => self.on_reinvite_failure(env, key),
-            status => {
-                tracing::info!(call = %self.id, status, "re-INVITE refused");
-                self.fail_reinvite(LINEERR_OPERATIONFAILED);
-            }
+            status => self.on_reinvite_refused(env, status),
+        }
+    }
+
+    /// Any other final refusal: the request fails, the call stays as it was. A refresh whose
+    /// UPDATE the peer does not take is sent again at once as a re-INVITE.
+    fn on_reinvite_refused(&mut self, env: &mut CallEnv<'_>, status: u16) {
+        tracing::info!(call = %self.id, status, "re-INVITE or UPDATE refused");
+        let Some(r) = self.reinvite.as_mut() else {
+            return;
+        };
+        let refresh = r.goal == Goal::Refresh;
+        let was_update = r.sent.as_ref().is_some_and(|s| s.method == Method::Update);
+        if refresh && was_update && matches!(status, 405 | 501) {
+            self.session.peer_allows_update = false;
+            r.tx = None;
+            return self.send_reinvite(env);
+        }
+        let then = self.fail_reinvite(LINEERR_OPERATIONFAILED);
+        // A refresh skipped for this request (or this refresh) is tried again later.
+        self.refresh_refused(env);
+        self.start_queued(env, then);
+    }
+
+    /// Starts what waited for a refresh of ours, while the dialog is still up (otherwise its
+    /// request fails when the call ends).
+    fn start_queued(&mut self, env: &mut CallEnv<'_>, then: Option<(Goal, Option<RequestId>)>) {
+        if let Some((goal, request)) = then.filter(|_| self.phase == Phase::Connected) {
+            self.start_reinvite(env, goal, request);
         }
     }
 
@@ -235,26 +314,26 @@ impl Call {
             .contact
             .first()
             .map_or(self.dialog.remote_target.clone(), |c| c.uri.clone());
-        if let Some(sent) = r.sent.as_deref() {
+        if let Some(sent) = r.sent.as_deref().filter(|s| s.method == Method::Invite) {
             self.ack_reinvite(env, key, sent);
         }
         if let Ok(remote) = sdp::parse_answer(&response.body) {
             self.hold.remote = holds_us(remote.direction);
-            self.media.remote = Some(remote);
+            self.media.set_remote(remote);
         }
-        self.hold.local = r.goal == Goal::Hold;
-        let op = match r.goal {
-            Goal::Hold => Op::Hold,
-            Goal::Unhold => Op::Unhold,
-        };
+        match r.goal {
+            Goal::Hold => self.hold.local = true,
+            Goal::Unhold => self.hold.local = false,
+            Goal::Refresh => {}
+        }
+        self.on_session_answer(env, response);
         // The new state first, so an app that asks on LINE_REPLY(0) already sees it.
         self.report_settled();
         if let Some(request) = r.request {
-            if let Some(index) = self.pending.iter().position(|p| *p == (request, op)) {
-                self.pending.remove(index);
-            }
+            self.pending.retain(|(id, _)| *id != request);
             self.complete(request, Ok(()));
         }
+        self.start_queued(env, r.then);
     }
 
     /// §13.2.2.4: the ACK of a re-INVITE's 2xx, with its credentials, kept for the 2xx's
@@ -295,15 +374,15 @@ impl Call {
         }
     }
 
-    /// The re-INVITE failed: its request fails, the call stays as it was.
-    fn fail_reinvite(&mut self, err: LineErr) {
-        let Some(r) = self.reinvite.take() else {
-            return;
-        };
+    /// The re-INVITE failed: its request fails, the call stays as it was. Returns what was
+    /// waiting for it.
+    fn fail_reinvite(&mut self, err: LineErr) -> Option<(Goal, Option<RequestId>)> {
+        let r = self.reinvite.take()?;
         if let Some(request) = r.request {
             self.pending.retain(|(id, _)| *id != request);
             self.complete(request, Err(err));
         }
+        r.then
     }
 
     /// Timer B, a transport error, 408 or 481: the request fails and the dialog is over

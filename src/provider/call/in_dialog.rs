@@ -1,8 +1,11 @@
 //! Requests inside the dialog (RFC 3261 §12.2): from the far end, BYE ends the call; re-INVITE
-//! and UPDATE (RFC 3311) are answered with the mirrored direction (RFC 6337 §5: sendonly gets
-//! recvonly and shows as CONNECTED/INACTIVE), or 491 while a re-INVITE of ours is out (§14.2);
-//! REFER and NOTIFY go to the transfer logic; OPTIONS/INFO get 200, anything else 405/501;
-//! out-of-order CSeq gets 500. From us: BYE (§15.1.1), re-sent with credentials on a 401/407.
+//! and UPDATE (RFC 3311) with an offer are answered with the mirrored direction (RFC 6337 §5:
+//! sendonly gets recvonly and shows as CONNECTED/INACTIVE), or 491 while an offer of ours is
+//! out (RFC 3261 §14.2, RFC 3311 §5.2); an UPDATE without a body (a session refresh) gets a
+//! 200 without one; both go through the session timer (RFC 4028: 422, `Session-Expires` in the
+//! 200). PRACK goes to the reliable provisional logic (RFC 3262), REFER and NOTIFY to the
+//! transfer logic; OPTIONS/INFO get 200, anything else 405/501; out-of-order CSeq gets 500.
+//! From us: BYE (§15.1.1), re-sent with credentials on a 401/407.
 
 use crate::sip::message::{Method, Request, Response};
 use crate::sip::transaction::ServerTxKey;
@@ -31,6 +34,7 @@ impl Call {
             Method::Invite | Method::Update => self.on_remote_offer(env, tx, &request),
             Method::Refer => self.on_refer(env, tx, &request),
             Method::Notify => self.on_notify(env, tx, &request),
+            Method::Prack => self.on_prack(env, tx, &request),
             Method::Options | Method::Info => self.respond_in_dialog(env, tx, &request, 200, None),
             Method::Extension(_) => self.respond_in_dialog(env, tx, &request, 501, None),
             _ => self.respond_in_dialog(env, tx, &request, 405, None),
@@ -47,17 +51,34 @@ impl Call {
     }
 
     /// re-INVITE / UPDATE: answer with the mirrored direction (same SDP version when nothing
-    /// changed); a 2xx to a re-INVITE is retransmitted until its ACK like the first one. A
-    /// re-INVITE of ours in flight makes it glare: 491 (§14.2).
+    /// changed); a 2xx to a re-INVITE is retransmitted until its ACK like the first one. An
+    /// INVITE of ours in flight makes it glare: 491 (§14.2, RFC 3311 §5.2 for an UPDATE with
+    /// an offer).
     fn on_remote_offer(&mut self, env: &mut CallEnv<'_>, tx: ServerTxKey, request: &Request) {
-        let ours_in_flight = self.reinvite.as_ref().is_some_and(|r| r.tx.is_some());
-        if request.method == Method::Invite && (ours_in_flight || self.uas_2xx.is_some()) {
+        let invite = request.method == Method::Invite;
+        let has_offer = !request.body.is_empty();
+        let our_invite_out = self.reinvite.as_ref().is_some_and(|r| {
+            r.tx.is_some() && r.sent.as_ref().is_some_and(|s| s.method == Method::Invite)
+        });
+        if (invite || has_offer) && (our_invite_out || self.uas_2xx.is_some()) {
             return self.respond_in_dialog(env, tx, request, 491, None);
         }
-        let Some(body) = self.media.answer_reoffer(&request.body, self.hold.ours()) else {
-            return self.respond_in_dialog(env, tx, request, 488, None);
+        let session = match self.negotiate_session(env, request) {
+            Ok(session) => session,
+            Err(min_se) => {
+                let min_se = min_se.to_string();
+                return self.respond_in_dialog(env, tx, request, 422, Some(("Min-SE", &min_se)));
+            }
         };
-        if !request.body.is_empty() {
+        let body = if invite || has_offer {
+            match self.media.answer_reoffer(&request.body, self.hold.ours()) {
+                Some(body) => Some(body),
+                None => return self.respond_in_dialog(env, tx, request, 488, None),
+            }
+        } else {
+            None
+        };
+        if has_offer {
             self.hold.remote = self
                 .media
                 .remote
@@ -73,9 +94,12 @@ impl Call {
         response.headers.push("Allow", ALLOW);
         response.headers.push("Supported", SUPPORTED);
         response.headers.push("Server", env.ua.user_agent());
-        response.headers.content_type = Some("application/sdp".into());
-        response.body = body.into_bytes();
-        if request.method == Method::Invite {
+        if let Some(body) = body {
+            response.headers.content_type = Some("application/sdp".into());
+            response.body = body.into_bytes();
+        }
+        self.apply_session(env, request, &mut response, session);
+        if invite {
             self.start_2xx(env, &response, false);
         }
         self.respond_on(tx, response);

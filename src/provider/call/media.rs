@@ -16,6 +16,17 @@ pub struct CallMedia {
     /// The description we last sent, while a re-offer may need it again.
     pub local_sdp: Option<String>,
     pub remote: Option<RemoteMedia>,
+    /// Where the peer's answer came from before the 2xx (early media), if it did.
+    pub early: Option<EarlyAnswer>,
+}
+
+/// A 18x that carried the peer's SDP (RFC 3261 §13.2.1, RFC 3262).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EarlyAnswer {
+    /// An unreliable 18x: early media, but the 2xx still brings the answer.
+    Unreliable,
+    /// A reliable 18x (PRACKed): the answer; offer/answer is complete.
+    Reliable,
 }
 
 impl CallMedia {
@@ -26,6 +37,7 @@ impl CallMedia {
             origin,
             local_sdp: None,
             remote: None,
+            early: None,
         }
     }
 
@@ -52,6 +64,23 @@ impl CallMedia {
         let offer = sdp::build_offer_with(&self.origin, rtp, direction);
         self.local_sdp = Some(offer.clone());
         Some(offer)
+    }
+
+    /// The peer's media changed (an answer, an offer, early media in a 18x). Every change goes
+    /// through here: this is where the call's media endpoint learns where to send RTP.
+    pub fn set_remote(&mut self, remote: RemoteMedia) {
+        self.remote = Some(remote);
+    }
+
+    /// An offer that only refreshes the session (RFC 4028 re-INVITE): the description we last
+    /// sent, same version, when nothing changed; a new version otherwise (RFC 3264 §8).
+    pub fn refresh_offer(&mut self, direction: Direction) -> Option<String> {
+        let rtp = self.local_rtp?;
+        let offer = sdp::build_offer_with(&self.origin, rtp, direction);
+        match &self.local_sdp {
+            Some(last) if same_but_version(last, &offer) => Some(last.clone()),
+            _ => self.offer_with(direction),
+        }
     }
 
     /// Returns the port pair to the allocator.
@@ -83,7 +112,7 @@ impl CallMedia {
                 .ok()?
                 .0
         };
-        self.remote = Some(remote);
+        self.set_remote(remote);
         self.local_sdp = Some(answer.clone());
         Some(answer)
     }

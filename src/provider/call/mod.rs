@@ -15,20 +15,24 @@
 //! own state. Files: `uac` (outbound INVITE, CANCEL, ACK, auth retries, lineDial), `uas`
 //! (offer, accept, answer with 2xx retransmission, reject, redirect, forwarding on no answer,
 //! the caller's CANCEL), `in_dialog` (BYE, re-INVITE/UPDATE, INFO ... from the peer; our BYE),
-//! `hold` (our re-INVITEs: hold, unhold, glare), `transfer` (REFER both ways, NOTIFY), `news`
-//! (what related calls tell each other), `media` (SDP and the RTP lease), `report` (TAPI
-//! states, completions, the end of the call), `features` (LINECALLFEATURE_ now valid),
-//! `dialog` (RFC 3261 §12 state), `recovery` (the call journal's record, and calls rebuilt
-//! from it after a crash).
+//! `hold` (our re-INVITEs and UPDATEs: hold, unhold, session refresh, glare), `transfer`
+//! (REFER both ways, NOTIFY), `news` (what related calls tell each other), `media` (SDP and the
+//! RTP lease), `early_media` (the SDP of 18x responses), `prack` (RFC 3262 reliable
+//! provisionals both ways), `session_timer` (RFC 4028), `report` (TAPI states, completions,
+//! the end of the call), `features` (LINECALLFEATURE_ now valid), `dialog` (RFC 3261 §12
+//! state), `recovery` (the call journal's record, and calls rebuilt from it after a crash).
 
 pub mod dialog;
+mod early_media;
 mod features;
 mod hold;
 mod in_dialog;
 mod media;
 mod news;
+mod prack;
 mod recovery;
 mod report;
+mod session_timer;
 mod transfer;
 mod uac;
 mod uas;
@@ -55,11 +59,26 @@ use hold::{Hold, ReInvite};
 use media::CallMedia;
 pub use news::News;
 pub use recovery::{BadRecord, Recovery};
+use session_timer::SessionTimer;
 pub use transfer::ReferTarget;
 use transfer::{ReferIn, ReferOut};
 use uac::Uac;
 pub use uas::RING_PERIOD;
 use uas::{Retransmit2xx, Uas};
+
+/// Why a new INVITE for `cfg`'s line is refused before anybody sees it: `(status, header,
+/// value)`. 421 when the line requires reliable provisionals the caller cannot do (RFC 3262
+/// §3), 422 when the caller asks for a session interval below our Min-SE (RFC 4028 §9).
+pub fn refusal(
+    invite: &Request,
+    cfg: &crate::config::LineConfig,
+) -> Option<(u16, &'static str, String)> {
+    if prack::refuses_without_100rel(invite, cfg) {
+        return Some((421, "Require", "100rel".into()));
+    }
+    let min_se = cfg.min_se.max(session_timer::FLOOR_SECS);
+    session_timer::too_small(invite, min_se).map(|m| (422, "Min-SE", m.to_string()))
+}
 
 /// What a call asks its provider to do.
 #[derive(Debug)]
@@ -100,6 +119,8 @@ pub enum Purpose {
     Refer,
     /// Our NOTIFY about a REFER the peer sent us.
     Notify,
+    /// Our PRACK for a reliable 18x (RFC 3262).
+    Prack,
 }
 
 /// How a client transaction of the call failed.
@@ -209,6 +230,8 @@ pub struct Call {
     refer_out: Option<Box<ReferOut>>,
     /// A REFER the peer sent us, while we NOTIFY it about the new call.
     refer_in: Option<Box<ReferIn>>,
+    /// RFC 4028 session timer.
+    session: SessionTimer,
     related: Option<Relation>,
     /// We cleared the call ourselves after a transfer: its end shows no DISCONNECTED.
     transferred: bool,
@@ -248,6 +271,7 @@ impl Call {
             reinvite_ack: None,
             refer_out: None,
             refer_in: None,
+            session: SessionTimer::new(session_timer::FLOOR_SECS),
             related: None,
             transferred: false,
             released: false,
@@ -268,6 +292,8 @@ impl Call {
             self.refer_out.as_ref().and_then(|r| r.deadline),
             self.no_answer_deadline(),
             self.ring_deadline(),
+            self.reliable_deadline(),
+            self.session_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -302,6 +328,12 @@ impl Call {
         if self.ring_deadline().is_some_and(|at| at <= now) {
             self.ring(env);
         }
+        if self.reliable_deadline().is_some_and(|at| at <= now) {
+            self.on_reliable_timer(env);
+        }
+        if self.session_deadline().is_some_and(|at| at <= now) {
+            self.on_session_timer(env);
+        }
     }
 
     /// A response to one of our client transactions.
@@ -321,6 +353,9 @@ impl Call {
             Purpose::ReInvite => self.on_reinvite_response(env, key, response),
             Purpose::Refer => self.on_refer_response(env, &response),
             Purpose::Notify => {}
+            Purpose::Prack => {
+                tracing::debug!(call = %self.id, status = response.status, "PRACK answered")
+            }
         }
     }
 
@@ -334,7 +369,7 @@ impl Call {
     ) {
         match purpose {
             Purpose::Invite => self.on_invite_failure(env, key, failure),
-            Purpose::Cancel | Purpose::Notify => {}
+            Purpose::Cancel | Purpose::Notify | Purpose::Prack => {}
             Purpose::Bye => self.on_bye_done(env),
             Purpose::ReInvite => self.on_reinvite_failure(env, key),
             Purpose::Refer => self.on_refer_failed(),

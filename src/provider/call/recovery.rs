@@ -124,6 +124,7 @@ impl Call {
                 invite_tx: None,
                 auth_attempts: 0,
                 ack: None,
+                rseqs: Vec::new(),
             }))
         } else {
             Leg::Uas(Box::new(Uas {
@@ -131,6 +132,8 @@ impl Call {
                 server_tx: None,
                 no_answer: None,
                 ring: None,
+                reliable: None,
+                answer_after_prack: None,
             }))
         };
         let info = ProviderCallInfo {
@@ -160,12 +163,8 @@ impl Call {
             }
             Recovery::Keep => {
                 call.report_state(call.settled_state());
-                let goal = if call.hold.local {
-                    Goal::Hold
-                } else {
-                    Goal::Unhold
-                };
-                call.start_reinvite(env, goal, None);
+                // RFC 4028's refresh: the same hold state, our session at its next version.
+                call.start_reinvite(env, Goal::Refresh, None);
             }
         }
         Ok((call, recovery))

@@ -18,7 +18,7 @@ use crate::sip::codec;
 use crate::sip::message::{Method, NameAddr, Request, Response, Uri};
 use crate::tapi::{LineErr, RequestId, LINEERR_INVALCALLSTATE, LINEERR_OPERATIONFAILED};
 
-use super::{Action, Call, CallEnv, News, Op, Phase, Purpose};
+use super::{Action, Call, CallEnv, News, Op, Purpose};
 use crate::provider::auth::authenticated_retry;
 use crate::provider::build::ALLOW;
 
@@ -63,7 +63,7 @@ impl Call {
         request: RequestId,
         target: ReferTarget,
     ) -> Result<(), LineErr> {
-        if self.phase != Phase::Connected || self.refer_out.is_some() || self.reinvite.is_some() {
+        if !self.may_reinvite() {
             return Err(LINEERR_INVALCALLSTATE);
         }
         let uri = match &target {
@@ -242,9 +242,22 @@ impl Call {
             .get("Refer-To")
             .and_then(|v| codec::parse_name_addr(v).ok())
             .map(|n| n.uri);
-        let Some(target) = target else {
+        let Some(mut target) = target else {
             return self.respond_in_dialog(env, tx, refer, 400, None);
         };
+        // RFC 3892 §3: the triggered request carries the REFER's Referred-By (the target's
+        // URI headers become headers of that INVITE).
+        let named = |name: &str| {
+            target
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        };
+        if let Some(by) = refer.headers.get("Referred-By") {
+            if !named("Referred-By") && !named("b") {
+                target.headers.push(("Referred-By".into(), by.to_string()));
+            }
+        }
         self.respond_in_dialog(env, tx, refer, 202, None);
         self.refer_in = Some(Box::new(ReferIn {
             id: refer.headers.cseq.seq,

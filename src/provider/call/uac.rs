@@ -5,7 +5,8 @@
 
 use bytes::Bytes;
 
-use crate::sdp::{self, SdpOrigin};
+use crate::config::ReliableProvisionals;
+use crate::sdp::SdpOrigin;
 use crate::sip::message::{Method, NameAddr, Request, Response, Uri};
 use crate::sip::transaction::ClientTxKey;
 use crate::sip::transport::Peer;
@@ -17,6 +18,8 @@ use crate::tapi::{
 
 use super::dialog::{Dialog, DialogKey};
 use super::media::CallMedia;
+use super::prack::Provisional;
+use super::session_timer::SessionTimer;
 use super::transfer::unescape;
 use super::{Action, Call, CallEnv, Leg, News, Op, Phase, Purpose, Relation, TxFailure};
 use crate::provider::auth::authenticated_retry;
@@ -32,6 +35,8 @@ pub(super) struct Uac {
     pub auth_attempts: u32,
     /// The ACK for the 2xx, re-sent for each retransmitted 2xx (§13.2.2.4).
     pub ack: Option<(Bytes, Peer)>,
+    /// RFC 3262 §4: per early dialog (the peer's tag), the RSeq of the last reliable 18x.
+    pub rseqs: Vec<(String, u32)>,
 }
 
 impl Call {
@@ -82,10 +87,12 @@ impl Call {
             invite_tx: None,
             auth_attempts: 0,
             ack: None,
+            rseqs: Vec::new(),
         }));
         let peer = ua.line.proxy_peer();
         let mut call = Call::blank(id, line, leg, Phase::DialTone, dialog, peer, media, info);
         call.related = related;
+        call.session = SessionTimer::new(cfg.min_se);
         Ok(call)
     }
 
@@ -147,6 +154,10 @@ impl Call {
         for (name, value) in uri_headers {
             invite.headers.push(&name, unescape(&value));
         }
+        if env.ua.line.cfg.reliable_provisionals == ReliableProvisionals::Required {
+            invite.headers.push("Require", "100rel");
+        }
+        self.add_session_headers(env, &mut invite);
         invite.headers.content_type = Some("application/sdp".into());
         invite.body = offer.into_bytes();
         if let Some(uac) = self.uac() {
@@ -186,6 +197,17 @@ impl Call {
         if !current && !response.is_success() {
             return; // a late answer to an attempt we replaced
         }
+        if response.status == 422 && self.retry_invite_for_interval(env, &response) {
+            return; // RFC 4028 §7.3: asked again with a longer interval
+        }
+        let provisional = if response.is_provisional() {
+            self.accept_provisional(env, &response)
+        } else {
+            Provisional::Unreliable
+        };
+        if provisional == Provisional::Discard {
+            return;
+        }
         if let Some(request) = self
             .take_pending(Op::MakeCall)
             .or_else(|| self.take_pending(Op::Dial))
@@ -201,6 +223,7 @@ impl Call {
             self.tell(referrer, news);
         }
         if response.is_provisional() {
+            self.on_early_sdp(&response, provisional == Provisional::Reliable);
             self.on_invite_provisional(&response);
         } else if response.is_success() {
             self.on_invite_success(env, response);
@@ -249,12 +272,10 @@ impl Call {
             self.send_bye(env);
             return;
         }
-        match sdp::parse_answer(&response.body) {
-            Ok(remote) => {
-                self.media.remote = Some(remote);
+        match self.take_final_answer(&response) {
+            Ok(()) => {
                 self.phase = Phase::Connected;
-                // Our offer is rebuilt from the origin and the lease if a re-INVITE needs it.
-                self.media.local_sdp = None;
+                self.on_session_answer(env, &response);
                 self.report_state(CallState::Connected(ConnectedMode::ACTIVE));
                 self.report_info(CallInfoStates::CONNECTEDID);
             }
@@ -269,13 +290,15 @@ impl Call {
     /// §13.2.2.4: the ACK for a 2xx is sent outside any transaction, with the INVITE's
     /// credentials (§22.1), and kept for the 2xx's retransmissions.
     fn send_ack(&mut self, env: &mut CallEnv<'_>) {
-        let (mut ack, to) = env.ua.in_dialog_request(
-            env.ids,
-            &self.dialog,
-            Method::Ack,
-            self.dialog.local_cseq,
-            self.peer,
-        );
+        // The INVITE's CSeq number, whatever PRACKs came after it (§13.2.2.4).
+        let fallback = self.dialog.local_cseq;
+        let cseq = self
+            .uac()
+            .and_then(|u| u.invite.as_deref())
+            .map_or(fallback, |i| i.headers.cseq.seq);
+        let (mut ack, to) =
+            env.ua
+                .in_dialog_request(env.ids, &self.dialog, Method::Ack, cseq, self.peer);
         if let Some(invite) = self.uac().and_then(|u| u.invite.as_deref()) {
             for name in ["Authorization", "Proxy-Authorization"] {
                 if let Some(value) = invite.headers.get(name) {
@@ -369,11 +392,18 @@ impl Call {
         self.dialog.local_cseq = retry.headers.cseq.seq;
         if let Some(uac) = self.uac() {
             uac.auth_attempts += 1;
+        }
+        self.resend_invite(retry);
+        true
+    }
+
+    /// Sends `retry` as the new attempt of our INVITE (answers to the old one are ignored).
+    pub(super) fn resend_invite(&mut self, retry: Request) {
+        if let Some(uac) = self.uac() {
             uac.invite_tx = ClientTxKey::for_request(&retry);
             uac.invite = Some(Box::new(retry.clone()));
         }
         let peer = self.peer;
         self.send(retry, peer, Purpose::Invite);
-        true
     }
 }

@@ -16,6 +16,8 @@ use crate::tapi::{
 
 use super::dialog::{Dialog, DialogKey};
 use super::media::CallMedia;
+use super::prack::ReliableOut;
+use super::session_timer::SessionTimer;
 use super::{Action, Call, CallEnv, Leg, Op, Phase};
 use crate::provider::build::{ALLOW, SUPPORTED};
 
@@ -28,6 +30,10 @@ pub(super) struct Uas {
     pub no_answer: Option<(Instant, Uri)>,
     /// While offered: when the next ring is, and its count (LINE_LINEDEVSTATE(RINGING)).
     pub ring: Option<(Instant, u32)>,
+    /// Our reliable 18x (RFC 3262), once sent.
+    pub reliable: Option<Box<ReliableOut>>,
+    /// lineAnswer's 2xx body, held until the PRACK of a reliable 18x with our offer (§3).
+    pub answer_after_prack: Option<String>,
 }
 
 /// How often an offered call rings (api.md: RINGING every 6 s).
@@ -77,9 +83,13 @@ impl Call {
             server_tx: Some(tx),
             no_answer: None,
             ring: None,
+            reliable: None,
+            answer_after_prack: None,
         }));
         let media = CallMedia::new(SdpOrigin::new(id.0, media_ip));
-        Call::blank(id, line, leg, Phase::Offering, dialog, source, media, info)
+        let mut call = Call::blank(id, line, leg, Phase::Offering, dialog, source, media, info);
+        call.session = SessionTimer::new(env.ua.line.cfg.min_se);
+        call
     }
 
     /// Offers the call to TAPI: OFFERING, then 180 Ringing. With `no_answer`, it is forwarded
@@ -92,7 +102,7 @@ impl Call {
         self.report_state(CallState::Offering(OfferingMode::ACTIVE));
         self.ring(env);
         if let Some(ringing) = self.response_to_invite(env, 180) {
-            self.respond_invite(ringing);
+            self.send_provisional(env, ringing);
         }
     }
 
@@ -185,7 +195,7 @@ impl Call {
         self.end(env, Some(DisconnectMode::FORWARDED));
     }
 
-    fn uas(&self) -> Option<&Uas> {
+    pub(super) fn uas(&self) -> Option<&Uas> {
         match &self.leg {
             Leg::Uas(uas) => Some(uas),
             Leg::Uac(_) => None,
@@ -209,23 +219,30 @@ impl Call {
         env: &mut CallEnv<'_>,
         request: RequestId,
     ) -> Result<(), LineErr> {
-        if !matches!(self.phase, Phase::Offering | Phase::Accepted) {
+        let answering = self.has_pending(Op::Answer);
+        if !matches!(self.phase, Phase::Offering | Phase::Accepted) || answering {
             return Err(LINEERR_INVALCALLSTATE);
         }
-        let lease = env.media.allocate().map_err(|err| {
-            tracing::warn!(%err, "no media port to answer a call");
-            LINEERR_RESOURCEUNAVAIL
-        })?;
+        if self.media.lease.is_none() {
+            let lease = env.media.allocate().map_err(|err| {
+                tracing::warn!(%err, "no media port to answer a call");
+                LINEERR_RESOURCEUNAVAIL
+            })?;
+            self.media.adopt(lease);
+        }
         self.pending.push((request, Op::Answer));
-        self.media.adopt(lease);
         let offer = self
             .uas()
             .and_then(|u| u.invite.as_ref())
             .map(|r| r.body.clone())
             .unwrap_or_default();
         let body = if offer.is_empty() {
-            // No offer in the INVITE: ours goes in the 200, the answer comes in the ACK.
-            self.media.offer().unwrap_or_default()
+            // No offer in the INVITE: ours goes in the 200 (or went in a reliable 18x, RFC 3262
+            // §5: the same description), the answer comes in the ACK (or came in the PRACK).
+            match self.media.local_sdp.clone() {
+                Some(sent) => sent,
+                None => self.media.offer().unwrap_or_default(),
+            }
         } else {
             match self.answer_offer(&offer) {
                 Some(answer) => answer,
@@ -236,6 +253,12 @@ impl Call {
                 }
             }
         };
+        if self.answer_waits_for_prack() {
+            if let Leg::Uas(uas) = &mut self.leg {
+                uas.answer_after_prack = Some(body);
+            }
+            return Ok(());
+        }
         self.send_answer(env, body);
         Ok(())
     }
@@ -245,7 +268,7 @@ impl Call {
         let rtp = self.media.local_rtp?;
         match sdp::answer_offer(offer, &self.media.origin, rtp) {
             Ok((answer, remote)) => {
-                self.media.remote = Some(remote);
+                self.media.set_remote(remote);
                 Some(answer)
             }
             Err(err) => {
@@ -261,6 +284,11 @@ impl Call {
         };
         response.headers.content_type = Some("application/sdp".into());
         response.body = body.clone().into_bytes();
+        if let Some(invite) = self.uas().and_then(|u| u.invite.as_deref()).cloned() {
+            // The caller's interval was checked before it was offered (422 there).
+            let session = self.negotiate_session(env, &invite).ok().flatten();
+            self.apply_session(env, &invite, &mut response, session);
+        }
         self.media.local_sdp = Some(body);
         self.phase = Phase::Answering { hang_up: false };
         self.start_2xx(env, &response, true);
@@ -329,7 +357,7 @@ impl Call {
         };
         if self.media.remote.is_none() {
             match sdp::parse_answer(&ack.body) {
-                Ok(remote) => self.media.remote = Some(remote),
+                Ok(remote) => self.media.set_remote(remote),
                 Err(err) => {
                     tracing::info!(call = %self.id, %err, "ACK without a usable SDP answer: hanging up");
                     self.send_bye(env);
@@ -358,7 +386,7 @@ impl Call {
         if !ack.body.is_empty() {
             if let Ok(remote) = sdp::parse_answer(&ack.body) {
                 self.hold.remote = super::hold::holds_us(remote.direction);
-                self.media.remote = Some(remote);
+                self.media.set_remote(remote);
             }
             self.report_settled();
         }
@@ -410,7 +438,7 @@ impl Call {
     }
 
     /// A response to the call's INVITE with our To tag, Contact, Allow and Server header.
-    fn response_to_invite(&self, env: &CallEnv<'_>, status: u16) -> Option<Response> {
+    pub(super) fn response_to_invite(&self, env: &CallEnv<'_>, status: u16) -> Option<Response> {
         let invite = self.uas()?.invite.as_ref()?;
         let mut response = Response::for_request(invite, status, Some(&self.dialog.key.local_tag));
         if (101..300).contains(&status) {
@@ -428,7 +456,7 @@ impl Call {
         Some(response)
     }
 
-    fn respond_invite(&mut self, response: Response) {
+    pub(super) fn respond_invite(&mut self, response: Response) {
         if let Some(tx) = self.uas().and_then(|u| u.server_tx.clone()) {
             self.respond_on(tx, response);
         }

@@ -557,6 +557,11 @@ fn being_transferred_by_refer_places_the_new_call_and_notifies_the_referrer() {
         .find(|r| r.method == Method::Invite)
         .unwrap();
     assert_eq!(new_invite.uri.to_string(), "sip:5000@example.org");
+    assert_eq!(
+        new_invite.headers.get("Referred-By"),
+        Some("<sip:2000@example.org>"),
+        "copied from the REFER (RFC 3892 §3)"
+    );
     let messages = sim.messages(owner.conn);
     assert_eq!(messages[0].dw_message_id, LINE_APPNEWCALL);
     let new_call = HCall(messages[0].dw_param2);

@@ -278,6 +278,7 @@ fn phone_app(sim: &mut Sim, options: u32) -> (ConnId, HPhoneApp) {
             api_version: API_VERSION_HIGH,
             options,
             completion_key: 0,
+            resumable: false,
         },
     ) {
         Ok(Answer::PhoneInitialized { app, num_devs, .. }) => {
@@ -425,7 +426,7 @@ fn phone_apps_in_event_mode_fetch_with_phone_get_message() {
     let phone = phone_open(&mut sim, conn, app, PHONEPRIVILEGE_OWNER).unwrap();
     hook(&mut sim, conn, phone, PHONEHOOKSWITCHMODE_MIC).unwrap();
     match sim.call(conn, Fn::PhoneGetMessage { app, timeout: 0 }) {
-        Ok(Answer::Message(m)) => assert_eq!(m.dw_message_id, PHONE_REPLY),
+        Ok(Answer::Message(m, _)) => assert_eq!(m.dw_message_id, PHONE_REPLY),
         other => panic!("{other:?}"),
     }
     assert_eq!(

@@ -5,15 +5,23 @@
 mod admission;
 mod control;
 mod devices;
+mod early_media;
 mod inbound;
 mod journal;
 mod outbound;
+mod prack;
 mod registration;
+mod requests;
+mod session_timers;
+mod sessions;
 mod timers;
+mod transport;
 
 use crate::sip::message::{Method, Request, Response, SipMessage};
 use crate::tapi::consts::*;
-use crate::tapi::{Answer, CallState, ConnId, HCall, HLine, HLineApp, LineMessage, Request as Fn};
+use crate::tapi::{
+    Answer, CallInfoAnswer, CallState, ConnId, HCall, HLine, HLineApp, LineMessage, Request as Fn,
+};
 
 use super::{Sim, SipPeer};
 
@@ -34,6 +42,7 @@ pub fn open_app(sim: &mut Sim, privileges: u32) -> App {
             api_version: API_VERSION_HIGH,
             options: LINEINITIALIZEEXOPTION_USEHIDDENWINDOW,
             completion_key: 0,
+            resumable: false,
         },
     ) else {
         panic!("lineInitializeEx failed")
@@ -138,4 +147,56 @@ pub fn response_with(messages: &[SipMessage], status: u16) -> Response {
             _ => None,
         })
         .unwrap_or_else(|| panic!("no {status} among {:?}", statuses(messages)))
+}
+
+/// lineGetCallInfo of `call`.
+pub fn call_info(sim: &mut Sim, app: &App, call: HCall) -> CallInfoAnswer {
+    match sim.call(app.conn, Fn::LineGetCallInfo { call }) {
+        Ok(Answer::CallInfo(info)) => *info,
+        other => panic!("lineGetCallInfo: {other:?}"),
+    }
+}
+
+/// `message` with the extra header lines `headers` ("Name: value").
+pub fn with_headers<M: HasHeaders>(mut message: M, headers: &[&str]) -> M {
+    for line in headers {
+        let (name, value) = line.split_once(':').expect("Name: value");
+        message.headers_mut().push(name.trim(), value.trim());
+    }
+    message
+}
+
+/// Requests and responses alike, for [`with_headers`].
+pub trait HasHeaders {
+    fn headers_mut(&mut self) -> &mut crate::sip::message::Headers;
+}
+
+impl HasHeaders for Request {
+    fn headers_mut(&mut self) -> &mut crate::sip::message::Headers {
+        &mut self.headers
+    }
+}
+
+impl HasHeaders for Response {
+    fn headers_mut(&mut self) -> &mut crate::sip::message::Headers {
+        &mut self.headers
+    }
+}
+
+/// The requests among `messages` (responses dropped).
+pub fn requests(messages: Vec<SipMessage>) -> Vec<Request> {
+    messages
+        .into_iter()
+        .filter_map(|m| match m {
+            SipMessage::Request(r) => Some(r),
+            SipMessage::Response(_) => None,
+        })
+        .collect()
+}
+
+/// An SDP like the peer's but receiving RTP on `port`, with PCMU only.
+pub fn peer_sdp_on(port: u16) -> String {
+    format!(
+        "v=0\r\no=- 7 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
+    )
 }

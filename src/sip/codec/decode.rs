@@ -66,6 +66,22 @@ pub fn decode(bytes: &[u8]) -> Result<SipMessage, DecodeError> {
         .map_err(|refusal| refusal.into_error(is_request, &lines))
 }
 
+/// The ready `status` response to the request whose head (start line and headers, the body
+/// need not be there) is `head`; `None` when it is no request we can answer. Stream framing
+/// uses it for a message it cannot cut (two Content-Lengths: 400) or will not take (413).
+pub fn refuse(head: &[u8], status: u16, reason: &str) -> Option<Vec<u8>> {
+    let parts = split_message(head)?;
+    if !matches!(
+        start_line::parse(parts.start_line),
+        Ok(StartLine::Request { .. })
+    ) {
+        return None;
+    }
+    let block = normalize_headers(parts.headers)?;
+    let lines = header_lines::split(&block).ok()?;
+    Some(response_to(status, reason, &lines))
+}
+
 fn unparseable(why: &str) -> DecodeError {
     DecodeError::Unparseable(why.to_string())
 }

@@ -1,14 +1,17 @@
-//! TCP stream framing (RFC 3261 §18.3): a message ends Content-Length bytes after its empty
-//! line. CRLF keep-alives between messages are recognised (RFC 5626 §3.5.1: a CRLFCRLF ping
-//! is answered with a CRLF pong). A message over 64 KiB, or one without exactly one valid
-//! Content-Length, ends the connection: the stream cannot be cut (RFC 4475 §3.3.9).
+//! TCP/TLS stream framing (RFC 3261 §18.3): a message ends Content-Length bytes after its
+//! empty line. CRLF keep-alives between messages are recognised (RFC 5626 §3.5.1: a CRLFCRLF
+//! ping is answered with a CRLF pong). A message over the limit (64 KiB unless configured), or
+//! one without exactly one valid Content-Length, ends the connection: the stream cannot be cut
+//! (RFC 4475 §3.3.9). Before it closes, the driver answers such a request
+//! ([`FramingError::answer`], [`StreamFramer::pending_head`], `codec::refuse`): 400 for the
+//! Content-Length, 413 for the size (RFC 3261 §21.4.11).
 //!
 //! The framer only finds where a message ends (the empty line, then Content-Length); it does
 //! not parse it. `decode` parses each frame once.
 
 use super::normalize::{find_head_end, full_name};
 
-/// Largest message (head + body) we accept on a stream.
+/// Largest message (head + body) taken on a stream by default (`sip.max_message_bytes`).
 pub const MAX_MESSAGE: usize = 64 * 1024;
 
 /// One unit cut from the stream.
@@ -25,7 +28,7 @@ pub enum Frame {
 /// Why the stream cannot be framed; the connection should be closed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FramingError {
-    #[error("message larger than {MAX_MESSAGE} bytes")]
+    #[error("message larger than the limit")]
     TooLarge,
     #[error("message without a valid Content-Length on a stream")]
     NoContentLength,
@@ -33,15 +36,49 @@ pub enum FramingError {
     DuplicateContentLength,
 }
 
+impl FramingError {
+    /// The status and reason a request refused for this gets before the connection closes.
+    pub fn answer(&self) -> (u16, &'static str) {
+        match self {
+            FramingError::TooLarge => (413, "Request Entity Too Large"),
+            FramingError::NoContentLength => (400, "Missing or Bad Content-Length"),
+            FramingError::DuplicateContentLength => (400, "Multiple Content-Length Headers"),
+        }
+    }
+}
+
 /// Accumulates stream bytes and cuts them into frames.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StreamFramer {
     buf: Vec<u8>,
+    limit: usize,
+}
+
+impl Default for StreamFramer {
+    fn default() -> Self {
+        StreamFramer::with_limit(MAX_MESSAGE)
+    }
 }
 
 impl StreamFramer {
     pub fn new() -> Self {
         StreamFramer::default()
+    }
+
+    /// A framer taking messages of at most `limit` bytes (head and body).
+    pub fn with_limit(limit: usize) -> Self {
+        StreamFramer {
+            buf: Vec::new(),
+            limit,
+        }
+    }
+
+    /// The complete head (through its empty line) at the start of the buffer, if there is
+    /// one: after an error, the head of the message that could not be framed.
+    pub fn pending_head(&self) -> Option<&[u8]> {
+        let start = self.buf.iter().position(|b| !matches!(b, b'\r' | b'\n'))?;
+        let (_, body_start) = find_head_end(&self.buf[start..])?;
+        Some(&self.buf[start..start + body_start])
     }
 
     pub fn push(&mut self, data: &[u8]) {
@@ -59,7 +96,7 @@ impl StreamFramer {
             return Ok(Some(frame));
         }
         let Some((head_end, body_start)) = find_head_end(&self.buf) else {
-            if self.buf.len() > MAX_MESSAGE {
+            if self.buf.len() > self.limit {
                 return Err(FramingError::TooLarge);
             }
             return Ok(None);
@@ -68,7 +105,7 @@ impl StreamFramer {
         let total = body_start
             .checked_add(length)
             .ok_or(FramingError::TooLarge)?;
-        if total > MAX_MESSAGE {
+        if total > self.limit {
             return Err(FramingError::TooLarge);
         }
         if self.buf.len() < total {

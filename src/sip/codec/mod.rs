@@ -41,7 +41,8 @@
 //!
 //! # What a peer gets
 //!
-//! A request that cannot be used gets a ready response in [`DecodeError::BadRequest`]: 400 for
+//! A request that cannot be used gets a ready response in [`DecodeError::BadRequest`] (with a
+//! To tag of its own, §8.2.6.2, derived from the request so a retransmission gets the same): 400 for
 //! a malformed request line, a missing or unreadable mandatory header, a repeated single-value
 //! header, a bad Content-Length or a CSeq method that differs from the request's (§8.1.1.5);
 //! 416 for an unknown Request-URI scheme (§8.2.2.1); 505 for another SIP version. Anything else
@@ -61,7 +62,7 @@ mod values;
 #[cfg(test)]
 mod tests;
 
-pub use decode::decode;
+pub use decode::{decode, refuse};
 pub use encode::{encode, encode_request, encode_response};
 pub use framing::{Frame, FramingError, StreamFramer, MAX_MESSAGE};
 

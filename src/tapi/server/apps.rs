@@ -1,28 +1,41 @@
 //! Applications: lineInitializeEx, lineShutdown, lineNegotiateAPIVersion, lineGetDevCaps, and
-//! what happens when a connection goes away.
+//! what happens when a connection goes away (resumable apps are kept: see `sessions`).
 
 use std::time::Instant;
 
 use crate::tapi::consts::*;
 use crate::tapi::{
-    Answer, ConnId, DeviceId, HLineApp, LineErr, LineProvider, NotifyMode, Output,
+    Answer, ConnId, DeviceId, HLineApp, LineErr, LineProvider, NotifyMode, Output, SessionId,
     LINEERR_BADDEVICEID, LINEERR_INCOMPATIBLEAPIVERSION, LINEERR_INVALAPPHANDLE,
     LINEERR_INVALAPPNAME, LINEERR_INVALPARAM,
 };
 
-use super::state::App;
+use super::state::{App, NewApp};
 use super::{FnResult, Tapisrv};
+
+/// The parameters of lineInitializeEx / phoneInitializeEx.
+pub(super) struct Init {
+    pub app_name: String,
+    pub api_version: u32,
+    pub options: u32,
+    pub completion_key: u32,
+    pub resumable: bool,
+}
 
 impl Tapisrv {
     pub(super) fn line_initialize_ex(
         &mut self,
         provider: &mut dyn LineProvider,
         conn: ConnId,
-        app_name: String,
-        api_version: u32,
-        options: u32,
-        completion_key: u32,
+        init: Init,
     ) -> FnResult {
+        let Init {
+            app_name,
+            api_version,
+            options,
+            completion_key,
+            resumable,
+        } = init;
         let mode = NotifyMode::from_options(options).ok_or(LINEERR_INVALPARAM)?;
         if app_name.trim().is_empty() {
             return Err(LINEERR_INVALAPPNAME);
@@ -30,25 +43,34 @@ impl Tapisrv {
         if api_version < API_VERSION_LOW {
             return Err(LINEERR_INCOMPATIBLEAPIVERSION);
         }
-        let handle = HLineApp(self.new_handle());
-        self.apps.insert(
-            handle,
-            App {
-                handle,
+        let (handle, session) = self.register_app(
+            conn,
+            NewApp {
                 phone: false,
-                conn,
                 name: app_name,
                 mode,
                 completion_key,
-                queue: Default::default(),
-                waiters: Default::default(),
+                resumable,
             },
         );
         Ok(Answer::LineInitialized {
             app: handle,
             num_devs: provider.num_lines(),
             api_version: api_version.min(API_VERSION_HIGH),
+            session,
         })
+    }
+
+    /// A new app (line or phone) on `conn`, with its session ID.
+    pub(super) fn register_app(&mut self, conn: ConnId, new: NewApp) -> (HLineApp, SessionId) {
+        let handle = HLineApp(self.new_handle());
+        let session = self.new_session_id();
+        if new.resumable {
+            self.sessions.insert(session.clone(), handle);
+        }
+        self.apps
+            .insert(handle, App::new(handle, conn, session.clone(), new));
+        (handle, session)
     }
 
     pub(super) fn line_shutdown(
@@ -66,7 +88,7 @@ impl Tapisrv {
     /// The line app's handle, if it exists and belongs to this connection.
     pub(super) fn app_of(&self, conn: ConnId, app: HLineApp) -> Result<HLineApp, LineErr> {
         match self.apps.get(&app) {
-            Some(a) if a.conn == conn && !a.phone => Ok(app),
+            Some(a) if a.on(conn) && !a.phone => Ok(app),
             _ => Err(LINEERR_INVALAPPHANDLE),
         }
     }
@@ -101,6 +123,7 @@ impl Tapisrv {
         }
         self.pending.retain(|_, p| p.app != app);
         if let Some(a) = self.apps.remove(&app) {
+            self.sessions.remove(&a.session);
             let err: crate::tapi::TapiErr = if a.phone {
                 crate::tapi::PHONEERR_INVALAPPHANDLE.into()
             } else {
@@ -120,21 +143,28 @@ impl Tapisrv {
             // After everything already queued for it (a protocol error, say).
             self.outputs.push_back(Output::Close { conn });
         }
-        let mut apps: Vec<HLineApp> = self
+        let mut apps: Vec<(HLineApp, bool)> = self
             .apps
             .values()
-            .filter(|a| a.conn == conn)
-            .map(|a| a.handle)
+            .filter(|a| a.on(conn))
+            .map(|a| (a.handle, a.resumable))
             .collect();
         apps.sort();
-        for app in apps {
-            self.shutdown_app(now, provider, app);
+        for (app, resumable) in apps {
+            if resumable {
+                self.keep_app(now, app);
+            } else {
+                self.shutdown_app(now, provider, app);
+            }
         }
     }
 
     /// Shuts down apps whose event queue overflowed during the last input.
     pub(super) fn finish_overflowed(&mut self, now: Instant, provider: &mut dyn LineProvider) {
         while let Some(app) = self.pending_shutdowns.pop() {
+            if self.apps.get(&app).is_some_and(|a| a.conn.is_none()) {
+                self.stats.overflowed += 1;
+            }
             self.shutdown_app(now, provider, app);
         }
     }

@@ -63,7 +63,7 @@ impl Tapisrv {
     /// The call handle, if it belongs to an app of this connection and its call is visible.
     pub(super) fn call_of(&self, conn: ConnId, handle: HCall) -> Result<HCall, LineErr> {
         let h = self.handles.get(&handle).ok_or(LINEERR_INVALCALLHANDLE)?;
-        let mine = self.apps.get(&h.app).is_some_and(|a| a.conn == conn);
+        let mine = self.apps.get(&h.app).is_some_and(|a| a.on(conn));
         let visible = self.calls.get(&h.call).is_some_and(|c| c.visible);
         if mine && visible {
             Ok(h.handle)

@@ -75,7 +75,7 @@ impl Tapisrv {
     pub(super) fn line_of(&self, conn: ConnId, line: HLine) -> Result<HLine, LineErr> {
         let owner = self.lines.get(&line).map(|l| l.app);
         match owner.and_then(|app| self.apps.get(&app)) {
-            Some(a) if a.conn == conn => Ok(line),
+            Some(a) if a.on(conn) => Ok(line),
             _ => Err(LINEERR_INVALLINEHANDLE),
         }
     }

@@ -8,8 +8,11 @@
 //! is not yet visible are held back); every app's messages leave in production order (one
 //! output queue).
 //!
-//! Every `handle_*` first fires what is due (lineGetMessage deadlines), so a busy connection
-//! cannot starve a waiting app's timeout.
+//! Every `handle_*` first fires what is due (lineGetMessage deadlines, the grace periods of kept
+//! sessions), so a busy connection cannot starve a waiting app's timeout.
+//!
+//! Sessions (`sessions`): every message carries its app's `seq`; resumable apps outlive their
+//! connection for a grace period and are re-attached by lineResume.
 
 mod address;
 mod apps;
@@ -19,6 +22,7 @@ mod delivery;
 mod events;
 mod lines;
 mod phones;
+mod sessions;
 mod state;
 
 #[cfg(test)]
@@ -26,11 +30,15 @@ mod tests;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 
 use crate::tapi::{
     Answer, CallId, CallOp, ConnId, DeviceId, Fault, HCall, HLine, HLineApp, HPhone, LineErr,
-    LineMessage, LineProvider, Output, ProviderEvent, ReplyTag, Request, RequestId, TapiErr,
+    LineMessage, LineProvider, Output, ProviderEvent, ReplyTag, Request, RequestId, SessionId,
+    SessionStats, TapiErr,
 };
 
 use state::{App, CallHandle, CallRecord, OpenLine, OpenPhone, Pending};
@@ -38,8 +46,11 @@ use state::{App, CallHandle, CallRecord, OpenLine, OpenPhone, Pending};
 /// Settings of TAPISRV.
 #[derive(Debug, Clone, Copy)]
 pub struct TapisrvConfig {
-    /// Messages an event-mode app may leave unfetched before it is shut down.
+    /// Messages an event-mode app may leave unfetched before it is shut down; also the bound
+    /// of a resumable app's replay buffer and of what a kept app may queue.
     pub max_event_queue: usize,
+    /// How long a resumable app is kept after its connection dropped (`api.resume_grace_s`).
+    pub resume_grace: Duration,
 }
 
 /// What a client connection does, as TAPISRV sees it.
@@ -93,6 +104,13 @@ pub struct Tapisrv {
     deferred: Vec<(HLineApp, LineMessage)>,
     /// phoneSetHookSwitch effects, carried out after its response.
     hook_changes: Vec<phones::HookChange>,
+    /// Resumable apps by session ID.
+    sessions: HashMap<SessionId, HLineApp>,
+    /// Ends of grace periods of kept apps (entries of apps resumed since are skipped).
+    session_deadlines: BinaryHeap<Reverse<(Instant, HLineApp)>>,
+    stats: SessionStats,
+    /// Session IDs: a CSPRNG seeded once from the OS (they are bearer secrets).
+    rng: StdRng,
 }
 
 impl Tapisrv {
@@ -117,6 +135,10 @@ impl Tapisrv {
             deferring: false,
             deferred: Vec::new(),
             hook_changes: Vec::new(),
+            sessions: HashMap::new(),
+            session_deadlines: BinaryHeap::new(),
+            stats: SessionStats::default(),
+            rng: StdRng::from_os_rng(),
         }
     }
 
@@ -128,6 +150,7 @@ impl Tapisrv {
         input: ClientInput,
     ) {
         self.expire_waiters(now);
+        self.expire_sessions(now, provider);
         match input {
             ClientInput::Connected { conn } => {
                 self.conns.insert(conn);
@@ -155,17 +178,24 @@ impl Tapisrv {
         event: ProviderEvent,
     ) {
         self.expire_waiters(now);
+        self.expire_sessions(now, provider);
         self.on_provider_event(now, provider, event);
         self.finish_overflowed(now, provider);
     }
 
-    /// lineGetMessage deadlines.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    /// lineGetMessage deadlines and the grace periods of kept sessions.
+    pub fn handle_timeout(&mut self, now: Instant, provider: &mut dyn LineProvider) {
         self.expire_waiters(now);
+        self.expire_sessions(now, provider);
+        self.finish_overflowed(now, provider);
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.waiter_deadlines.peek().map(|Reverse((at, _))| *at)
+        let waiter = self.waiter_deadlines.peek().map(|Reverse((at, _))| *at);
+        match (waiter, self.next_session_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     pub fn poll_output(&mut self) -> Option<Output> {
@@ -202,6 +232,29 @@ impl Tapisrv {
             Request::PhoneGetMessage { app, timeout } => {
                 let app = HLineApp(app.0);
                 return self.get_message(now, conn, tag, app, timeout, true);
+            }
+            // They answer, then replay: they write their own response.
+            Request::LineResume { session, last_seq } => {
+                let function = sessions::ResumeFn::Line;
+                let r = sessions::Resume {
+                    conn,
+                    tag,
+                    session,
+                    last_seq,
+                    function,
+                };
+                return self.resume(now, provider, r);
+            }
+            Request::PhoneResume { session, last_seq } => {
+                let function = sessions::ResumeFn::Phone;
+                let r = sessions::Resume {
+                    conn,
+                    tag,
+                    session,
+                    last_seq,
+                    function,
+                };
+                return self.resume(now, provider, r);
             }
             request => {
                 self.deferring = true;
@@ -259,13 +312,17 @@ impl Tapisrv {
                 api_version,
                 options,
                 completion_key,
+                resumable,
             } => self.phone_initialize_ex(
                 provider,
                 conn,
-                app_name,
-                api_version,
-                options,
-                completion_key,
+                apps::Init {
+                    app_name,
+                    api_version,
+                    options,
+                    completion_key,
+                    resumable,
+                },
             ),
             Request::PhoneShutdown { app } => self.phone_shutdown(now, provider, conn, app),
             Request::PhoneNegotiateApiVersion {
@@ -326,13 +383,17 @@ impl Tapisrv {
                 api_version,
                 options,
                 completion_key,
+                resumable,
             } => self.line_initialize_ex(
                 provider,
                 conn,
-                app_name,
-                api_version,
-                options,
-                completion_key,
+                apps::Init {
+                    app_name,
+                    api_version,
+                    options,
+                    completion_key,
+                    resumable,
+                },
             ),
             Request::LineShutdown { app } => self.line_shutdown(now, provider, conn, app),
             Request::LineNegotiateApiVersion {

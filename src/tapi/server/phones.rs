@@ -15,7 +15,8 @@ use crate::tapi::{
     PHONEERR_INVALPARAM, PHONEERR_INVALPHONEHANDLE, PHONEERR_INVALPRIVILEGE, PHONEERR_NOTOWNER,
 };
 
-use super::state::{App, OpenPhone, Pending, PendingKind};
+use super::apps::Init;
+use super::state::{NewApp, OpenPhone, Pending, PendingKind};
 use super::Tapisrv;
 
 /// What a phone function returns synchronously.
@@ -59,11 +60,15 @@ impl Tapisrv {
         &mut self,
         provider: &mut dyn LineProvider,
         conn: ConnId,
-        app_name: String,
-        api_version: u32,
-        options: u32,
-        completion_key: u32,
+        init: Init,
     ) -> PhoneResult {
+        let Init {
+            app_name,
+            api_version,
+            options,
+            completion_key,
+            resumable,
+        } = init;
         let mode = NotifyMode::from_options(options).ok_or(PHONEERR_INVALPARAM)?;
         if app_name.trim().is_empty() {
             return Err(PHONEERR_INVALAPPNAME);
@@ -71,24 +76,21 @@ impl Tapisrv {
         if api_version < API_VERSION_LOW {
             return Err(PHONEERR_INCOMPATIBLEAPIVERSION);
         }
-        let handle = HLineApp(self.new_handle());
-        self.apps.insert(
-            handle,
-            App {
-                handle,
+        let (handle, session) = self.register_app(
+            conn,
+            NewApp {
                 phone: true,
-                conn,
                 name: app_name,
                 mode,
                 completion_key,
-                queue: Default::default(),
-                waiters: Default::default(),
+                resumable,
             },
         );
         Ok(Answer::PhoneInitialized {
             app: HPhoneApp(handle.0),
             num_devs: provider.num_lines(),
             api_version: api_version.min(API_VERSION_HIGH),
+            session,
         })
     }
 
@@ -96,7 +98,7 @@ impl Tapisrv {
     pub(super) fn phone_app_of(&self, conn: ConnId, app: HPhoneApp) -> Result<HLineApp, PhoneErr> {
         let key = HLineApp(app.0);
         match self.apps.get(&key) {
-            Some(a) if a.conn == conn && a.phone => Ok(key),
+            Some(a) if a.on(conn) && a.phone => Ok(key),
             _ => Err(PHONEERR_INVALAPPHANDLE),
         }
     }
@@ -205,7 +207,7 @@ impl Tapisrv {
     fn phone_of(&self, conn: ConnId, phone: HPhone) -> Result<&OpenPhone, PhoneErr> {
         let open = self.phones.get(&phone).ok_or(PHONEERR_INVALPHONEHANDLE)?;
         match self.apps.get(&open.app) {
-            Some(a) if a.conn == conn => Ok(open),
+            Some(a) if a.on(conn) => Ok(open),
             _ => Err(PHONEERR_INVALPHONEHANDLE),
         }
     }

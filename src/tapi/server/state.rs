@@ -6,6 +6,7 @@ use std::time::Instant;
 use crate::tapi::{
     AddressStates, CallId, CallPrivilege, CallState, ConnId, DeviceId, HCall, HLine, HLineApp,
     HPhone, LineDevStates, LineMessage, LinePrivileges, MediaModes, NotifyMode, ReplyTag,
+    SessionId,
 };
 
 /// A lineGetMessage waiting for a message.
@@ -21,12 +22,69 @@ pub struct App {
     pub handle: HLineApp,
     /// Registered with phoneInitializeEx: a phone app.
     pub phone: bool,
-    pub conn: ConnId,
+    /// The connection it is attached to; `None` while a resumable app is kept for a resume.
+    pub conn: Option<ConnId>,
     pub name: String,
     pub mode: NotifyMode,
     pub completion_key: u32,
-    pub queue: VecDeque<LineMessage>,
+    /// Event mode: messages not fetched yet.
+    pub queue: VecDeque<Numbered>,
     pub waiters: VecDeque<Waiter>,
+    pub session: SessionId,
+    /// Kept for `api.resume_grace_s` when its connection drops.
+    pub resumable: bool,
+    /// The seq of the last message produced for it (0: none yet).
+    pub last_seq: u64,
+    /// Resumable apps: messages written (pushed, or handed out by lineGetMessage) that the
+    /// client may not have read; while detached, pushed-mode messages produced since.
+    pub replay: VecDeque<Numbered>,
+    /// Pushed modes, while detached: how many messages at the end of `replay` were never
+    /// written to any connection.
+    pub unsent: usize,
+    /// While detached: when the grace period ends.
+    pub kept_until: Option<Instant>,
+}
+
+/// A message with its seq.
+#[derive(Debug, Clone, Copy)]
+pub struct Numbered {
+    pub seq: u64,
+    pub message: LineMessage,
+}
+
+/// What lineInitializeEx / phoneInitializeEx register.
+pub struct NewApp {
+    pub phone: bool,
+    pub name: String,
+    pub mode: NotifyMode,
+    pub completion_key: u32,
+    pub resumable: bool,
+}
+
+impl App {
+    pub fn new(handle: HLineApp, conn: ConnId, session: SessionId, new: NewApp) -> App {
+        App {
+            handle,
+            phone: new.phone,
+            conn: Some(conn),
+            name: new.name,
+            mode: new.mode,
+            completion_key: new.completion_key,
+            queue: VecDeque::new(),
+            waiters: VecDeque::new(),
+            session,
+            resumable: new.resumable,
+            last_seq: 0,
+            replay: VecDeque::new(),
+            unsent: 0,
+            kept_until: None,
+        }
+    }
+
+    /// Attached to `conn`.
+    pub fn on(&self, conn: ConnId) -> bool {
+        self.conn == Some(conn)
+    }
 }
 
 pub struct OpenLine {

@@ -174,7 +174,10 @@ enum Out {
 impl H {
     fn new() -> H {
         let mut h = H {
-            srv: Tapisrv::new(TapisrvConfig { max_event_queue: 4 }),
+            srv: Tapisrv::new(TapisrvConfig {
+                max_event_queue: 4,
+                resume_grace: Duration::from_secs(30),
+            }),
             fake: Fake::default(),
             now: Instant::now(),
             next_id: 1,
@@ -601,7 +604,8 @@ fn event_mode_queue_get_message_timeouts_and_shutdown_wakes_waiters() {
         h.srv.poll_timeout(),
         Some(h.now + Duration::from_millis(250))
     );
-    h.srv.handle_timeout(h.now + Duration::from_millis(250));
+    h.srv
+        .handle_timeout(h.now + Duration::from_millis(250), &mut h.fake);
     assert!(
         matches!(&h.outputs(1)[..], [Out::Error(i, c)] if *i == id && *c == LINEERR_OPERATIONFAILED.code())
     );

@@ -31,6 +31,7 @@ from .errors import (
     RequestTimeout,
     RpcError,
     SessionLost,
+    SessionTakenOver,
     TapiError,
     TapiGwError,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "RequestTimeout",
     "RpcError",
     "SessionLost",
+    "SessionTakenOver",
     "TapiError",
     "TapiGwError",
     "callprivilege_name",

@@ -29,6 +29,8 @@ SHUTDOWN_METHODS = {"lineShutdown": ("line", "hLineApp"), "phoneShutdown": ("pho
 RESUME_METHODS = {"line": ("lineResume", "hLineApp"), "phone": ("phoneResume", "hPhoneApp")}
 METHOD_NOT_FOUND = -32601
 APP_KEYS = {"line": "hLineApp", "phone": "hPhoneApp"}
+#: The notification a connection gets when another one resumed one of its apps.
+TAKEN_OVER = "sessionTakenOver"
 
 # Parameters that name an object of an app, in the order they identify the request's app.
 _HANDLE_PARAMS = (
@@ -241,14 +243,14 @@ def _int(value: Any) -> Optional[int]:
 class Sessions:
     """Per-app bookkeeping for ``seq`` (duplicates dropped) and for resuming.
 
-    Notifications do not name their app, so a message is attributed, in this order, to: the app
-    an explicit ``hLineApp``/``hPhoneApp``/``sessionId`` field names; for LINE_REPLY/PHONE_REPLY
-    the app whose request returned that requestId; the app that owns the handle in ``hDevice``
-    (handles are learnt from the results of lineOpen, lineMakeCall, ... and from
-    LINE_APPNEWCALL); the only app whose next seq it is; the only app of its kind. With one app
-    of each kind per connection (the usual case) every message is attributed for certain;
-    several line apps on one connection rely on the handle inference above (the contract's
-    notifications do not carry their app).
+    tapigw names the app of every notification (``hLineApp`` or ``hPhoneApp``, its extension
+    to the contract), so a message is attributed to that app. For gateways that do not, a
+    message is attributed, in this order, to: the app a ``sessionId`` field names; for
+    LINE_REPLY/PHONE_REPLY the app whose request returned that requestId; the app that owns the
+    handle in ``hDevice`` (handles are learnt from the results of lineOpen, lineMakeCall, ...
+    and from LINE_APPNEWCALL); the only app whose next seq it is; the only app of its kind.
+    lineGetMessage/phoneGetMessage results carry their seq too: it counts as accepted when the
+    result arrives.
     """
 
     apps: Dict[Tuple[str, int], App] = field(default_factory=dict)
@@ -293,6 +295,13 @@ class Sessions:
             session_id = params.get("sessionId")
             if handle is not None and isinstance(session_id, str) and (kind, handle) not in self.apps:
                 self.apps[(kind, handle)] = App(kind, handle, session_id, True, _int(params.get("lastSeq")) or 0)
+            return
+        if method in WAITING_FUNCTIONS:  # event mode: the message's seq was accepted
+            kind = "phone" if method.startswith("phone") else "line"
+            app = self.apps.get((kind, _int(params.get(APP_KEYS[kind]))))  # type: ignore[arg-type]
+            seq = _int(result.get("seq"))
+            if app is not None and seq is not None and seq > app.last_seq:
+                app.last_seq = seq
             return
         if method in SHUTDOWN_METHODS:
             kind, key = SHUTDOWN_METHODS[method]
@@ -421,6 +430,14 @@ class Sessions:
             self.handles.pop(("line", _int(msg.get("hDevice")) or 0), None)
         elif method == "PHONE_CLOSE":
             self.handles.pop(("phone", _int(msg.get("hDevice")) or 0), None)
+
+    def taken_over(self, msg: Dict[str, Any]) -> Optional[App]:
+        """The app a ``sessionTakenOver`` notification names (None when it is not ours)."""
+        for kind, key in APP_KEYS.items():
+            handle = _int(msg.get(key))
+            if handle is not None and (kind, handle) in self.apps:
+                return self.apps[(kind, handle)]
+        return None
 
     # -- resuming ---------------------------------------------------------------------------
 

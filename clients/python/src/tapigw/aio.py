@@ -35,6 +35,7 @@ from .errors import (
     RequestTimeout,
     RpcError,
     SessionLost,
+    SessionTakenOver,
     TapiGwError,
     error_from_response,
 )
@@ -503,7 +504,11 @@ class AsyncClient:
             self._on_response(obj)
         elif _core.is_notification(obj):
             msg = _core.message_from(obj)
-            if self._sessions.accept(msg):
+            if msg["method"] == _core.TAKEN_OVER:
+                app = self._sessions.taken_over(msg)
+                if app is not None:
+                    self._lose(app, SessionTakenOver(f"{app.kind} app {app.handle} was resumed by another connection"))
+            elif self._sessions.accept(msg):
                 self._inbox.push(MESSAGE, msg)
         else:
             log.warning("tapigw: ignoring an unexpected frame: %r", line[:200])

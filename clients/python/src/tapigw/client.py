@@ -23,6 +23,7 @@ from .errors import (
     RequestTimeout,
     RpcError,
     SessionLost,
+    SessionTakenOver,
     TapiGwError,
     error_from_response,
 )
@@ -542,9 +543,15 @@ class Client:
             self._cv.notify_all()
 
     def _on_notification(self, obj: Dict[str, Any]) -> None:
-        """Queues a notification unless it is a duplicate (seq already seen)."""
+        """Queues a notification unless it is a duplicate (seq already seen); a
+        ``sessionTakenOver`` ends its app here (the gateway closes the connection next)."""
         msg = _core.message_from(obj)
         with self._cv:
+            if msg["method"] == _core.TAKEN_OVER:
+                app = self._sessions.taken_over(msg)
+                if app is not None:
+                    self._lose(app, SessionTakenOver(f"{app.kind} app {app.handle} was resumed by another connection"))
+                return
             if not self._sessions.accept(msg):
                 return
             self._inbox.push(MESSAGE, msg)

@@ -99,6 +99,12 @@ class ConnectionLost(TapiGwError, ConnectionError):
     """
 
 
+class SessionTakenOver(TapiGwError):
+    """Another connection resumed this app's session (``lineResume`` with its sessionId): the
+    gateway told this connection with a ``sessionTakenOver`` notification and closed it. The
+    cause of the :class:`SessionLost` reported for the app; the client does not resume it."""
+
+
 class RequestTimeout(TapiGwError, TimeoutError):
     """The gateway sent no response to a request within the request timeout."""
 

@@ -389,9 +389,29 @@ fn mcl01_two_content_lengths() {
     // On a stream the message cannot be cut at all: the connection goes (RFC 4475 §3.3.9).
     let mut framer = StreamFramer::new();
     framer.push(fixture!("mcl01"));
+    let err = framer.next_frame().unwrap_err();
+    assert_eq!(err, FramingError::DuplicateContentLength);
+    // ... but not before its request is answered 400, with a To tag (RFC 3261 §8.2.6.2).
+    let (status, reason) = err.answer();
+    let head = framer.pending_head().expect("the head is there");
+    let text = String::from_utf8(crate::sip::codec::refuse(head, status, reason).unwrap()).unwrap();
+    assert!(
+        text.starts_with("SIP/2.0 400 Multiple Content-Length Headers\r\n"),
+        "{text}"
+    );
+    let to = text.lines().find(|l| l.starts_with("To:")).unwrap();
+    assert!(to.contains(";tag="), "{to}");
+}
+
+#[test]
+fn bext01_decodes_its_require_is_the_provider_s_to_refuse() {
+    // RFC 4475 §3.3.15: a UA answers 420 (the provider does: sim::tests::requests).
+    let Ok(SipMessage::Request(r)) = decode(fixture!("bext01")) else {
+        panic!("bext01 is well-formed");
+    };
     assert_eq!(
-        framer.next_frame(),
-        Err(FramingError::DuplicateContentLength)
+        r.headers.get("Require"),
+        Some("nothingSupportsThis, nothingSupportsThisEither")
     );
 }
 

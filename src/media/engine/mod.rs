@@ -1,0 +1,263 @@
+//! The media engine: the tokio driver of the media sessions, beside the signalling core. The
+//! core sends [`MediaCommand`]s through a [`MediaHandle`] (bounded queue, `try_send`: the core
+//! never blocks) and receives [`MediaEvent`]s on the channel it gave to [`MediaEngine::start`].
+//! RTP never passes through the core's queue.
+//!
+//! Layout: a router task owns the call -> shard map and forwards commands; a small fixed number
+//! of shard tasks each own their calls' sockets and sessions. A shard wakes every 20 ms and, in
+//! one pass, reads every socket until it would block (kernel arrival timestamps keep the
+//! timing exact), mixes its conferences and sends every due packet of all its sessions: one
+//! wake-up per tick, no task per call or packet. A conference's members are moved onto one
+//! shard so it can mix them in the same pass. Files are read and written on tokio's blocking
+//! threads.
+
+mod router;
+mod shard;
+mod socket;
+
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::allocator::MediaError;
+use super::rtp::PACKET_INTERVAL;
+use super::session::StreamParams;
+use super::tones::Tone;
+
+/// What the core asks of the engine.
+#[derive(Debug)]
+pub enum MediaCommand {
+    /// Start the call's RTP session on these sockets (bound by the port allocator, RTCP =
+    /// RTP + 1) with what SDP negotiated. An open session of the same call is closed first.
+    Open {
+        call: u64,
+        rtp: UdpSocket,
+        rtcp: UdpSocket,
+        stream: StreamParams,
+    },
+    /// A re-INVITE/UPDATE changed the remote address, codec or direction (hold).
+    Update { call: u64, stream: StreamParams },
+    /// Ends the session: play/record/generate end as stopped/cancelled, RTCP BYE, sockets
+    /// closed.
+    Close { call: u64 },
+    /// RFC 4733 digits ("0-9*#A-D", ',' = 1 s pause), each `duration_ms` long (0 = 100) with
+    /// as long a gap; a generate in progress is cancelled. Check with
+    /// [`crate::media::dtmf::validate_digits`] first. Without a negotiated telephone-event the
+    /// engine answers GenerateDone{cancelled: true} (use SIP INFO).
+    GenerateDigits {
+        call: u64,
+        digits: String,
+        duration_ms: u32,
+    },
+    /// A tone; `duration_ms` 0 = until cancelled (BEEP: 400 ms).
+    GenerateTone {
+        call: u64,
+        tone: Tone,
+        duration_ms: u32,
+    },
+    /// Cancels digits/tone in progress (GenerateDone{cancelled: true}).
+    CancelGenerate { call: u64 },
+    /// Plays a WAV file (already confined with [`crate::media::confine`]); a play in progress
+    /// ends with PlayDone{stopped: true}.
+    Play {
+        call: u64,
+        op: u64,
+        file: PathBuf,
+        looped: bool,
+    },
+    /// Records the peer into a WAV file (16-bit PCM, 8 kHz, mono; already confined).
+    Record {
+        call: u64,
+        op: u64,
+        file: PathBuf,
+        max_ms: u32,
+        silence_ms: Option<u32>,
+    },
+    /// Stops play and record on the call (PlayDone/RecordDone with stopped = true).
+    StopMedia { call: u64 },
+    /// Sets the members of conference `conf` (each hears the mix of the others); empty =
+    /// dissolve. A call is in one conference at a time.
+    Conference { conf: u64, members: Vec<u64> },
+}
+
+impl MediaCommand {
+    /// The call a command is about (`None` for Conference).
+    fn call(&self) -> Option<u64> {
+        match self {
+            MediaCommand::Open { call, .. }
+            | MediaCommand::Update { call, .. }
+            | MediaCommand::Close { call }
+            | MediaCommand::GenerateDigits { call, .. }
+            | MediaCommand::GenerateTone { call, .. }
+            | MediaCommand::CancelGenerate { call }
+            | MediaCommand::Play { call, .. }
+            | MediaCommand::Record { call, .. }
+            | MediaCommand::StopMedia { call } => Some(*call),
+            MediaCommand::Conference { .. } => None,
+        }
+    }
+}
+
+/// What the engine tells the core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaEvent {
+    DigitStart {
+        call: u64,
+        digit: char,
+    },
+    DigitEnd {
+        call: u64,
+        digit: char,
+        duration_ms: u32,
+    },
+    GenerateDone {
+        call: u64,
+        cancelled: bool,
+    },
+    /// `stopped`: by StopMedia, a newer Play, or the call's end.
+    PlayDone {
+        call: u64,
+        op: u64,
+        result: Result<(), String>,
+        stopped: bool,
+    },
+    /// `Ok(ms recorded)`; `stopped`: by StopMedia, a newer Record, or the call's end.
+    RecordDone {
+        call: u64,
+        op: u64,
+        result: Result<u32, String>,
+        stopped: bool,
+    },
+}
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct MediaEngineConfig {
+    /// Shard tasks (default: twice the number of CPUs, 2 to 8). Their ticks are spread over
+    /// the 20 ms, so more shards means shorter bursts.
+    pub shards: usize,
+    /// Capacity of the command queue.
+    pub command_capacity: usize,
+}
+
+impl Default for MediaEngineConfig {
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        MediaEngineConfig {
+            shards: cpus.clamp(1, 4),
+            command_capacity: 8192,
+        }
+    }
+}
+
+/// Running totals, updated by each shard once per tick.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    sessions: AtomicU64,
+    sent: AtomicU64,
+    received: AtomicU64,
+    send_errors: AtomicU64,
+    events_dropped: AtomicU64,
+}
+
+/// A snapshot of the engine's totals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EngineCounters {
+    pub sessions: u64,
+    /// Datagrams sent (RTP and RTCP).
+    pub sent: u64,
+    /// Datagrams received.
+    pub received: u64,
+    /// Datagrams the socket refused (buffer full, unreachable).
+    pub send_errors: u64,
+    /// Events lost because the core's channel was closed or the backlog overflowed.
+    pub events_dropped: u64,
+}
+
+impl Counters {
+    fn snapshot(&self) -> EngineCounters {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        EngineCounters {
+            sessions: get(&self.sessions),
+            sent: get(&self.sent),
+            received: get(&self.received),
+            send_errors: get(&self.send_errors),
+            events_dropped: get(&self.events_dropped),
+        }
+    }
+}
+
+/// The core's side of the engine. Cloneable; dropping every clone stops the engine (sessions
+/// are closed with BYE).
+#[derive(Debug, Clone)]
+pub struct MediaHandle {
+    tx: mpsc::Sender<MediaCommand>,
+    counters: Arc<Counters>,
+}
+
+impl MediaHandle {
+    /// Queues a command without blocking.
+    pub fn send(&self, cmd: MediaCommand) -> Result<(), MediaError> {
+        self.tx.try_send(cmd).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => MediaError::Busy,
+            mpsc::error::TrySendError::Closed(_) => MediaError::Stopped,
+        })
+    }
+
+    pub fn counters(&self) -> EngineCounters {
+        self.counters.snapshot()
+    }
+}
+
+pub struct MediaEngine;
+
+impl MediaEngine {
+    /// Starts the router and shard tasks on the current tokio runtime.
+    pub fn start(config: MediaEngineConfig, events: mpsc::Sender<MediaEvent>) -> MediaHandle {
+        let (tx, rx) = mpsc::channel(config.command_capacity.max(1));
+        let counters = Arc::new(Counters::default());
+        let count = config.shards.max(1);
+        let origin = std::time::Instant::now();
+        let shards = (0..count)
+            .map(|id| {
+                let phase = PACKET_INTERVAL * id as u32 / count as u32;
+                shard::spawn(id, origin + phase, events.clone(), counters.clone())
+            })
+            .collect();
+        tokio::spawn(router::Router::new(shards).run(rx));
+        MediaHandle { tx, counters }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn send_never_blocks_full_is_busy_and_a_stopped_engine_says_so() {
+        let (tx, _events) = mpsc::channel(8);
+        let config = MediaEngineConfig {
+            shards: 1,
+            command_capacity: 2,
+        };
+        let handle = MediaEngine::start(config, tx);
+        // On a current-thread runtime the router cannot run before we yield.
+        let stop = || MediaCommand::StopMedia { call: 1 };
+        assert_eq!(handle.send(stop()), Ok(()));
+        assert_eq!(handle.send(stop()), Ok(()));
+        assert_eq!(handle.send(stop()), Err(MediaError::Busy));
+        tokio::task::yield_now().await;
+        tokio::task::yield_now().await;
+        assert_eq!(handle.send(stop()), Ok(()), "drained once the router ran");
+        let (tx, rx) = mpsc::channel(1);
+        let stopped = MediaHandle {
+            tx,
+            counters: Arc::default(),
+        };
+        drop(rx);
+        assert_eq!(stopped.send(stop()), Err(MediaError::Stopped));
+    }
+}
