@@ -6,18 +6,20 @@
 //! with `now`. Every one of them first fires whatever is due at `now` (retransmissions, Timer
 //! B/F, registration refreshes, lineGetMessage deadlines), so a flood of input cannot starve a
 //! timer. Outputs: [`Gateway::poll_transmit`] (SIP bytes to send), [`Gateway::poll_output`]
-//! (typed outputs for client connections), [`Gateway::poll_timeout`] (the next deadline).
+//! (typed outputs for client connections), [`Gateway::poll_journal`] (call journal records),
+//! [`Gateway::poll_timeout`] (the next deadline).
 //! After every input the provider's events are pumped into TAPISRV, so TAPI messages caused by
 //! the network are queued before the runtime flushes.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
 use crate::config::GatewayConfig;
+use crate::journal::{DialogRecord, JournalRecord};
 use crate::media::MediaAllocator;
 use crate::metrics::CoreSnapshot;
-use crate::provider::SipProvider;
+use crate::provider::{AdmissionStats, RecoverySummary, SipProvider};
 use crate::sip::message_stats::MessageCounters;
 use crate::sip::transport::{
     FlowEvent, Incoming, Peer, Transmit, TransportCommand, TransportFailure,
@@ -62,6 +64,24 @@ impl Gateway {
         self.tapisrv.handle_timeout(now, &mut self.provider);
         self.provider.handle_incoming(now, incoming);
         self.pump(now);
+    }
+
+    /// A SIP message that waited `queued` between its driver and the core (new INVITEs are
+    /// refused with 503 while that is longer than `sip.overload_queue_ms`).
+    pub fn handle_sip_queued(&mut self, now: Instant, incoming: Incoming, queued: Duration) {
+        self.tapisrv.handle_timeout(now, &mut self.provider);
+        self.provider.handle_incoming_queued(now, incoming, queued);
+        self.pump(now);
+    }
+
+    /// The UDP driver refused `count` new INVITEs itself (its channel to the core was full).
+    pub fn note_driver_refusals(&mut self, count: u64) {
+        self.provider.note_driver_refusals(count);
+    }
+
+    /// What SIP admission refused since start-up (limits, floods, overload, untrusted).
+    pub fn admission_stats(&self) -> AdmissionStats {
+        self.provider.admission_stats()
     }
 
     /// A driver could not deliver to a peer.
@@ -110,6 +130,25 @@ impl Gateway {
         self.tapisrv.shutdown(now, &mut self.provider);
         self.provider.begin_shutdown(now);
         self.pump(now);
+    }
+
+    /// Dialogs the journal says were up when the gateway last stopped: each is ended with BYE,
+    /// or with `keep` refreshed (re-INVITE) and offered to apps through lineGetNewCalls.
+    pub fn recover(
+        &mut self,
+        now: Instant,
+        records: Vec<DialogRecord>,
+        keep: bool,
+    ) -> RecoverySummary {
+        self.tapisrv.handle_timeout(now, &mut self.provider);
+        let summary = self.provider.recover(now, records, keep);
+        self.pump(now);
+        summary
+    }
+
+    /// The next record for the call journal (the runtime appends it to the file).
+    pub fn poll_journal(&mut self) -> Option<JournalRecord> {
+        self.provider.poll_journal()
     }
 
     /// True once every call and registration the stop started has finished.

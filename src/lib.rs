@@ -8,6 +8,7 @@
 //!   [`tapi::LineProvider`] seam (sans-I/O).
 //! - [`tapi`]: our TAPISRV: apps, lines, handles, requests, message delivery (sans-I/O).
 //! - [`gateway`]: the sans-I/O core that composes TAPISRV and the SIP provider.
+//! - [`journal`]: the call journal's records and file format (sans-I/O; crash recovery).
 //! - [`api`]: the JSON-RPC wire protocol (sans-I/O: JSON <-> typed TAPI values).
 //! - [`runtime`]: tokio drivers (UDP/TCP transport, the API server, timers, signals) around
 //!   the core.
@@ -19,6 +20,7 @@ pub mod api;
 pub mod client;
 pub mod config;
 pub mod gateway;
+pub mod journal;
 pub mod media;
 pub mod metrics;
 pub mod provider;

@@ -10,7 +10,7 @@ use tapigw::runtime::Server;
 #[tokio::test]
 async fn binds_on_port_zero_serves_the_api_and_stops_on_request() {
     let config = tapigw::config::load_str(
-        "[sip]\nlisten = \"127.0.0.1:0\"\n[api]\nlisten = \"127.0.0.1:0\"\n[media]\nmode = \"none\"\n\
+        "[sip]\nlisten = \"127.0.0.1:0\"\njournal_path = \"\"\n[api]\nlisten = \"127.0.0.1:0\"\n[media]\nmode = \"none\"\n\
          [[lines]]\nuser = \"1001\"\ndomain = \"127.0.0.1\"\nproxy = \"127.0.0.1:9\"\n",
         Path::new("in-process.toml"),
     )

@@ -167,8 +167,10 @@ async fn drop_while_ringing_sends_cancel() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_answer_at_all_fails_the_request_after_timer_b() {
-    // Nothing listens on the proxy port: INVITE retransmissions until Timer B (64*T1 = 6.4 s).
+    // The proxy port takes datagrams and never answers: INVITE retransmissions until Timer B
+    // (64*T1 = 6.4 s). (A closed port would fail at once: ICMP port unreachable.)
     let port = free_port();
+    let _silent = std::net::UdpSocket::bind(("127.0.0.1", port)).unwrap();
     let gw = GatewayProcess::start(&line_config(port, "udp"));
     let (mut c, _, line) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
     let (request, h_call) = c.line_make_call(line, "1002").await.unwrap();

@@ -10,6 +10,8 @@
 //! sides and none was left open (SIPp's statistics file, not only its exit code).
 
 mod app;
+#[path = "../../tests/common/proc_net.rs"]
+mod proc_net;
 mod procfs;
 mod sipp;
 
@@ -79,7 +81,7 @@ impl Gateway {
         std::fs::write(
             &path,
             format!(
-                "[sip]\nlisten = \"127.0.0.1:{sip}\"\n[api]\nlisten = \"127.0.0.1:{api}\"\nmax_outgoing_messages = 1000000\n\
+                "[sip]\nlisten = \"127.0.0.1:{sip}\"\ninvite_rate_per_source = 0\nmax_server_transactions = 10000000\n[api]\nlisten = \"127.0.0.1:{api}\"\nmax_outgoing_messages = 1000000\n\
                  max_calls_per_line = 1000000\nmax_pending_requests = 1000000\n\
                  [media]\nmode = \"{media}\"\naddress = \"127.0.0.1\"\nport_min = 20000\nport_max = 32766\n\
                  [[lines]]\nuser = \"1001\"\ndomain = \"127.0.0.1\"\nproxy = \"127.0.0.1:{proxy}\"\n"
@@ -183,7 +185,10 @@ fn uas(dir: &Path, name: String, port: u16, calls: u64, limit: Duration) -> Sipp
         &calls.to_string(),
     ]
     .map(String::from);
-    Sipp::start(dir, &name, &args, limit)
+    let server = Sipp::start(dir, &name, &args, limit);
+    // An INVITE to a port nobody holds yet draws ICMP port unreachable: the call fails at once.
+    server.wait_bound(port);
+    server
 }
 
 fn reference(dir: &Path, plan: &Plan, rows: &mut Vec<Row>) -> u64 {

@@ -48,6 +48,17 @@ impl Sipp {
         Sipp { child, stats }
     }
 
+    /// Waits (at most 10 s) until SIPp has bound UDP `port`.
+    pub fn wait_bound(&self, port: u16) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if crate::proc_net::udp_port_bound(self.child.id(), port) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Waits for the exit (killing it after `limit`) and reads the statistics.
     pub fn finish(mut self, limit: Duration) -> SippStats {
         let deadline = Instant::now() + limit;

@@ -6,6 +6,7 @@
 //! key and the problem; `main` prints it and exits non-zero before anything binds.
 
 mod api_security;
+mod operations;
 mod resolve;
 mod settings;
 pub mod tls;
@@ -13,6 +14,7 @@ pub mod tls;
 use std::path::{Path, PathBuf};
 
 pub use api_security::{token_digest, ApiLimits, ApiToken, MetricsConfig};
+pub use operations::{AdmissionConfig, LifecycleConfig};
 pub use resolve::{
     ApiConfig, GatewayConfig, LineConfig, LineTls, MediaConfig, SipConfig, StreamLimits, TlsListen,
 };

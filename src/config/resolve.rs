@@ -36,6 +36,10 @@ pub struct SipConfig {
     /// Host and port we write into Via and Contact.
     pub advertised_host: Host,
     pub advertised_port: u16,
+    /// Server transaction and INVITE rate limits, overload refusal.
+    pub admission: super::AdmissionConfig,
+    /// Shutdown grace, call journal, call recovery.
+    pub lifecycle: super::LifecycleConfig,
     /// The TLS listener (`sip.tls_listen`), when set.
     pub tls: Option<TlsListen>,
     /// Limits of TCP and TLS connections.
@@ -193,6 +197,8 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
         ));
     }
 
+    let (admission, lifecycle) = super::operations::resolve(file, sip)?;
+
     let seed = instance_seed(sip);
     let mut lines = Vec::with_capacity(s.lines.len());
     let mut users = HashSet::new();
@@ -300,6 +306,8 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
             user_agent: sip.user_agent.clone(),
             advertised_host,
             advertised_port,
+            admission,
+            lifecycle,
             tls,
             streams,
             instance_seed: sip.instance_id.clone(),

@@ -41,6 +41,22 @@ pub struct SipSettings {
     /// for a gateway behind NAT or listening on 0.0.0.0.
     #[serde(default)]
     pub public_address: Option<String>,
+    /// Admission, overload, shutdown and crash-recovery keys (docs/configuration.md, "Limits,
+    /// shutdown and crash recovery"), checked in `config::operations`.
+    #[serde(default = "super::operations::default_max_server_transactions")]
+    pub max_server_transactions: usize,
+    #[serde(default = "super::operations::default_invite_rate")]
+    pub invite_rate_per_source: u32,
+    #[serde(default = "super::operations::default_flood_block")]
+    pub invite_flood_block_s: u64,
+    #[serde(default = "super::operations::default_overload_queue_ms")]
+    pub overload_queue_ms: u64,
+    #[serde(default = "super::operations::default_shutdown_grace")]
+    pub shutdown_grace_s: u64,
+    #[serde(default)]
+    pub journal_path: Option<String>,
+    #[serde(default)]
+    pub recover_calls: bool,
     /// SIP over TLS listen address (off when absent); needs `tls_cert` and `tls_key`.
     #[serde(default)]
     pub tls_listen: Option<SocketAddr>,

@@ -228,7 +228,25 @@ fn sip_families(core: &CoreSnapshot) -> Vec<Family> {
             .gauges(p.registrations.iter().map(|(k, n)| (*k, *n)), |state| {
                 vec![("state", state.into())]
             }),
+        admission_family(p.admission),
     ]
+}
+
+/// SIP requests admission refused, by reason (docs/operations.md "SIP admission").
+fn admission_family(a: crate::provider::AdmissionStats) -> Family {
+    let reasons = [
+        ("server_transactions", a.server_transactions_refused),
+        ("invite_rate", a.invite_rate_refused),
+        ("invite_rate_silent", a.invite_rate_dropped),
+        ("overload", a.overload_refused),
+        ("untrusted", a.untrusted_refused),
+    ];
+    Family::new(
+        "tapigw_sip_refused",
+        MetricType::Counter,
+        "SIP requests refused before a transaction existed, by reason (invite_rate_silent: dropped unanswered).",
+    )
+    .counters(reasons, |reason| vec![("reason", reason.into())])
 }
 
 fn api_families(core: &CoreSnapshot, api: &ApiCounters) -> Vec<Family> {
@@ -415,6 +433,7 @@ mod tests {
         let api = ApiCounters::default();
         api.dropped(DropReason::AuthFailed);
         core.tapi.sessions.kept = 1;
+        core.provider.admission.untrusted_refused = 2;
         core.tapi.sessions.detached = 1;
         let text = render(&core, &api, ProcessFigures::default());
         for line in [
@@ -428,6 +447,7 @@ mod tests {
             "tapigw_api_connections_dropped_total{reason=\"auth_failed\"} 1",
             "tapigw_api_connections 0",
             "tapigw_sessions_kept_total 1",
+            "tapigw_sip_refused_total{reason=\"untrusted\"} 2",
             "tapigw_sessions_detached 1",
             "# EOF",
         ] {

@@ -1,5 +1,6 @@
-//! New INVITEs outside any dialog: which line they are for (Request-URI user), whether their
-//! source may call it (`trusted`), whether anyone takes calls there; then a new inbound
+//! New INVITEs outside any dialog (sources no line trusts were refused by `admission`): which
+//! line they are for (Request-URI user), whether their source may call it (`trust`), whether
+//! anyone takes calls there; then a new inbound
 //! [`Call`] announced to TAPISRV (LINE_NEWCALL). Also the CANCEL and ACK of our calls' INVITE
 //! transactions and the requests inside our dialogs, routed to their call.
 
@@ -10,8 +11,8 @@ use crate::sip::transaction::ServerTxKey;
 use crate::sip::transport::Peer;
 use crate::tapi::{CallId, CallReason, DeviceId, ProviderEvent};
 
-use super::build::Ua;
-use super::call::{self, Call, CallEnv, DialogKey, News};
+use super::call::{self, Call, DialogKey, News};
+use super::trust;
 use super::SipProvider;
 
 use super::call::RING_PERIOD;
@@ -56,8 +57,10 @@ impl SipProvider {
         else {
             return self.respond(now, &key, &request, 404, None);
         };
-        if !self.is_trusted(line, source.addr) {
-            tracing::warn!(from = %source.addr, user, "INVITE from an untrusted source: 403");
+        // Admission already refused sources no line trusts (403, the same for every user);
+        // this is a source another line trusts.
+        if !trust::trusts(&self.lines[line].cfg, source.addr) {
+            tracing::warn!(from = %source.addr, user, "INVITE from a source this line does not trust: 403");
             return self.respond(now, &key, &request, 403, None);
         }
         if let Some((status, name, value)) = call::refusal(&request, &self.lines[line].cfg) {
@@ -76,14 +79,8 @@ impl SipProvider {
             let rings = self.lines[line].forwarding.num_rings_no_answer;
             (now + RING_PERIOD * rings, target)
         });
-        let id = self.new_call_id();
-        let mut env = CallEnv {
-            now,
-            ua: Ua::new(&self.sip, &self.lines[line]),
-            ids: &mut self.ids,
-            media: &mut *self.media,
-            stopping: self.stopping,
-        };
+        let (id, media_ip) = (self.new_call_id(), self.media_ip);
+        let mut env = self.call_env(now, line);
         let mut call = Call::incoming(
             id,
             line,
@@ -91,7 +88,7 @@ impl SipProvider {
             key,
             request,
             source,
-            self.media_ip,
+            media_ip,
             CallReason::DIRECT,
         );
         call.offer(&mut env, no_answer);
@@ -162,14 +159,8 @@ impl SipProvider {
         let Some(replaced) = self.replaced_call(replaces) else {
             return self.respond(now, &key, &request, 481, None);
         };
-        let id = self.new_call_id();
-        let mut env = CallEnv {
-            now,
-            ua: Ua::new(&self.sip, &self.lines[line]),
-            ids: &mut self.ids,
-            media: &mut *self.media,
-            stopping: self.stopping,
-        };
+        let (id, media_ip) = (self.new_call_id(), self.media_ip);
+        let mut env = self.call_env(now, line);
         let mut call = Call::incoming(
             id,
             line,
@@ -177,7 +168,7 @@ impl SipProvider {
             key,
             request,
             source,
-            self.media_ip,
+            media_ip,
             CallReason::TRANSFER,
         );
         if !call.answer_replacing(&mut env) {
@@ -245,18 +236,5 @@ impl SipProvider {
         if let Some(call) = call {
             self.with_call(now, call, |c, env| c.handle_ack(env, ack));
         }
-    }
-
-    /// With registration (or a `trusted` list), INVITEs are taken only from the provider.
-    fn is_trusted(&self, line: usize, addr: std::net::SocketAddr) -> bool {
-        let cfg = &self.lines[line].cfg;
-        if !cfg.register && cfg.trusted.is_empty() {
-            return true;
-        }
-        let ip = addr.ip();
-        ip == cfg.proxy.ip()
-            || ip == cfg.registrar.ip()
-            || cfg.outbound_proxy.is_some_and(|p| p.ip() == ip)
-            || cfg.trusted.iter().any(|t| t.matches(addr))
     }
 }

@@ -10,13 +10,16 @@
 //! provider keeps in one heap. Every `handle_*` first fires what is due, so no stream of input
 //! can starve a retransmission, Timer B/F or a registration refresh.
 //!
-//! Files: `call/` (one call), `registration` (one line's REGISTER client), `inbound` (new
-//! INVITEs: line lookup, trust, 404/480/403), `ua` (other requests outside any dialog),
+//! Files: `call/` (one call), `registration` (one line's REGISTER client), `admission` (what
+//! is refused before a transaction exists: floods, limits, untrusted sources, overload) with
+//! `rate_limit` and `trust`, `inbound` (new INVITEs: line lookup, 404/480/403), `journal`
+//! (the call journal's records, crash recovery), `ua` (other requests outside any dialog),
 //! `seam` (the LineProvider functions), `routes` (who owns which transaction and dialog),
 //! `deadlines`, `build` (request construction, our option tags), `extensions` (Require, 420),
 //! `flow` (RFC 5626 keep-alives and recovery of TCP/TLS registrations), `auth` (digest
 //! retries), `line`, `ids`, `disconnect` (SIP status to LINEDISCONNECTMODE_).
 
+mod admission;
 mod auth;
 mod build;
 pub mod call;
@@ -27,12 +30,15 @@ mod extensions;
 mod flow;
 mod ids;
 mod inbound;
+mod journal;
 mod line;
+mod rate_limit;
 mod registration;
 mod reload;
 mod routes;
 mod seam;
 mod stats;
+mod trust;
 mod ua;
 
 #[cfg(test)]
@@ -52,10 +58,13 @@ use crate::sip::transport::{
 };
 use crate::tapi::{CallId, DeviceId, ProviderEvent};
 
+pub use admission::{is_new_invite, overload_refusal, AdmissionStats};
 pub use build::SUPPORTED_TAGS;
 pub use disconnect::disconnect_mode;
+pub use journal::RecoverySummary;
 pub use stats::ProviderSnapshot;
 
+use admission::Admission;
 use build::Ua;
 use call::{Action, Call, CallEnv, TxFailure};
 use deadlines::Deadlines;
@@ -98,6 +107,10 @@ pub struct SipProvider {
     joins: control::Joins,
     next_call: u64,
     stopping: bool,
+    /// What is refused before a transaction exists (limits, untrusted sources).
+    admission: Admission,
+    /// Dialogs journaled, and records not yet taken by the runtime.
+    journal: journal::JournalState,
 }
 
 impl SipProvider {
@@ -113,6 +126,9 @@ impl SipProvider {
             .enumerate()
             .map(|(i, l)| Registration::new(DeviceId(i as u32), l))
             .collect();
+        // Its own generator: the other identifiers stay what a given seed always gave.
+        let stateless_tag = IdGen::new(seed ^ 0x5afe_7a95).tag();
+        let admission = Admission::new(&config.sip.admission, stateless_tag);
         let mut provider = SipProvider {
             sip: config.sip.clone(),
             media_ip: config.media.address,
@@ -129,6 +145,8 @@ impl SipProvider {
             joins: control::Joins::default(),
             next_call: 1,
             stopping: false,
+            admission,
+            journal: journal::JournalState::new(config.sip.lifecycle.journal.is_some()),
         };
         for line in 0..provider.lines.len() {
             provider.with_registration(now, line, |reg, env| reg.start(env));
@@ -143,6 +161,9 @@ impl SipProvider {
             // RFC 3261 §18.2.1 / RFC 3581 §4.
             if let Some(via) = request.headers.via.first_mut() {
                 stamp_received(via, incoming.source.addr);
+            }
+            if !self.admit_request(now, request, incoming.source) {
+                return;
             }
         }
         self.txl.handle_incoming(now, incoming);
@@ -207,9 +228,13 @@ impl SipProvider {
         }
     }
 
-    /// Nothing left that a graceful stop waits for.
+    /// Nothing left that a graceful stop waits for: no live call (every BYE and CANCEL was
+    /// answered or given up per RFC 3261: Timer F, or 64*T1 after a CANCEL), every line
+    /// unregistered, no client transaction waiting for its final response.
     pub fn is_quiescent(&self) -> bool {
-        self.calls.values().all(|c| !c.is_live()) && self.registrations.iter().all(|r| r.is_idle())
+        self.calls.values().all(|c| !c.is_live())
+            && self.registrations.iter().all(|r| r.is_idle())
+            && self.txl.num_pending_clients() == 0
     }
 
     /// Calls the provider holds (live or waiting for TAPI to release them).
@@ -331,6 +356,17 @@ impl SipProvider {
         }
     }
 
+    /// The services a new call on `line` uses while it is built.
+    fn call_env(&mut self, now: Instant, line: usize) -> CallEnv<'_> {
+        CallEnv {
+            now,
+            ua: Ua::new(&self.sip, &self.lines[line]),
+            ids: &mut self.ids,
+            media: &mut *self.media,
+            stopping: self.stopping,
+        }
+    }
+
     /// Runs `f` on call `id` with its services, then carries out what it asked.
     fn with_call<R>(
         &mut self,
@@ -397,6 +433,7 @@ impl SipProvider {
             });
         }
         self.update_call_routes(id);
+        self.journal_call(id);
         for item in later {
             match item {
                 Later::Internal(request, result) => {

@@ -15,6 +15,8 @@ pub struct ProviderSnapshot {
     pub transactions: u64,
     pub calls: u64,
     pub retransmissions: Retransmissions,
+    /// What SIP admission refused (floods, untrusted sources, limits, overload).
+    pub admission: super::AdmissionStats,
 }
 
 impl SipProvider {
@@ -29,6 +31,7 @@ impl SipProvider {
             transactions: self.txl.len() as u64,
             calls: self.calls.len() as u64,
             retransmissions: self.txl.retransmissions(),
+            admission: self.admission_stats(),
         }
     }
 }

@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::api_server::{self, ApiInbound, ApiServerSettings};
 use super::input::CoreInput;
+use super::journal::{self, Journal};
 use super::log_limit::StreamLogs;
 use super::metrics_http::{self, SnapshotRequest};
 use super::overload::Shedder;
@@ -34,8 +35,6 @@ use crate::tapi::{ConnId, Output};
 
 /// Inputs the core takes in one go before it flushes outputs.
 const BATCH: usize = 256;
-/// How long a graceful stop may wait for BYEs, CANCELs and un-REGISTERs to be answered.
-const STOP_GRACE: Duration = Duration::from_secs(3);
 /// How long the last API lines may take to be written at the end of a stop.
 const WRITER_GRACE: Duration = Duration::from_secs(2);
 /// Capacity of the core's API input queue.
@@ -53,6 +52,8 @@ struct Sinks {
     aborts: HashMap<ConnId, tokio::task::AbortHandle>,
     /// Connections closed because their client read too slowly (metrics).
     slow_readers: u64,
+    /// The call journal's writer thread, when `sip.journal_path` is set.
+    journal: Option<mpsc::Sender<crate::journal::JournalRecord>>,
 }
 
 /// A gateway whose sockets are bound and whose signal handlers are installed, ready to run
@@ -68,6 +69,8 @@ pub struct Server {
     /// The `metrics.listen` listener, when configured.
     metrics: Option<TcpListener>,
     signals: Signals,
+    /// The call journal, opened and replayed (`None` with `sip.journal_path = ""`).
+    journal: Option<Journal>,
 }
 
 impl Server {
@@ -121,6 +124,10 @@ impl Server {
                 Some(listener)
             }
         };
+        let journal = match &config.sip.lifecycle.journal {
+            Some(path) => Some(Journal::open(path)?),
+            None => None,
+        };
         Ok(Server {
             config,
             udp,
@@ -129,6 +136,7 @@ impl Server {
             api,
             metrics,
             signals,
+            journal,
         })
     }
 
@@ -199,13 +207,15 @@ impl Server {
             .metrics
             .map(|listener| tokio::spawn(metrics_http::serve(listener, metrics_tx, counters)));
         let allocator = media::allocator_for(&config.media);
-        let gateway = Gateway::new(&config, allocator, seed(), Instant::now());
+        let mut gateway = Gateway::new(&config, allocator, seed(), Instant::now());
+        let (journal, journal_thread) = start_journal(self.journal, &mut gateway, &config);
         let sinks = Sinks {
             udp,
             streams: StreamPool::new(shared, Arc::new(TlsConnectors::from_lines(&config.lines))),
             outboxes: HashMap::new(),
             aborts: HashMap::new(),
             slow_readers: 0,
+            journal,
         };
         CoreTask {
             shedder: Shedder::new(config.api.limits.overload_delay),
@@ -231,8 +241,40 @@ impl Server {
         let _ = api_task.await;
         let mut writers_done = writers_done;
         let _ = tokio::time::timeout(WRITER_GRACE, writers_done.recv()).await;
+        if let Some(thread) = journal_thread {
+            // Everything the core sent is on disk once the thread ends.
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
         tracing::info!("tapigw stopped");
     }
+}
+
+/// Ends or keeps (`sip.recover_calls`) the dialogs the journal says were up, then starts the
+/// journal's writer thread.
+fn start_journal(
+    journal: Option<Journal>,
+    gateway: &mut Gateway,
+    config: &GatewayConfig,
+) -> (
+    Option<mpsc::Sender<crate::journal::JournalRecord>>,
+    Option<std::thread::JoinHandle<()>>,
+) {
+    let Some(journal) = journal else {
+        return (None, None);
+    };
+    let records = journal.live_dialogs();
+    if !records.is_empty() {
+        let keep = config.sip.lifecycle.recover_calls;
+        let summary = gateway.recover(Instant::now(), records, keep);
+        tracing::warn!(
+            ended = summary.ended,
+            kept = summary.kept,
+            dropped = summary.dropped,
+            "dialogs from the call journal (the last run did not stop gracefully)"
+        );
+    }
+    let (tx, thread) = journal.spawn_writer();
+    (Some(tx), Some(thread))
 }
 
 /// A seed for tags, branches and Call-IDs from the OS.
@@ -301,6 +343,9 @@ impl CoreTask {
             if let Some(deadline) = stop_by {
                 if self.gateway.is_shutdown_complete() || Instant::now() >= deadline {
                     self.flush().await;
+                    if let Some(tx) = &self.sinks.journal {
+                        journal::move_all(&mut self.gateway, tx).await;
+                    }
                     // Dropping the outboxes lets each writer finish what is queued and close.
                     self.sinks.outboxes.clear();
                     self.sinks.aborts.clear();
@@ -371,7 +416,8 @@ impl CoreTask {
         );
         let now = Instant::now();
         self.gateway.begin_shutdown(now);
-        now + STOP_GRACE
+        // `sip.shutdown_grace_s`: BYEs, CANCELs and un-REGISTERs answered, or given up.
+        now + self.config.sip.lifecycle.shutdown_grace
     }
 
     /// Takes whatever else is already queued, up to a batch, before flushing.
@@ -394,6 +440,11 @@ impl CoreTask {
         let now = Instant::now();
         match input {
             CoreInput::Sip(incoming) => self.gateway.handle_sip(now, *incoming),
+            CoreInput::Received { incoming, at } => {
+                let queued = now.saturating_duration_since(at);
+                self.gateway.handle_sip_queued(now, *incoming, queued)
+            }
+            CoreInput::DriverRefusals(count) => self.gateway.note_driver_refusals(count),
             CoreInput::Malformed { source, response } => {
                 self.gateway.send_raw(source, response.into());
             }
@@ -473,6 +524,9 @@ impl CoreTask {
                 }
                 progressed = true;
             }
+            if let Some(tx) = &self.sinks.journal {
+                journal::move_records(&mut self.gateway, tx);
+            }
             if !progressed {
                 return;
             }
@@ -487,11 +541,7 @@ impl Sinks {
             payload,
         } = transmit;
         match destination.transport {
-            Transport::Udp => {
-                if let Err(err) = self.udp.send_to(&payload, destination.addr).await {
-                    tracing::debug!(to = %destination.addr, %err, "udp send failed");
-                }
-            }
+            Transport::Udp => sip_udp::send_datagram(&self.udp, &payload, destination.addr).await,
             Transport::Tcp | Transport::Tls => self.streams.send(destination, payload),
         }
     }

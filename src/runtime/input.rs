@@ -1,5 +1,7 @@
 //! What the drivers send to the core task.
 
+use std::time::Instant;
+
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
@@ -10,6 +12,15 @@ use crate::sip::transport::{FlowEvent, Incoming, Peer, TransportFailure};
 pub enum CoreInput {
     /// A decoded SIP message.
     Sip(Box<Incoming>),
+    /// A decoded SIP message with the instant the driver read it: the core measures how long
+    /// it queued and refuses new INVITEs while that is too long (`sip.overload_queue_ms`).
+    Received {
+        incoming: Box<Incoming>,
+        at: Instant,
+    },
+    /// The UDP driver answered this many new INVITEs 503 itself (the channel was nearly
+    /// full); for the core's admission stats.
+    DriverRefusals(u64),
     /// A request the codec rejected with a ready error response (400, 416 or 505) to send
     /// back to `source`.
     Malformed { source: Peer, response: Vec<u8> },

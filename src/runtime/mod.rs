@@ -7,6 +7,7 @@
 pub mod api_server;
 mod core_loop;
 mod input;
+mod journal;
 mod limits;
 mod log_limit;
 pub mod metrics_http;
@@ -16,6 +17,7 @@ mod sip_tcp;
 mod sip_tls;
 mod sip_udp;
 mod stream_pool;
+mod udp_errors;
 
 use std::io;
 
@@ -29,6 +31,8 @@ pub use input::CoreInput;
 pub enum RuntimeError {
     #[error("cannot start the async runtime: {0}")]
     Runtime(io::Error),
+    #[error(transparent)]
+    Journal(#[from] journal::JournalError),
     #[error("cannot bind {what} on {addr}: {source}")]
     Bind {
         what: &'static str,

@@ -1,36 +1,169 @@
-//! The SIP UDP driver: receives datagrams, decodes them (codec), hands them to the core.
-//! Sending is done by the core task itself on the shared socket.
+//! The SIP UDP driver: receives datagrams, decodes them (codec), hands them to the core with
+//! the instant they were read (the core refuses new INVITEs when they queued too long). Two
+//! more duties:
+//! - **Early overload refusal**: while the channel to the core is nearly full
+//!   ([`OVERLOAD_FILL`]), a new INVITE is answered 503 with Retry-After here, without the core
+//!   (`provider::overload_refusal`); responses and in-dialog requests still queue. The count
+//!   reaches the core's admission stats once the channel has room again.
+//! - **ICMP errors** (`udp_errors`): an "unreachable" for a destination becomes a
+//!   [`TransportFailure`], which ends every client transaction to it at once (RFC 3261
+//!   §17.1.4, §18.4).
+//!
+//! Sending is done by the core task itself on the shared socket ([`send_datagram`]).
 
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use super::input::CoreInput;
+use super::udp_errors::{self, QueuedError};
+use crate::provider::overload_refusal;
 use crate::sip::codec::{self, DecodeError};
-use crate::sip::transport::{Incoming, Peer, Transport};
+use crate::sip::transport::{Incoming, Peer, Transport, TransportFailure};
 
 /// Largest datagram we accept (the UDP maximum).
 const MAX_DATAGRAM: usize = 65_535;
+/// The channel to the core counts as nearly full below this fraction of free room (1/10).
+const OVERLOAD_FILL: usize = 10;
+
+/// The receiving side of the SIP UDP socket.
+struct Driver {
+    socket: Arc<UdpSocket>,
+    core: mpsc::Sender<CoreInput>,
+    /// New INVITEs refused here and not yet counted by the core.
+    refused: u64,
+    /// The To tag of the driver's stateless 503s.
+    tag: String,
+}
 
 /// Receives until the core goes away.
 pub async fn receive_loop(socket: Arc<UdpSocket>, core: mpsc::Sender<CoreInput>) {
+    udp_errors::enable(&*socket);
+    let tag = {
+        use rand::TryRngCore;
+        let n = rand::rngs::OsRng
+            .try_next_u64()
+            .unwrap_or(u64::from(std::process::id()));
+        format!("{n:016x}")
+    };
+    let mut driver = Driver {
+        socket: socket.clone(),
+        core,
+        refused: 0,
+        tag,
+    };
     let mut buf = vec![0u8; MAX_DATAGRAM];
     loop {
-        let (len, from) = match socket.recv_from(&mut buf).await {
-            Ok(received) => received,
-            Err(err) => {
-                // ICMP port unreachable surfaces here on Linux as ECONNREFUSED: not fatal.
-                tracing::debug!(%err, "udp receive error");
-                continue;
-            }
+        let alive = tokio::select! {
+            received = socket.recv_from(&mut buf) => match received {
+                Ok((len, from)) => driver.on_datagram(&buf[..len], from).await,
+                Err(err) => {
+                    // An ICMP error is reported on the next socket call: read the queue.
+                    tracing::debug!(%err, "udp receive error");
+                    driver.drain_errors().await
+                }
+            },
+            _ = socket.ready(Interest::ERROR) => driver.drain_errors().await,
         };
-        if let Some(input) = decode_datagram(&buf[..len], from) {
-            if core.send(input).await.is_err() {
-                return;
+        if !alive {
+            return;
+        }
+    }
+}
+
+impl Driver {
+    /// One datagram; false once the core is gone.
+    async fn on_datagram(&mut self, bytes: &[u8], from: SocketAddr) -> bool {
+        let Some(input) = decode_datagram(bytes, from) else {
+            return true;
+        };
+        if self.core_nearly_full() {
+            if let CoreInput::Received { incoming, .. } = &input {
+                if let Some(refusal) = overload_refusal(incoming, &self.tag) {
+                    self.refused += 1;
+                    send_datagram(&self.socket, &refusal.payload, refusal.destination.addr).await;
+                    return true;
+                }
             }
         }
+        if self.core.send(input).await.is_err() {
+            return false;
+        }
+        self.report_refusals();
+        true
+    }
+
+    fn core_nearly_full(&self) -> bool {
+        self.core.capacity() < self.core.max_capacity() / OVERLOAD_FILL
+    }
+
+    /// Tells the core how many INVITEs were refused here, once there is room for it.
+    fn report_refusals(&mut self) {
+        if self.refused == 0 || self.core_nearly_full() {
+            return;
+        }
+        if self
+            .core
+            .try_send(CoreInput::DriverRefusals(self.refused))
+            .is_ok()
+        {
+            self.refused = 0;
+        }
+    }
+
+    /// Reads the whole error queue; every "unreachable" goes to the core as a transport
+    /// failure. False once the core is gone.
+    async fn drain_errors(&mut self) -> bool {
+        loop {
+            let read = self
+                .socket
+                .try_io(Interest::ERROR, || udp_errors::read_one(&*self.socket));
+            match read {
+                Ok(QueuedError::Unreachable { destination, errno }) => {
+                    let reason = io::Error::from_raw_os_error(errno).to_string();
+                    tracing::info!(to = %destination, %reason, "ICMP error: transactions to it fail now");
+                    let failure = TransportFailure {
+                        destination: Peer {
+                            transport: Transport::Udp,
+                            addr: destination,
+                        },
+                        reason,
+                    };
+                    if self
+                        .core
+                        .send(CoreInput::TransportFailure(failure))
+                        .await
+                        .is_err()
+                    {
+                        return false;
+                    }
+                }
+                Ok(QueuedError::Ignored) => {}
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(err) => {
+                    tracing::debug!(%err, "reading the UDP error queue");
+                    return true;
+                }
+            }
+        }
+    }
+}
+
+/// Sends one datagram from the core. An earlier datagram's ICMP error is reported by the
+/// kernel on the next send, whatever its destination, and that send does not happen: it is
+/// tried once more (the error queue reader reports the ICMP error itself).
+pub async fn send_datagram(socket: &UdpSocket, payload: &[u8], to: SocketAddr) {
+    let mut result = socket.send_to(payload, to).await;
+    if matches!(&result, Err(err) if udp_errors::is_pending_icmp_error(err)) {
+        result = socket.send_to(payload, to).await;
+    }
+    if let Err(err) = result {
+        tracing::debug!(%to, %err, "udp send failed");
     }
 }
 
@@ -44,7 +177,10 @@ fn decode_datagram(bytes: &[u8], from: SocketAddr) -> Option<CoreInput> {
         return None; // RFC 5626 §4.4.1 keep-alive (or an empty datagram)
     }
     match codec::decode(bytes) {
-        Ok(message) => Some(CoreInput::Sip(Box::new(Incoming { source, message }))),
+        Ok(message) => Some(CoreInput::Received {
+            incoming: Box::new(Incoming { source, message }),
+            at: Instant::now(),
+        }),
         Err(DecodeError::BadRequest { reason, response }) => {
             tracing::info!(%from, %reason, "refused request: sending its ready error response");
             Some(CoreInput::Malformed { source, response })

@@ -23,7 +23,9 @@ use std::time::{Duration, Instant};
 
 use crate::config::{self, GatewayConfig, MediaConfig, MediaMode};
 use crate::gateway::Gateway;
+use crate::journal::{DialogRecord, JournalRecord};
 use crate::media;
+use crate::provider::RecoverySummary;
 use crate::sip::codec;
 use crate::sip::message::SipMessage;
 use crate::sip::transport::{FlowEvent, Incoming, Peer, Transmit, Transport, TransportCommand};
@@ -46,6 +48,8 @@ pub struct Sim {
     commands: Vec<TransportCommand>,
     /// Per connection: responses and pushed messages not taken yet, in order.
     outputs: HashMap<ConnId, VecDeque<Output>>,
+    /// Call journal records the gateway emitted, in order.
+    pub journal: Vec<JournalRecord>,
     next_conn: u64,
     next_tag: u64,
 }
@@ -77,6 +81,7 @@ impl Sim {
             wire: VecDeque::new(),
             commands: Vec::new(),
             outputs: HashMap::new(),
+            journal: Vec::new(),
             next_conn: 1,
             next_tag: 1,
         };
@@ -168,6 +173,26 @@ impl Sim {
             },
         );
         self.collect();
+    }
+
+    /// Like [`Sim::deliver`] for a message that waited `queued` in the runtime before it
+    /// reached the core (the overload check).
+    pub fn deliver_queued(&mut self, from: Peer, message: impl Into<SipMessage>, queued: Duration) {
+        let bytes = codec::encode(&message.into());
+        let message = codec::decode(&bytes).expect("a peer's message decodes");
+        let incoming = Incoming {
+            source: from,
+            message,
+        };
+        self.gw.handle_sip_queued(self.now, incoming, queued);
+        self.collect();
+    }
+
+    /// Dialogs a journal held, as a restarted gateway recovers them.
+    pub fn recover(&mut self, records: Vec<DialogRecord>, keep: bool) -> RecoverySummary {
+        let summary = self.gw.recover(self.now, records, keep);
+        self.collect();
+        summary
     }
 
     /// Everything the gateway sent to `to` since the last call, decoded.
@@ -304,6 +329,9 @@ impl Sim {
         }
         while let Some(o) = self.gw.poll_output() {
             self.outputs.entry(o.conn()).or_default().push_back(o);
+        }
+        while let Some(r) = self.gw.poll_journal() {
+            self.journal.push(r);
         }
     }
 }

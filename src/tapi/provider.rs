@@ -96,6 +96,11 @@ pub enum ProviderEvent {
         call: CallId,
         inherit: Option<CallId>,
     },
+    /// A call whose dialog survived a restart of the gateway (the call journal, with
+    /// `sip.recover_calls`): no app owns it; TAPISRV keeps it on its line so that apps find
+    /// it with lineGetNewCalls (and may take it over with lineSetCallPrivilege). Its state
+    /// follows. Once it goes IDLE with no app holding it, TAPISRV calls `close_call`.
+    RecoveredCall { device: DeviceId, call: CallId },
     /// LINE_CALLSTATE: the call's new state with its mode detail.
     CallState { call: CallId, state: CallState },
     /// LINE_CALLINFO: the LINECALLINFO fields that changed.

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cut_proxy;
+mod proc_net;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
@@ -26,6 +27,8 @@ pub fn free_port() -> u16 {
 /// A running gateway binary; stopped with SIGTERM on drop.
 pub struct GatewayProcess {
     pub child: Child,
+    /// The SIP listen IP (127.0.0.1 unless started in a network namespace).
+    pub sip_ip: std::net::IpAddr,
     pub sip_port: u16,
     pub api_port: u16,
     pub dir: tempfile::TempDir,
@@ -46,6 +49,16 @@ impl GatewayProcess {
 
     pub fn start_on(sip_port: u16, api_port: u16, rest: &str) -> GatewayProcess {
         Self::launch(sip_port, api_port, "", "", rest, &[])
+    }
+
+    /// Like [`GatewayProcess::start_on`] with extra `[sip]` keys (`sip_extra`, TOML lines).
+    pub fn start_on_with_sip(
+        sip_port: u16,
+        api_port: u16,
+        sip_extra: &str,
+        rest: &str,
+    ) -> GatewayProcess {
+        Self::launch(sip_port, api_port, sip_extra, "", rest, &[])
     }
 
     /// Like [`GatewayProcess::start`] with extra `[api]` keys.
@@ -81,13 +94,52 @@ impl GatewayProcess {
         rest: &str,
         env: &[(&str, &str)],
     ) -> GatewayProcess {
+        let sip = SocketAddr::from(([127, 0, 0, 1], sip_port));
+        Self::spawn_gateway(None, sip, api_port, sip_extra, api_extra, rest, env)
+    }
+
+    /// A gateway inside network namespace `netns` (run with `ip netns exec`), SIP on `sip`,
+    /// the API on 127.0.0.1:`api_port` of that namespace. `sip_extra` may set `t1_ms` (the
+    /// default here is 100).
+    pub fn start_in_netns(
+        netns: &str,
+        sip: SocketAddr,
+        api_port: u16,
+        sip_extra: &str,
+        rest: &str,
+    ) -> GatewayProcess {
+        Self::spawn_gateway(Some(netns), sip, api_port, sip_extra, "", rest, &[])
+    }
+
+    fn spawn_gateway(
+        netns: Option<&str>,
+        sip: SocketAddr,
+        api_port: u16,
+        sip_extra: &str,
+        api_extra: &str,
+        rest: &str,
+        env: &[(&str, &str)],
+    ) -> GatewayProcess {
         let dir = tempfile::tempdir().unwrap();
+        let t1 = if sip_extra.contains("t1_ms") {
+            ""
+        } else {
+            "t1_ms = 100\n"
+        };
         let head = format!(
-            "[sip]\nlisten = \"127.0.0.1:{sip_port}\"\nt1_ms = 100\n{sip_extra}\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n{api_extra}\n"
+            "[sip]\nlisten = \"{sip}\"\n{t1}{sip_extra}\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n{api_extra}\n"
         );
         let path = dir.path().join("tapigw.toml");
         std::fs::write(&path, format!("{head}{rest}")).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tapigw"))
+        let mut command = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, env!("CARGO_BIN_EXE_tapigw")]);
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_tapigw")),
+        };
+        let mut child = command
             .arg("--config")
             .arg(&path)
             .env("RUST_LOG", "tapigw=debug")
@@ -107,7 +159,8 @@ impl GatewayProcess {
         });
         let mut gw = GatewayProcess {
             child,
-            sip_port,
+            sip_ip: sip.ip(),
+            sip_port: sip.port(),
             api_port,
             dir,
             logs,
@@ -124,7 +177,7 @@ impl GatewayProcess {
     }
 
     pub fn sip_addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.sip_port))
+        SocketAddr::new(self.sip_ip, self.sip_port)
     }
 
     pub fn api_addr(&self) -> SocketAddr {
@@ -175,6 +228,12 @@ impl GatewayProcess {
         unsafe {
             libc::kill(self.child.id() as i32, libc::SIGHUP);
         }
+    }
+
+    /// SIGKILL (a crash): nothing is cleaned up.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Sends SIGTERM and waits for the exit status.
@@ -252,12 +311,18 @@ pub fn sipp(args: &[&str]) -> SippBuilder {
     SippBuilder {
         args: args.iter().map(|s| s.to_string()).collect(),
         timeout_s: 20,
+        netns: None,
+        ip: "127.0.0.1".into(),
     }
 }
 
 pub struct SippBuilder {
     args: Vec<String>,
     timeout_s: u32,
+    /// Run inside this network namespace (`ip netns exec`).
+    netns: Option<String>,
+    /// `-i`: the address SIPp writes into its messages.
+    ip: String,
 }
 
 impl SippBuilder {
@@ -266,11 +331,25 @@ impl SippBuilder {
         self
     }
 
+    /// Runs SIPp inside network namespace `netns`, with `ip` as its own address.
+    pub fn netns(mut self, netns: &str, ip: &str) -> Self {
+        self.netns = Some(netns.into());
+        self.ip = ip.into();
+        self
+    }
+
     fn command(&self, dir: &Path) -> Command {
-        let mut cmd = Command::new("sipp");
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "sipp"]);
+                c
+            }
+            None => Command::new("sipp"),
+        };
         cmd.current_dir(dir)
             .args(&self.args)
-            .args(["-i", "127.0.0.1", "-nostdin", "-trace_err", "-trace_msg"])
+            .args(["-i", &self.ip, "-nostdin", "-trace_err", "-trace_msg"])
             .args([
                 "-timeout",
                 &format!("{}s", self.timeout_s),
@@ -292,13 +371,28 @@ impl SippBuilder {
         SippRun { output, dir }
     }
 
-    /// Starts in the background (a server-side SIPp); finish with [`SippChild::wait`].
+    /// Starts in the background (a server-side SIPp); finish with [`SippChild::wait`]. With
+    /// `-p PORT` over UDP it returns once SIPp has bound that port: a request sent to a port
+    /// nobody holds yet draws ICMP port unreachable, which fails its transaction at once.
     pub fn spawn(self) -> SippChild {
         let dir = tempfile::tempdir().unwrap();
         let child = self
             .command(dir.path())
             .spawn()
             .expect("run sipp (apt-get install sip-tester)");
+        let arg = |name: &str| {
+            self.args
+                .iter()
+                .position(|a| a == name)
+                .and_then(|i| self.args.get(i + 1))
+        };
+        let udp = arg("-t").is_none_or(|t| t.starts_with('u'));
+        if let Some(port) = arg("-p")
+            .and_then(|p| p.parse::<u16>().ok())
+            .filter(|_| udp)
+        {
+            wait_udp_bound(child.id(), port);
+        }
         SippChild { child, dir }
     }
 }
@@ -309,6 +403,12 @@ pub struct SippChild {
 }
 
 impl SippChild {
+    /// SIGKILL: the provider vanishes (its port then answers with ICMP port unreachable).
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn wait(self) -> SippRun {
         let output = self.child.wait_with_output().unwrap();
         SippRun {
@@ -411,6 +511,25 @@ pub mod app {
             .expect("LINE_APPNEWCALL");
         (m.msg.dw_param2, m.msg.dw_param3)
     }
+}
+
+/// Waits until SIPp (process `pid`, once it runs the sipp binary: `ip netns exec` first
+/// switches namespaces, then becomes sipp) has bound UDP `port` in its network namespace (read
+/// from /proc/PID/net/udp and udp6).
+pub fn wait_udp_bound(pid: u32, port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+        if !exe.to_string_lossy().ends_with("sipp") {
+            std::thread::sleep(Duration::from_millis(10));
+            continue;
+        }
+        if proc_net::udp_port_bound(pid, port) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("nothing bound UDP port {port}");
 }
 
 /// Waits until something listens on TCP `port` (read from /proc/net/tcp, so no probe connection

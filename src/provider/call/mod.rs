@@ -20,7 +20,7 @@
 //! RTP lease), `early_media` (the SDP of 18x responses), `prack` (RFC 3262 reliable
 //! provisionals both ways), `session_timer` (RFC 4028), `report` (TAPI states, completions,
 //! the end of the call), `features` (LINECALLFEATURE_ now valid), `dialog` (RFC 3261 §12
-//! state).
+//! state), `recovery` (the call journal's record, and calls rebuilt from it after a crash).
 
 pub mod dialog;
 mod early_media;
@@ -30,6 +30,7 @@ mod in_dialog;
 mod media;
 mod news;
 mod prack;
+mod recovery;
 mod report;
 mod session_timer;
 mod transfer;
@@ -57,6 +58,7 @@ pub use dialog::{Dialog, DialogKey};
 use hold::{Hold, ReInvite};
 use media::CallMedia;
 pub use news::News;
+pub use recovery::{BadRecord, Recovery};
 use session_timer::SessionTimer;
 pub use transfer::ReferTarget;
 use transfer::{ReferIn, ReferOut};

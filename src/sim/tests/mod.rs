@@ -2,10 +2,12 @@
 //! here first (answered call, CANCEL race, 486, Timer B, inbound answer, registration with a
 //! challenge), and what only a fake clock can check (timers firing on time under a flood).
 
+mod admission;
 mod control;
 mod devices;
 mod early_media;
 mod inbound;
+mod journal;
 mod outbound;
 mod prack;
 mod registration;
@@ -22,7 +24,7 @@ use crate::tapi::{
     Answer, CallInfoAnswer, CallState, ConnId, HCall, HLine, HLineApp, LineMessage, Request as Fn,
 };
 
-use super::Sim;
+use super::{Sim, SipPeer};
 
 /// An app on one connection with line 0 open.
 pub struct App {
@@ -60,6 +62,16 @@ pub fn open_app(sim: &mut Sim, privileges: u32) -> App {
         panic!("lineOpen failed")
     };
     App { conn, app, line }
+}
+
+/// An INVITE from the provider to line 0 offered to `owner`: (the caller, its INVITE, hCall).
+pub fn offer_from_provider(sim: &mut Sim, owner: &App) -> (SipPeer, Request, HCall) {
+    let gw = sim.gateway_addr();
+    let mut caller = sim.peer(crate::sim::PROVIDER);
+    let invite = caller.invite(gw, "1001", Some(crate::sim::peer::PEER_SDP));
+    sim.deliver(caller.at(), invite.clone());
+    let call = HCall(sim.messages(owner.conn)[0].dw_param2);
+    (caller, invite, call)
 }
 
 /// lineMakeCall: (request ID, hCall).

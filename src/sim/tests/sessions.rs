@@ -615,7 +615,10 @@ fn a_session_resumes_only_under_the_token_scope_it_was_opened_with() {
     let (_, session) = init(&mut sim, conn, LINEINITIALIZEEXOPTION_USEHIDDENWINDOW, true);
     sim.disconnect(conn);
     // A full-rights connection may not pick up a monitor-only session (and become owner).
-    assert_eq!(resume_fails(&mut sim, &session), LINEERR_INVALAPPHANDLE.into());
+    assert_eq!(
+        resume_fails(&mut sim, &session),
+        LINEERR_INVALAPPHANDLE.into()
+    );
     let again = sim.connect();
     sim.authenticate(again, monitor_only);
     let tag = resume(&mut sim, again, &session, 0);

@@ -202,6 +202,21 @@ impl TransactionLayer {
         self.retransmissions
     }
 
+    /// Live server transactions (admission's `max_server_transactions` counts these).
+    pub fn num_servers(&self) -> usize {
+        self.servers.len()
+    }
+
+    /// Whether a server transaction with `key` is live (a request with it is a retransmission).
+    pub fn has_server(&self, key: &ServerTxKey) -> bool {
+        self.server_ids.contains_key(key)
+    }
+
+    /// Client transactions still waiting for a final response (a graceful stop waits for them).
+    pub fn num_pending_clients(&self) -> usize {
+        self.clients.values().filter(|tx| !tx.is_done()).count()
+    }
+
     fn transmit(&mut self, destination: Peer, payload: Bytes) {
         self.transmits.push_back(Transmit {
             destination,

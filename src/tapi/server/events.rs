@@ -47,7 +47,14 @@ impl Tapisrv {
                 address,
                 states,
             } => self.address_state(device, address, states),
-            ProviderEvent::CallState { call, state } => self.on_call_state(call, state),
+            ProviderEvent::RecoveredCall { device, call } => {
+                self.calls.insert(call, CallRecord::new(device, true));
+                self.count_call(call, true);
+            }
+            ProviderEvent::CallState { call, state } => {
+                self.on_call_state(call, state);
+                self.forget_unclaimed(now, provider, call);
+            }
             ProviderEvent::CallInfo { call, changed } => {
                 if self.calls.get(&call).is_some_and(CallRecord::is_live) {
                     self.notify_call_info(call, None, changed);
@@ -308,6 +315,18 @@ impl Tapisrv {
         }
         if state.is_idle() {
             self.count_call(call, false);
+        }
+    }
+
+    /// A call no app holds (recovered after a restart, never claimed) is forgotten once IDLE.
+    fn forget_unclaimed(&mut self, now: Instant, provider: &mut dyn LineProvider, call: CallId) {
+        let unclaimed = self
+            .calls
+            .get(&call)
+            .is_some_and(|rec| rec.handles.is_empty() && !rec.is_live());
+        if unclaimed {
+            self.calls.remove(&call);
+            provider.close_call(now, call);
         }
     }
 

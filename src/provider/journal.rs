@@ -1,0 +1,165 @@
+//! The provider's side of the call journal: after every input a call handled, its record is
+//! compared with the one journaled (a dialog came up, changed or ended) and the difference is
+//! queued as output ([`SipProvider::poll_journal`]); the runtime writes it to disk. At
+//! start-up, [`SipProvider::recover`] rebuilds the calls of the dialogs the journal says were
+//! up: each is ended with BYE, or (`sip.recover_calls = true`) kept, refreshed with a
+//! re-INVITE and announced to TAPISRV ([`ProviderEvent::RecoveredCall`]) so apps find it
+//! with lineGetNewCalls. FreeSWITCH's call recovery (`mod_sofia` tracking, `fsctl recover`) is
+//! the model.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+
+use crate::journal::{DialogRecord, JournalRecord};
+use crate::tapi::{CallId, DeviceId, ProviderEvent};
+
+use super::call::{Call, Recovery};
+use super::SipProvider;
+
+/// What the journal has been told, and what it has still to be told.
+pub(super) struct JournalState {
+    /// No journal configured: nothing is recorded.
+    enabled: bool,
+    journaled: HashMap<CallId, DialogRecord>,
+    out: VecDeque<JournalRecord>,
+}
+
+impl JournalState {
+    pub fn new(enabled: bool) -> Self {
+        JournalState {
+            enabled,
+            journaled: HashMap::new(),
+            out: VecDeque::new(),
+        }
+    }
+}
+
+/// What [`SipProvider::recover`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecoverySummary {
+    /// Dialogs ended with BYE.
+    pub ended: usize,
+    /// Dialogs kept (re-INVITE, lineGetNewCalls).
+    pub kept: usize,
+    /// Records that could not be used (no line left, unreadable URIs): forgotten.
+    pub dropped: usize,
+}
+
+impl SipProvider {
+    /// The next record for the journal file.
+    pub fn poll_journal(&mut self) -> Option<JournalRecord> {
+        self.journal.out.pop_front()
+    }
+
+    /// Dialogs up now, as the journal sees them.
+    pub fn journaled_dialogs(&self) -> usize {
+        self.journal.journaled.len()
+    }
+
+    /// Compares call `id`'s record with the journaled one and queues the difference.
+    pub(super) fn journal_call(&mut self, id: CallId) {
+        if !self.journal.enabled {
+            return;
+        }
+        let now = self
+            .calls
+            .get(&id)
+            .and_then(|c| c.journal_record(&self.lines[c.line].cfg.user));
+        let before = self.journal.journaled.get(&id);
+        match (now, before) {
+            (None, None) => {}
+            (Some(now), Some(before)) if now == *before => {}
+            (Some(now), _) => {
+                self.journal
+                    .out
+                    .push_back(JournalRecord::Up(Box::new(now.clone())));
+                self.journal.journaled.insert(id, now);
+            }
+            (None, Some(before)) => {
+                self.journal
+                    .out
+                    .push_back(JournalRecord::Down(before.key()));
+                self.journal.journaled.remove(&id);
+            }
+        }
+    }
+
+    /// Rebuilds the calls of dialogs a journal says were up when the gateway last stopped
+    /// (crash, SIGKILL, power loss): each gets a BYE, or with `keep` a re-INVITE and a place
+    /// in lineGetNewCalls. Records whose line is gone use the first line's identity for the
+    /// BYE; with no line at all they are forgotten.
+    pub fn recover(
+        &mut self,
+        now: Instant,
+        records: Vec<DialogRecord>,
+        keep: bool,
+    ) -> RecoverySummary {
+        self.fire_due(now);
+        let mut summary = RecoverySummary::default();
+        for record in records {
+            let own_line = self
+                .lines
+                .iter()
+                .position(|l| !l.removed && l.cfg.user == record.line);
+            let line = own_line.or_else(|| self.lines.iter().position(|l| !l.removed));
+            let wanted = if keep && own_line.is_some() {
+                Recovery::Keep
+            } else {
+                Recovery::End
+            };
+            let Some(line) = line else {
+                summary.dropped += 1;
+                self.forget_record(&record);
+                continue;
+            };
+            match self.recover_one(now, line, &record, wanted) {
+                Some(Recovery::Keep) => summary.kept += 1,
+                Some(Recovery::End) => summary.ended += 1,
+                None => summary.dropped += 1,
+            }
+        }
+        summary
+    }
+
+    fn recover_one(
+        &mut self,
+        now: Instant,
+        line: usize,
+        record: &DialogRecord,
+        wanted: Recovery,
+    ) -> Option<Recovery> {
+        let id = self.new_call_id();
+        let mut env = self.call_env(now, line);
+        let (call, recovery) = match Call::recovered(id, line, &mut env, record, wanted) {
+            Ok(recovered) => recovered,
+            Err(err) => {
+                tracing::warn!(%err, "journal record dropped");
+                self.forget_record(record);
+                return None;
+            }
+        };
+        tracing::info!(call_id = %record.call_id, ?recovery, "dialog from the journal");
+        self.routes.add_call(&call);
+        self.calls.insert(id, Box::new(call));
+        if self.journal.enabled {
+            self.journal.journaled.insert(id, record.clone());
+        }
+        if recovery == Recovery::Keep {
+            self.events.push_back(ProviderEvent::RecoveredCall {
+                device: DeviceId(line as u32),
+                call: id,
+            });
+        }
+        self.drive_call(now, id);
+        Some(recovery)
+    }
+
+    /// A record nothing will end: the journal forgets it.
+    fn forget_record(&mut self, record: &DialogRecord) {
+        if self.journal.enabled {
+            self.journal
+                .out
+                .push_back(JournalRecord::Down(record.key()));
+        }
+    }
+}
