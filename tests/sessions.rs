@@ -171,8 +171,10 @@ async fn an_app_that_never_comes_back_loses_its_call_after_the_grace_period() {
     monitor_sees(&mut monitor, LINECALLSTATE_CONNECTED).await;
     // Kept for api.resume_grace_s, then shut down as version 1 does: the call is dropped.
     monitor_sees(&mut monitor, LINECALLSTATE_IDLE).await;
+    // The gateway notices the cut a moment before `cut_at` is taken, and its clock is the
+    // one of the input it handles: allow it that much.
     assert!(
-        cut_at.elapsed() >= Duration::from_secs(2),
+        cut_at.elapsed() >= Duration::from_millis(1900),
         "dropped only after the grace period ({:?})",
         cut_at.elapsed()
     );

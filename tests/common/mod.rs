@@ -442,12 +442,19 @@ pub fn scenario_with(name: &str, dir: &Path, values: &[(&str, &str)]) -> PathBuf
     path
 }
 
+/// The first of 20 RTP ports for a test whose provider is on `port`: 10000-19999, below the
+/// range the load bench takes (20000-32766) and the kernel's ephemeral ports (32768-), so
+/// tests running beside a bench or each other rarely meet.
+pub fn rtp_base(port: u16) -> u16 {
+    10000 + (port % 500) * 20
+}
+
 /// `[[lines]]` for one line whose provider is SIPp on `proxy_port`.
 pub fn line_config(proxy_port: u16, transport: &str) -> String {
     format!(
         "[[lines]]\nname = \"Line 1\"\nuser = \"1001\"\ndomain = \"127.0.0.1\"\nproxy = \"127.0.0.1:{proxy_port}\"\ntransport = \"{transport}\"\n\n[media]\nmode = \"rtp\"\naddress = \"127.0.0.1\"\nport_min = {}\nport_max = {}\n",
-        20000 + (proxy_port % 1000) * 20,
-        20000 + (proxy_port % 1000) * 20 + 19
+        rtp_base(proxy_port),
+        rtp_base(proxy_port) + 19
     )
 }
 

@@ -25,7 +25,7 @@ pub struct World {
 /// The gateway's `[[lines]]` (1001 at Kamailio, with the extra keys `line_extra`) and
 /// `[media]`.
 pub fn line_config(kamailio_port: u16, transport: &str, line_extra: &str) -> String {
-    let rtp = 20000 + (kamailio_port % 1000) * 20;
+    let rtp = 10000 + (kamailio_port % 500) * 20;
     format!(
         "[[lines]]\nname = \"Line 1001\"\nuser = \"1001\"\ndomain = \"127.0.0.1\"\n\
          proxy = \"127.0.0.1:{kamailio_port}\"\ntransport = \"{transport}\"\nregister = true\n\
