@@ -44,9 +44,52 @@ fn hosts_are_hostnames() {
 fn uris_hold_uri_characters_only() {
     let text = "OPTIONS sip:u@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: sip:amazing>>@example.net;tag=1\r\nTo: <sip:u@h>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n";
     assert_eq!(bad_request_reason(text.as_bytes()), "Bad From Header");
-    for bad in ["sip:a\"b@h", "sip:a b@h", "sip:a\0@h", "sip:a@h;p=<x>", "sip:é@h"] {
+    for bad in [
+        "sip:a\"b@h",
+        "sip:a b@h",
+        "sip:a\0@h",
+        "sip:a@h;p=<x>",
+        "sip:é@h",
+    ] {
         assert!(parse_uri(bad).is_err(), "{bad:?}");
     }
     let fine = "OPTIONS sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:%75se%72@h>;tag=1\r\nTo: <tel:+49-30-1234;phone-context=#1>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n";
     assert!(accepted_round_trips(fine.as_bytes()).is_some());
+}
+
+/// The framer searches each byte once (it rescanned the whole buffer on every read: 0.2 s of
+/// CPU for a 60 KiB head sent a byte at a time). Cut anywhere, and whatever line ends the head
+/// has, a stream frames as it does in one read.
+#[test]
+fn framing_resumes_where_it_stopped() {
+    let bare_lf = INVITE
+        .replace("\r\n", "\n")
+        .replace("Content-Length: 5", "Content-Length: 4");
+    let mixed = INVITE.replace("Content-Length: 5\r\n\r\n", "Content-Length: 5\r\n\n");
+    for message in [INVITE, bare_lf.as_str(), mixed.as_str()] {
+        let stream = format!("\r\n{message}\r\n\r\n{message}");
+        let mut whole = StreamFramer::new();
+        whole.push(stream.as_bytes());
+        let expected: Vec<Frame> = std::iter::from_fn(|| whole.next_frame().unwrap()).collect();
+        assert_eq!(expected.len(), 4, "{expected:?}");
+        assert_eq!(whole.buffered(), 0);
+        for cut in 1..stream.len() {
+            let (a, b) = stream.as_bytes().split_at(cut);
+            let mut framer = StreamFramer::new();
+            let mut frames = Vec::new();
+            for chunk in [a, b] {
+                framer.push(chunk);
+                frames.extend(std::iter::from_fn(|| framer.next_frame().unwrap()));
+            }
+            assert_eq!(frames, expected, "cut at {cut}");
+            assert_eq!(framer.buffered(), 0, "cut at {cut} of {stream:?}");
+        }
+        let mut framer = StreamFramer::new();
+        let mut frames = Vec::new();
+        for byte in stream.as_bytes() {
+            framer.push(std::slice::from_ref(byte));
+            frames.extend(std::iter::from_fn(|| framer.next_frame().unwrap()));
+        }
+        assert_eq!(frames, expected, "one byte at a time");
+    }
 }
