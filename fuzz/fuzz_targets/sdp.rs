@@ -16,6 +16,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use libfuzzer_sys::fuzz_target;
 use tapigw::sdp::{answer_offer_with, parse_answer, Direction, SdpOrigin};
+use webrtc_sdp::media_type::{SdpFormatList, SdpMediaValue};
 
 const DIRECTIONS: [Direction; 4] = [
     Direction::SendRecv,
@@ -64,26 +65,28 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// The payload types of the first audio m-line of `text` with a non-zero port.
-fn audio_formats(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|l| l.trim_end_matches('\r').strip_prefix("m=audio "))
-        .map(|rest| rest.split_ascii_whitespace().collect::<Vec<_>>())
-        .find(|f| f.len() >= 2 && f[0].split('/').next() != Some("0"))
-        .map(|f| f[2..].iter().map(|s| s.to_string()).collect())
+/// The payload types of the first audio m-line with a non-zero port, as webrtc-sdp reads the
+/// description (the m-line `parse_answer` answers).
+fn audio_formats(text: &str) -> Vec<u32> {
+    let Ok(session) = webrtc_sdp::parse_sdp(text, false) else {
+        return Vec::new();
+    };
+    session
+        .media
+        .iter()
+        .find(|m| *m.get_type() == SdpMediaValue::Audio && m.get_port() != 0)
+        .and_then(|m| match m.get_formats() {
+            SdpFormatList::Integers(f) => Some(f.clone()),
+            _ => None,
+        })
         .unwrap_or_default()
 }
 
 fn within_the_offer(offer: &[u8], answer: &str) {
-    let offer = String::from_utf8_lossy(offer);
-    let offered = audio_formats(&offer);
-    // Only when the offer's m-line is plain enough for this reading to match webrtc-sdp's.
-    if offered.is_empty() || offered.iter().any(|f| f.parse::<u8>().is_err()) {
-        return;
-    }
+    let offered = audio_formats(std::str::from_utf8(offer).expect("parse_answer took it"));
     for pt in audio_formats(answer) {
         assert!(
-            offered.iter().any(|f| f.parse::<u8>() == pt.parse::<u8>()),
+            offered.contains(&pt),
             "answer format {pt} not in the offer {offered:?}\n{answer}"
         );
     }
