@@ -93,3 +93,22 @@ fn framing_resumes_where_it_stopped() {
         assert_eq!(frames, expected, "one byte at a time");
     }
 }
+
+/// A bare CR in a reason phrase was kept (`SIP/2.0 200 OK\r.0.0.1...`), and written back as a
+/// line end a peer would split at.
+#[test]
+fn reason_phrases_hold_no_controls() {
+    let response = |reason: &str| {
+        format!("SIP/2.0 200 {reason}\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n")
+    };
+    for bad in ["OK\r.0.0.1", "O\0K", "OK\x7f"] {
+        assert!(matches!(
+            decode(response(bad).as_bytes()),
+            Err(DecodeError::Unparseable(_))
+        ));
+    }
+    for fine in ["OK", "", "Très bien\tfine", "Ringing %41"] {
+        let msg = accepted_round_trips(response(fine).as_bytes()).expect(fine);
+        assert!(matches!(msg, SipMessage::Response(r) if r.reason == fine));
+    }
+}
