@@ -112,3 +112,34 @@ fn reason_phrases_hold_no_controls() {
         assert!(matches!(msg, SipMessage::Response(r) if r.reason == fine));
     }
 }
+
+/// A header parameter holding `<`, a space or a NUL (`;q=x <sip:b@h>`) was kept and written
+/// back after a Contact's `>`, where the next decode read it as a second Contact.
+#[test]
+fn parameters_hold_uri_characters_or_one_quoted_string() {
+    let with_contact = |contact: &str| {
+        format!("SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKt\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContact: {contact}\r\n\r\n")
+    };
+    for bad in [
+        "\"#X\\\"\" <sips:b@[::1]:5061>;q=L p <sip:b@10.0.0.1>, <sip:c@h>",
+        "<sip:b@h>;q=h\0 0",
+        "<sip:b@h>;x=\"open",
+        "<sip:b@h>;x=\"a\"b",
+        "<sip:b@h>;\"x\"=1",
+    ] {
+        assert!(
+            matches!(
+                decode(with_contact(bad).as_bytes()),
+                Err(DecodeError::Unparseable(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    let fine = "<sip:b@h;lr;maddr=[2001:db8::1];x=%41$&+/:>;expires=;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\";methods=\"INVITE, BYE\";q=0.5";
+    let msg = accepted_round_trips(with_contact(fine).as_bytes()).unwrap();
+    assert_eq!(msg.headers().contact.len(), 1);
+    assert_eq!(
+        msg.headers().contact[0].params.value("methods"),
+        Some("\"INVITE, BYE\"")
+    );
+}
