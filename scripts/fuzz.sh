@@ -65,7 +65,9 @@ for target in "${targets[@]}"; do
     failed=$((failed + 1))
     artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
     echo "fuzz $target: FAILED (exit $status) after ${runs:-?} executions, coverage ${cov:-?} edges; input: ${artifact:-none written}"
-    grep -E -A12 'panicked at|ERROR: libFuzzer|ERROR: AddressSanitizer|SUMMARY' "$log" | head -40 | cut -c1-400 || true
+    { grep -E -A4 'panicked at' "$log" | grep -v -E '^ *(stack backtrace|[0-9]+: |at )' || true
+      grep -E 'ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|^SUMMARY' "$log" || true; } \
+      | head -24 | cut -c1-400 | sed 's/^/  /'
     echo "  reproduce: cargo +nightly fuzz run $target ${artifact:-<input>}"
   fi
 done
