@@ -138,6 +138,9 @@ pub struct RemoteMedia {
     /// Where the peer receives RTP.
     pub address: SocketAddr,
     pub codec: Codec,
+    /// The payload type the peer gave `codec`: 0 or 8, or the dynamic type its rtpmap names
+    /// (`a=rtpmap:96 PCMU/8000`). Our answer uses the same number (RFC 3264 §6.1).
+    pub payload_type: u8,
     /// The peer's telephone-event payload type, if any.
     pub telephone_event: Option<u8>,
     /// The events its fmtp lists for telephone-event (RFC 4733 §2.4.1; "0-15" when absent).
@@ -165,7 +168,7 @@ pub fn build_offer(origin: &SdpOrigin, media: SocketAddr) -> String {
 
 /// Our offer with a direction attribute (a re-INVITE for hold says sendonly or inactive).
 pub fn build_offer_with(origin: &SdpOrigin, media: SocketAddr, direction: Direction) -> String {
-    let formats = [Codec::Pcmu, Codec::Pcma];
+    let formats = [Codec::Pcmu, Codec::Pcma].map(|c| (c.payload_type(), c));
     let events = TelephoneEvent {
         payload_type: TELEPHONE_EVENT_PT,
         events: OUR_EVENTS.into(),
@@ -187,7 +190,7 @@ struct TelephoneEvent {
 fn write_description(
     origin: &SdpOrigin,
     media: SocketAddr,
-    codecs: &[Codec],
+    codecs: &[(u8, Codec)],
     telephone_event: Option<&TelephoneEvent>,
     direction: Direction,
 ) -> String {
@@ -204,20 +207,15 @@ fn write_description(
         media.ip(),
         media.port()
     );
-    for codec in codecs {
-        let _ = write!(s, " {}", codec.payload_type());
+    for (pt, _) in codecs {
+        let _ = write!(s, " {pt}");
     }
     if let Some(te) = telephone_event {
         let _ = write!(s, " {}", te.payload_type);
     }
     s.push_str("\r\n");
-    for codec in codecs {
-        let _ = write!(
-            s,
-            "a=rtpmap:{} {}/8000\r\n",
-            codec.payload_type(),
-            codec.name()
-        );
+    for (pt, codec) in codecs {
+        let _ = write!(s, "a=rtpmap:{pt} {}/8000\r\n", codec.name());
     }
     if let Some(te) = telephone_event {
         let pt = te.payload_type;
@@ -253,10 +251,12 @@ pub fn parse_answer(body: &[u8]) -> Result<RemoteMedia, SdpError> {
         ExplicitlyTypedAddress::Fqdn { .. } => return Err(SdpError::NoAddress),
     };
     let port = u16::try_from(audio.get_port()).map_err(|_| SdpError::NoAudio)?;
-    let (codec, telephone_event) = pick_codec(audio).ok_or(SdpError::NoCommonCodec)?;
+    let (payload_type, codec, telephone_event) =
+        pick_codec(audio).ok_or(SdpError::NoCommonCodec)?;
     Ok(RemoteMedia {
         address: SocketAddr::new(ip, port),
         codec,
+        payload_type,
         telephone_event,
         telephone_events: telephone_event.and_then(|pt| fmtp_of(audio, pt)),
         direction: direction_of(audio),
@@ -301,7 +301,7 @@ pub fn answer_offer_with(
     let answer = write_description(
         origin,
         media,
-        &[remote.codec],
+        &[(remote.payload_type, remote.codec)],
         events.as_ref(),
         Direction::answer_to(remote.direction, ours),
     );
@@ -326,8 +326,9 @@ fn answered_events(offered: Option<&str>) -> String {
     }
 }
 
-/// The first format of the m-line we support, in the peer's order, and its telephone-event.
-fn pick_codec(audio: &SdpMedia) -> Option<(Codec, Option<u8>)> {
+/// The first format of the m-line we support, in the peer's order, with the payload type the
+/// peer gave it, and the peer's telephone-event.
+fn pick_codec(audio: &SdpMedia) -> Option<(u8, Codec, Option<u8>)> {
     let SdpFormatList::Integers(formats) = audio.get_formats() else {
         return None;
     };
@@ -345,14 +346,15 @@ fn pick_codec(audio: &SdpMedia) -> Option<(Codec, Option<u8>)> {
             .find(|r| u32::from(r.payload_type) == pt)
             .map(|r| r.codec_name.as_str())
     };
-    let codec = formats
-        .iter()
-        .find_map(|pt| Codec::from_format(*pt, name_of(*pt)))?;
+    let (payload_type, codec) = formats.iter().find_map(|&pt| {
+        let codec = Codec::from_format(pt, name_of(pt))?;
+        Some((u8::try_from(pt).ok()?, codec))
+    })?;
     let telephone_event = formats
         .iter()
         .find(|pt| name_of(**pt).is_some_and(|n| n.eq_ignore_ascii_case("telephone-event")))
         .and_then(|pt| u8::try_from(*pt).ok());
-    Some((codec, telephone_event))
+    Some((payload_type, codec, telephone_event))
 }
 
 fn direction_of(audio: &SdpMedia) -> Direction {
@@ -458,6 +460,24 @@ mod tests {
             Direction::answer_to(Direction::Inactive, Direction::SendRecv),
             Direction::Inactive
         );
+    }
+
+    /// Found by the `sdp` fuzz target (docs/fuzzing.md): PCMU offered under a dynamic payload
+    /// type was answered as `m=audio .. 0`, a format the offer did not list.
+    #[test]
+    fn dynamic_payload_type_is_answered_with_the_offered_number() {
+        let offer = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 7000 RTP/AVP 96 97\r\na=rtpmap:96 pcmu/8000\r\na=rtpmap:97 telephone-event/8000\r\n";
+        let (answer, remote) =
+            answer_offer(offer.as_bytes(), &SdpOrigin::new(3, LOCAL), media(20002)).unwrap();
+        assert_eq!((remote.codec, remote.payload_type), (Codec::Pcmu, 96));
+        assert!(
+            answer.contains("m=audio 20002 RTP/AVP 96 97\r\n"),
+            "{answer}"
+        );
+        assert!(answer.contains("a=rtpmap:96 PCMU/8000\r\n"), "{answer}");
+        webrtc_sdp::parse_sdp(&answer, true).unwrap();
+        let static_pt = parse_answer(b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 7000 RTP/AVP 8\r\n").unwrap();
+        assert_eq!((static_pt.codec, static_pt.payload_type), (Codec::Pcma, 8));
     }
 
     #[test]

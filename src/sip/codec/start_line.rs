@@ -51,10 +51,13 @@ fn parse_status(line: &str) -> Result<StartLine<'_>, Refusal> {
         .ok()
         .filter(|_| valid)
         .ok_or_else(|| Refusal::discard("bad status code"))?;
-    Ok(StartLine::Status {
-        code,
-        reason: parts.next().unwrap_or_default(),
-    })
+    // §25.1 Reason-Phrase: text, SP and HTAB, no control. A bare CR in it would end the line
+    // for a peer we pass it on to (found by the `sip_decode` fuzz target, docs/fuzzing.md).
+    let reason = parts.next().unwrap_or_default();
+    if reason.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(Refusal::discard("control character in the reason phrase"));
+    }
+    Ok(StartLine::Status { code, reason })
 }
 
 /// `METHOD uri SIP/2.0`, exactly one SP between the elements.

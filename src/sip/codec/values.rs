@@ -45,8 +45,12 @@ pub fn split_outside_quotes(s: &str, sep: u8) -> Vec<&str> {
     parts
 }
 
-/// `;a=b;c` (the text after the first `;`, or empty).
-pub fn parse_params(s: &str) -> Params {
+/// `;a=b;c` (the text after the first `;`, or empty). A name, and a value that is not a
+/// quoted string, is written with URI characters (§25.1 `token`, `paramchar`, `host`); a
+/// quoted value is one whole quoted string without controls. Anything else (`q=h\0 0`,
+/// `q=x <sip:b@h>`) could not be written back where it came from: a Contact parameter
+/// `<sip:..>` in it turned into a second Contact (found by the `sip_decode` fuzz target).
+pub fn parse_params(s: &str) -> Result<Params, DecodeError> {
     let mut params = Params::new();
     for part in split_outside_quotes(s, b';') {
         let part = part.trim();
@@ -54,15 +58,38 @@ pub fn parse_params(s: &str) -> Params {
             continue;
         }
         let (name, value) = match part.split_once('=') {
-            Some((n, v)) => (n.trim(), Some(v.trim().to_string())),
+            Some((n, v)) => (n.trim(), Some(v.trim())),
             None => (part, None),
         };
+        if !is_param_text(name) || !value.is_none_or(is_param_value) {
+            return Err(bad("parameter", part));
+        }
         params.0.push(Param {
             name: name.to_string(),
-            value,
+            value: value.map(str::to_string),
         });
     }
-    params
+    Ok(params)
+}
+
+/// URI characters, and the one §25.1 `token` character that is none (the backquote).
+fn is_param_text(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| is_uri_byte(b) || b == b'`')
+}
+
+/// A parameter value: URI characters, or one quoted string (§25.1 `quoted-string`); empty
+/// (`tag=`) is taken too.
+fn is_param_value(v: &str) -> bool {
+    if v.is_empty() {
+        return true;
+    }
+    if let Some(inner) = v.strip_prefix('"') {
+        let Some((_, rest)) = split_quoted(inner) else {
+            return false;
+        };
+        return rest.is_empty() && !inner.chars().any(|c| c.is_control() && c != '\t');
+    }
+    is_param_text(v)
 }
 
 /// A host (IPv4, `[IPv6]`, or a name) with an optional port.
@@ -77,7 +104,7 @@ fn parse_hostport(s: &str) -> Result<(Host, Option<u16>), DecodeError> {
             Some((h, p)) => (h, Some(p)),
             None => (s, None),
         };
-        if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == ':') {
+        if !is_hostname(host) {
             return Err(bad("host", s));
         }
         let host = match host.parse::<IpAddr>() {
@@ -93,9 +120,32 @@ fn parse_hostport(s: &str) -> Result<(Host, Option<u16>), DecodeError> {
     Ok((host, port))
 }
 
+/// §25.1 `hostname` (alphanumerics, `-` and `.`; `_` too, as names in the wild have it) or an
+/// IPv4 address. Anything else (`>`, `;`, a NUL, white space) would change the meaning of the
+/// header it is written back into: `sip:m>` read as host `m>` became `<sip:m>>` (found by the
+/// `sip_decode` fuzz target, docs/fuzzing.md).
+fn is_hostname(host: &str) -> bool {
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+}
+
+/// The characters a SIP URI is written with (§25.1: `unreserved`, `reserved`, `%` of
+/// `escaped`, the brackets of `IPv6reference`; and `#` of RFC 3966 phone numbers). Anything
+/// else, `>` or `"` or white space or a control, is a character our writing of the URI inside
+/// `<...>` cannot carry: `sip:amazing>>@example.net` was read with user `amazing>>`, and
+/// `<sip:amazing>>@example.net>` no longer decodes (found by the `sip_decode` fuzz target).
+fn is_uri_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-_.!~*'();/?:@&=+$,%[]#".contains(&b)
+}
+
 /// A `sip:`, `sips:` or `tel:` URI.
 pub fn parse_uri(s: &str) -> Result<Uri, DecodeError> {
     let s = s.trim();
+    if !s.bytes().all(is_uri_byte) {
+        return Err(bad("URI", s));
+    }
     let (scheme, rest) = s.split_once(':').ok_or_else(|| bad("URI", s))?;
     let scheme = match scheme.to_ascii_lowercase().as_str() {
         "sip" => Scheme::Sip,
@@ -118,7 +168,7 @@ pub fn parse_uri(s: &str) -> Result<Uri, DecodeError> {
         None => (hostpart, Vec::new()),
     };
     let (hostport, params) = match hostpart.split_once(';') {
-        Some((h, p)) => (h, parse_params(p)),
+        Some((h, p)) => (h, parse_params(p)?),
         None => (hostpart, Params::new()),
     };
     let (host, port) = parse_hostport(hostport)?;
@@ -143,7 +193,7 @@ pub fn parse_uri(s: &str) -> Result<Uri, DecodeError> {
 
 fn parse_tel(rest: &str, whole: &str) -> Result<Uri, DecodeError> {
     let (number, params) = match rest.split_once(';') {
-        Some((n, p)) => (n, parse_params(p)),
+        Some((n, p)) => (n, parse_params(p)?),
         None => (rest, Params::new()),
     };
     if number.is_empty() || number.contains(char::is_whitespace) {
@@ -189,6 +239,7 @@ pub fn parse_name_addr(s: &str) -> Result<NameAddr, DecodeError> {
             .trim()
             .strip_prefix(';')
             .map(parse_params)
+            .transpose()?
             .unwrap_or_default();
         if !after.trim().is_empty() && !after.trim().starts_with(';') {
             return Err(bad("name-addr", s));
@@ -203,7 +254,7 @@ pub fn parse_name_addr(s: &str) -> Result<NameAddr, DecodeError> {
         return Err(bad("name-addr", s));
     }
     let (uri, params) = match rest.split_once(';') {
-        Some((u, p)) => (u, parse_params(p)),
+        Some((u, p)) => (u, parse_params(p)?),
         None => (rest, Params::new()),
     };
     Ok(NameAddr {
@@ -244,7 +295,7 @@ pub fn parse_via(s: &str) -> Result<Via, DecodeError> {
         .ok_or_else(|| bad("Via transport", s))?
         .to_ascii_uppercase();
     let (sent_by, params) = match rest.split_once(';') {
-        Some((h, p)) => (h, parse_params(p)),
+        Some((h, p)) => (h, parse_params(p)?),
         None => (rest, Params::new()),
     };
     let (host, port) = parse_hostport(sent_by)?;

@@ -1,6 +1,7 @@
 //! Codec tests: the forms real peers send, stream framing, and no panic on any input. The
 //! RFC 4475 torture messages are in `rfc4475`.
 
+mod fuzz_finds;
 mod rfc4475;
 
 use rand::rngs::SmallRng;
