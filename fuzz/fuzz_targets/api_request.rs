@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
             Output::Response {
                 conn: ConnId(1),
                 tag,
-                result: Err(LineErr(0x8000_0048)),
+                result: Err(LineErr(0x8000_0048).into()),
             }
         }
         Err(fault) => {
