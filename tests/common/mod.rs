@@ -24,6 +24,40 @@ pub fn free_port() -> u16 {
     }
 }
 
+/// The port of `field=IP:PORT` in a log line (ANSI colours ignored).
+pub fn bound_port(line: &str, field: &str) -> Option<u16> {
+    let plain = strip_ansi(line);
+    let key = format!("{field}=");
+    let start = plain
+        .match_indices(&key)
+        .find(|(i, _)| {
+            *i == 0
+                || !plain.as_bytes()[i - 1].is_ascii_alphanumeric()
+                    && plain.as_bytes()[i - 1] != b'_'
+        })?
+        .0
+        + key.len();
+    let value = plain[start..].split_whitespace().next()?;
+    value.parse::<SocketAddr>().ok().map(|a| a.port())
+}
+
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A running gateway binary; stopped with SIGTERM on drop.
 pub struct GatewayProcess {
     pub child: Child,
@@ -42,9 +76,7 @@ impl GatewayProcess {
     /// Starts `tapigw` with `[sip]`/`[api]` on free ports and `rest` appended (lines, media),
     /// and waits for its "listening" log line.
     pub fn start(rest: &str) -> GatewayProcess {
-        let sip_port = free_port();
-        let api_port = free_port();
-        Self::start_on(sip_port, api_port, rest)
+        Self::start_on(free_port(), 0, rest)
     }
 
     pub fn start_on(sip_port: u16, api_port: u16, rest: &str) -> GatewayProcess {
@@ -63,17 +95,17 @@ impl GatewayProcess {
 
     /// Like [`GatewayProcess::start`] with extra `[api]` keys.
     pub fn start_with_api(api_extra: &str, rest: &str) -> GatewayProcess {
-        Self::launch(free_port(), free_port(), "", api_extra, rest, &[])
+        Self::launch(free_port(), 0, "", api_extra, rest, &[])
     }
 
     /// Like [`GatewayProcess::start`] with extra `[sip]` keys.
     pub fn start_with_sip(sip_extra: &str, rest: &str) -> GatewayProcess {
-        Self::launch(free_port(), free_port(), sip_extra, "", rest, &[])
+        Self::launch(free_port(), 0, sip_extra, "", rest, &[])
     }
 
     /// Like [`GatewayProcess::start_with_api`] with environment variables for the binary.
     pub fn start_with_env(api_extra: &str, rest: &str, env: &[(&str, &str)]) -> GatewayProcess {
-        Self::launch(free_port(), free_port(), "", api_extra, rest, env)
+        Self::launch(free_port(), 0, "", api_extra, rest, env)
     }
 
     /// The resident set size of the gateway process, in KiB.
@@ -167,7 +199,16 @@ impl GatewayProcess {
             seen: Vec::new(),
             head,
         };
-        gw.wait_for_log("tapigw listening", Duration::from_secs(20));
+        let listening = gw.wait_for_log("tapigw listening", Duration::from_secs(20));
+        if gw.api_port == 0 {
+            // API port 0: the kernel's choice, read from the log, so no other process can take
+            // the port between a test's choice and the gateway's bind.
+            gw.api_port = bound_port(&listening, "api").expect("api= in the listening line");
+            gw.head = gw.head.replace(
+                "listen = \"127.0.0.1:0\"",
+                &format!("listen = \"127.0.0.1:{}\"", gw.api_port),
+            );
+        }
         gw
     }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import shutil
 import signal
 import socket
@@ -46,6 +47,17 @@ def gateway_binary() -> Path:
         if candidate.exists():
             return candidate
     return REPO_ROOT / "target" / "release" / "tapigw"
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def bound_port(line: str, field: str) -> int:
+    """The port of ``field=127.0.0.1:PORT`` in the gateway's "tapigw listening" log line."""
+    m = re.search(rf"\b{field}=[^\s:]+:(\d+)", line)
+    if not m:
+        pytest.fail(f"no {field}= address in {line!r}")
+    return int(m.group(1))
 
 
 def free_port() -> int:
@@ -104,8 +116,10 @@ class Gateway:
         binary = gateway_binary()
         if not binary.exists():
             pytest.fail(f"no gateway binary at {binary}: run `cargo build --release` or set TAPIGW_BIN")
-        self.sip_port = free_port()
-        self.api_port = free_port()
+        # Port 0: the gateway binds what the kernel gives and logs it, so no other process can
+        # take a port between our choice and the gateway's bind.
+        self.sip_port = 0
+        self.api_port = 0
         self.dir = tempfile.mkdtemp(prefix="tapigw-py-")
         config = (
             f'[sip]\nlisten = "127.0.0.1:{self.sip_port}"\nt1_ms = 100\n\n'
@@ -123,7 +137,9 @@ class Gateway:
         self.log: List[str] = []
         self._lines: "queue.Queue[Optional[str]]" = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
-        self.wait_for_log("tapigw listening", 20.0)
+        listening = ANSI.sub("", self.wait_for_log("tapigw listening", 20.0))
+        self.sip_port = bound_port(listening, "sip")
+        self.api_port = bound_port(listening, "api")
 
     @property
     def api(self) -> str:

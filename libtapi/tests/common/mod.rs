@@ -229,6 +229,14 @@ pub fn run(
 }
 
 /// A port free on 127.0.0.1 for both UDP and TCP now.
+/// The port of ` field=IP:PORT` in a log line written to a file (no colours).
+fn logged_port(line: &str, field: &str) -> Option<u16> {
+    let key = format!(" {field}=");
+    let start = line.find(&key)? + key.len();
+    let value = line[start..].split_whitespace().next()?;
+    value.parse::<std::net::SocketAddr>().ok().map(|a| a.port())
+}
+
 pub fn free_port() -> u16 {
     loop {
         let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
@@ -261,9 +269,11 @@ impl Gateway {
     /// Like [`Gateway::start`] with extra `[api]` keys and the `[media]` section's keys.
     pub fn start_with(proxy_port: u16, api_extra: &str, media: &str) -> Gateway {
         let scratch = Scratch::new("gateway");
-        let (sip_port, api_port) = (free_port(), free_port());
+        let sip_port = free_port();
+        // API port 0: the gateway logs the port the kernel gave it, so no other process can
+        // take it between our choice and the gateway's bind.
         let config = format!(
-            "[sip]\nlisten = \"127.0.0.1:{sip_port}\"\nt1_ms = 100\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n{api_extra}\n\n\
+            "[sip]\nlisten = \"127.0.0.1:{sip_port}\"\nt1_ms = 100\n\n[api]\nlisten = \"127.0.0.1:0\"\n{api_extra}\n\n\
              [[lines]]\nname = \"Line 1\"\nuser = \"1001\"\ndomain = \"127.0.0.1\"\nproxy = \"127.0.0.1:{proxy_port}\"\ntransport = \"udp\"\n\n\
              [media]\n{media}"
         );
@@ -279,7 +289,15 @@ impl Gateway {
             .spawn()
             .expect("start tapigw");
         let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", api_port)).is_err() {
+        let api_port = loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(port) = text
+                .lines()
+                .find(|l| l.contains("tapigw listening"))
+                .and_then(|l| logged_port(l, "api"))
+            {
+                break port;
+            }
             if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
                 panic!(
                     "tapigw did not listen:\n{}",
@@ -287,7 +305,7 @@ impl Gateway {
                 );
             }
             std::thread::sleep(Duration::from_millis(20));
-        }
+        };
         Gateway {
             child,
             api_port,
