@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::tapi::consts::LINE_REPLY;
+use crate::tapi::consts::{LINE_GATHERDIGITS, LINE_REPLY};
 use crate::tapi::{
     AddressCapsAnswer, AddressStates, AddressStatusAnswer, Answer, CallInfoAnswer,
     CallStatusAnswer, DevCaps, DeviceId, Fault, ForwardEntry, HCall, HLine, HLineApp, HPhone,
@@ -383,8 +383,135 @@ fn parse_phone_call(method: &str, p: Value) -> ParseResult<Request> {
                 last_seq: p.last_seq,
             }
         }
+        other => return parse_media(other, p),
+    })
+}
+
+/// Digits, tones and media files (version 2, "Digits, tones and media").
+fn parse_media(method: &str, p: Value) -> ParseResult<Request> {
+    Ok(match method {
+        "lineGenerateDigits" => {
+            let p: GenerateDigitsParams = params(p)?;
+            Request::LineGenerateDigits {
+                call: HCall(p.h_call),
+                digit_mode: p.digit_mode,
+                digits: p.digits,
+                duration: p.duration,
+            }
+        }
+        "lineGenerateTone" => {
+            let p: GenerateToneParams = params(p)?;
+            Request::LineGenerateTone {
+                call: HCall(p.h_call),
+                tone_mode: p.tone_mode,
+                duration: p.duration,
+            }
+        }
+        "lineMonitorDigits" => {
+            let p: MonitorDigitsParams = params(p)?;
+            Request::LineMonitorDigits {
+                call: HCall(p.h_call),
+                digit_modes: p.digit_modes,
+            }
+        }
+        "lineGatherDigits" => {
+            let p: GatherDigitsParams = params(p)?;
+            Request::LineGatherDigits {
+                call: HCall(p.h_call),
+                digit_modes: p.digit_modes,
+                num_digits: p.num_digits,
+                term_digits: p.term_digits,
+                first_timeout: p.first_timeout,
+                inter_timeout: p.inter_timeout,
+            }
+        }
+        "mediaPlay" => {
+            let p: MediaPlayParams = params(p)?;
+            Request::MediaPlay {
+                call: HCall(p.h_call),
+                file: p.file,
+                looped: p.looped,
+            }
+        }
+        "mediaRecord" => {
+            let p: MediaRecordParams = params(p)?;
+            Request::MediaRecord {
+                call: HCall(p.h_call),
+                file: p.file,
+                max_ms: p.max_ms,
+                silence_ms: p.silence_ms,
+            }
+        }
+        "mediaStop" => Request::MediaStop {
+            call: params::<CallParams>(p)?.call(),
+        },
         other => return Err((METHOD_NOT_FOUND, format!("Method not found: {other}"))),
     })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GenerateDigitsParams {
+    #[serde(rename = "hCall")]
+    h_call: u32,
+    digit_mode: u32,
+    digits: String,
+    #[serde(default)]
+    duration: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GenerateToneParams {
+    #[serde(rename = "hCall")]
+    h_call: u32,
+    tone_mode: u32,
+    #[serde(default)]
+    duration: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MonitorDigitsParams {
+    #[serde(rename = "hCall")]
+    h_call: u32,
+    digit_modes: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GatherDigitsParams {
+    #[serde(rename = "hCall")]
+    h_call: u32,
+    digit_modes: u32,
+    num_digits: u32,
+    #[serde(default)]
+    term_digits: String,
+    #[serde(default)]
+    first_timeout: u32,
+    #[serde(default)]
+    inter_timeout: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MediaPlayParams {
+    #[serde(rename = "hCall")]
+    h_call: u32,
+    file: String,
+    #[serde(default, rename = "loop")]
+    looped: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MediaRecordParams {
+    #[serde(rename = "hCall")]
+    h_call: u32,
+    file: String,
+    max_ms: u32,
+    #[serde(default)]
+    silence_ms: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -928,6 +1055,10 @@ fn write_fields(out: &mut String, m: &LineMessage, completion_key: Option<u32>, 
     if let Some(key) = completion_key {
         let _ = write!(out, r#","dwCompletionKey":{key}"#);
     }
+    if m.dw_message_id == LINE_GATHERDIGITS {
+        // Digits are 0-9 * # A-D only: nothing to escape.
+        let _ = write!(out, r#","digits":"{}""#, m.digits.as_str());
+    }
     let _ = write!(
         out,
         r#","seq":{},"{}":{}}}"#,
@@ -1075,6 +1206,7 @@ mod tests {
             dw_param1: 5,
             dw_param2: crate::tapi::LINEERR_OPERATIONFAILED.code() as u32,
             dw_param3: 0,
+            digits: Default::default(),
         };
         let stamp = Stamp {
             app: 65537,

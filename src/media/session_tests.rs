@@ -10,6 +10,7 @@ fn params(direction: Direction) -> StreamParams {
     StreamParams {
         remote: PEER.parse().unwrap(),
         codec: Codec::Pcmu,
+        payload_type: 0,
         telephone_event: Some(101),
         direction,
     }
@@ -491,6 +492,7 @@ fn update_changes_codec_and_close_says_bye() {
     let a = rtp_of(&run(&mut s, t0, 0, 20))[0].0;
     let mut p = params(Direction::SendRecv);
     p.codec = Codec::Pcma;
+    p.payload_type = 8;
     s.update(p);
     let b = rtp_of(&run(&mut s, t0, 20, 40))[0].clone();
     assert_eq!((b.0.payload_type, b.0.ssrc), (8, a.ssrc));

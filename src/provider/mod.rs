@@ -32,6 +32,7 @@ mod ids;
 mod inbound;
 mod journal;
 mod line;
+mod media_link;
 mod rate_limit;
 mod registration;
 mod reload;
@@ -111,6 +112,10 @@ pub struct SipProvider {
     admission: Admission,
     /// Dialogs journaled, and records not yet taken by the runtime.
     journal: journal::JournalState,
+    /// Commands for the media engine, in order, until the runtime takes them.
+    media_out: VecDeque<crate::media::MediaCommand>,
+    /// `media.files_dir` (mediaPlay / mediaRecord).
+    files_dir: Option<std::path::PathBuf>,
 }
 
 impl SipProvider {
@@ -147,6 +152,8 @@ impl SipProvider {
             stopping: false,
             admission,
             journal: journal::JournalState::new(config.sip.lifecycle.journal.is_some()),
+            media_out: VecDeque::new(),
+            files_dir: config.media.files_dir.clone(),
         };
         for line in 0..provider.lines.len() {
             provider.with_registration(now, line, |reg, env| reg.start(env));
@@ -425,6 +432,7 @@ impl SipProvider {
                 Action::Event(event) => self.events.push_back(event),
                 Action::Tell { call, news } => later.push(Later::News(call, news)),
                 Action::Refer { target } => later.push(Later::Refer(target)),
+                Action::Media(command) => self.media_out.push_back(command),
             }
         }
         for (purpose, key) in failed {

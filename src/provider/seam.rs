@@ -95,8 +95,33 @@ impl LineProvider for SipProvider {
         call: CallId,
         op: CallOp,
     ) -> Result<(), LineErr> {
-        self.with_call(now, call, |c, env| c.handle_op(env, request, op))
-            .unwrap_or(Err(LINEERR_INVALCALLHANDLE))
+        let file_op = match op {
+            CallOp::Play { file, looped } => super::media_link::FileOp::Play { file, looped },
+            CallOp::Record {
+                file,
+                max_ms,
+                silence_ms,
+            } => super::media_link::FileOp::Record {
+                file,
+                max_ms,
+                silence_ms,
+            },
+            op => {
+                return self
+                    .with_call(now, call, |c, env| c.handle_op(env, request, op))
+                    .unwrap_or(Err(LINEERR_INVALCALLHANDLE))
+            }
+        };
+        self.file_op(now, request, call, file_op)
+    }
+
+    fn media_control(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        control: crate::tapi::MediaControl,
+    ) -> Result<(), LineErr> {
+        self.call_media_control(now, call, control)
     }
 
     fn setup_transfer(

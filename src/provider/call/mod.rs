@@ -23,6 +23,7 @@
 //! state), `recovery` (the call journal's record, and calls rebuilt from it after a crash).
 
 pub mod dialog;
+mod dtmf_info;
 mod early_media;
 mod features;
 mod hold;
@@ -33,6 +34,7 @@ mod prack;
 mod recovery;
 mod report;
 mod session_timer;
+mod stream;
 mod transfer;
 mod uac;
 mod uas;
@@ -104,6 +106,8 @@ pub enum Action {
     /// The peer asked us (REFER) to call `target`: a new outbound call whose progress is
     /// reported back to this one (RFC 3515 §2.4.4).
     Refer { target: Uri },
+    /// Something for the media engine (the call's RTP session).
+    Media(crate::media::MediaCommand),
 }
 
 /// Why a call started a client transaction.
@@ -121,6 +125,8 @@ pub enum Purpose {
     Notify,
     /// Our PRACK for a reliable 18x (RFC 3262).
     Prack,
+    /// Our INFO with a DTMF digit (RFC 6086).
+    Info,
 }
 
 /// How a client transaction of the call failed.
@@ -237,6 +243,8 @@ pub struct Call {
     transferred: bool,
     /// TAPI holds no handle any more: no events; the provider forgets the call once it ended.
     released: bool,
+    /// Its RTP session in the media engine, and SIP INFO digits going out.
+    stream: stream::CallStream,
     actions: VecDeque<Action>,
 }
 
@@ -275,12 +283,17 @@ impl Call {
             related: None,
             transferred: false,
             released: false,
+            stream: stream::CallStream::default(),
             actions: VecDeque::new(),
         }
     }
 
     /// The next thing the call wants done.
     pub fn poll_action(&mut self) -> Option<Action> {
+        if self.actions.is_empty() {
+            // Whatever the input changed in offer/answer, the engine learns it here.
+            self.sync_stream();
+        }
         self.actions.pop_front()
     }
 
@@ -294,6 +307,7 @@ impl Call {
             self.ring_deadline(),
             self.reliable_deadline(),
             self.session_deadline(),
+            self.info_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -334,6 +348,9 @@ impl Call {
         if self.session_deadline().is_some_and(|at| at <= now) {
             self.on_session_timer(env);
         }
+        if self.info_deadline().is_some_and(|at| at <= now) {
+            self.step_info(env);
+        }
     }
 
     /// A response to one of our client transactions.
@@ -356,6 +373,9 @@ impl Call {
             Purpose::Prack => {
                 tracing::debug!(call = %self.id, status = response.status, "PRACK answered")
             }
+            Purpose::Info => {
+                tracing::debug!(call = %self.id, status = response.status, "INFO answered")
+            }
         }
     }
 
@@ -369,7 +389,7 @@ impl Call {
     ) {
         match purpose {
             Purpose::Invite => self.on_invite_failure(env, key, failure),
-            Purpose::Cancel | Purpose::Notify | Purpose::Prack => {}
+            Purpose::Cancel | Purpose::Notify | Purpose::Prack | Purpose::Info => {}
             Purpose::Bye => self.on_bye_done(env),
             Purpose::ReInvite => self.on_reinvite_failure(env, key),
             Purpose::Refer => self.on_refer_failed(),
@@ -397,6 +417,10 @@ impl Call {
             CallOp::Dial(dest) => {
                 let target = env.ua.line.dest_uri(&dest)?;
                 self.dial(env, request, target)
+            }
+            // The provider confines the file first and calls `play` / `record`.
+            CallOp::Play { .. } | CallOp::Record { .. } => {
+                Err(crate::tapi::LINEERR_OPERATIONUNAVAIL)
             }
         }
     }

@@ -189,6 +189,7 @@ impl Tapisrv {
                     dw_param1: bits.bits(),
                     dw_param2: 0,
                     dw_param3: 0,
+                    digits: Default::default(),
                 },
             );
         }

@@ -199,7 +199,9 @@ fn target(request: &Request) -> Option<Target> {
         | Request::LineSetupTransfer { call }
         | Request::LineDial { call, .. }
         | Request::LineCompleteTransfer { call, .. }
-        | Request::LineSwapHold { active: call, .. } => Target::Call(*call),
+        | Request::LineSwapHold { active: call, .. }
+        | Request::MediaPlay { call, .. }
+        | Request::MediaRecord { call, .. } => Target::Call(*call),
         Request::PhoneSetHookSwitch { phone, .. } => Target::Phone(*phone),
         _ => return None,
     })
