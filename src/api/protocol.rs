@@ -1234,6 +1234,73 @@ mod tests {
 }
 
 #[cfg(test)]
+mod media_tests {
+    use super::*;
+
+    #[test]
+    fn media_functions_parse_and_gathered_digits_are_written() {
+        let r = parse_request(
+            r##"{"jsonrpc":"2.0","id":1,"method":"lineGatherDigits","params":{"hCall":7,"digitModes":2,"numDigits":4,"termDigits":"#","firstTimeout":5000,"interTimeout":2000}}"##,
+        )
+        .unwrap();
+        assert_eq!(
+            r.1,
+            Request::LineGatherDigits {
+                call: HCall(7),
+                digit_modes: 2,
+                num_digits: 4,
+                term_digits: "#".into(),
+                first_timeout: 5000,
+                inter_timeout: 2000,
+            }
+        );
+        let r = parse_request(
+            r##"{"jsonrpc":"2.0","id":2,"method":"mediaPlay","params":{"hCall":7,"file":"a.wav","loop":true}}"##,
+        )
+        .unwrap();
+        assert_eq!(
+            r.1,
+            Request::MediaPlay {
+                call: HCall(7),
+                file: "a.wav".into(),
+                looped: true
+            }
+        );
+        let r = parse_request(
+            r##"{"jsonrpc":"2.0","id":3,"method":"lineGenerateDigits","params":{"hCall":7,"digitMode":2,"digits":"12#"}}"##,
+        )
+        .unwrap();
+        assert!(matches!(
+            r.1,
+            Request::LineGenerateDigits { duration: 0, .. }
+        ));
+        let gathered = LineMessage {
+            h_device: 7,
+            dw_message_id: LINE_GATHERDIGITS,
+            dw_callback_instance: 0,
+            dw_param1: 2,
+            dw_param2: 0,
+            dw_param3: 0,
+            digits: crate::tapi::Digits::from_text("12#"),
+        };
+        let stamp = Stamp {
+            app: 1,
+            phone: false,
+            seq: 1,
+        };
+        let v: Value = serde_json::from_str(&notification_line(&gathered, None, &stamp)).unwrap();
+        assert_eq!(v["method"], "LINE_GATHERDIGITS");
+        assert_eq!(v["params"]["digits"], "12#");
+        let other = LineMessage {
+            dw_message_id: LINE_REPLY,
+            ..gathered
+        };
+        let v: Value = serde_json::from_str(&notification_line(&other, None, &stamp)).unwrap();
+        assert!(v["params"].get("digits").is_none());
+    }
+}
+
+#[cfg(test)]
 mod session_tests {
     use super::*;
 

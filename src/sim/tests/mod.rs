@@ -8,6 +8,7 @@ mod devices;
 mod early_media;
 mod inbound;
 mod journal;
+mod media;
 mod outbound;
 mod prack;
 mod registration;
