@@ -644,3 +644,35 @@ fn early_media_of_a_183_opens_the_session_the_200_updates_it_and_digits_can_be_g
     assert_eq!((stream.codec, stream.payload_type), (Codec::Pcma, 8));
     assert_eq!(stream.remote, "127.0.0.1:6000".parse().unwrap());
 }
+
+#[test]
+fn our_hold_makes_the_stream_sendonly_and_unhold_sendrecv_again() {
+    let mut sim = Sim::one_line_with_media("");
+    let owner = open_app(&mut sim, LINECALLPRIVILEGE_OWNER);
+    let a = answered(&mut sim, &owner, DYNAMIC_PT_SDP);
+    sim.take_media();
+    let mut directions = vec![];
+    for (op, answer_dir) in [
+        (Fn::LineHold { call: a.call }, "recvonly"),
+        (Fn::LineUnhold { call: a.call }, "sendrecv"),
+    ] {
+        let request = call_fn(&mut sim, &owner, op);
+        let reinvite = only_request(sim.take_sip(a.caller.addr), Method::Invite);
+        let sdp = DYNAMIC_PT_SDP
+            .replace("0-15\r\n", &format!("0-15\r\na={answer_dir}\r\n"))
+            .replace("1 1 IN", "1 2 IN");
+        sim.deliver(a.caller.at(), a.caller.response(&reinvite, 200, Some(&sdp)));
+        only_request(sim.take_sip(a.caller.addr), Method::Ack);
+        assert!(summary(&sim.messages(owner.conn)).contains(&reply(request, 0)));
+        for cmd in sim.take_media() {
+            match cmd {
+                MediaCommand::Update { call, stream } => {
+                    assert_eq!((call, stream.payload_type), (a.engine_call, 96));
+                    directions.push(stream.direction);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    assert_eq!(directions, vec![Direction::SendOnly, Direction::SendRecv]);
+}
