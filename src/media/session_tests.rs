@@ -606,5 +606,5 @@ fn a_dynamic_payload_type_is_sent_and_only_it_is_taken_as_audio() {
         _ => None,
     });
     let samples = recorded.expect("the recording ended at max_ms");
-    assert!(samples.iter().any(|&v| v == 32124), "PT 96 audio recorded");
+    assert!(samples.contains(&32124), "PT 96 audio recorded");
 }
