@@ -442,6 +442,9 @@ fn parse_media(method: &str, p: Value) -> ParseResult<Request> {
                 silence_ms: p.silence_ms,
             }
         }
+        "lineRemoveFromConference" => Request::LineRemoveFromConference {
+            call: params::<CallParams>(p)?.call(),
+        },
         "mediaStop" => Request::MediaStop {
             call: params::<CallParams>(p)?.call(),
         },
@@ -862,6 +865,9 @@ fn write_answer(out: &mut String, answer: &Answer) {
         }
         Answer::SetupTransfer { request, consult } => {
             json!({"requestId": request.0, "hConsultCall": consult.0})
+        }
+        Answer::Conference { request, conf } => {
+            json!({"requestId": request.0, "hConfCall": conf.0})
         }
         Answer::Message(message, stamp) => return write_fields(out, message, None, stamp),
         Answer::LineInitialized {

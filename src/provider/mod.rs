@@ -23,6 +23,7 @@ mod admission;
 mod auth;
 mod build;
 pub mod call;
+mod conference;
 mod control;
 mod deadlines;
 mod disconnect;
@@ -116,6 +117,8 @@ pub struct SipProvider {
     media_out: VecDeque<crate::media::MediaCommand>,
     /// `media.files_dir` (mediaPlay / mediaRecord).
     files_dir: Option<std::path::PathBuf>,
+    /// Conference calls (lineCompleteTransfer CONFERENCE).
+    conferences: HashMap<CallId, conference::Conference>,
 }
 
 impl SipProvider {
@@ -154,6 +157,7 @@ impl SipProvider {
             journal: journal::JournalState::new(config.sip.lifecycle.journal.is_some()),
             media_out: VecDeque::new(),
             files_dir: config.media.files_dir.clone(),
+            conferences: HashMap::new(),
         };
         for line in 0..provider.lines.len() {
             provider.with_registration(now, line, |reg, env| reg.start(env));
@@ -440,6 +444,7 @@ impl SipProvider {
                 c.handle_tx_failure(env, purpose, &key, TxFailure::Transport)
             });
         }
+        self.conference_upkeep(id);
         self.update_call_routes(id);
         self.journal_call(id);
         for item in later {

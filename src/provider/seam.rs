@@ -95,6 +95,15 @@ impl LineProvider for SipProvider {
         call: CallId,
         op: CallOp,
     ) -> Result<(), LineErr> {
+        if self.is_conference(call) {
+            return match op {
+                CallOp::Drop => self.drop_conference(now, request, call),
+                _ => Err(crate::tapi::LINEERR_OPERATIONUNAVAIL),
+            };
+        }
+        if op == CallOp::RemoveFromConference {
+            return self.remove_from_conference(now, request, call);
+        }
         let file_op = match op {
             CallOp::Play { file, looped } => super::media_link::FileOp::Play { file, looped },
             CallOp::Record {
@@ -166,7 +175,20 @@ impl LineProvider for SipProvider {
     }
 
     fn call_features(&self, call: CallId) -> CallFeatures {
+        if self.is_conference(call) {
+            return self.conference_features(call);
+        }
         self.features_of(call)
+    }
+
+    fn conference_transfer(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        call: CallId,
+        consult: CallId,
+    ) -> Result<CallId, LineErr> {
+        self.conference_calls(now, request, call, consult)
     }
 
     fn address_caps(&self, device: DeviceId) -> Option<AddressCapsAnswer> {
@@ -190,10 +212,16 @@ impl LineProvider for SipProvider {
     }
 
     fn close_call(&mut self, now: Instant, call: CallId) {
+        if self.is_conference(call) {
+            return self.close_conference(now, call);
+        }
         self.with_call(now, call, |c, env| c.release(env));
     }
 
     fn call_info(&self, call: CallId) -> Option<ProviderCallInfo> {
+        if self.is_conference(call) {
+            return self.conference_info(call);
+        }
         self.calls.get(&call).map(|c| c.info())
     }
 

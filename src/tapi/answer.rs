@@ -39,6 +39,12 @@ pub enum Answer {
         request: RequestId,
         consult: HCall,
     },
+    /// lineCompleteTransfer(CONFERENCE): the request, and the conference call's handle (valid
+    /// once its LINE_REPLY reports 0).
+    Conference {
+        request: RequestId,
+        conf: HCall,
+    },
     CallInfo(Box<CallInfoAnswer>),
     CallStatus(CallStatusAnswer),
     /// lineGetMessage / phoneGetMessage: the message and its stamp (seq).

@@ -184,6 +184,8 @@ pub enum CallOp {
     BlindTransfer(String),
     /// lineDial on a DIALTONE call.
     Dial(String),
+    /// lineRemoveFromConference: the party leaves its conference (back to CONNECTED).
+    RemoveFromConference,
     /// mediaPlay: a WAV file of `media.files_dir` into the call; completes at its end.
     Play { file: String, looped: bool },
     /// mediaRecord: what the peer sends into a WAV file of `media.files_dir`.
@@ -257,6 +259,18 @@ pub trait LineProvider {
         consult: CallId,
         mode: u32,
     ) -> Result<(), LineErr>;
+
+    /// TSPI_lineCompleteTransfer(CONFERENCE): returns the new conference call; the completion
+    /// comes when the parties are joined, and no event of the conference call before it.
+    fn conference_transfer(
+        &mut self,
+        _now: Instant,
+        _request: RequestId,
+        _call: CallId,
+        _consult: CallId,
+    ) -> Result<CallId, LineErr> {
+        Err(super::lineerr::LINEERR_OPERATIONUNAVAIL)
+    }
 
     /// TSPI_lineSwapHold: holds `active`, then resumes `held`; one completion for both.
     fn swap_hold(

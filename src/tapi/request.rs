@@ -191,6 +191,9 @@ pub enum Request {
         /// Milliseconds between digits (0 = none).
         inter_timeout: u32,
     },
+    LineRemoveFromConference {
+        call: HCall,
+    },
     /// Our extension: a WAV file into the call (asynchronous).
     MediaPlay {
         call: HCall,
@@ -311,6 +314,7 @@ impl Request {
             Request::LineGenerateTone { .. } => "lineGenerateTone",
             Request::LineMonitorDigits { .. } => "lineMonitorDigits",
             Request::LineGatherDigits { .. } => "lineGatherDigits",
+            Request::LineRemoveFromConference { .. } => "lineRemoveFromConference",
             Request::MediaPlay { .. } => "mediaPlay",
             Request::MediaRecord { .. } => "mediaRecord",
             Request::MediaStop { .. } => "mediaStop",

@@ -245,6 +245,8 @@ pub struct Call {
     released: bool,
     /// Its RTP session in the media engine, and SIP INFO digits going out.
     stream: stream::CallStream,
+    /// The conference call it is a party of: CONNECTED shows as CONFERENCED.
+    conference: Option<CallId>,
     actions: VecDeque<Action>,
 }
 
@@ -284,6 +286,7 @@ impl Call {
             transferred: false,
             released: false,
             stream: stream::CallStream::default(),
+            conference: None,
             actions: VecDeque::new(),
         }
     }
@@ -419,7 +422,7 @@ impl Call {
                 self.dial(env, request, target)
             }
             // The provider confines the file first and calls `play` / `record`.
-            CallOp::Play { .. } | CallOp::Record { .. } => {
+            CallOp::Play { .. } | CallOp::Record { .. } | CallOp::RemoveFromConference => {
                 Err(crate::tapi::LINEERR_OPERATIONUNAVAIL)
             }
         }
@@ -481,6 +484,30 @@ impl Call {
 
     pub fn unrelate(&mut self) {
         self.related = None;
+    }
+
+    /// Makes the call a party of conference `conf` (or of none).
+    pub fn set_conference(&mut self, conf: Option<CallId>) {
+        self.conference = conf;
+    }
+
+    pub fn conference(&self) -> Option<CallId> {
+        self.conference
+    }
+
+    /// The call leaves its conference: a connected party is CONNECTED again.
+    pub fn leave_conference(&mut self) {
+        self.conference = None;
+        if self.is_connected() && !self.hold.local {
+            self.report_state(CallState::Connected(crate::tapi::ConnectedMode::ACTIVE));
+        }
+    }
+
+    /// A connected party reports CONFERENCED now.
+    pub fn announce_conferenced(&mut self) {
+        if let (Some(conf), true) = (self.conference, self.is_connected()) {
+            self.report_state(CallState::Conferenced(Some(conf)));
+        }
     }
 
     /// A consultation call is ready for lineDial: DIALTONE (TAPISRV shows it once the

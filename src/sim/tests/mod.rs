@@ -3,6 +3,7 @@
 //! challenge), and what only a fake clock can check (timers firing on time under a flood).
 
 mod admission;
+mod conference;
 mod control;
 mod devices;
 mod early_media;

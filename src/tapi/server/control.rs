@@ -74,6 +74,25 @@ impl Tapisrv {
         let (app, line, call) = self.owned(conn, call)?;
         let (_, _, consult) = self.owned(conn, consult)?;
         let request = self.new_request();
+        if mode == crate::tapi::consts::LINETRANSFERMODE_CONFERENCE {
+            let conf = provider.conference_transfer(now, request, call, consult)?;
+            let device = self.lines[&line].device;
+            self.calls.insert(conf, CallRecord::new(device, false));
+            let handle = self.add_handle(conf, app, line, CallPrivilege::Owner);
+            self.pending.insert(
+                now,
+                request,
+                Pending {
+                    app,
+                    line,
+                    kind: PendingKind::MakeCall(handle),
+                },
+            );
+            return Ok(Answer::Conference {
+                request,
+                conf: handle,
+            });
+        }
         provider.complete_transfer(now, request, call, consult, mode)?;
         self.pending.insert(
             now,

@@ -200,6 +200,7 @@ fn target(request: &Request) -> Option<Target> {
         | Request::LineDial { call, .. }
         | Request::LineCompleteTransfer { call, .. }
         | Request::LineSwapHold { active: call, .. }
+        | Request::LineRemoveFromConference { call }
         | Request::MediaPlay { call, .. }
         | Request::MediaRecord { call, .. } => Target::Call(*call),
         Request::PhoneSetHookSwitch { phone, .. } => Target::Phone(*phone),

@@ -645,6 +645,9 @@ impl Tapisrv {
                 self.media_file(now, provider, conn, call, op)
             }
             Request::MediaStop { call } => self.media_stop(now, provider, conn, call),
+            Request::LineRemoveFromConference { call } => {
+                self.call_request(now, provider, conn, call, CallOp::RemoveFromConference)
+            }
             _ => Err(crate::tapi::LINEERR_OPERATIONUNAVAIL),
         }
     }
