@@ -369,3 +369,129 @@ async fn without_telephone_event_digits_go_both_ways_as_sip_info_dtmf_relay() {
         .unwrap()
         .assert_success("caller (SIP INFO digits)");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_conference_made_by_complete_transfer_lets_each_party_hear_the_other() {
+    let files = tempfile::tempdir().unwrap();
+    let proxy = free_port();
+    let rtp_port = rtp_base(proxy) + 18;
+    let p = proxy.to_string();
+    let r = rtp_port.to_string();
+    let sf = scenario("uas_conference.xml");
+    let args = [
+        "-sf",
+        sf.to_str().unwrap(),
+        "-p",
+        &p,
+        "-t",
+        "u1",
+        "-m",
+        "2",
+        "-key",
+        "rtp_port",
+        &r,
+    ];
+    let sipp = sipp(&args).timeout(60).spawn();
+    let config =
+        line_config(proxy, "udp") + &format!("files_dir = \"{}\"\n", files.path().display());
+    let gw = GatewayProcess::start(&config);
+    let socket = std::sync::Arc::new(UdpSocket::bind(("127.0.0.1", rtp_port)).await.unwrap());
+    let (mut c, _, line) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
+    let (request, h_call) = c.line_make_call(line, "1002").await.unwrap();
+    assert_eq!(reply(&mut c, request).await, 0);
+    state(&mut c, h_call, LINECALLSTATE_CONNECTED).await;
+    let r = c
+        .call("lineSetupTransfer", json!({"hCall": h_call}))
+        .await
+        .unwrap();
+    let consult = r["hConsultCall"].as_u64().unwrap() as u32;
+    assert_eq!(
+        reply(&mut c, r["requestId"].as_u64().unwrap() as u32).await,
+        0
+    );
+    let r = c
+        .call("lineDial", json!({"hCall": consult, "destAddress": "4000"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        reply(&mut c, r["requestId"].as_u64().unwrap() as u32).await,
+        0
+    );
+    state(&mut c, consult, LINECALLSTATE_CONNECTED).await;
+    let r = c
+        .call(
+            "lineCompleteTransfer",
+            json!({"hCall": h_call, "hConsultCall": consult, "transferMode": LINETRANSFERMODE_CONFERENCE}),
+        )
+        .await
+        .unwrap();
+    let request = r["requestId"].as_u64().unwrap() as u32;
+    let conf = r["hConfCall"].as_u64().unwrap() as u32;
+    wait_all(
+        &mut c,
+        vec![
+            (LINE_REPLY, 0, request, 0),
+            (LINE_CALLSTATE, h_call, LINECALLSTATE_CONFERENCED, conf),
+            (LINE_CALLSTATE, consult, LINECALLSTATE_CONFERENCED, conf),
+        ],
+    )
+    .await;
+    let media = async |c: &mut Client, h: u32| -> SocketAddr {
+        let info = c.line_get_call_info(h).await.unwrap();
+        info["localMedia"].as_str().unwrap().parse().unwrap()
+    };
+    let a = media(&mut c, h_call).await;
+    let b = media(&mut c, consult).await;
+    // The test speaks as party A (PCMU 0x80 = +32124); party B must hear it.
+    let mut peer_a = Sender {
+        socket: socket.clone(),
+        to: a,
+        seq: 1,
+        ts: 0,
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let speaking = async {
+        loop {
+            tick.tick().await;
+            peer_a.send(0, false, peer_a.ts, &[0x80; 160]).await;
+            peer_a.ts = peer_a.ts.wrapping_add(160);
+        }
+    };
+    let hears = async {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let mut buf = [0u8; 2048];
+        let mut echoed = 0;
+        while tokio::time::Instant::now() < deadline {
+            let Ok(Ok((n, from))) = tokio::time::timeout(WAIT, socket.recv_from(&mut buf)).await
+            else {
+                return (false, echoed);
+            };
+            let loud = parse_rtp(&buf[..n]).is_some_and(|p| {
+                p.pt == 0 && p.payload.iter().filter(|x| **x == 0x80).count() > 100
+            });
+            if loud && from == a {
+                echoed += 1;
+            }
+            if loud && from == b {
+                return (true, echoed);
+            }
+        }
+        (false, echoed)
+    };
+    let (heard, echoed) = tokio::select! {
+        h = hears => h,
+        _ = speaking => unreachable!(),
+    };
+    assert_eq!(echoed, 0, "no party hears itself (mix-minus)");
+    assert!(heard, "party B hears party A through the mix");
+    let r = c.call("lineDrop", json!({"hCall": conf})).await.unwrap();
+    assert_eq!(
+        reply(&mut c, r["requestId"].as_u64().unwrap() as u32).await,
+        0
+    );
+    state(&mut c, conf, LINECALLSTATE_IDLE).await;
+    let run = tokio::task::spawn_blocking(move || sipp.wait())
+        .await
+        .unwrap();
+    run.assert_success("provider (conference)");
+}
