@@ -442,6 +442,13 @@ fn parse_media(method: &str, p: Value) -> ParseResult<Request> {
                 silence_ms: p.silence_ms,
             }
         }
+        "lineAddToConference" => {
+            let p: AddToConferenceParams = params(p)?;
+            Request::LineAddToConference {
+                conf_call: HCall(p.h_conf_call),
+                add_call: HCall(p.h_add_call),
+            }
+        }
         "lineRemoveFromConference" => Request::LineRemoveFromConference {
             call: params::<CallParams>(p)?.call(),
         },
@@ -450,6 +457,14 @@ fn parse_media(method: &str, p: Value) -> ParseResult<Request> {
         },
         other => return Err((METHOD_NOT_FOUND, format!("Method not found: {other}"))),
     })
+}
+
+#[derive(Deserialize)]
+struct AddToConferenceParams {
+    #[serde(rename = "hConfCall")]
+    h_conf_call: u32,
+    #[serde(rename = "hAddCall")]
+    h_add_call: u32,
 }
 
 #[derive(Deserialize)]

@@ -175,6 +175,41 @@ impl SipProvider {
         self.mix(conf);
     }
 
+    /// lineAddToConference: a connected call of the conference's line, not held, in no other
+    /// conference and not part of a transfer being set up, joins it (CONFERENCED) and the mix; completes at once.
+    pub(super) fn add_party(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        conf: CallId,
+        call: CallId,
+    ) -> Result<(), LineErr> {
+        let entry = self.conferences.get(&conf).ok_or(LINEERR_INVALCALLHANDLE)?;
+        if entry.state.is_idle() {
+            return Err(LINEERR_INVALCALLSTATE);
+        }
+        let device = entry.device;
+        let c = self.calls.get(&call).ok_or(LINEERR_INVALCALLHANDLE)?;
+        let same_line = c.info().device == device;
+        let busy = c.conference().is_some() || c.related().is_some();
+        if !c.is_connected() || c.is_held() || busy || !same_line {
+            return Err(LINEERR_INVALCALLSTATE);
+        }
+        if let Some(entry) = self.conferences.get_mut(&conf) {
+            entry.members.push(call);
+        }
+        self.with_call(now, call, |c, _| {
+            c.set_conference(Some(conf));
+            c.announce_conferenced();
+        });
+        self.events.push_back(ProviderEvent::Completion {
+            request,
+            result: Ok(()),
+        });
+        self.mix(conf);
+        Ok(())
+    }
+
     /// lineRemoveFromConference: the party leaves the mix and is CONNECTED again; completes
     /// at once. The conference goes on with the others.
     pub(super) fn remove_from_conference(

@@ -181,6 +181,16 @@ impl LineProvider for SipProvider {
         self.features_of(call)
     }
 
+    fn add_to_conference(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        conf: CallId,
+        call: CallId,
+    ) -> Result<(), LineErr> {
+        self.add_party(now, request, conf, call)
+    }
+
     fn conference_transfer(
         &mut self,
         now: Instant,

@@ -272,6 +272,18 @@ pub trait LineProvider {
         Err(super::lineerr::LINEERR_OPERATIONUNAVAIL)
     }
 
+    /// TSPI_lineAddToConference: `call` (connected, not held, on the conference's line) joins
+    /// conference `conf`.
+    fn add_to_conference(
+        &mut self,
+        _now: Instant,
+        _request: RequestId,
+        _conf: CallId,
+        _call: CallId,
+    ) -> Result<(), LineErr> {
+        Err(super::lineerr::LINEERR_OPERATIONUNAVAIL)
+    }
+
     /// TSPI_lineSwapHold: holds `active`, then resumes `held`; one completion for both.
     fn swap_hold(
         &mut self,

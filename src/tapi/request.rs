@@ -194,6 +194,10 @@ pub enum Request {
     LineRemoveFromConference {
         call: HCall,
     },
+    LineAddToConference {
+        conf_call: HCall,
+        add_call: HCall,
+    },
     /// Our extension: a WAV file into the call (asynchronous).
     MediaPlay {
         call: HCall,
@@ -315,6 +319,7 @@ impl Request {
             Request::LineMonitorDigits { .. } => "lineMonitorDigits",
             Request::LineGatherDigits { .. } => "lineGatherDigits",
             Request::LineRemoveFromConference { .. } => "lineRemoveFromConference",
+            Request::LineAddToConference { .. } => "lineAddToConference",
             Request::MediaPlay { .. } => "mediaPlay",
             Request::MediaRecord { .. } => "mediaRecord",
             Request::MediaStop { .. } => "mediaStop",

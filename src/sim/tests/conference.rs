@@ -259,3 +259,48 @@ fn a_party_that_hangs_up_leaves_the_mix_and_the_last_one_ends_the_conference() {
     let conf_seen: Vec<_> = end.into_iter().filter(|m| m.1 == conf.0).collect();
     assert_eq!(conf_seen, conf_end);
 }
+
+#[test]
+fn a_third_call_added_to_the_conference_is_mixed_with_the_others() {
+    let Up {
+        mut sim,
+        provider,
+        app,
+        call,
+        conf,
+        ..
+    } = conference_up();
+    let (request, third) = make_call(&mut sim, &app, "5000");
+    let invite = only_request(sim.take_sip(provider.addr), Method::Invite);
+    let mut other = SipPeer::new(provider.addr, provider.transport);
+    other.tag = "third9".into();
+    sim.deliver(provider.at(), other.response(&invite, 200, Some(PEER_SDP)));
+    only_request(sim.take_sip(provider.addr), Method::Ack);
+    assert_eq!(summary(&sim.messages(app.conn))[0], reply(request, 0));
+    sim.take_media();
+    let add = |add_call| Fn::LineAddToConference {
+        conf_call: conf,
+        add_call,
+    };
+    assert_eq!(
+        sim.call(app.conn, add(call)),
+        Err(crate::tapi::LINEERR_INVALCALLSTATE.into()),
+        "already a party"
+    );
+    let request = call_fn(&mut sim, &app, add(third));
+    assert_eq!(
+        summary(&sim.messages(app.conn)),
+        vec![
+            (LINE_CALLSTATE, third.0, LINECALLSTATE_CONFERENCED, conf.0),
+            reply(request, 0)
+        ]
+    );
+    let mix = conferences(sim.take_media());
+    assert_eq!(mix.len(), 1);
+    assert_eq!(
+        mix[0].1.len(),
+        3,
+        "three parties, each hears the two others"
+    );
+    let _ = consult;
+}

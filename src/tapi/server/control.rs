@@ -106,6 +106,30 @@ impl Tapisrv {
         Ok(Answer::Request(request))
     }
 
+    pub(super) fn line_add_to_conference(
+        &mut self,
+        now: Instant,
+        provider: &mut dyn LineProvider,
+        conn: ConnId,
+        conf: HCall,
+        add: HCall,
+    ) -> FnResult {
+        let (app, line, conf) = self.owned(conn, conf)?;
+        let (_, _, add) = self.owned(conn, add)?;
+        let request = self.new_request();
+        provider.add_to_conference(now, request, conf, add)?;
+        self.pending.insert(
+            now,
+            request,
+            Pending {
+                app,
+                line,
+                kind: PendingKind::Call,
+            },
+        );
+        Ok(Answer::Request(request))
+    }
+
     pub(super) fn line_forward(
         &mut self,
         now: Instant,

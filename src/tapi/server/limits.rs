@@ -201,6 +201,9 @@ fn target(request: &Request) -> Option<Target> {
         | Request::LineCompleteTransfer { call, .. }
         | Request::LineSwapHold { active: call, .. }
         | Request::LineRemoveFromConference { call }
+        | Request::LineAddToConference {
+            conf_call: call, ..
+        }
         | Request::MediaPlay { call, .. }
         | Request::MediaRecord { call, .. } => Target::Call(*call),
         Request::PhoneSetHookSwitch { phone, .. } => Target::Phone(*phone),

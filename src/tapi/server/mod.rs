@@ -645,6 +645,10 @@ impl Tapisrv {
                 self.media_file(now, provider, conn, call, op)
             }
             Request::MediaStop { call } => self.media_stop(now, provider, conn, call),
+            Request::LineAddToConference {
+                conf_call,
+                add_call,
+            } => self.line_add_to_conference(now, provider, conn, conf_call, add_call),
             Request::LineRemoveFromConference { call } => {
                 self.call_request(now, provider, conn, call, CallOp::RemoveFromConference)
             }
