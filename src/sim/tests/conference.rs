@@ -302,5 +302,4 @@ fn a_third_call_added_to_the_conference_is_mixed_with_the_others() {
         3,
         "three parties, each hears the two others"
     );
-    let _ = consult;
 }
