@@ -449,6 +449,15 @@ fn parse_media(method: &str, p: Value) -> ParseResult<Request> {
                 add_call: HCall(p.h_add_call),
             }
         }
+        "lineSetupConference" => Request::LineSetupConference {
+            call: params::<CallParams>(p)?.call(),
+        },
+        "linePrepareAddToConference" => {
+            let p: ConfCallParams = params(p)?;
+            Request::LinePrepareAddToConference {
+                conf_call: HCall(p.h_conf_call),
+            }
+        }
         "lineRemoveFromConference" => Request::LineRemoveFromConference {
             call: params::<CallParams>(p)?.call(),
         },
@@ -457,6 +466,12 @@ fn parse_media(method: &str, p: Value) -> ParseResult<Request> {
         },
         other => return Err((METHOD_NOT_FOUND, format!("Method not found: {other}"))),
     })
+}
+
+#[derive(Deserialize)]
+struct ConfCallParams {
+    #[serde(rename = "hConfCall")]
+    h_conf_call: u32,
 }
 
 #[derive(Deserialize)]
@@ -883,6 +898,16 @@ fn write_answer(out: &mut String, answer: &Answer) {
         }
         Answer::Conference { request, conf } => {
             json!({"requestId": request.0, "hConfCall": conf.0})
+        }
+        Answer::SetupConference {
+            request,
+            conf,
+            consult,
+        } => {
+            json!({"requestId": request.0, "hConfCall": conf.0, "hConsultCall": consult.0})
+        }
+        Answer::PrepareAdd { request, add } => {
+            json!({"requestId": request.0, "hAddCall": add.0})
         }
         Answer::Message(message, stamp) => return write_fields(out, message, None, stamp),
         Answer::LineInitialized {

@@ -175,6 +175,97 @@ impl SipProvider {
         self.mix(conf);
     }
 
+    /// lineSetupConference: `original` (connected, not held, unrelated) is the first party,
+    /// CONFERENCED; the conference is ONHOLDPENDCONF; a consultation call goes DIALTONE.
+    pub(super) fn setup_conference_calls(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        original: CallId,
+    ) -> Result<(CallId, CallId), LineErr> {
+        let o = self.calls.get(&original).ok_or(LINEERR_INVALCALLHANDLE)?;
+        let busy = o.conference().is_some() || o.related().is_some();
+        if !o.is_connected() || o.is_held() || busy {
+            return Err(LINEERR_INVALCALLSTATE);
+        }
+        let (line, device) = (o.line, o.info().device);
+        let conf = self.new_call_id();
+        let consult = self.new_consult(now, line)?;
+        self.conferences.insert(
+            conf,
+            Conference {
+                device,
+                members: vec![original],
+                state: CallState::OnHoldPendConf,
+            },
+        );
+        // LINE_REPLY first: the original's CONFERENCED names the new conference handle.
+        self.events.push_back(ProviderEvent::Completion {
+            request,
+            result: Ok(()),
+        });
+        let state = CallState::OnHoldPendConf;
+        self.events
+            .push_back(ProviderEvent::CallState { call: conf, state });
+        self.with_call(now, consult, |c, _| c.announce_dialtone());
+        self.with_call(now, original, |c, _| {
+            c.set_conference(Some(conf));
+            c.announce_conferenced();
+        });
+        self.mix(conf);
+        Ok((conf, consult))
+    }
+
+    /// linePrepareAddToConference: the conference goes ONHOLDPENDCONF while a new
+    /// consultation call is dialled.
+    pub(super) fn prepare_add(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        conf: CallId,
+    ) -> Result<CallId, LineErr> {
+        let entry = self.conferences.get(&conf).ok_or(LINEERR_INVALCALLHANDLE)?;
+        if entry.state != CallState::Connected(ConnectedMode::ACTIVE) {
+            return Err(LINEERR_INVALCALLSTATE);
+        }
+        let member = *entry.members.first().ok_or(LINEERR_INVALCALLSTATE)?;
+        let line = self.calls.get(&member).ok_or(LINEERR_INVALCALLSTATE)?.line;
+        let consult = self.new_consult(now, line)?;
+        self.set_conference_state(conf, CallState::OnHoldPendConf);
+        self.events.push_back(ProviderEvent::Completion {
+            request,
+            result: Ok(()),
+        });
+        self.with_call(now, consult, |c, _| c.announce_dialtone());
+        Ok(consult)
+    }
+
+    fn set_conference_state(&mut self, conf: CallId, state: CallState) {
+        if let Some(entry) = self.conferences.get_mut(&conf) {
+            if entry.state != state {
+                entry.state = state;
+                self.events
+                    .push_back(ProviderEvent::CallState { call: conf, state });
+            }
+        }
+    }
+
+    /// A new DIALTONE call on `line` (no relation: lineAddToConference takes it).
+    fn new_consult(&mut self, now: Instant, line: usize) -> Result<CallId, LineErr> {
+        let consult = self.new_call_id();
+        let mut env = crate::provider::call::CallEnv {
+            now,
+            ua: super::build::Ua::new(&self.sip, &self.lines[line]),
+            ids: &mut self.ids,
+            media: &mut *self.media,
+            stopping: self.stopping,
+        };
+        let call = crate::provider::call::Call::dialtone(consult, line, &mut env, None)?;
+        self.routes.add_call(&call);
+        self.calls.insert(consult, Box::new(call));
+        Ok(consult)
+    }
+
     /// lineAddToConference: a connected call of the conference's line, not held, in no other
     /// conference and not part of a transfer being set up, joins it (CONFERENCED) and the mix; completes at once.
     pub(super) fn add_party(
@@ -206,6 +297,7 @@ impl SipProvider {
             request,
             result: Ok(()),
         });
+        self.set_conference_state(conf, CallState::Connected(ConnectedMode::ACTIVE));
         self.mix(conf);
         Ok(())
     }

@@ -181,6 +181,24 @@ impl LineProvider for SipProvider {
         self.features_of(call)
     }
 
+    fn setup_conference(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        call: CallId,
+    ) -> Result<(CallId, CallId), LineErr> {
+        self.setup_conference_calls(now, request, call)
+    }
+
+    fn prepare_add_to_conference(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        conf: CallId,
+    ) -> Result<CallId, LineErr> {
+        self.prepare_add(now, request, conf)
+    }
+
     fn add_to_conference(
         &mut self,
         now: Instant,

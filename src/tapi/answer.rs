@@ -45,6 +45,18 @@ pub enum Answer {
         request: RequestId,
         conf: HCall,
     },
+    /// lineSetupConference: the request, the conference call's and the consultation call's
+    /// handles (valid once its LINE_REPLY reports 0).
+    SetupConference {
+        request: RequestId,
+        conf: HCall,
+        consult: HCall,
+    },
+    /// linePrepareAddToConference: the request and the new consultation call's handle.
+    PrepareAdd {
+        request: RequestId,
+        add: HCall,
+    },
     CallInfo(Box<CallInfoAnswer>),
     CallStatus(CallStatusAnswer),
     /// lineGetMessage / phoneGetMessage: the message and its stamp (seq).

@@ -272,6 +272,29 @@ pub trait LineProvider {
         Err(super::lineerr::LINEERR_OPERATIONUNAVAIL)
     }
 
+    /// TSPI_lineSetupConference: `call` becomes the first party (CONFERENCED) of a new
+    /// conference call (ONHOLDPENDCONF) and a consultation call goes DIALTONE: (conference,
+    /// consultation). Completes at once; no event of the new calls before it.
+    fn setup_conference(
+        &mut self,
+        _now: Instant,
+        _request: RequestId,
+        _call: CallId,
+    ) -> Result<(CallId, CallId), LineErr> {
+        Err(super::lineerr::LINEERR_OPERATIONUNAVAIL)
+    }
+
+    /// TSPI_linePrepareAddToConference: the conference goes ONHOLDPENDCONF and a new
+    /// consultation call DIALTONE (returned). Completes at once.
+    fn prepare_add_to_conference(
+        &mut self,
+        _now: Instant,
+        _request: RequestId,
+        _conf: CallId,
+    ) -> Result<CallId, LineErr> {
+        Err(super::lineerr::LINEERR_OPERATIONUNAVAIL)
+    }
+
     /// TSPI_lineAddToConference: `call` (connected, not held, on the conference's line) joins
     /// conference `conf`.
     fn add_to_conference(

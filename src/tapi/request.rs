@@ -198,6 +198,12 @@ pub enum Request {
         conf_call: HCall,
         add_call: HCall,
     },
+    LineSetupConference {
+        call: HCall,
+    },
+    LinePrepareAddToConference {
+        conf_call: HCall,
+    },
     /// Our extension: a WAV file into the call (asynchronous).
     MediaPlay {
         call: HCall,
@@ -320,6 +326,8 @@ impl Request {
             Request::LineGatherDigits { .. } => "lineGatherDigits",
             Request::LineRemoveFromConference { .. } => "lineRemoveFromConference",
             Request::LineAddToConference { .. } => "lineAddToConference",
+            Request::LineSetupConference { .. } => "lineSetupConference",
+            Request::LinePrepareAddToConference { .. } => "linePrepareAddToConference",
             Request::MediaPlay { .. } => "mediaPlay",
             Request::MediaRecord { .. } => "mediaRecord",
             Request::MediaStop { .. } => "mediaStop",

@@ -303,3 +303,85 @@ fn a_third_call_added_to_the_conference_is_mixed_with_the_others() {
         "three parties, each hears the two others"
     );
 }
+
+#[test]
+fn setup_conference_then_add_the_consultation_call_then_prepare_another() {
+    let mut sim = Sim::one_line_with_media("");
+    let provider = sim.peer(PROVIDER);
+    let app = open_app(&mut sim, LINECALLPRIVILEGE_OWNER);
+    let (request, call) = make_call(&mut sim, &app, "2000");
+    let invite = only_request(sim.take_sip(provider.addr), Method::Invite);
+    sim.deliver(
+        provider.at(),
+        provider.response(&invite, 200, Some(PEER_SDP)),
+    );
+    only_request(sim.take_sip(provider.addr), Method::Ack);
+    assert_eq!(summary(&sim.messages(app.conn))[0], reply(request, 0));
+    sim.take_media();
+    let Ok(Answer::SetupConference {
+        request,
+        conf,
+        consult,
+    }) = sim.call(app.conn, Fn::LineSetupConference { call })
+    else {
+        panic!("lineSetupConference")
+    };
+    assert!(
+        requests(sim.take_sip(provider.addr)).is_empty(),
+        "no hold: the mix is ours"
+    );
+    assert_eq!(
+        summary(&sim.messages(app.conn)),
+        vec![
+            reply(request.0, 0),
+            state(conf, CallState::OnHoldPendConf),
+            state(consult, CallState::DialTone(DialToneMode::NORMAL)),
+            (LINE_CALLSTATE, call.0, LINECALLSTATE_CONFERENCED, conf.0),
+        ]
+    );
+    let dial = Fn::LineDial {
+        call: consult,
+        dest: "4000".into(),
+    };
+    call_fn(&mut sim, &app, dial);
+    let consult_invite = only_request(sim.take_sip(provider.addr), Method::Invite);
+    let mut target = SipPeer::new(provider.addr, provider.transport);
+    target.tag = "target7".into();
+    sim.deliver(
+        provider.at(),
+        target.response(&consult_invite, 200, Some(PEER_SDP)),
+    );
+    only_request(sim.take_sip(provider.addr), Method::Ack);
+    sim.messages(app.conn);
+    sim.take_media();
+    let add = Fn::LineAddToConference {
+        conf_call: conf,
+        add_call: consult,
+    };
+    let added = call_fn(&mut sim, &app, add);
+    assert_eq!(
+        summary(&sim.messages(app.conn)),
+        vec![
+            (LINE_CALLSTATE, consult.0, LINECALLSTATE_CONFERENCED, conf.0),
+            reply(added, 0),
+            state(conf, CallState::Connected(ConnectedMode::ACTIVE)),
+        ]
+    );
+    let mix = conferences(sim.take_media());
+    assert_eq!(mix.last().map(|m| m.1.len()), Some(2));
+
+    // linePrepareAddToConference: ONHOLDPENDCONF again, with a new consultation call.
+    let Ok(Answer::PrepareAdd { request, add }) =
+        sim.call(app.conn, Fn::LinePrepareAddToConference { conf_call: conf })
+    else {
+        panic!("linePrepareAddToConference")
+    };
+    assert_eq!(
+        summary(&sim.messages(app.conn)),
+        vec![
+            state(conf, CallState::OnHoldPendConf),
+            reply(request.0, 0),
+            state(add, CallState::DialTone(DialToneMode::NORMAL)),
+        ]
+    );
+}

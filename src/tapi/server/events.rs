@@ -132,18 +132,34 @@ impl Tapisrv {
             PendingKind::Call => self.reply(pending.app, pending.line, request, result),
             PendingKind::MakeCall(handle) => {
                 self.reply(pending.app, pending.line, request, result);
-                let Some(call) = self.handles.get(&handle).map(|h| h.call) else {
-                    return;
-                };
-                if result.is_ok() {
-                    self.make_visible(call, handle);
-                } else {
-                    // The handle is void; the provider ends the call without events.
-                    self.handles.remove(&handle);
-                    self.calls.remove(&call);
-                    provider.close_call(now, call);
-                }
+                self.made(now, provider, handle, result);
             }
+            PendingKind::MakeTwo(first, second) => {
+                self.reply(pending.app, pending.line, request, result);
+                self.made(now, provider, first, result);
+                self.made(now, provider, second, result);
+            }
+        }
+    }
+
+    /// A call a request created: visible after LINE_REPLY(0), else forgotten.
+    fn made(
+        &mut self,
+        now: Instant,
+        provider: &mut dyn LineProvider,
+        handle: HCall,
+        result: Result<(), LineErr>,
+    ) {
+        let Some(call) = self.handles.get(&handle).map(|h| h.call) else {
+            return;
+        };
+        if result.is_ok() {
+            self.make_visible(call, handle);
+        } else {
+            // The handle is void; the provider ends the call without events.
+            self.handles.remove(&handle);
+            self.calls.remove(&call);
+            provider.close_call(now, call);
         }
     }
 

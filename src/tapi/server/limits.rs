@@ -204,6 +204,8 @@ fn target(request: &Request) -> Option<Target> {
         | Request::LineAddToConference {
             conf_call: call, ..
         }
+        | Request::LineSetupConference { call }
+        | Request::LinePrepareAddToConference { conf_call: call }
         | Request::MediaPlay { call, .. }
         | Request::MediaRecord { call, .. } => Target::Call(*call),
         Request::PhoneSetHookSwitch { phone, .. } => Target::Phone(*phone),

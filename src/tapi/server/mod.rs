@@ -649,6 +649,12 @@ impl Tapisrv {
                 conf_call,
                 add_call,
             } => self.line_add_to_conference(now, provider, conn, conf_call, add_call),
+            Request::LineSetupConference { call } => {
+                self.line_setup_conference(now, provider, conn, call)
+            }
+            Request::LinePrepareAddToConference { conf_call } => {
+                self.line_prepare_add_to_conference(now, provider, conn, conf_call)
+            }
             Request::LineRemoveFromConference { call } => {
                 self.call_request(now, provider, conn, call, CallOp::RemoveFromConference)
             }

@@ -188,6 +188,8 @@ impl CallRecord {
 pub enum PendingKind {
     /// A request that created this (still invisible) handle: lineMakeCall, lineSetupTransfer.
     MakeCall(HCall),
+    /// lineSetupConference: the conference call's and the consultation call's handles.
+    MakeTwo(HCall, HCall),
     Call,
     /// A drop TAPISRV started itself (lineClose/lineShutdown of a sole owner): no reply.
     Internal,
