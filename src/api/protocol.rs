@@ -1038,6 +1038,7 @@ fn call_info(i: &CallInfoAnswer) -> Value {
         "codec": i.codec,
         "remoteMedia": i.remote_media,
         "localMedia": i.local_media,
+        "relatedCallId": i.related_call_id,
     })
 }
 

@@ -182,6 +182,8 @@ pub struct CallInfoAnswer {
     pub codec: Option<String>,
     pub remote_media: Option<String>,
     pub local_media: Option<String>,
+    /// dwRelatedCallID (a conference party: the conference call's callId; else 0).
+    pub related_call_id: u64,
 }
 
 /// lineGetCallStatus.

@@ -77,6 +77,8 @@ pub struct ProviderCallInfo {
     pub remote_media: Option<String>,
     /// Our RTP address in the SDP we sent ("ip:port").
     pub local_media: Option<String>,
+    /// dwRelatedCallID: the conference call a party belongs to.
+    pub related_call: Option<CallId>,
 }
 
 /// An event the provider reports to TAPISRV.

@@ -487,8 +487,14 @@ impl Call {
     }
 
     /// Makes the call a party of conference `conf` (or of none).
+    /// Leaving one reports LINE_CALLINFO(RELATEDCALLID); joining does once the party is
+    /// CONFERENCED ([`Call::announce_conferenced`]).
     pub fn set_conference(&mut self, conf: Option<CallId>) {
+        let left = self.conference.is_some() && conf.is_none();
         self.conference = conf;
+        if left {
+            self.report_info(crate::tapi::CallInfoStates::RELATEDCALLID);
+        }
     }
 
     pub fn conference(&self) -> Option<CallId> {
@@ -497,7 +503,7 @@ impl Call {
 
     /// The call leaves its conference: a connected party is CONNECTED again.
     pub fn leave_conference(&mut self) {
-        self.conference = None;
+        self.set_conference(None);
         if self.is_connected() && !self.hold.local {
             self.report_state(CallState::Connected(crate::tapi::ConnectedMode::ACTIVE));
         }
@@ -507,6 +513,7 @@ impl Call {
     pub fn announce_conferenced(&mut self) {
         if let (Some(conf), true) = (self.conference, self.is_connected()) {
             self.report_state(CallState::Conferenced(Some(conf)));
+            self.report_info(crate::tapi::CallInfoStates::RELATEDCALLID);
         }
     }
 
@@ -559,6 +566,7 @@ impl Call {
             codec: remote.map(|r| r.codec.name().to_string()),
             remote_media: remote.map(|r| r.address.to_string()),
             local_media: self.media.local_rtp.map(|a| a.to_string()),
+            related_call: self.conference,
             ..self.info.clone()
         }
     }

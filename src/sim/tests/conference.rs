@@ -14,6 +14,11 @@ fn accept_reinvite(sim: &mut Sim, provider: &SipPeer, reinvite: &Request, direct
     only_request(sim.take_sip(provider.addr), Method::Ack);
 }
 
+/// LINE_CALLINFO(RELATEDCALLID) on `h`.
+fn related(h: HCall) -> (u32, u32, u32, u32) {
+    (LINE_CALLINFO, h.0, LINECALLINFOSTATE_RELATEDCALLID, 0)
+}
+
 fn conferences(cmds: Vec<MediaCommand>) -> Vec<(u64, Vec<u64>)> {
     cmds.into_iter()
         .filter_map(|c| match c {
@@ -100,6 +105,16 @@ fn conference_up() -> Up {
     let seen = summary(&joined);
     assert!(seen.contains(&conferenced(call)), "{seen:?}");
     assert!(seen.contains(&conferenced(consult)), "{seen:?}");
+    assert!(seen.contains(&related(call)) && seen.contains(&related(consult)));
+    let conf_id = call_info(&mut sim, &app, conf).call_id;
+    assert_eq!(
+        call_info(&mut sim, &app, consult).related_call_id,
+        conf_id.0
+    );
+    assert_eq!(
+        call_info(&mut sim, &app, conf).origin,
+        LINECALLORIGIN_CONFERENCE
+    );
     let at_reply = seen.iter().position(|m| *m == reply(request.0, 0)).unwrap();
     let connected = state(conf, CallState::Connected(ConnectedMode::ACTIVE));
     let at_connected = seen.iter().position(|m| *m == connected).unwrap();
@@ -158,6 +173,7 @@ fn complete_transfer_conference_joins_both_parties_in_the_mix() {
     assert_eq!(
         back,
         vec![
+            related(consult),
             state(consult, CallState::Connected(ConnectedMode::ACTIVE)),
             reply(remove, 0)
         ]
@@ -292,6 +308,7 @@ fn a_third_call_added_to_the_conference_is_mixed_with_the_others() {
         summary(&sim.messages(app.conn)),
         vec![
             (LINE_CALLSTATE, third.0, LINECALLSTATE_CONFERENCED, conf.0),
+            related(third),
             reply(request, 0)
         ]
     );
@@ -337,6 +354,7 @@ fn setup_conference_then_add_the_consultation_call_then_prepare_another() {
             state(conf, CallState::OnHoldPendConf),
             state(consult, CallState::DialTone(DialToneMode::NORMAL)),
             (LINE_CALLSTATE, call.0, LINECALLSTATE_CONFERENCED, conf.0),
+            related(call),
         ]
     );
     let dial = Fn::LineDial {
@@ -363,6 +381,7 @@ fn setup_conference_then_add_the_consultation_call_then_prepare_another() {
         summary(&sim.messages(app.conn)),
         vec![
             (LINE_CALLSTATE, consult.0, LINECALLSTATE_CONFERENCED, conf.0),
+            related(consult),
             reply(added, 0),
             state(conf, CallState::Connected(ConnectedMode::ACTIVE)),
         ]

@@ -244,6 +244,7 @@ impl Tapisrv {
             codec: info.codec,
             remote_media: info.remote_media,
             local_media: info.local_media,
+            related_call_id: info.related_call.map_or(0, |c| c.0),
         })))
     }
 
