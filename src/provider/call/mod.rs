@@ -20,7 +20,9 @@
 //! RTP lease), `early_media` (the SDP of 18x responses), `prack` (RFC 3262 reliable
 //! provisionals both ways), `session_timer` (RFC 4028), `report` (TAPI states, completions,
 //! the end of the call), `features` (LINECALLFEATURE_ now valid), `dialog` (RFC 3261 §12
-//! state), `recovery` (the call journal's record, and calls rebuilt from it after a crash).
+//! state), `recovery` (the call journal's record, and calls rebuilt from it after a crash),
+//! `stream` (its RTP session in the media engine: open/update/close, digits, tones, files),
+//! `dtmf_info` (DTMF by SIP INFO both ways).
 
 pub mod dialog;
 mod dtmf_info;
