@@ -370,8 +370,60 @@ async fn without_telephone_event_digits_go_both_ways_as_sip_info_dtmf_relay() {
         .assert_success("caller (SIP INFO digits)");
 }
 
+/// Speaks `value` (PCMU, every byte) as the party whose gateway session is `to`, until some
+/// packet from each of `listeners` carries it (each hears the speaker through the mix); counts
+/// the packets from `speaker_session` that carry it (its own echo).
+async fn heard_by(
+    socket: &std::sync::Arc<UdpSocket>,
+    to: SocketAddr,
+    value: u8,
+    listeners: &[SocketAddr],
+) -> (bool, u32) {
+    let mut speaker = Sender {
+        socket: socket.clone(),
+        to,
+        seq: 1,
+        ts: 0,
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let speaking = async {
+        loop {
+            tick.tick().await;
+            let ts = speaker.ts;
+            speaker.send(0, false, ts, &[value; 160]).await;
+            speaker.ts = speaker.ts.wrapping_add(160);
+        }
+    };
+    let hears = async {
+        let mut waiting: Vec<SocketAddr> = listeners.to_vec();
+        let mut echoed = 0;
+        let mut buf = [0u8; 2048];
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !waiting.is_empty() && tokio::time::Instant::now() < deadline {
+            let Ok(Ok((n, from))) = tokio::time::timeout(WAIT, socket.recv_from(&mut buf)).await
+            else {
+                break;
+            };
+            let carries = parse_rtp(&buf[..n]).is_some_and(|p| {
+                p.pt == 0 && p.payload.iter().filter(|x| **x == value).count() > 100
+            });
+            if carries && from == to {
+                echoed += 1;
+            }
+            if carries {
+                waiting.retain(|l| *l != from);
+            }
+        }
+        (waiting.is_empty(), echoed)
+    };
+    tokio::select! {
+        h = hears => h,
+        _ = speaking => unreachable!(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_conference_made_by_complete_transfer_lets_each_party_hear_the_other() {
+async fn a_three_party_conference_lets_each_party_hear_the_others() {
     let files = tempfile::tempdir().unwrap();
     let proxy = free_port();
     let rtp_port = rtp_base(proxy) + 18;
@@ -386,7 +438,7 @@ async fn a_conference_made_by_complete_transfer_lets_each_party_hear_the_other()
         "-t",
         "u1",
         "-m",
-        "2",
+        "3",
         "-key",
         "rtp_port",
         &r,
@@ -436,54 +488,40 @@ async fn a_conference_made_by_complete_transfer_lets_each_party_hear_the_other()
         ],
     )
     .await;
+    // A third party joins.
+    let (request, third) = c.line_make_call(line, "5000").await.unwrap();
+    assert_eq!(reply(&mut c, request).await, 0);
+    state(&mut c, third, LINECALLSTATE_CONNECTED).await;
+    let r = c
+        .call(
+            "lineAddToConference",
+            json!({"hConfCall": conf, "hAddCall": third}),
+        )
+        .await
+        .unwrap();
+    let request = r["requestId"].as_u64().unwrap() as u32;
+    wait_all(
+        &mut c,
+        vec![
+            (LINE_REPLY, 0, request, 0),
+            (LINE_CALLSTATE, third, LINECALLSTATE_CONFERENCED, conf),
+        ],
+    )
+    .await;
     let media = async |c: &mut Client, h: u32| -> SocketAddr {
         let info = c.line_get_call_info(h).await.unwrap();
         info["localMedia"].as_str().unwrap().parse().unwrap()
     };
     let a = media(&mut c, h_call).await;
     let b = media(&mut c, consult).await;
-    // The test speaks as party A (PCMU 0x80 = +32124); party B must hear it.
-    let mut peer_a = Sender {
-        socket: socket.clone(),
-        to: a,
-        seq: 1,
-        ts: 0,
-    };
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
-    let speaking = async {
-        loop {
-            tick.tick().await;
-            peer_a.send(0, false, peer_a.ts, &[0x80; 160]).await;
-            peer_a.ts = peer_a.ts.wrapping_add(160);
-        }
-    };
-    let hears = async {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        let mut buf = [0u8; 2048];
-        let mut echoed = 0;
-        while tokio::time::Instant::now() < deadline {
-            let Ok(Ok((n, from))) = tokio::time::timeout(WAIT, socket.recv_from(&mut buf)).await
-            else {
-                return (false, echoed);
-            };
-            let loud = parse_rtp(&buf[..n]).is_some_and(|p| {
-                p.pt == 0 && p.payload.iter().filter(|x| **x == 0x80).count() > 100
-            });
-            if loud && from == a {
-                echoed += 1;
-            }
-            if loud && from == b {
-                return (true, echoed);
-            }
-        }
-        (false, echoed)
-    };
-    let (heard, echoed) = tokio::select! {
-        h = hears => h,
-        _ = speaking => unreachable!(),
-    };
-    assert_eq!(echoed, 0, "no party hears itself (mix-minus)");
-    assert!(heard, "party B hears party A through the mix");
+    let d = media(&mut c, third).await;
+    // A speaks: B and the third party hear it, A does not hear itself; then the third party.
+    let (heard, echoed) = heard_by(&socket, a, 0x80, &[b, d]).await;
+    assert!(heard, "B and the third party hear A");
+    assert_eq!(echoed, 0, "A does not hear itself (mix-minus)");
+    let (heard, echoed) = heard_by(&socket, d, 0x90, &[a, b]).await;
+    assert!(heard, "A and B hear the third party");
+    assert_eq!(echoed, 0);
     let r = c.call("lineDrop", json!({"hCall": conf})).await.unwrap();
     assert_eq!(
         reply(&mut c, r["requestId"].as_u64().unwrap() as u32).await,
@@ -493,5 +531,5 @@ async fn a_conference_made_by_complete_transfer_lets_each_party_hear_the_other()
     let run = tokio::task::spawn_blocking(move || sipp.wait())
         .await
         .unwrap();
-    run.assert_success("provider (conference)");
+    run.assert_success("provider (three-party conference)");
 }
