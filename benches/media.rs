@@ -117,6 +117,7 @@ fn session_cost() {
     let params = StreamParams {
         remote: "127.0.0.1:5000".parse().unwrap(),
         codec: Codec::Pcmu,
+        payload_type: 0,
         telephone_event: Some(101),
         direction: Direction::SendRecv,
     };
@@ -247,6 +248,7 @@ fn run_step(handle: &MediaHandle, n: usize, plan: &Plan, next_call: &mut u64) ->
         let stream = StreamParams {
             remote: group.sockets[socket].local_addr().unwrap(),
             codec: Codec::Pcmu,
+            payload_type: 0,
             telephone_event: Some(101),
             direction: Direction::SendRecv,
         };

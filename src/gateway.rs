@@ -106,6 +106,18 @@ impl Gateway {
         self.pump(now);
     }
 
+    /// An event of the media engine (a digit, a generate, play or record done).
+    pub fn handle_media_event(&mut self, now: Instant, event: crate::media::MediaEvent) {
+        self.tapisrv.handle_timeout(now, &mut self.provider);
+        self.provider.handle_media_event(now, event);
+        self.pump(now);
+    }
+
+    /// The next command for the media engine (the runtime hands it over without blocking).
+    pub fn poll_media(&mut self) -> Option<crate::media::MediaCommand> {
+        self.provider.poll_media()
+    }
+
     /// Fires everything due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.provider.handle_timeout(now);

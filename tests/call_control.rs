@@ -34,6 +34,10 @@ const PLACEHOLDERS: &[(&str, &str)] = &[
     ("FRAG", "200 OK"),
 ];
 
+/// What the scenarios' `-key` keywords are given for the load check (`[rtp_port]`: the test's
+/// RTP socket, tests/media_tapi.rs).
+const KEYS: &[(&str, &str)] = &[("rtp_port", "10000")];
+
 /// The first command of a scenario (comments skipped): `send`, `recv`, `recvCmd`, ...
 fn first_command(text: &str) -> String {
     let mut rest = text;
@@ -101,6 +105,9 @@ fn lint(path: &Path) -> Result<(), String> {
             p
         };
         args.extend(["-3pcc".into(), format!("127.0.0.1:{twin}")]);
+    }
+    for (key, value) in KEYS {
+        args.extend(["-key".into(), key.to_string(), value.to_string()]);
     }
     let out = std::process::Command::new("sipp")
         .current_dir(dir.path())

@@ -117,6 +117,7 @@ impl Engine {
         let stream = StreamParams {
             remote: peer.addr(),
             codec: Codec::Pcmu,
+            payload_type: 0,
             telephone_event: Some(101),
             direction: Direction::SendRecv,
         };
@@ -557,6 +558,7 @@ async fn hold_stops_sending_and_the_call_end_stops_play_and_record() {
     let mut stream = StreamParams {
         remote: peer.addr(),
         codec: Codec::Pcmu,
+        payload_type: 0,
         telephone_event: Some(101),
         direction: Direction::RecvOnly,
     };

@@ -64,6 +64,11 @@ async fn answered_call_dropped_by_the_app() {
             | LINECALLFEATURE_HOLD
             | LINECALLFEATURE_BLINDTRANSFER
             | LINECALLFEATURE_SETUPTRANSFER
+            | LINECALLFEATURE_MONITORDIGITS
+            | LINECALLFEATURE_GATHERDIGITS
+            | LINECALLFEATURE_GENERATEDIGITS
+            | LINECALLFEATURE_GENERATETONE,
+        "the media functions too: the call has an RTP session"
     );
     let drop = c.call_op("lineDrop", h_call).await.unwrap();
     assert_eq!(reply(&mut c, drop).await, 0);

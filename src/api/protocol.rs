@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::tapi::consts::LINE_REPLY;
+use crate::tapi::consts::{LINE_GATHERDIGITS, LINE_REPLY};
 use crate::tapi::{
     AddressCapsAnswer, AddressStates, AddressStatusAnswer, Answer, CallInfoAnswer,
     CallStatusAnswer, DevCaps, DeviceId, Fault, ForwardEntry, HCall, HLine, HLineApp, HPhone,
@@ -383,8 +383,168 @@ fn parse_phone_call(method: &str, p: Value) -> ParseResult<Request> {
                 last_seq: p.last_seq,
             }
         }
+        other => return parse_media(other, p),
+    })
+}
+
+/// Digits, tones and media files (version 2, "Digits, tones and media").
+fn parse_media(method: &str, p: Value) -> ParseResult<Request> {
+    Ok(match method {
+        "lineGenerateDigits" => {
+            let p: GenerateDigitsParams = params(p)?;
+            Request::LineGenerateDigits {
+                call: HCall(p.h_call),
+                digit_mode: p.digit_mode,
+                digits: p.digits,
+                duration: p.duration,
+            }
+        }
+        "lineGenerateTone" => {
+            let p: GenerateToneParams = params(p)?;
+            Request::LineGenerateTone {
+                call: HCall(p.h_call),
+                tone_mode: p.tone_mode,
+                duration: p.duration,
+            }
+        }
+        "lineMonitorDigits" => {
+            let p: MonitorDigitsParams = params(p)?;
+            Request::LineMonitorDigits {
+                call: HCall(p.h_call),
+                digit_modes: p.digit_modes,
+            }
+        }
+        "lineGatherDigits" => {
+            let p: GatherDigitsParams = params(p)?;
+            Request::LineGatherDigits {
+                call: HCall(p.h_call),
+                digit_modes: p.digit_modes,
+                num_digits: p.num_digits,
+                term_digits: p.term_digits,
+                first_timeout: p.first_timeout,
+                inter_timeout: p.inter_timeout,
+            }
+        }
+        "mediaPlay" => {
+            let p: MediaPlayParams = params(p)?;
+            Request::MediaPlay {
+                call: HCall(p.h_call),
+                file: p.file,
+                looped: p.looped,
+            }
+        }
+        "mediaRecord" => {
+            let p: MediaRecordParams = params(p)?;
+            Request::MediaRecord {
+                call: HCall(p.h_call),
+                file: p.file,
+                max_ms: p.max_ms,
+                silence_ms: p.silence_ms,
+            }
+        }
+        "lineAddToConference" => {
+            let p: AddToConferenceParams = params(p)?;
+            Request::LineAddToConference {
+                conf_call: HCall(p.h_conf_call),
+                add_call: HCall(p.h_add_call),
+            }
+        }
+        "lineSetupConference" => Request::LineSetupConference {
+            call: params::<CallParams>(p)?.call(),
+        },
+        "linePrepareAddToConference" => {
+            let p: ConfCallParams = params(p)?;
+            Request::LinePrepareAddToConference {
+                conf_call: HCall(p.h_conf_call),
+            }
+        }
+        "lineRemoveFromConference" => Request::LineRemoveFromConference {
+            call: params::<CallParams>(p)?.call(),
+        },
+        "mediaStop" => Request::MediaStop {
+            call: params::<CallParams>(p)?.call(),
+        },
         other => return Err((METHOD_NOT_FOUND, format!("Method not found: {other}"))),
     })
+}
+
+#[derive(Deserialize)]
+struct ConfCallParams {
+    #[serde(rename = "hConfCall")]
+    h_conf_call: u32,
+}
+
+#[derive(Deserialize)]
+struct AddToConferenceParams {
+    #[serde(rename = "hConfCall")]
+    h_conf_call: u32,
+    #[serde(rename = "hAddCall")]
+    h_add_call: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GenerateDigitsParams {
+    #[serde(rename = "hCall")]
+    h_call: u32,
+    digit_mode: u32,
+    digits: String,
+    #[serde(default)]
+    duration: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GenerateToneParams {
+    #[serde(rename = "hCall")]
+    h_call: u32,
+    tone_mode: u32,
+    #[serde(default)]
+    duration: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MonitorDigitsParams {
+    #[serde(rename = "hCall")]
+    h_call: u32,
+    digit_modes: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GatherDigitsParams {
+    #[serde(rename = "hCall")]
+    h_call: u32,
+    digit_modes: u32,
+    num_digits: u32,
+    #[serde(default)]
+    term_digits: String,
+    #[serde(default)]
+    first_timeout: u32,
+    #[serde(default)]
+    inter_timeout: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MediaPlayParams {
+    #[serde(rename = "hCall")]
+    h_call: u32,
+    file: String,
+    #[serde(default, rename = "loop")]
+    looped: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MediaRecordParams {
+    #[serde(rename = "hCall")]
+    h_call: u32,
+    file: String,
+    max_ms: u32,
+    #[serde(default)]
+    silence_ms: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -736,6 +896,19 @@ fn write_answer(out: &mut String, answer: &Answer) {
         Answer::SetupTransfer { request, consult } => {
             json!({"requestId": request.0, "hConsultCall": consult.0})
         }
+        Answer::Conference { request, conf } => {
+            json!({"requestId": request.0, "hConfCall": conf.0})
+        }
+        Answer::SetupConference {
+            request,
+            conf,
+            consult,
+        } => {
+            json!({"requestId": request.0, "hConfCall": conf.0, "hConsultCall": consult.0})
+        }
+        Answer::PrepareAdd { request, add } => {
+            json!({"requestId": request.0, "hAddCall": add.0})
+        }
         Answer::Message(message, stamp) => return write_fields(out, message, None, stamp),
         Answer::LineInitialized {
             app,
@@ -865,6 +1038,7 @@ fn call_info(i: &CallInfoAnswer) -> Value {
         "codec": i.codec,
         "remoteMedia": i.remote_media,
         "localMedia": i.local_media,
+        "relatedCallId": i.related_call_id,
     })
 }
 
@@ -927,6 +1101,10 @@ fn write_fields(out: &mut String, m: &LineMessage, completion_key: Option<u32>, 
     );
     if let Some(key) = completion_key {
         let _ = write!(out, r#","dwCompletionKey":{key}"#);
+    }
+    if m.dw_message_id == LINE_GATHERDIGITS {
+        // Digits are 0-9 * # A-D only: nothing to escape.
+        let _ = write!(out, r#","digits":"{}""#, m.digits.as_str());
     }
     let _ = write!(
         out,
@@ -1075,6 +1253,7 @@ mod tests {
             dw_param1: 5,
             dw_param2: crate::tapi::LINEERR_OPERATIONFAILED.code() as u32,
             dw_param3: 0,
+            digits: Default::default(),
         };
         let stamp = Stamp {
             app: 65537,
@@ -1098,6 +1277,73 @@ mod tests {
         assert_eq!(v["method"], "sessionTakenOver");
         assert_eq!(v["params"]["hLineApp"], json!(65537));
         assert!(v.get("id").is_none());
+    }
+}
+
+#[cfg(test)]
+mod media_tests {
+    use super::*;
+
+    #[test]
+    fn media_functions_parse_and_gathered_digits_are_written() {
+        let r = parse_request(
+            r##"{"jsonrpc":"2.0","id":1,"method":"lineGatherDigits","params":{"hCall":7,"digitModes":2,"numDigits":4,"termDigits":"#","firstTimeout":5000,"interTimeout":2000}}"##,
+        )
+        .unwrap();
+        assert_eq!(
+            r.1,
+            Request::LineGatherDigits {
+                call: HCall(7),
+                digit_modes: 2,
+                num_digits: 4,
+                term_digits: "#".into(),
+                first_timeout: 5000,
+                inter_timeout: 2000,
+            }
+        );
+        let r = parse_request(
+            r##"{"jsonrpc":"2.0","id":2,"method":"mediaPlay","params":{"hCall":7,"file":"a.wav","loop":true}}"##,
+        )
+        .unwrap();
+        assert_eq!(
+            r.1,
+            Request::MediaPlay {
+                call: HCall(7),
+                file: "a.wav".into(),
+                looped: true
+            }
+        );
+        let r = parse_request(
+            r##"{"jsonrpc":"2.0","id":3,"method":"lineGenerateDigits","params":{"hCall":7,"digitMode":2,"digits":"12#"}}"##,
+        )
+        .unwrap();
+        assert!(matches!(
+            r.1,
+            Request::LineGenerateDigits { duration: 0, .. }
+        ));
+        let gathered = LineMessage {
+            h_device: 7,
+            dw_message_id: LINE_GATHERDIGITS,
+            dw_callback_instance: 0,
+            dw_param1: 2,
+            dw_param2: 0,
+            dw_param3: 0,
+            digits: crate::tapi::Digits::from_text("12#"),
+        };
+        let stamp = Stamp {
+            app: 1,
+            phone: false,
+            seq: 1,
+        };
+        let v: Value = serde_json::from_str(&notification_line(&gathered, None, &stamp)).unwrap();
+        assert_eq!(v["method"], "LINE_GATHERDIGITS");
+        assert_eq!(v["params"]["digits"], "12#");
+        let other = LineMessage {
+            dw_message_id: LINE_REPLY,
+            ..gathered
+        };
+        let v: Value = serde_json::from_str(&notification_line(&other, None, &stamp)).unwrap();
+        assert!(v["params"].get("digits").is_none());
     }
 }
 

@@ -90,6 +90,11 @@ impl TapiMessage {
                     .and_then(Value::as_i64)
                     .map(|n| n as i32 as u32)?,
                 dw_param3: field("dwParam3")?,
+                digits: v
+                    .get("digits")
+                    .and_then(Value::as_str)
+                    .map(crate::tapi::Digits::from_text)
+                    .unwrap_or_default(),
             },
             completion_key: field("dwCompletionKey"),
             app: phone_app.or_else(|| field("hLineApp")),

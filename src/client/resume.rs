@@ -345,6 +345,7 @@ mod tests {
                 dw_param1: 0,
                 dw_param2: 0,
                 dw_param3: 0,
+                digits: Default::default(),
             },
             completion_key: None,
             app: Some(app),

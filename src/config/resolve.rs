@@ -108,6 +108,8 @@ pub struct MediaConfig {
     pub address: IpAddr,
     pub port_min: u16,
     pub port_max: u16,
+    /// `media.files_dir`, made absolute against the configuration file's directory.
+    pub files_dir: Option<std::path::PathBuf>,
 }
 
 /// A source allowed to send INVITEs to a registering line (port `None` = any port).
@@ -319,6 +321,11 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
             address: media_address,
             port_min: s.media.port_min,
             port_max: s.media.port_max,
+            files_dir: s
+                .media
+                .files_dir
+                .as_ref()
+                .map(|d| file.parent().unwrap_or(Path::new(".")).join(d)),
         },
         lines,
     })

@@ -213,6 +213,10 @@ pub struct MediaSettings {
     pub port_min: u16,
     #[serde(default = "default_port_max")]
     pub port_max: u16,
+    /// Where mediaPlay reads and mediaRecord writes WAV files (relative: to the configuration
+    /// file's directory). Unset: mediaPlay and mediaRecord are unavailable.
+    #[serde(default)]
+    pub files_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for MediaSettings {
@@ -222,6 +226,7 @@ impl Default for MediaSettings {
             address: None,
             port_min: default_port_min(),
             port_max: default_port_max(),
+            files_dir: None,
         }
     }
 }

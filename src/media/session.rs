@@ -53,6 +53,9 @@ pub struct StreamParams {
     /// Where the peer's SDP says it receives RTP (RTCP: port + 1).
     pub remote: SocketAddr,
     pub codec: Codec,
+    /// The payload type SDP gave `codec` (the peer's number, static or dynamic: RFC 3264 §6.1):
+    /// what we send audio with and accept audio by, never the codec's static number.
+    pub payload_type: u8,
     /// The peer's telephone-event payload type, if it offered RFC 4733.
     pub telephone_event: Option<u8>,
     /// Our direction: the one in the SDP we sent (the peer's sendonly is our recvonly, see
@@ -359,7 +362,7 @@ impl MediaSession {
             self.dropped += 1;
             return;
         };
-        let audio = header.payload_type == self.params.codec.payload_type();
+        let audio = header.payload_type == self.params.payload_type;
         let event = Some(header.payload_type) == self.params.telephone_event;
         if !(audio || event) || !self.rtp_dest.accept(from, header.ssrc) {
             self.dropped += 1;
@@ -743,7 +746,7 @@ impl MediaSession {
         let mut payload = [0u8; SAMPLES_PER_PACKET];
         g711::encode(self.params.codec, frame, &mut payload);
         let ts = self.sender.timestamp_at(t);
-        let pt = self.params.codec.payload_type();
+        let pt = self.params.payload_type;
         let marker = std::mem::take(&mut self.talkspurt);
         let to = self.rtp_dest.current;
         let sender = &mut self.sender;

@@ -10,6 +10,7 @@ fn params(direction: Direction) -> StreamParams {
     StreamParams {
         remote: PEER.parse().unwrap(),
         codec: Codec::Pcmu,
+        payload_type: 0,
         telephone_event: Some(101),
         direction,
     }
@@ -491,6 +492,7 @@ fn update_changes_codec_and_close_says_bye() {
     let a = rtp_of(&run(&mut s, t0, 0, 20))[0].0;
     let mut p = params(Direction::SendRecv);
     p.codec = Codec::Pcma;
+    p.payload_type = 8;
     s.update(p);
     let b = rtp_of(&run(&mut s, t0, 20, 40))[0].clone();
     assert_eq!((b.0.payload_type, b.0.ssrc), (8, a.ssrc));
@@ -570,4 +572,39 @@ fn a_shifted_clock_keeps_timestamps_and_sequence_running() {
     assert_eq!(next.timestamp, last.timestamp.wrapping_add(160));
     assert_eq!(after.len(), 5, "one packet per tick on the new phase");
     assert_eq!(s.clock_start(), ms(t0, 7));
+}
+
+#[test]
+fn a_dynamic_payload_type_is_sent_and_only_it_is_taken_as_audio() {
+    let t0 = Instant::now();
+    let mut rng = SmallRng::seed_from_u64(7);
+    let p = StreamParams {
+        payload_type: 96,
+        ..params(Direction::SendRecv)
+    };
+    let mut s = MediaSession::new(p, t0, SystemTime::now(), &mut rng);
+    let sent = rtp_of(&run(&mut s, t0, 0, 40));
+    assert!(!sent.is_empty());
+    assert!(
+        sent.iter().all(|(h, _)| h.payload_type == 96),
+        "the negotiated number"
+    );
+    // PCMU's static 0 is not this stream's audio: dropped, not recorded.
+    s.record(1, "/tmp/y.wav".into(), 40, None, ms(t0, 40));
+    let from: SocketAddr = PEER.parse().unwrap();
+    let loud = [0x80u8; 160];
+    s.handle_rtp(&peer_packet(1, 160, 0, true, &loud), from, ms(t0, 40));
+    assert_eq!(s.stats().dropped, 1);
+    s.handle_rtp(&peer_packet(2, 320, 96, false, &loud), from, ms(t0, 60));
+    s.handle_tick(ms(t0, 60));
+    s.handle_rtp(&peer_packet(3, 480, 96, false, &loud), from, ms(t0, 80));
+    s.handle_tick(ms(t0, 80));
+    s.handle_tick(ms(t0, 100));
+    let ev = events(&mut s);
+    let recorded = ev.iter().find_map(|e| match e {
+        SessionEvent::RecordFinished { samples, .. } => Some(samples.clone()),
+        _ => None,
+    });
+    let samples = recorded.expect("the recording ended at max_ms");
+    assert!(samples.contains(&32124), "PT 96 audio recorded");
 }

@@ -31,6 +31,8 @@ pub enum Join {
     SwapHold { request: RequestId, held: CallId },
     /// lineSwapHold's second half.
     SwapResume { request: RequestId },
+    /// lineCompleteTransfer(CONFERENCE): the original is being resumed into conference `conf`.
+    ConferenceResume { request: RequestId, conf: CallId },
 }
 
 /// The provider's pending joins.
@@ -41,7 +43,7 @@ pub struct Joins {
 }
 
 impl Joins {
-    fn start(&mut self, join: Join) -> RequestId {
+    pub(super) fn start(&mut self, join: Join) -> RequestId {
         self.next = self.next.wrapping_add(1) & !INTERNAL;
         let id = RequestId(INTERNAL | self.next);
         self.pending.insert(id, join);
@@ -52,7 +54,7 @@ impl Joins {
         request.0 & INTERNAL != 0
     }
 
-    fn take(&mut self, request: RequestId) -> Option<Join> {
+    pub(super) fn take(&mut self, request: RequestId) -> Option<Join> {
         self.pending.remove(&request)
     }
 }
@@ -189,6 +191,9 @@ impl SipProvider {
             }
             Some(Join::SwapHold { request, .. }) | Some(Join::SwapResume { request }) => {
                 self.complete_request(request, result)
+            }
+            Some(Join::ConferenceResume { request, conf }) => {
+                self.on_conference_resumed(now, request, conf, result)
             }
             None => {}
         }

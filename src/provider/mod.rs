@@ -23,6 +23,7 @@ mod admission;
 mod auth;
 mod build;
 pub mod call;
+mod conference;
 mod control;
 mod deadlines;
 mod disconnect;
@@ -32,6 +33,7 @@ mod ids;
 mod inbound;
 mod journal;
 mod line;
+mod media_link;
 mod rate_limit;
 mod registration;
 mod reload;
@@ -111,6 +113,12 @@ pub struct SipProvider {
     admission: Admission,
     /// Dialogs journaled, and records not yet taken by the runtime.
     journal: journal::JournalState,
+    /// Commands for the media engine, in order, until the runtime takes them.
+    media_out: VecDeque<crate::media::MediaCommand>,
+    /// `media.files_dir` (mediaPlay / mediaRecord).
+    files_dir: Option<std::path::PathBuf>,
+    /// Conference calls (lineCompleteTransfer CONFERENCE).
+    conferences: HashMap<CallId, conference::Conference>,
 }
 
 impl SipProvider {
@@ -147,6 +155,9 @@ impl SipProvider {
             stopping: false,
             admission,
             journal: journal::JournalState::new(config.sip.lifecycle.journal.is_some()),
+            media_out: VecDeque::new(),
+            files_dir: config.media.files_dir.clone(),
+            conferences: HashMap::new(),
         };
         for line in 0..provider.lines.len() {
             provider.with_registration(now, line, |reg, env| reg.start(env));
@@ -425,6 +436,7 @@ impl SipProvider {
                 Action::Event(event) => self.events.push_back(event),
                 Action::Tell { call, news } => later.push(Later::News(call, news)),
                 Action::Refer { target } => later.push(Later::Refer(target)),
+                Action::Media(command) => self.media_out.push_back(command),
             }
         }
         for (purpose, key) in failed {
@@ -432,6 +444,7 @@ impl SipProvider {
                 c.handle_tx_failure(env, purpose, &key, TxFailure::Transport)
             });
         }
+        self.conference_upkeep(id);
         self.update_call_routes(id);
         self.journal_call(id);
         for item in later {

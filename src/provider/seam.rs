@@ -95,8 +95,42 @@ impl LineProvider for SipProvider {
         call: CallId,
         op: CallOp,
     ) -> Result<(), LineErr> {
-        self.with_call(now, call, |c, env| c.handle_op(env, request, op))
-            .unwrap_or(Err(LINEERR_INVALCALLHANDLE))
+        if self.is_conference(call) {
+            return match op {
+                CallOp::Drop => self.drop_conference(now, request, call),
+                _ => Err(crate::tapi::LINEERR_OPERATIONUNAVAIL),
+            };
+        }
+        if op == CallOp::RemoveFromConference {
+            return self.remove_from_conference(now, request, call);
+        }
+        let file_op = match op {
+            CallOp::Play { file, looped } => super::media_link::FileOp::Play { file, looped },
+            CallOp::Record {
+                file,
+                max_ms,
+                silence_ms,
+            } => super::media_link::FileOp::Record {
+                file,
+                max_ms,
+                silence_ms,
+            },
+            op => {
+                return self
+                    .with_call(now, call, |c, env| c.handle_op(env, request, op))
+                    .unwrap_or(Err(LINEERR_INVALCALLHANDLE))
+            }
+        };
+        self.file_op(now, request, call, file_op)
+    }
+
+    fn media_control(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        control: crate::tapi::MediaControl,
+    ) -> Result<(), LineErr> {
+        self.call_media_control(now, call, control)
     }
 
     fn setup_transfer(
@@ -141,7 +175,48 @@ impl LineProvider for SipProvider {
     }
 
     fn call_features(&self, call: CallId) -> CallFeatures {
+        if self.is_conference(call) {
+            return self.conference_features(call);
+        }
         self.features_of(call)
+    }
+
+    fn setup_conference(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        call: CallId,
+    ) -> Result<(CallId, CallId), LineErr> {
+        self.setup_conference_calls(now, request, call)
+    }
+
+    fn prepare_add_to_conference(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        conf: CallId,
+    ) -> Result<CallId, LineErr> {
+        self.prepare_add(now, request, conf)
+    }
+
+    fn add_to_conference(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        conf: CallId,
+        call: CallId,
+    ) -> Result<(), LineErr> {
+        self.add_party(now, request, conf, call)
+    }
+
+    fn conference_transfer(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        call: CallId,
+        consult: CallId,
+    ) -> Result<CallId, LineErr> {
+        self.conference_calls(now, request, call, consult)
     }
 
     fn address_caps(&self, device: DeviceId) -> Option<AddressCapsAnswer> {
@@ -165,10 +240,16 @@ impl LineProvider for SipProvider {
     }
 
     fn close_call(&mut self, now: Instant, call: CallId) {
+        if self.is_conference(call) {
+            return self.close_conference(now, call);
+        }
         self.with_call(now, call, |c, env| c.release(env));
     }
 
     fn call_info(&self, call: CallId) -> Option<ProviderCallInfo> {
+        if self.is_conference(call) {
+            return self.conference_info(call);
+        }
         self.calls.get(&call).map(|c| c.info())
     }
 

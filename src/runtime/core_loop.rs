@@ -41,6 +41,8 @@ const WRITER_GRACE: Duration = Duration::from_secs(2);
 const API_QUEUE: usize = 16 * 1024;
 /// Scrapes and health checks waiting for the core at once.
 const METRICS_QUEUE: usize = 8;
+/// Capacity of the media engine's event channel.
+const MEDIA_EVENTS: usize = 4096;
 /// Socket buffer sizes for the SIP UDP socket (bursts of thousands of calls per second).
 const UDP_BUFFER: libc::c_int = 8 * 1024 * 1024;
 
@@ -52,6 +54,8 @@ struct Sinks {
     aborts: HashMap<ConnId, tokio::task::AbortHandle>,
     /// Connections closed because their client read too slowly (metrics).
     slow_readers: u64,
+    /// The media engine (`media.mode = "rtp"`).
+    media: Option<media::MediaHandle>,
     /// The call journal's writer thread, when `sip.journal_path` is set.
     journal: Option<mpsc::Sender<crate::journal::JournalRecord>>,
 }
@@ -216,6 +220,7 @@ impl Server {
             aborts: HashMap::new(),
             slow_readers: 0,
             journal,
+            media: start_media(&config, core_tx.clone()),
         };
         CoreTask {
             shedder: Shedder::new(config.api.limits.overload_delay),
@@ -275,6 +280,28 @@ fn start_journal(
     }
     let (tx, thread) = journal.spawn_writer();
     (Some(tx), Some(thread))
+}
+
+/// Starts the media engine in `rtp` mode; its events reach the core as
+/// [`CoreInput::Media`], through a forwarding task (the engine keeps a backlog while the core's
+/// queue is full, so neither side blocks the other).
+fn start_media(
+    config: &GatewayConfig,
+    core: mpsc::Sender<CoreInput>,
+) -> Option<media::MediaHandle> {
+    if config.media.mode != crate::config::MediaMode::Rtp {
+        return None;
+    }
+    let (events_tx, mut events_rx) = mpsc::channel(MEDIA_EVENTS);
+    let handle = media::MediaEngine::start(media::MediaEngineConfig::default(), events_tx);
+    tokio::spawn(async move {
+        while let Some(event) = events_rx.recv().await {
+            if core.send(CoreInput::Media(event)).await.is_err() {
+                break;
+            }
+        }
+    });
+    Some(handle)
 }
 
 /// A seed for tags, branches and Call-IDs from the OS.
@@ -464,6 +491,7 @@ impl CoreTask {
                 // After the refusal queued just before: flushed in order, then closed.
                 self.pending_closes.push((peer, id));
             }
+            CoreInput::Media(event) => self.gateway.handle_media_event(now, event),
         }
     }
 
@@ -527,6 +555,9 @@ impl CoreTask {
             if let Some(tx) = &self.sinks.journal {
                 journal::move_records(&mut self.gateway, tx);
             }
+            while let Some(command) = self.gateway.poll_media() {
+                self.sinks.send_media(command);
+            }
             if !progressed {
                 return;
             }
@@ -535,6 +566,16 @@ impl CoreTask {
 }
 
 impl Sinks {
+    /// Hands a command to the media engine without blocking; a full queue loses it (logged).
+    fn send_media(&mut self, command: media::MediaCommand) {
+        let Some(engine) = &self.media else {
+            return;
+        };
+        if let Err(err) = engine.send(command) {
+            tracing::warn!(%err, "media command dropped");
+        }
+    }
+
     async fn send_sip(&mut self, transmit: Transmit) {
         let Transmit {
             destination,

@@ -39,6 +39,8 @@ pub enum CoreInput {
     /// Close connection `id` once what is queued for it is written (after a framing error:
     /// the responses to its earlier messages and its 400/413 go first).
     CloseStream { peer: Peer, id: u64 },
+    /// What the media engine detected or finished (digits, generate, play, record).
+    Media(crate::media::MediaEvent),
 }
 
 /// What a connection's writer is given.

@@ -50,6 +50,9 @@ pub struct Sim {
     outputs: HashMap<ConnId, VecDeque<Output>>,
     /// Call journal records the gateway emitted, in order.
     pub journal: Vec<JournalRecord>,
+    /// Commands for the media engine, in order (there is no engine: tests answer with
+    /// [`Sim::media_event`]).
+    pub media: Vec<crate::media::MediaCommand>,
     next_conn: u64,
     next_tag: u64,
 }
@@ -63,13 +66,29 @@ impl Sim {
 
     /// Like [`Sim::new`] with extra `[sip]` keys.
     pub fn with_sip(sip_extra: &str, rest: &str) -> Sim {
+        Sim::with_media_mode(sip_extra, rest, MediaMode::None)
+    }
+
+    /// One line like [`Sim::one_line`] in `media.mode = "rtp"`: calls lease real (bound, never
+    /// used) port pairs, so the gateway emits media commands ([`Sim::media`]).
+    pub fn one_line_with_media(extra: &str) -> Sim {
+        Sim::with_media_mode(
+            "",
+            &format!(
+                "[[lines]]\nname = \"Line 1\"\nuser = \"1001\"\ndomain = \"example.org\"\nproxy = \"{PROVIDER}\"\n{extra}\n"
+            ),
+            MediaMode::Rtp,
+        )
+    }
+
+    fn with_media_mode(sip_extra: &str, rest: &str, mode: MediaMode) -> Sim {
         let text = format!(
             "[sip]\nlisten = \"127.0.0.1:5060\"\n{sip_extra}\n[api]\nlisten = \"127.0.0.1:8274\"\n{rest}"
         );
         let mut config = config::load_str(&text, Path::new("sim.toml"))
             .unwrap_or_else(|e| panic!("simulator config: {e}"));
         config.media = MediaConfig {
-            mode: MediaMode::None,
+            mode,
             ..config.media
         };
         let now = Instant::now();
@@ -82,6 +101,7 @@ impl Sim {
             commands: Vec::new(),
             outputs: HashMap::new(),
             journal: Vec::new(),
+            media: Vec::new(),
             next_conn: 1,
             next_tag: 1,
         };
@@ -186,6 +206,17 @@ impl Sim {
         };
         self.gw.handle_sip_queued(self.now, incoming, queued);
         self.collect();
+    }
+
+    /// What the media engine would report.
+    pub fn media_event(&mut self, event: crate::media::MediaEvent) {
+        self.gw.handle_media_event(self.now, event);
+        self.collect();
+    }
+
+    /// The media commands since the last take.
+    pub fn take_media(&mut self) -> Vec<crate::media::MediaCommand> {
+        std::mem::take(&mut self.media)
     }
 
     /// Dialogs a journal held, as a restarted gateway recovers them.
@@ -332,6 +363,9 @@ impl Sim {
         }
         while let Some(r) = self.gw.poll_journal() {
             self.journal.push(r);
+        }
+        while let Some(m) = self.gw.poll_media() {
+            self.media.push(m);
         }
     }
 }

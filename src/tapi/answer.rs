@@ -39,6 +39,24 @@ pub enum Answer {
         request: RequestId,
         consult: HCall,
     },
+    /// lineCompleteTransfer(CONFERENCE): the request, and the conference call's handle (valid
+    /// once its LINE_REPLY reports 0).
+    Conference {
+        request: RequestId,
+        conf: HCall,
+    },
+    /// lineSetupConference: the request, the conference call's and the consultation call's
+    /// handles (valid once its LINE_REPLY reports 0).
+    SetupConference {
+        request: RequestId,
+        conf: HCall,
+        consult: HCall,
+    },
+    /// linePrepareAddToConference: the request and the new consultation call's handle.
+    PrepareAdd {
+        request: RequestId,
+        add: HCall,
+    },
     CallInfo(Box<CallInfoAnswer>),
     CallStatus(CallStatusAnswer),
     /// lineGetMessage / phoneGetMessage: the message and its stamp (seq).
@@ -164,6 +182,8 @@ pub struct CallInfoAnswer {
     pub codec: Option<String>,
     pub remote_media: Option<String>,
     pub local_media: Option<String>,
+    /// dwRelatedCallID (a conference party: the conference call's callId; else 0).
+    pub related_call_id: u64,
 }
 
 /// lineGetCallStatus.

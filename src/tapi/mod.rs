@@ -33,10 +33,11 @@ pub use ids::{
     CallId, ConnId, DeviceId, HCall, HLine, HLineApp, HPhone, HPhoneApp, ReplyTag, RequestId,
 };
 pub use lineerr::*;
-pub use message::LineMessage;
+pub use message::{Digits, LineMessage, MAX_GATHER_DIGITS};
 pub use phoneerr::*;
 pub use provider::{
-    CallOp, DevCaps, ForwardEntry, LineDevStatus, LineProvider, ProviderCallInfo, ProviderEvent,
+    CallOp, DevCaps, ForwardEntry, LineDevStatus, LineProvider, MediaControl, ProviderCallInfo,
+    ProviderEvent,
 };
 pub use request::Request;
 pub use scope::{LineScope, Scope, Token};

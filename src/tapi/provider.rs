@@ -77,6 +77,8 @@ pub struct ProviderCallInfo {
     pub remote_media: Option<String>,
     /// Our RTP address in the SDP we sent ("ip:port").
     pub local_media: Option<String>,
+    /// dwRelatedCallID: the conference call a party belongs to.
+    pub related_call: Option<CallId>,
 }
 
 /// An event the provider reports to TAPISRV.
@@ -128,6 +130,33 @@ pub enum ProviderEvent {
     /// A line device is gone (a reload removed it): its opens are closed, then LINE_REMOVE and
     /// PHONE_REMOVE.
     LineRemoved { device: DeviceId },
+    /// A digit the peer sent (RFC 4733 or SIP INFO): `mode` is LINEDIGITMODE_DTMF when it
+    /// starts, LINEDIGITMODE_DTMFEND when it ends. TAPISRV sends LINE_MONITORDIGITS to the apps
+    /// monitoring that mode and feeds lineGatherDigits.
+    Digit {
+        call: CallId,
+        digit: char,
+        mode: u32,
+    },
+    /// The digits or tone of the last [`MediaControl`] generate request are out (or were
+    /// cancelled): LINE_GENERATE to the app that asked.
+    GenerateDone { call: CallId, cancelled: bool },
+}
+
+/// The synchronous media functions on one call (lineGenerateDigits, lineGenerateTone,
+/// mediaStop), as TAPISRV hands them to the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaControl {
+    /// Digits ("0-9*#A-D", ',' = 1 s pause, already checked), each `duration_ms` long; a
+    /// generate in progress is cancelled. Exactly one `GenerateDone` follows.
+    GenerateDigits { digits: String, duration_ms: u32 },
+    /// A LINETONEMODE_ tone (RINGBACK, BUSY, BEEP); `duration_ms` 0 = until cancelled.
+    /// Exactly one `GenerateDone` follows.
+    GenerateTone { tone_mode: u32, duration_ms: u32 },
+    /// Cancels digits or a tone in progress (its `GenerateDone` says cancelled).
+    CancelGenerate,
+    /// mediaStop: ends play and record on the call.
+    StopMedia,
 }
 
 /// One entry of lineForward's list (LINEFORWARD).
@@ -157,6 +186,16 @@ pub enum CallOp {
     BlindTransfer(String),
     /// lineDial on a DIALTONE call.
     Dial(String),
+    /// lineRemoveFromConference: the party leaves its conference (back to CONNECTED).
+    RemoveFromConference,
+    /// mediaPlay: a WAV file of `media.files_dir` into the call; completes at its end.
+    Play { file: String, looped: bool },
+    /// mediaRecord: what the peer sends into a WAV file of `media.files_dir`.
+    Record {
+        file: String,
+        max_ms: u32,
+        silence_ms: Option<u32>,
+    },
 }
 
 /// The functions TAPISRV calls on a line provider (TSPI_line* in sans-I/O form).
@@ -223,6 +262,53 @@ pub trait LineProvider {
         mode: u32,
     ) -> Result<(), LineErr>;
 
+    /// TSPI_lineCompleteTransfer(CONFERENCE): returns the new conference call; the completion
+    /// comes when the parties are joined, and no event of the conference call before it.
+    fn conference_transfer(
+        &mut self,
+        _now: Instant,
+        _request: RequestId,
+        _call: CallId,
+        _consult: CallId,
+    ) -> Result<CallId, LineErr> {
+        Err(super::lineerr::LINEERR_OPERATIONUNAVAIL)
+    }
+
+    /// TSPI_lineSetupConference: `call` becomes the first party (CONFERENCED) of a new
+    /// conference call (ONHOLDPENDCONF) and a consultation call goes DIALTONE: (conference,
+    /// consultation). Completes at once; no event of the new calls before it.
+    fn setup_conference(
+        &mut self,
+        _now: Instant,
+        _request: RequestId,
+        _call: CallId,
+    ) -> Result<(CallId, CallId), LineErr> {
+        Err(super::lineerr::LINEERR_OPERATIONUNAVAIL)
+    }
+
+    /// TSPI_linePrepareAddToConference: the conference goes ONHOLDPENDCONF and a new
+    /// consultation call DIALTONE (returned). Completes at once.
+    fn prepare_add_to_conference(
+        &mut self,
+        _now: Instant,
+        _request: RequestId,
+        _conf: CallId,
+    ) -> Result<CallId, LineErr> {
+        Err(super::lineerr::LINEERR_OPERATIONUNAVAIL)
+    }
+
+    /// TSPI_lineAddToConference: `call` (connected, not held, on the conference's line) joins
+    /// conference `conf`.
+    fn add_to_conference(
+        &mut self,
+        _now: Instant,
+        _request: RequestId,
+        _conf: CallId,
+        _call: CallId,
+    ) -> Result<(), LineErr> {
+        Err(super::lineerr::LINEERR_OPERATIONUNAVAIL)
+    }
+
     /// TSPI_lineSwapHold: holds `active`, then resumes `held`; one completion for both.
     fn swap_hold(
         &mut self,
@@ -241,6 +327,16 @@ pub trait LineProvider {
         forwards: &[ForwardEntry],
         num_rings_no_answer: u32,
     ) -> Result<(), LineErr>;
+
+    /// A synchronous media function on `call` (digits, tones, mediaStop).
+    fn media_control(
+        &mut self,
+        _now: Instant,
+        _call: CallId,
+        _control: MediaControl,
+    ) -> Result<(), LineErr> {
+        Err(super::lineerr::LINEERR_OPERATIONUNAVAIL)
+    }
 
     /// The LINECALLFEATURE_ bits an owner may use on `call` now.
     fn call_features(&self, call: CallId) -> CallFeatures;

@@ -157,6 +157,70 @@ pub enum Request {
         call: Option<HCall>,
         device_class: String,
     },
+    LineGenerateDigits {
+        call: HCall,
+        /// LINEDIGITMODE_ (DTMF only).
+        digit_mode: u32,
+        /// "0-9*#A-D" and ',' (a 1 s pause); empty cancels.
+        digits: String,
+        /// Milliseconds per digit (0 = 100).
+        duration: u32,
+    },
+    LineGenerateTone {
+        call: HCall,
+        /// LINETONEMODE_ (RINGBACK, BUSY, BEEP); 0 cancels.
+        tone_mode: u32,
+        /// Milliseconds (0 = until cancelled; BEEP: 400).
+        duration: u32,
+    },
+    LineMonitorDigits {
+        call: HCall,
+        /// LINEDIGITMODE_DTMF | _DTMFEND; 0 stops.
+        digit_modes: u32,
+    },
+    LineGatherDigits {
+        call: HCall,
+        /// LINEDIGITMODE_DTMF.
+        digit_modes: u32,
+        /// Digits to gather (0 cancels a gather in progress).
+        num_digits: u32,
+        /// Digits that end the gather (kept in the buffer).
+        term_digits: String,
+        /// Milliseconds until the first digit (0 = none).
+        first_timeout: u32,
+        /// Milliseconds between digits (0 = none).
+        inter_timeout: u32,
+    },
+    LineRemoveFromConference {
+        call: HCall,
+    },
+    LineAddToConference {
+        conf_call: HCall,
+        add_call: HCall,
+    },
+    LineSetupConference {
+        call: HCall,
+    },
+    LinePrepareAddToConference {
+        conf_call: HCall,
+    },
+    /// Our extension: a WAV file into the call (asynchronous).
+    MediaPlay {
+        call: HCall,
+        file: String,
+        looped: bool,
+    },
+    /// Our extension: records the peer into a WAV file (asynchronous).
+    MediaRecord {
+        call: HCall,
+        file: String,
+        max_ms: u32,
+        silence_ms: Option<u32>,
+    },
+    /// Our extension: stops play and record on the call.
+    MediaStop {
+        call: HCall,
+    },
     PhoneInitializeEx {
         app_name: String,
         api_version: u32,
@@ -256,6 +320,17 @@ impl Request {
             Request::LineForward { .. } => "lineForward",
             Request::LineSetCallPrivilege { .. } => "lineSetCallPrivilege",
             Request::LineGetMessage { .. } => "lineGetMessage",
+            Request::LineGenerateDigits { .. } => "lineGenerateDigits",
+            Request::LineGenerateTone { .. } => "lineGenerateTone",
+            Request::LineMonitorDigits { .. } => "lineMonitorDigits",
+            Request::LineGatherDigits { .. } => "lineGatherDigits",
+            Request::LineRemoveFromConference { .. } => "lineRemoveFromConference",
+            Request::LineAddToConference { .. } => "lineAddToConference",
+            Request::LineSetupConference { .. } => "lineSetupConference",
+            Request::LinePrepareAddToConference { .. } => "linePrepareAddToConference",
+            Request::MediaPlay { .. } => "mediaPlay",
+            Request::MediaRecord { .. } => "mediaRecord",
+            Request::MediaStop { .. } => "mediaStop",
             Request::PhoneInitializeEx { .. } => "phoneInitializeEx",
             Request::PhoneOpen { .. } => "phoneOpen",
             Request::PhoneSetHookSwitch { .. } => "phoneSetHookSwitch",

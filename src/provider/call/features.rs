@@ -8,6 +8,10 @@ use super::{Call, Op, Phase, Relation};
 impl Call {
     /// The call features valid now for an owner of the call.
     pub fn features(&self) -> CallFeatures {
+        self.signalling_features() | self.media_features()
+    }
+
+    fn signalling_features(&self) -> CallFeatures {
         match self.phase {
             Phase::DialTone => CallFeatures::DIAL | CallFeatures::DROP,
             Phase::Offering => {

@@ -35,7 +35,8 @@ impl Call {
             Method::Refer => self.on_refer(env, tx, &request),
             Method::Notify => self.on_notify(env, tx, &request),
             Method::Prack => self.on_prack(env, tx, &request),
-            Method::Options | Method::Info => self.respond_in_dialog(env, tx, &request, 200, None),
+            Method::Info => self.on_info(env, tx, &request),
+            Method::Options => self.respond_in_dialog(env, tx, &request, 200, None),
             Method::Extension(_) => self.respond_in_dialog(env, tx, &request, 501, None),
             _ => self.respond_in_dialog(env, tx, &request, 405, None),
         }

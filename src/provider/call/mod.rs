@@ -20,9 +20,12 @@
 //! RTP lease), `early_media` (the SDP of 18x responses), `prack` (RFC 3262 reliable
 //! provisionals both ways), `session_timer` (RFC 4028), `report` (TAPI states, completions,
 //! the end of the call), `features` (LINECALLFEATURE_ now valid), `dialog` (RFC 3261 §12
-//! state), `recovery` (the call journal's record, and calls rebuilt from it after a crash).
+//! state), `recovery` (the call journal's record, and calls rebuilt from it after a crash),
+//! `stream` (its RTP session in the media engine: open/update/close, digits, tones, files),
+//! `dtmf_info` (DTMF by SIP INFO both ways).
 
 pub mod dialog;
+mod dtmf_info;
 mod early_media;
 mod features;
 mod hold;
@@ -33,6 +36,7 @@ mod prack;
 mod recovery;
 mod report;
 mod session_timer;
+mod stream;
 mod transfer;
 mod uac;
 mod uas;
@@ -104,6 +108,8 @@ pub enum Action {
     /// The peer asked us (REFER) to call `target`: a new outbound call whose progress is
     /// reported back to this one (RFC 3515 §2.4.4).
     Refer { target: Uri },
+    /// Something for the media engine (the call's RTP session).
+    Media(crate::media::MediaCommand),
 }
 
 /// Why a call started a client transaction.
@@ -121,6 +127,8 @@ pub enum Purpose {
     Notify,
     /// Our PRACK for a reliable 18x (RFC 3262).
     Prack,
+    /// Our INFO with a DTMF digit (RFC 6086).
+    Info,
 }
 
 /// How a client transaction of the call failed.
@@ -237,6 +245,10 @@ pub struct Call {
     transferred: bool,
     /// TAPI holds no handle any more: no events; the provider forgets the call once it ended.
     released: bool,
+    /// Its RTP session in the media engine, and SIP INFO digits going out.
+    stream: stream::CallStream,
+    /// The conference call it is a party of: CONNECTED shows as CONFERENCED.
+    conference: Option<CallId>,
     actions: VecDeque<Action>,
 }
 
@@ -275,12 +287,18 @@ impl Call {
             related: None,
             transferred: false,
             released: false,
+            stream: stream::CallStream::default(),
+            conference: None,
             actions: VecDeque::new(),
         }
     }
 
     /// The next thing the call wants done.
     pub fn poll_action(&mut self) -> Option<Action> {
+        if self.actions.is_empty() {
+            // Whatever the input changed in offer/answer, the engine learns it here.
+            self.sync_stream();
+        }
         self.actions.pop_front()
     }
 
@@ -294,6 +312,7 @@ impl Call {
             self.ring_deadline(),
             self.reliable_deadline(),
             self.session_deadline(),
+            self.info_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -334,6 +353,9 @@ impl Call {
         if self.session_deadline().is_some_and(|at| at <= now) {
             self.on_session_timer(env);
         }
+        if self.info_deadline().is_some_and(|at| at <= now) {
+            self.step_info(env);
+        }
     }
 
     /// A response to one of our client transactions.
@@ -356,6 +378,9 @@ impl Call {
             Purpose::Prack => {
                 tracing::debug!(call = %self.id, status = response.status, "PRACK answered")
             }
+            Purpose::Info => {
+                tracing::debug!(call = %self.id, status = response.status, "INFO answered")
+            }
         }
     }
 
@@ -369,7 +394,7 @@ impl Call {
     ) {
         match purpose {
             Purpose::Invite => self.on_invite_failure(env, key, failure),
-            Purpose::Cancel | Purpose::Notify | Purpose::Prack => {}
+            Purpose::Cancel | Purpose::Notify | Purpose::Prack | Purpose::Info => {}
             Purpose::Bye => self.on_bye_done(env),
             Purpose::ReInvite => self.on_reinvite_failure(env, key),
             Purpose::Refer => self.on_refer_failed(),
@@ -397,6 +422,10 @@ impl Call {
             CallOp::Dial(dest) => {
                 let target = env.ua.line.dest_uri(&dest)?;
                 self.dial(env, request, target)
+            }
+            // The provider confines the file first and calls `play` / `record`.
+            CallOp::Play { .. } | CallOp::Record { .. } | CallOp::RemoveFromConference => {
+                Err(crate::tapi::LINEERR_OPERATIONUNAVAIL)
             }
         }
     }
@@ -459,6 +488,37 @@ impl Call {
         self.related = None;
     }
 
+    /// Makes the call a party of conference `conf` (or of none).
+    /// Leaving one reports LINE_CALLINFO(RELATEDCALLID); joining does once the party is
+    /// CONFERENCED ([`Call::announce_conferenced`]).
+    pub fn set_conference(&mut self, conf: Option<CallId>) {
+        let left = self.conference.is_some() && conf.is_none();
+        self.conference = conf;
+        if left {
+            self.report_info(crate::tapi::CallInfoStates::RELATEDCALLID);
+        }
+    }
+
+    pub fn conference(&self) -> Option<CallId> {
+        self.conference
+    }
+
+    /// The call leaves its conference: a connected party is CONNECTED again.
+    pub fn leave_conference(&mut self) {
+        self.set_conference(None);
+        if self.is_connected() && !self.hold.local {
+            self.report_state(CallState::Connected(crate::tapi::ConnectedMode::ACTIVE));
+        }
+    }
+
+    /// A connected party reports CONFERENCED now.
+    pub fn announce_conferenced(&mut self) {
+        if let (Some(conf), true) = (self.conference, self.is_connected()) {
+            self.report_state(CallState::Conferenced(Some(conf)));
+            self.report_info(crate::tapi::CallInfoStates::RELATEDCALLID);
+        }
+    }
+
     /// A consultation call is ready for lineDial: DIALTONE (TAPISRV shows it once the
     /// request that created it completes).
     pub fn announce_dialtone(&mut self) {
@@ -508,6 +568,7 @@ impl Call {
             codec: remote.map(|r| r.codec.name().to_string()),
             remote_media: remote.map(|r| r.address.to_string()),
             local_media: self.media.local_rtp.map(|a| a.to_string()),
+            related_call: self.conference,
             ..self.info.clone()
         }
     }

@@ -17,6 +17,10 @@ impl Call {
     /// Reports `state` unless it is the call's current one (a retransmitted 180 changes
     /// nothing) or TAPI no longer holds the call.
     pub(super) fn report_state(&mut self, state: CallState) {
+        let state = match (state, self.conference) {
+            (CallState::Connected(_), Some(conf)) => CallState::Conferenced(Some(conf)),
+            (state, _) => state,
+        };
         if self.state == Some(state) || self.released {
             return;
         }

@@ -3,11 +3,13 @@
 //! challenge), and what only a fake clock can check (timers firing on time under a flood).
 
 mod admission;
+mod conference;
 mod control;
 mod devices;
 mod early_media;
 mod inbound;
 mod journal;
+mod media;
 mod outbound;
 mod prack;
 mod registration;

@@ -259,6 +259,7 @@ impl Tapisrv {
                     dw_param1: state.bits(),
                     dw_param2: param2,
                     dw_param3: param3,
+                    digits: Default::default(),
                 },
             );
         }
@@ -289,6 +290,7 @@ impl Tapisrv {
                     dw_param1: address,
                     dw_param2: bits.bits(),
                     dw_param3: 0,
+                    digits: Default::default(),
                 },
             );
         }

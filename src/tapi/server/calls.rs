@@ -189,6 +189,7 @@ impl Tapisrv {
                     dw_param1: bits.bits(),
                     dw_param2: 0,
                     dw_param3: 0,
+                    digits: Default::default(),
                 },
             );
         }
@@ -243,6 +244,7 @@ impl Tapisrv {
             codec: info.codec,
             remote_media: info.remote_media,
             local_media: info.local_media,
+            related_call_id: info.related_call.map_or(0, |c| c.0),
         })))
     }
 

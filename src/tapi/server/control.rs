@@ -74,7 +74,110 @@ impl Tapisrv {
         let (app, line, call) = self.owned(conn, call)?;
         let (_, _, consult) = self.owned(conn, consult)?;
         let request = self.new_request();
+        if mode == crate::tapi::consts::LINETRANSFERMODE_CONFERENCE {
+            let conf = provider.conference_transfer(now, request, call, consult)?;
+            let device = self.lines[&line].device;
+            self.calls.insert(conf, CallRecord::new(device, false));
+            let handle = self.add_handle(conf, app, line, CallPrivilege::Owner);
+            self.pending.insert(
+                now,
+                request,
+                Pending {
+                    app,
+                    line,
+                    kind: PendingKind::MakeCall(handle),
+                },
+            );
+            return Ok(Answer::Conference {
+                request,
+                conf: handle,
+            });
+        }
         provider.complete_transfer(now, request, call, consult, mode)?;
+        self.pending.insert(
+            now,
+            request,
+            Pending {
+                app,
+                line,
+                kind: PendingKind::Call,
+            },
+        );
+        Ok(Answer::Request(request))
+    }
+
+    pub(super) fn line_setup_conference(
+        &mut self,
+        now: Instant,
+        provider: &mut dyn LineProvider,
+        conn: ConnId,
+        call: HCall,
+    ) -> FnResult {
+        let (app, line, call) = self.owned(conn, call)?;
+        let request = self.new_request();
+        let (conf, consult) = provider.setup_conference(now, request, call)?;
+        let device = self.lines[&line].device;
+        let mut handles = [HCall(0); 2];
+        for (slot, id) in handles.iter_mut().zip([conf, consult]) {
+            self.calls.insert(id, CallRecord::new(device, false));
+            *slot = self.add_handle(id, app, line, CallPrivilege::Owner);
+        }
+        self.pending.insert(
+            now,
+            request,
+            Pending {
+                app,
+                line,
+                kind: PendingKind::MakeTwo(handles[0], handles[1]),
+            },
+        );
+        Ok(Answer::SetupConference {
+            request,
+            conf: handles[0],
+            consult: handles[1],
+        })
+    }
+
+    pub(super) fn line_prepare_add_to_conference(
+        &mut self,
+        now: Instant,
+        provider: &mut dyn LineProvider,
+        conn: ConnId,
+        conf: HCall,
+    ) -> FnResult {
+        let (app, line, conf) = self.owned(conn, conf)?;
+        let request = self.new_request();
+        let add = provider.prepare_add_to_conference(now, request, conf)?;
+        let device = self.lines[&line].device;
+        self.calls.insert(add, CallRecord::new(device, false));
+        let handle = self.add_handle(add, app, line, CallPrivilege::Owner);
+        self.pending.insert(
+            now,
+            request,
+            Pending {
+                app,
+                line,
+                kind: PendingKind::MakeCall(handle),
+            },
+        );
+        Ok(Answer::PrepareAdd {
+            request,
+            add: handle,
+        })
+    }
+
+    pub(super) fn line_add_to_conference(
+        &mut self,
+        now: Instant,
+        provider: &mut dyn LineProvider,
+        conn: ConnId,
+        conf: HCall,
+        add: HCall,
+    ) -> FnResult {
+        let (app, line, conf) = self.owned(conn, conf)?;
+        let (_, _, add) = self.owned(conn, add)?;
+        let request = self.new_request();
+        provider.add_to_conference(now, request, conf, add)?;
         self.pending.insert(
             now,
             request,

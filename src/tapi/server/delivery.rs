@@ -166,6 +166,7 @@ impl Tapisrv {
     /// Answers every lineGetMessage (phoneGetMessage) whose timeout has passed with
     /// LINEERR_OPERATIONFAILED (PHONEERR_OPERATIONFAILED).
     pub(super) fn expire_waiters(&mut self, now: Instant) {
+        self.expire_gathers(now);
         while let Some(&Reverse((at, app))) = self.waiter_deadlines.peek() {
             if at > now {
                 break;

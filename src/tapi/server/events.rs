@@ -51,7 +51,14 @@ impl Tapisrv {
                 self.calls.insert(call, CallRecord::new(device, true));
                 self.count_call(call, true);
             }
+            ProviderEvent::Digit { call, digit, mode } => self.on_digit(call, digit, mode),
+            ProviderEvent::GenerateDone { call, cancelled } => {
+                self.on_generate_done(call, cancelled)
+            }
             ProviderEvent::CallState { call, state } => {
+                if matches!(state, CallState::Disconnected(_)) || state.is_idle() {
+                    self.media_call_ended(call);
+                }
                 self.on_call_state(call, state);
                 self.forget_unclaimed(now, provider, call);
             }
@@ -104,6 +111,7 @@ impl Tapisrv {
                 dw_param1: request.0,
                 dw_param2: code as u32,
                 dw_param3: 0,
+                digits: Default::default(),
             },
         );
     }
@@ -124,18 +132,34 @@ impl Tapisrv {
             PendingKind::Call => self.reply(pending.app, pending.line, request, result),
             PendingKind::MakeCall(handle) => {
                 self.reply(pending.app, pending.line, request, result);
-                let Some(call) = self.handles.get(&handle).map(|h| h.call) else {
-                    return;
-                };
-                if result.is_ok() {
-                    self.make_visible(call, handle);
-                } else {
-                    // The handle is void; the provider ends the call without events.
-                    self.handles.remove(&handle);
-                    self.calls.remove(&call);
-                    provider.close_call(now, call);
-                }
+                self.made(now, provider, handle, result);
             }
+            PendingKind::MakeTwo(first, second) => {
+                self.reply(pending.app, pending.line, request, result);
+                self.made(now, provider, first, result);
+                self.made(now, provider, second, result);
+            }
+        }
+    }
+
+    /// A call a request created: visible after LINE_REPLY(0), else forgotten.
+    fn made(
+        &mut self,
+        now: Instant,
+        provider: &mut dyn LineProvider,
+        handle: HCall,
+        result: Result<(), LineErr>,
+    ) {
+        let Some(call) = self.handles.get(&handle).map(|h| h.call) else {
+            return;
+        };
+        if result.is_ok() {
+            self.make_visible(call, handle);
+        } else {
+            // The handle is void; the provider ends the call without events.
+            self.handles.remove(&handle);
+            self.calls.remove(&call);
+            provider.close_call(now, call);
         }
     }
 
@@ -211,6 +235,8 @@ impl Tapisrv {
                 call,
                 privilege,
                 announced: false,
+                digit_modes: 0,
+                gather: None,
             },
         );
         if let Some(rec) = self.calls.get_mut(&call) {
@@ -235,6 +261,7 @@ impl Tapisrv {
                 dw_param1: 0,
                 dw_param2: handle.0,
                 dw_param3: privilege.bits(),
+                digits: Default::default(),
             },
         );
     }
@@ -400,6 +427,7 @@ impl Tapisrv {
                     dw_param1: local,
                     dw_param2: 0,
                     dw_param3: 0,
+                    digits: Default::default(),
                 },
             );
         }
@@ -424,6 +452,7 @@ impl Tapisrv {
                 dw_param1: state.bits(),
                 dw_param2: mode,
                 dw_param3: privilege,
+                digits: Default::default(),
             },
         );
     }

@@ -199,7 +199,15 @@ fn target(request: &Request) -> Option<Target> {
         | Request::LineSetupTransfer { call }
         | Request::LineDial { call, .. }
         | Request::LineCompleteTransfer { call, .. }
-        | Request::LineSwapHold { active: call, .. } => Target::Call(*call),
+        | Request::LineSwapHold { active: call, .. }
+        | Request::LineRemoveFromConference { call }
+        | Request::LineAddToConference {
+            conf_call: call, ..
+        }
+        | Request::LineSetupConference { call }
+        | Request::LinePrepareAddToConference { conf_call: call }
+        | Request::MediaPlay { call, .. }
+        | Request::MediaRecord { call, .. } => Target::Call(*call),
         Request::PhoneSetHookSwitch { phone, .. } => Target::Phone(*phone),
         _ => return None,
     })

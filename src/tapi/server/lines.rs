@@ -146,6 +146,7 @@ impl Tapisrv {
                 dw_param1: 0,
                 dw_param2: 0,
                 dw_param3: 0,
+                digits: Default::default(),
             },
         );
     }

@@ -20,6 +20,7 @@ mod call_table;
 mod calls;
 mod control;
 mod delivery;
+mod digits;
 mod events;
 mod limits;
 mod lines;
@@ -129,6 +130,11 @@ pub struct Tapisrv {
     limits: Limits,
     counters: stats::TapiCounters,
     limit_log: limits::LimitLog,
+    /// lineGatherDigits timeouts: (when, handle, gather id); stale entries are skipped.
+    gather_deadlines: BinaryHeap<Reverse<(Instant, HCall, u64)>>,
+    next_gather: u64,
+    /// The `now` of the input being handled (set by every `handle_*`).
+    digit_time: Option<Instant>,
 }
 
 impl Tapisrv {
@@ -161,6 +167,9 @@ impl Tapisrv {
             limits: Limits::default(),
             counters: Default::default(),
             limit_log: Default::default(),
+            gather_deadlines: BinaryHeap::new(),
+            next_gather: 0,
+            digit_time: None,
         }
     }
 
@@ -225,10 +234,14 @@ impl Tapisrv {
 
     pub fn poll_timeout(&self) -> Option<Instant> {
         let waiter = self.waiter_deadlines.peek().map(|Reverse((at, _))| *at);
-        match (waiter, self.next_session_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            waiter,
+            self.next_session_deadline(),
+            self.next_gather_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     pub fn poll_output(&mut self) -> Option<Output> {
@@ -568,6 +581,83 @@ impl Tapisrv {
                 forwards,
                 num_rings_no_answer,
             } => self.line_forward(now, provider, conn, line, &forwards, num_rings_no_answer),
+            request => self.serve_media(now, provider, conn, request),
+        }
+    }
+
+    fn serve_media(
+        &mut self,
+        now: Instant,
+        provider: &mut dyn LineProvider,
+        conn: ConnId,
+        request: Request,
+    ) -> FnResult {
+        match request {
+            Request::LineMonitorDigits { call, digit_modes } => {
+                self.line_monitor_digits(conn, call, digit_modes)
+            }
+            Request::LineGatherDigits {
+                call,
+                digit_modes,
+                num_digits,
+                term_digits,
+                first_timeout,
+                inter_timeout,
+            } => self.line_gather_digits(
+                now,
+                conn,
+                call,
+                digits::GatherRequest {
+                    digit_modes,
+                    num_digits,
+                    term_digits,
+                    first_timeout,
+                    inter_timeout,
+                },
+            ),
+            Request::LineGenerateDigits {
+                call,
+                digit_mode,
+                digits,
+                duration,
+            } => {
+                self.line_generate_digits(now, provider, conn, call, (digit_mode, digits, duration))
+            }
+            Request::LineGenerateTone {
+                call,
+                tone_mode,
+                duration,
+            } => self.line_generate_tone(now, provider, conn, call, tone_mode, duration),
+            Request::MediaPlay { call, file, looped } => {
+                self.media_file(now, provider, conn, call, CallOp::Play { file, looped })
+            }
+            Request::MediaRecord {
+                call,
+                file,
+                max_ms,
+                silence_ms,
+            } => {
+                let op = CallOp::Record {
+                    file,
+                    max_ms,
+                    silence_ms,
+                };
+                self.media_file(now, provider, conn, call, op)
+            }
+            Request::MediaStop { call } => self.media_stop(now, provider, conn, call),
+            Request::LineAddToConference {
+                conf_call,
+                add_call,
+            } => self.line_add_to_conference(now, provider, conn, conf_call, add_call),
+            Request::LineSetupConference { call } => {
+                self.line_setup_conference(now, provider, conn, call)
+            }
+            Request::LinePrepareAddToConference { conf_call } => {
+                self.line_prepare_add_to_conference(now, provider, conn, conf_call)
+            }
+            Request::LineRemoveFromConference { call } => {
+                self.call_request(now, provider, conn, call, CallOp::RemoveFromConference)
+            }
             _ => Err(crate::tapi::LINEERR_OPERATIONUNAVAIL),
         }
     }

@@ -245,6 +245,7 @@ impl Tapisrv {
                 dw_param1: 0,
                 dw_param2: 0,
                 dw_param3: 0,
+                digits: Default::default(),
             },
         );
     }
@@ -352,6 +353,7 @@ impl Tapisrv {
                 dw_param1: change.request.0,
                 dw_param2: 0,
                 dw_param3: 0,
+                digits: Default::default(),
             },
         );
         let was = self.hook_mode(change.device);
@@ -439,6 +441,7 @@ impl Tapisrv {
                     dw_param1: item,
                     dw_param2: detail,
                     dw_param3: 0,
+                    digits: Default::default(),
                 },
             );
         }

@@ -124,6 +124,10 @@ pub struct CallHandle {
     pub privilege: CallPrivilege,
     /// The first LINE_CALLSTATE on this handle carries the privilege in dwParam3.
     pub announced: bool,
+    /// lineMonitorDigits modes (LINEDIGITMODE_DTMF | _DTMFEND; 0: none).
+    pub digit_modes: u32,
+    /// lineGatherDigits in progress.
+    pub gather: Option<Box<super::digits::Gather>>,
 }
 
 /// One app's open of one phone device (phoneOpen).
@@ -150,6 +154,8 @@ pub struct CallRecord {
     pub held: Vec<CallState>,
     /// Direction and outcome, for the call counters.
     pub tally: super::call_table::Tally,
+    /// The handle whose lineGenerateDigits/lineGenerateTone is current.
+    pub generating: Option<HCall>,
 }
 
 impl CallRecord {
@@ -163,6 +169,7 @@ impl CallRecord {
             handles: Vec::new(),
             visible,
             held: Vec::new(),
+            generating: None,
             tally: super::call_table::Tally {
                 outbound: !visible,
                 ..Default::default()
@@ -181,6 +188,8 @@ impl CallRecord {
 pub enum PendingKind {
     /// A request that created this (still invisible) handle: lineMakeCall, lineSetupTransfer.
     MakeCall(HCall),
+    /// lineSetupConference: the conference call's and the consultation call's handles.
+    MakeTwo(HCall, HCall),
     Call,
     /// A drop TAPISRV started itself (lineClose/lineShutdown of a sole owner): no reply.
     Internal,
