@@ -1,7 +1,7 @@
 //! The core task: owns the [`Gateway`], feeds it what the drivers deliver, carries out what it
 //! asks (datagrams, TCP writes, API lines) and sleeps until its next deadline.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -41,6 +41,9 @@ const WRITER_GRACE: Duration = Duration::from_secs(2);
 const API_QUEUE: usize = 16 * 1024;
 /// Scrapes and health checks waiting for the core at once.
 const METRICS_QUEUE: usize = 8;
+/// Media commands kept while the engine's queue is full (about two per call change).
+const MEDIA_BACKLOG: usize = 65_536;
+
 /// Capacity of the media engine's event channel.
 const MEDIA_EVENTS: usize = 4096;
 /// Socket buffer sizes for the SIP UDP socket (bursts of thousands of calls per second).
@@ -56,6 +59,9 @@ struct Sinks {
     slow_readers: u64,
     /// The media engine (`media.mode = "rtp"`).
     media: Option<media::MediaHandle>,
+    /// Commands the engine's full queue could not take yet, sent first and in order when it
+    /// has room again: a lost Close would leave a session running.
+    media_backlog: VecDeque<media::MediaCommand>,
     /// The call journal's writer thread, when `sip.journal_path` is set.
     journal: Option<mpsc::Sender<crate::journal::JournalRecord>>,
 }
@@ -221,6 +227,7 @@ impl Server {
             slow_readers: 0,
             journal,
             media: start_media(&config, core_tx.clone()),
+            media_backlog: VecDeque::new(),
         };
         CoreTask {
             shedder: Shedder::new(config.api.limits.overload_delay),
@@ -280,6 +287,14 @@ fn start_journal(
     }
     let (tx, thread) = journal.spawn_writer();
     (Some(tx), Some(thread))
+}
+
+/// Resolves when the media engine can take a command again (never without one).
+async fn media_room(engine: &Option<media::MediaHandle>) {
+    match engine {
+        Some(engine) => engine.ready().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Starts the media engine in `rtp` mode; its events reach the core as
@@ -404,6 +419,9 @@ impl CoreTask {
                 },
                 Some(reply) = self.metrics_rx.recv() => {
                     let _ = reply.send(self.snapshot());
+                }
+                _ = media_room(&self.sinks.media), if !self.sinks.media_backlog.is_empty() => {
+                    self.sinks.send_media_backlog();
                 }
                 _ = tokio::time::sleep_until(wake.into()) => {
                     self.gateway.handle_timeout(Instant::now());
@@ -566,13 +584,39 @@ impl CoreTask {
 }
 
 impl Sinks {
-    /// Hands a command to the media engine without blocking; a full queue loses it (logged).
+    /// Hands a command to the media engine without blocking; while its queue is full the
+    /// command waits in the backlog (bounded; past it a command is lost, logged).
     fn send_media(&mut self, command: media::MediaCommand) {
+        if self.media.is_none() {
+            return;
+        }
+        if self.media_backlog.len() >= MEDIA_BACKLOG {
+            tracing::warn!("media engine behind by {MEDIA_BACKLOG} commands: command dropped");
+            return;
+        }
+        self.media_backlog.push_back(command);
+        self.send_media_backlog();
+    }
+
+    /// Sends the backlog, oldest first, while the engine takes commands.
+    fn send_media_backlog(&mut self) {
         let Some(engine) = &self.media else {
+            self.media_backlog.clear();
             return;
         };
-        if let Err(err) = engine.send(command) {
-            tracing::warn!(%err, "media command dropped");
+        while let Some(command) = self.media_backlog.pop_front() {
+            match engine.send_or_return(command) {
+                Ok(()) => {}
+                Err(media::engine::Refused::Full(command)) => {
+                    self.media_backlog.push_front(command);
+                    return;
+                }
+                Err(media::engine::Refused::Stopped) => {
+                    tracing::warn!("media engine stopped: commands dropped");
+                    self.media_backlog.clear();
+                    return;
+                }
+            }
         }
     }
 

@@ -210,6 +210,29 @@ impl MediaHandle {
     pub fn counters(&self) -> EngineCounters {
         self.counters.snapshot()
     }
+
+    /// Queues a command without blocking; a full queue hands it back (to send again later).
+    pub fn send_or_return(&self, cmd: MediaCommand) -> Result<(), Refused> {
+        self.tx.try_send(cmd).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(cmd) => Refused::Full(cmd),
+            mpsc::error::TrySendError::Closed(_) => Refused::Stopped,
+        })
+    }
+
+    /// Resolves once the command queue has room again (or the engine stopped); the room is not
+    /// held, so the one sender that waited can [`Self::send`] straight after.
+    pub async fn ready(&self) {
+        let _ = self.tx.reserve().await;
+    }
+}
+
+/// Why [`MediaHandle::send_or_return`] did not queue a command.
+#[derive(Debug)]
+pub enum Refused {
+    /// The queue is full: the command, back.
+    Full(MediaCommand),
+    /// The engine has stopped.
+    Stopped,
 }
 
 pub struct MediaEngine;
@@ -259,5 +282,29 @@ mod tests {
         };
         drop(rx);
         assert_eq!(stopped.send(stop()), Err(MediaError::Stopped));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_full_queue_hands_the_command_back_and_ready_waits_for_room() {
+        let (tx, _events) = mpsc::channel(8);
+        let config = MediaEngineConfig {
+            shards: 1,
+            command_capacity: 1,
+        };
+        let handle = MediaEngine::start(config, tx);
+        assert!(handle
+            .send_or_return(MediaCommand::StopMedia { call: 1 })
+            .is_ok());
+        match handle.send_or_return(MediaCommand::Close { call: 7 }) {
+            Err(Refused::Full(MediaCommand::Close { call: 7 })) => {}
+            other => panic!("expected the Close back, got {other:?}"),
+        }
+        // The router takes the first command once we yield; then there is room again.
+        tokio::time::timeout(std::time::Duration::from_secs(5), handle.ready())
+            .await
+            .expect("room within 5 s");
+        assert!(handle
+            .send_or_return(MediaCommand::Close { call: 7 })
+            .is_ok());
     }
 }
