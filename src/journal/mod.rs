@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 
 /// One dialog that is up, as the journal keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DialogRecord {
     pub call_id: String,
     pub local_tag: String,
@@ -58,7 +58,7 @@ pub struct DialogRecord {
 }
 
 /// The media side of a dialog, enough for a re-INVITE's offer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SdpState {
     /// Our `o=` session ID and the version last sent.
     pub session_id: u64,
@@ -77,6 +77,15 @@ impl DialogRecord {
             call_id: self.call_id.clone(),
             local_tag: self.local_tag.clone(),
         }
+    }
+
+    /// A fingerprint of the whole record: the provider keeps this, not a copy, to see whether
+    /// a call's record changed (a copy per live call cost about 1 KB of RSS).
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.hash(&mut hasher);
+        hasher.finish()
     }
 }
 
@@ -106,10 +115,12 @@ impl JournalRecord {
     }
 }
 
-/// The dialogs still up after a journal's records, in the order they first came up.
+/// The dialogs still up after a journal's records, in the order they first came up. Each is
+/// kept as its journal line (one allocation, what a compaction writes again), not as a
+/// parsed record.
 #[derive(Debug, Default, Clone)]
 pub struct LiveDialogs {
-    dialogs: HashMap<DialogId, (u64, DialogRecord)>,
+    dialogs: HashMap<DialogId, (u64, Box<str>)>,
     next: u64,
     /// Records applied since the set was last written out whole.
     pub records_since_compaction: u64,
@@ -123,7 +134,7 @@ impl LiveDialogs {
         let mut skipped = 0;
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             match serde_json::from_str::<JournalRecord>(line) {
-                Ok(record) => live.apply(&record),
+                Ok(record) => live.apply_line(&record, &format!("{line}\n")),
                 Err(_) => skipped += 1,
             }
         }
@@ -131,6 +142,11 @@ impl LiveDialogs {
     }
 
     pub fn apply(&mut self, record: &JournalRecord) {
+        self.apply_line(record, &record.to_line());
+    }
+
+    /// Applies `record`, whose journal line (with its newline) is `line`.
+    pub fn apply_line(&mut self, record: &JournalRecord, line: &str) {
         self.records_since_compaction += 1;
         match record {
             JournalRecord::Up(dialog) => {
@@ -141,8 +157,7 @@ impl LiveDialogs {
                         self.next
                     }
                 };
-                self.dialogs
-                    .insert(dialog.key(), (order, dialog.as_ref().clone()));
+                self.dialogs.insert(dialog.key(), (order, line.into()));
             }
             JournalRecord::Down(id) => {
                 self.dialogs.remove(id);
@@ -158,19 +173,27 @@ impl LiveDialogs {
         self.dialogs.is_empty()
     }
 
+    /// The live dialogs' lines, oldest first.
+    fn lines(&self) -> Vec<&str> {
+        let mut all: Vec<&(u64, Box<str>)> = self.dialogs.values().collect();
+        all.sort_by_key(|(order, _)| *order);
+        all.into_iter().map(|(_, line)| line.as_ref()).collect()
+    }
+
     /// The live dialogs, oldest first.
     pub fn records(&self) -> Vec<DialogRecord> {
-        let mut all: Vec<&(u64, DialogRecord)> = self.dialogs.values().collect();
-        all.sort_by_key(|(order, _)| *order);
-        all.into_iter().map(|(_, d)| d.clone()).collect()
+        self.lines()
+            .into_iter()
+            .filter_map(|line| match serde_json::from_str(line) {
+                Ok(JournalRecord::Up(dialog)) => Some(*dialog),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The whole set as journal text (what a compaction writes).
     pub fn to_text(&self) -> String {
-        self.records()
-            .into_iter()
-            .map(|d| JournalRecord::Up(Box::new(d)).to_line())
-            .collect()
+        self.lines().concat()
     }
 
     /// Whether the file has grown enough beyond the live set to be rewritten.

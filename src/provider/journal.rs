@@ -10,7 +10,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
-use crate::journal::{DialogRecord, JournalRecord};
+use crate::journal::{DialogId, DialogRecord, JournalRecord};
 use crate::tapi::{CallId, DeviceId, ProviderEvent};
 
 use super::call::{Call, Recovery};
@@ -20,7 +20,8 @@ use super::SipProvider;
 pub(super) struct JournalState {
     /// No journal configured: nothing is recorded.
     enabled: bool,
-    journaled: HashMap<CallId, DialogRecord>,
+    /// Per call journaled: its dialog's key and the fingerprint of the record last queued.
+    journaled: HashMap<CallId, (u64, DialogId)>,
     out: VecDeque<JournalRecord>,
 }
 
@@ -68,18 +69,24 @@ impl SipProvider {
         let before = self.journal.journaled.get(&id);
         match (now, before) {
             (None, None) => {}
-            (Some(now), Some(before)) if now == *before => {}
-            (Some(now), _) => {
-                self.journal
-                    .out
-                    .push_back(JournalRecord::Up(Box::new(now.clone())));
-                self.journal.journaled.insert(id, now);
+            (Some(now), before) => {
+                let fingerprint = now.fingerprint();
+                if before.is_some_and(|(seen, _)| *seen == fingerprint) {
+                    return;
+                }
+                let key = now.key();
+                if let Some((_, old)) = before.filter(|(_, old)| *old != key) {
+                    // The call moved to another dialog: the old one is down.
+                    let old = old.clone();
+                    self.journal.out.push_back(JournalRecord::Down(old));
+                }
+                self.journal.out.push_back(JournalRecord::Up(Box::new(now)));
+                self.journal.journaled.insert(id, (fingerprint, key));
             }
-            (None, Some(before)) => {
-                self.journal
-                    .out
-                    .push_back(JournalRecord::Down(before.key()));
-                self.journal.journaled.remove(&id);
+            (None, Some(_)) => {
+                if let Some((_, key)) = self.journal.journaled.remove(&id) {
+                    self.journal.out.push_back(JournalRecord::Down(key));
+                }
             }
         }
     }
@@ -142,7 +149,9 @@ impl SipProvider {
         self.routes.add_call(&call);
         self.calls.insert(id, Box::new(call));
         if self.journal.enabled {
-            self.journal.journaled.insert(id, record.clone());
+            self.journal
+                .journaled
+                .insert(id, (record.fingerprint(), record.key()));
         }
         if recovery == Recovery::Keep {
             self.events.push_back(ProviderEvent::RecoveredCall {

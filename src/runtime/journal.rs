@@ -118,9 +118,11 @@ impl Journal {
 
     /// Appends a batch, syncs it, and compacts when the file has grown enough.
     fn append(&mut self, batch: &[JournalRecord]) -> io::Result<()> {
-        let text: String = batch.iter().map(JournalRecord::to_line).collect();
+        let mut text = String::new();
         for record in batch {
-            self.live.apply(record);
+            let line = record.to_line();
+            self.live.apply_line(record, &line);
+            text.push_str(&line);
         }
         self.file.write_all(text.as_bytes())?;
         self.file.sync_data()?;
