@@ -1,10 +1,12 @@
 //! The load app: TAPI apps on several API connections (raw JSON Lines, one task each), placing
 //! calls at a fixed rate and hanging up after a hold time, or answering inbound calls. Records
-//! lineMakeCall -> LINE_REPLY and -> CONNECTED for every call.
+//! lineMakeCall -> LINE_REPLY and -> CONNECTED for every call, and how long each failure took.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -39,6 +41,10 @@ pub struct Outcome {
     pub connected: u64,
     pub ended: u64,
     pub failed: u64,
+    /// lineMakeCall answered with an error, or LINE_REPLY with one (refused, not timed out).
+    pub refused: u64,
+    /// lineMakeCall sent (or OFFERING seen) -> the failure: error, LINE_REPLY error, DISCONNECTED.
+    pub fail_us: Vec<u64>,
     pub reply_us: Vec<u64>,
     pub connect_us: Vec<u64>,
     pub max_live: u64,
@@ -50,14 +56,22 @@ impl Outcome {
         self.connected += o.connected;
         self.ended += o.ended;
         self.failed += o.failed;
+        self.refused += o.refused;
+        self.fail_us.extend(o.fail_us);
         self.reply_us.extend(o.reply_us);
         self.connect_us.extend(o.connect_us);
         self.max_live += o.max_live;
     }
 }
 
-/// Runs `work` over `conns` connections; gives up at `deadline`.
-pub async fn run(api: SocketAddr, conns: usize, work: Work, deadline: Instant) -> Outcome {
+/// Runs `work` over `conns` connections; gives up at `deadline` or when `stop` is set.
+pub async fn run(
+    api: SocketAddr,
+    conns: usize,
+    work: Work,
+    deadline: Instant,
+    stop: Arc<AtomicBool>,
+) -> Outcome {
     let mut tasks = Vec::new();
     for i in 0..conns {
         let share = match work {
@@ -71,7 +85,7 @@ pub async fn run(api: SocketAddr, conns: usize, work: Work, deadline: Instant) -
             }
             Work::Inbound { calls } => Work::Inbound { calls },
         };
-        tasks.push(tokio::spawn(connection(api, share, deadline)));
+        tasks.push(tokio::spawn(connection(api, share, deadline, stop.clone())));
     }
     let mut total = Outcome::default();
     for t in tasks {
@@ -94,6 +108,13 @@ struct Conn {
 }
 
 impl Conn {
+    /// A lineMakeCall sent at `sent` refused: an error reply or LINE_REPLY with an error.
+    fn fail(&mut self, sent: Instant) {
+        self.outcome.failed += 1;
+        self.outcome.refused += 1;
+        self.outcome.fail_us.push(sent.elapsed().as_micros() as u64);
+    }
+
     async fn send(&mut self, method: &str, params: Value) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
@@ -105,7 +126,12 @@ impl Conn {
     }
 }
 
-async fn connection(api: SocketAddr, work: Work, deadline: Instant) -> Outcome {
+async fn connection(
+    api: SocketAddr,
+    work: Work,
+    deadline: Instant,
+    stop: Arc<AtomicBool>,
+) -> Outcome {
     let stream = TcpStream::connect(api)
         .await
         .expect("connect to the gateway API");
@@ -160,7 +186,7 @@ async fn connection(api: SocketAddr, work: Work, deadline: Instant) -> Outcome {
         } else {
             c.outcome.placed >= target && c.calls.is_empty() && c.make_calls.is_empty()
         };
-        if finished || Instant::now() > deadline {
+        if finished || Instant::now() > deadline || stop.load(Ordering::Relaxed) {
             break;
         }
         tokio::select! {
@@ -206,7 +232,7 @@ async fn handle(c: &mut Conn, line: &str, hold: Duration, inbound: bool) {
                     c.requests.insert(r, (h, sent));
                     c.calls.insert(h, sent);
                 }
-                _ => c.outcome.failed += 1,
+                _ => c.fail(sent),
             }
         }
         return;
@@ -224,7 +250,7 @@ async fn handle(c: &mut Conn, line: &str, hold: Duration, inbound: bool) {
                 c.outcome.reply_us.push(sent.elapsed().as_micros() as u64);
                 if p2 != 0 {
                     c.calls.remove(&h_call);
-                    c.outcome.failed += 1;
+                    c.fail(sent);
                 }
             }
         }
@@ -242,7 +268,13 @@ async fn handle(c: &mut Conn, line: &str, hold: Duration, inbound: bool) {
                 c.drops.push(Reverse((Instant::now() + hold, h)));
             }
         }
-        (LINE_CALLSTATE, DISCONNECTED) if !inbound => c.outcome.failed += 1,
+        (LINE_CALLSTATE, DISCONNECTED) if !inbound => {
+            if let Some(sent) = c.calls.get(&h).copied() {
+                c.outcome.failed += 1;
+                c.outcome.fail_us.push(sent.elapsed().as_micros() as u64);
+            }
+            c.send("lineDrop", json!({"hCall": h})).await;
+        }
         (LINE_CALLSTATE, IDLE) => {
             if c.calls.remove(&h).is_some() {
                 c.outcome.ended += 1;
