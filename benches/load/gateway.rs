@@ -58,7 +58,15 @@ impl Gateway {
             ),
         )
         .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tapigw"))
+        // LOAD_GATEWAY_WRAPPER="valgrind --tool=callgrind ...": the gateway under a profiler.
+        let wrapper = std::env::var("LOAD_GATEWAY_WRAPPER").unwrap_or_default();
+        let mut words = wrapper
+            .split_whitespace()
+            .map(String::from)
+            .collect::<Vec<_>>();
+        words.push(env!("CARGO_BIN_EXE_tapigw").to_string());
+        let mut child = Command::new(&words[0])
+            .args(&words[1..])
             .arg("--config")
             .arg(&path)
             .env("RUST_LOG", "warn,tapigw::runtime=info")
@@ -75,7 +83,7 @@ impl Gateway {
         });
         loop {
             let line = rx
-                .recv_timeout(Duration::from_secs(20))
+                .recv_timeout(Duration::from_secs(60))
                 .expect("tapigw did not start");
             if line.contains("tapigw listening") {
                 break;

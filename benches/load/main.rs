@@ -13,7 +13,9 @@
 //! fails; a step holds when every call of it succeeded on both sides (SIPp's statistics file,
 //! not only its exit code) and its latency p99 (reference: SIPp's INVITE -> 180; outbound:
 //! lineMakeCall -> LINE_REPLY; inbound: OFFERING -> CONNECTED) is under 50 ms. `--smoke` runs
-//! one low-rate step of each of the first three and fails only if a call fails.
+//! one low-rate step of each of the first three and fails only if a call fails; with
+//! `--rate R --calls N` that step is N calls at R calls/s, and LOAD_GATEWAY_WRAPPER (e.g.
+//! `valgrind --tool=callgrind`) runs the gateway under a profiler.
 
 mod app;
 mod gateway;
@@ -92,6 +94,16 @@ fn plan() -> Plan {
         p.drain = Duration::from_secs(10);
         p.rates = vec![200];
         p.p99_bound = None;
+        // `--rate R --calls N` (profiling): one step of N calls at R calls/s.
+        let value = |name: &str| {
+            let v = std::env::args().skip_while(|a| a != name).nth(1)?;
+            v.parse::<u64>().ok().filter(|&v| v > 0)
+        };
+        if let Some(rate) = value("--rate") {
+            p.rates = vec![rate];
+            let calls = value("--calls").unwrap_or(rate * 3 / 2);
+            p.step = Duration::from_millis(calls * 1000 / rate);
+        }
     } else if arg("--quick") || std::env::var("LOAD_QUICK").is_ok_and(|v| v == "1") {
         p.mode = Mode::Quick;
         p.step = Duration::from_secs(2);
@@ -210,6 +222,7 @@ fn sipp_detail(a: &SippStats, b: &SippStats) -> String {
 /// How the failures of a step went: how many, how fast, and what the gateway refused.
 fn failures(o: &mut Outcome, refused: gateway::Refusals) -> String {
     if o.failed == 0 && refused.shed == 0 && refused.sip == 0 {
+        // A step that failed on latency alone: calls queued, none was refused.
         return String::new();
     }
     format!(
@@ -258,7 +271,10 @@ fn outbound(
         ceiling.latency.insert(rate, (p50, p99));
         let clean = o.failed == 0 && o.ended == calls && s.clean(calls);
         let ok = clean && plan.latency_holds(p99);
-        let fails = failures(&mut o, gw.refusals().since(refused0));
+        let mut fails = failures(&mut o, gw.refusals().since(refused0));
+        if !ok && fails.is_empty() {
+            fails = "; no call failed or was refused: slow, not shed".into();
+        }
         rows.push(Row {
             phase: if media == "rtp" {
                 "outbound"
@@ -339,8 +355,14 @@ fn inbound(rt: &tokio::runtime::Runtime, dir: &Path, plan: &Plan, rows: &mut Vec
             String::new()
         } else {
             format!(
-                "; gw refused {} SIP (503 when overloaded), shed {}",
-                refused.sip, refused.shed
+                "; gw refused {} SIP (503 when overloaded), sipp failed {}{}",
+                refused.sip,
+                c.failed,
+                if c.failed == 0 && refused.sip == 0 {
+                    ": slow, not shed"
+                } else {
+                    ""
+                }
             )
         };
         rows.push(Row {
