@@ -251,6 +251,7 @@ fn outbound(
         let name = format!("out-uas-{media}-{rate}");
         let server = uas(dir, name, provider, calls, plan.step + plan.drain);
         let (cpu0, refused0) = (procfs::cpu_time(gw.pid()), gw.refusals());
+        let app_cpu0 = procfs::cpu_time(std::process::id());
         let (stop, sampler) = rss_sampler(gw.pid());
         let deadline = tokio::time::Instant::now() + plan.step + plan.drain;
         let work = Work::Outbound {
@@ -261,6 +262,7 @@ fn outbound(
         let never = Arc::new(AtomicBool::new(false));
         let mut o = rt.block_on(app::run(gw.api, CONNECTIONS, work, deadline, never));
         let cpu = procfs::cpu_time(gw.pid()) - cpu0;
+        let app_cpu = procfs::cpu_time(std::process::id()) - app_cpu0;
         let s = server.finish(Duration::from_secs(5));
         stop.store(true, Ordering::Relaxed);
         let peak = sampler.join().unwrap();
@@ -287,9 +289,10 @@ fn outbound(
             cpu,
             peak_rss_mb: peak as f64 / 1e6,
             detail: format!(
-                "reply p50/p99 {p50}/{p99} us, connect p99 {} us, app ended {}, {}{fails}",
+                "reply p50/p99 {p50}/{p99} us, connect p99 {} us, app ended {} (cpu {} us/call), {}{fails}",
                 quantile(&mut o.connect_us, 0.99),
                 o.ended,
+                (app_cpu.as_micros() as u64).checked_div(calls).unwrap_or(0),
                 sipp_detail(&s, &s)
             ),
         });
