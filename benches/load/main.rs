@@ -24,6 +24,7 @@ mod proc_net;
 mod procfs;
 mod report;
 mod sipp;
+mod wire;
 
 use std::collections::BTreeMap;
 use std::path::Path;
