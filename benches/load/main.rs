@@ -276,7 +276,7 @@ fn outbound(
         let ok = clean && plan.latency_holds(p99);
         let mut fails = failures(&mut o, gw.refusals().since(refused0));
         if !ok && fails.is_empty() {
-            fails = "; no call failed or was refused: slow, not shed".into();
+            fails = "; the app saw no failure and the gateway refused nothing: slow, not shed".into();
         }
         rows.push(Row {
             phase: if media == "rtp" {
