@@ -111,6 +111,15 @@ fn plan() -> Plan {
         p.drain = Duration::from_secs(8);
         (p.hold_ramp, p.hold, p.hold_rate) = (Duration::from_secs(6), Duration::from_secs(6), 5000);
     }
+    // `--hold-rate R`: the concurrency phase places R calls/s over its ramp (full: 20 s, so
+    // `--only concurrency --hold-rate 5000` holds 100 000 calls).
+    let hold_rate = std::env::args().skip_while(|a| a != "--hold-rate").nth(1);
+    if let Some(rate) = hold_rate
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&r| r > 0)
+    {
+        p.hold_rate = rate;
+    }
     p
 }
 
@@ -276,7 +285,8 @@ fn outbound(
         let ok = clean && plan.latency_holds(p99);
         let mut fails = failures(&mut o, gw.refusals().since(refused0));
         if !ok && fails.is_empty() {
-            fails = "; the app saw no failure and the gateway refused nothing: slow, not shed".into();
+            fails =
+                "; the app saw no failure and the gateway refused nothing: slow, not shed".into();
         }
         rows.push(Row {
             phase: if media == "rtp" {
