@@ -11,6 +11,7 @@ if [ "${SKIP_DOCKER:-}" = 1 ]; then ./scripts/setup.sh; else ./scripts/setup.sh 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --all-targets
+cargo bench --bench load -- --smoke
 ./libtapi/run-tests.sh
 ./clients/python/run-tests.sh
 if [ "${SKIP_FUZZ:-}" != 1 ]; then

@@ -1,13 +1,20 @@
 //! The load app: TAPI apps on several API connections (raw JSON Lines, one task each), placing
 //! calls at a fixed rate and hanging up after a hold time, or answering inbound calls. Records
-//! lineMakeCall -> LINE_REPLY and -> CONNECTED for every call.
+//! lineMakeCall -> LINE_REPLY and -> CONNECTED for every call, and how long each failure took.
+//! Lines are written with `format!` and read into typed structs (`wire.rs`), not through
+//! `serde_json::Value`: the app shares the machine with the gateway, and callgrind showed the
+//! `Value` trees taking more than half of its instructions.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
+
+use crate::wire;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -39,6 +46,10 @@ pub struct Outcome {
     pub connected: u64,
     pub ended: u64,
     pub failed: u64,
+    /// lineMakeCall answered with an error, or LINE_REPLY with one (refused, not timed out).
+    pub refused: u64,
+    /// lineMakeCall sent (or OFFERING seen) -> the failure: error, LINE_REPLY error, DISCONNECTED.
+    pub fail_us: Vec<u64>,
     pub reply_us: Vec<u64>,
     pub connect_us: Vec<u64>,
     pub max_live: u64,
@@ -50,14 +61,22 @@ impl Outcome {
         self.connected += o.connected;
         self.ended += o.ended;
         self.failed += o.failed;
+        self.refused += o.refused;
+        self.fail_us.extend(o.fail_us);
         self.reply_us.extend(o.reply_us);
         self.connect_us.extend(o.connect_us);
         self.max_live += o.max_live;
     }
 }
 
-/// Runs `work` over `conns` connections; gives up at `deadline`.
-pub async fn run(api: SocketAddr, conns: usize, work: Work, deadline: Instant) -> Outcome {
+/// Runs `work` over `conns` connections; gives up at `deadline` or when `stop` is set.
+pub async fn run(
+    api: SocketAddr,
+    conns: usize,
+    work: Work,
+    deadline: Instant,
+    stop: Arc<AtomicBool>,
+) -> Outcome {
     let mut tasks = Vec::new();
     for i in 0..conns {
         let share = match work {
@@ -71,7 +90,7 @@ pub async fn run(api: SocketAddr, conns: usize, work: Work, deadline: Instant) -
             }
             Work::Inbound { calls } => Work::Inbound { calls },
         };
-        tasks.push(tokio::spawn(connection(api, share, deadline)));
+        tasks.push(tokio::spawn(connection(api, share, deadline, stop.clone())));
     }
     let mut total = Outcome::default();
     for t in tasks {
@@ -94,18 +113,35 @@ struct Conn {
 }
 
 impl Conn {
-    async fn send(&mut self, method: &str, params: Value) -> u64 {
+    /// A lineMakeCall sent at `sent` refused: an error reply or LINE_REPLY with an error.
+    fn fail(&mut self, sent: Instant) {
+        self.outcome.failed += 1;
+        self.outcome.refused += 1;
+        self.outcome.fail_us.push(sent.elapsed().as_micros() as u64);
+    }
+
+    /// Sends one request; `params` is its JSON object, already written.
+    async fn send(&mut self, method: &str, params: &str) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         let line =
-            json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string();
+            format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"{method}","params":{params}}}"#);
         let _ = self.out.write_all(line.as_bytes()).await;
         let _ = self.out.write_all(b"\n").await;
         id
     }
+
+    async fn send_call(&mut self, method: &str, h_call: u64) {
+        self.send(method, &format!(r#"{{"hCall":{h_call}}}"#)).await;
+    }
 }
 
-async fn connection(api: SocketAddr, work: Work, deadline: Instant) -> Outcome {
+async fn connection(
+    api: SocketAddr,
+    work: Work,
+    deadline: Instant,
+    stop: Arc<AtomicBool>,
+) -> Outcome {
     let stream = TcpStream::connect(api)
         .await
         .expect("connect to the gateway API");
@@ -123,7 +159,7 @@ async fn connection(api: SocketAddr, work: Work, deadline: Instant) -> Outcome {
     };
     c.send(
         "lineInitializeEx",
-        json!({"appName": "load", "apiVersion": 0x20002, "options": 1}),
+        &json!({"appName": "load", "apiVersion": 0x20002, "options": 1}).to_string(),
     )
     .await;
     c.out.flush().await.ok();
@@ -136,7 +172,8 @@ async fn connection(api: SocketAddr, work: Work, deadline: Instant) -> Outcome {
     let app = app
         .and_then(|v| v["result"]["hLineApp"].as_u64())
         .expect("lineInitializeEx");
-    c.send("lineOpen", json!({"hLineApp": app, "deviceId": 0, "apiVersion": 0x20002, "privileges": 4, "mediaModes": 4})).await;
+    let open = json!({"hLineApp": app, "deviceId": 0, "apiVersion": 0x20002, "privileges": 4, "mediaModes": 4});
+    c.send("lineOpen", &open.to_string()).await;
     c.out.flush().await.ok();
     let line = lines
         .next_line()
@@ -152,6 +189,7 @@ async fn connection(api: SocketAddr, work: Work, deadline: Instant) -> Outcome {
         Work::Outbound { calls, rate, hold } => (calls, rate, hold, false),
         Work::Inbound { calls } => (calls, 0.0, Duration::ZERO, true),
     };
+    let make_call = format!(r#"{{"hLine":{h_line},"destAddress":"1002"}}"#);
     let start = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(5));
     loop {
@@ -160,7 +198,7 @@ async fn connection(api: SocketAddr, work: Work, deadline: Instant) -> Outcome {
         } else {
             c.outcome.placed >= target && c.calls.is_empty() && c.make_calls.is_empty()
         };
-        if finished || Instant::now() > deadline {
+        if finished || Instant::now() > deadline || stop.load(Ordering::Relaxed) {
             break;
         }
         tokio::select! {
@@ -168,7 +206,7 @@ async fn connection(api: SocketAddr, work: Work, deadline: Instant) -> Outcome {
                 if !inbound {
                     let due = ((start.elapsed().as_secs_f64() * rate) as u64).min(target);
                     while c.outcome.placed < due {
-                        let id = c.send("lineMakeCall", json!({"hLine": h_line, "destAddress": "1002"})).await;
+                        let id = c.send("lineMakeCall", &make_call).await;
                         c.make_calls.insert(id, Instant::now());
                         c.outcome.placed += 1;
                     }
@@ -177,7 +215,7 @@ async fn connection(api: SocketAddr, work: Work, deadline: Instant) -> Outcome {
                 while let Some(Reverse((at, h_call))) = c.drops.peek().copied() {
                     if at > now { break; }
                     c.drops.pop();
-                    c.send("lineDrop", json!({"hCall": h_call})).await;
+                    c.send_call("lineDrop", h_call).await;
                 }
                 c.out.flush().await.ok();
             }
@@ -193,30 +231,28 @@ async fn connection(api: SocketAddr, work: Work, deadline: Instant) -> Outcome {
 }
 
 async fn handle(c: &mut Conn, line: &str, hold: Duration, inbound: bool) {
-    let Ok(v) = serde_json::from_str::<Value>(line) else {
+    let Ok(m) = serde_json::from_str::<wire::Incoming>(line) else {
         return;
     };
-    if let Some(id) = v.get("id").and_then(Value::as_u64) {
+    if let Some(id) = m.id {
         if let Some(sent) = c.make_calls.remove(&id) {
-            match (
-                v["result"]["requestId"].as_u64(),
-                v["result"]["hCall"].as_u64(),
-            ) {
+            let r = m.result.unwrap_or_default();
+            match (r.request_id, r.h_call) {
                 (Some(r), Some(h)) => {
                     c.requests.insert(r, (h, sent));
                     c.calls.insert(h, sent);
                 }
-                _ => c.outcome.failed += 1,
+                _ => c.fail(sent),
             }
         }
         return;
     }
-    let p = &v["params"];
+    let p = m.params.unwrap_or_default();
     let (msg, h, p1, p2) = (
-        p["dwMessageID"].as_u64().unwrap_or(99),
-        p["hDevice"].as_u64().unwrap_or(0),
-        p["dwParam1"].as_u64().unwrap_or(0),
-        p["dwParam2"].as_i64().unwrap_or(0),
+        p.message.unwrap_or(99),
+        p.device.unwrap_or(0),
+        p.param1.unwrap_or(0),
+        p.param2.unwrap_or(0),
     );
     match (msg, p1) {
         (LINE_REPLY, request) => {
@@ -224,14 +260,14 @@ async fn handle(c: &mut Conn, line: &str, hold: Duration, inbound: bool) {
                 c.outcome.reply_us.push(sent.elapsed().as_micros() as u64);
                 if p2 != 0 {
                     c.calls.remove(&h_call);
-                    c.outcome.failed += 1;
+                    c.fail(sent);
                 }
             }
         }
         (LINE_CALLSTATE, OFFERING) if inbound => {
             c.calls.insert(h, Instant::now());
             c.outcome.placed += 1;
-            c.send("lineAnswer", json!({"hCall": h})).await;
+            c.send_call("lineAnswer", h).await;
         }
         (LINE_CALLSTATE, CONNECTED) => {
             c.outcome.connected += 1;
@@ -242,12 +278,18 @@ async fn handle(c: &mut Conn, line: &str, hold: Duration, inbound: bool) {
                 c.drops.push(Reverse((Instant::now() + hold, h)));
             }
         }
-        (LINE_CALLSTATE, DISCONNECTED) if !inbound => c.outcome.failed += 1,
+        (LINE_CALLSTATE, DISCONNECTED) if !inbound => {
+            if let Some(sent) = c.calls.get(&h).copied() {
+                c.outcome.failed += 1;
+                c.outcome.fail_us.push(sent.elapsed().as_micros() as u64);
+            }
+            c.send_call("lineDrop", h).await;
+        }
         (LINE_CALLSTATE, IDLE) => {
             if c.calls.remove(&h).is_some() {
                 c.outcome.ended += 1;
             }
-            c.send("lineDeallocateCall", json!({"hCall": h})).await;
+            c.send_call("lineDeallocateCall", h).await;
         }
         _ => {}
     }

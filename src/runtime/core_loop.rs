@@ -230,7 +230,10 @@ impl Server {
             media_backlog: VecDeque::new(),
         };
         CoreTask {
-            shedder: Shedder::new(config.api.limits.overload_delay),
+            shedder: Shedder::new(
+                config.api.limits.overload_delay,
+                config.sip.admission.overload_queue,
+            ),
             gateway,
             pending_closes: Vec::new(),
             config,
@@ -487,6 +490,7 @@ impl CoreTask {
             CoreInput::Sip(incoming) => self.gateway.handle_sip(now, *incoming),
             CoreInput::Received { incoming, at } => {
                 let queued = now.saturating_duration_since(at);
+                self.shedder.note_sip_wait(queued, now);
                 self.gateway.handle_sip_queued(now, *incoming, queued)
             }
             CoreInput::DriverRefusals(count) => self.gateway.note_driver_refusals(count),

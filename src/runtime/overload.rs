@@ -8,6 +8,14 @@
 //! else (drops, answers, queries) still goes through, so the calls already up can be handled
 //! and the backlog drains. Each shed request is counted (`tapigw_overload_shed_total`) and
 //! logged at most every 10 s.
+//!
+//! The API queue is not the only place the core's lag shows: when SIP datagrams (the 180s and
+//! 200s of the calls already placed) wait in the UDP driver's queue, a lineMakeCall still
+//! reaches the core at once, its INVITE goes out, and its LINE_REPLY waits behind the queued
+//! responses (the load bench saw replies of 0.8-3 s with nothing shed). So a datagram that
+//! waited longer than `sip.overload_queue_ms` (the limit past which new INVITEs get 503)
+//! also counts: lineMakeCall is shed until a datagram comes through in time again, or none
+//! has come for [`SIP_LAG_FRESH`].
 
 use std::time::{Duration, Instant};
 
@@ -16,21 +24,45 @@ use crate::tapi::server::ClientInput;
 use crate::tapi::{Request, LINEERR_RESOURCEUNAVAIL};
 
 const LOG_EVERY: Duration = Duration::from_secs(10);
+/// A late datagram stops counting this long after it was taken (no datagram since: no lag seen).
+const SIP_LAG_FRESH: Duration = Duration::from_secs(1);
 
 pub struct Shedder {
     delay: Option<Duration>,
+    /// `sip.overload_queue_ms`; zero: the SIP side's lag is not looked at.
+    sip_queue: Duration,
+    /// When the last datagram that waited longer than `sip_queue` was taken, while no
+    /// datagram since has come in time.
+    sip_late_at: Option<Instant>,
     shed: u64,
     logged: Option<Instant>,
 }
 
 impl Shedder {
-    /// `delay`: the longest queue wait accepted; None turns shedding off.
-    pub fn new(delay: Option<Duration>) -> Shedder {
+    /// `delay`: the longest API queue wait accepted; None turns shedding off. `sip_queue`:
+    /// the longest wait of a SIP datagram before the core counts as behind (zero: ignored).
+    pub fn new(delay: Option<Duration>, sip_queue: Duration) -> Shedder {
         Shedder {
             delay,
+            sip_queue,
+            sip_late_at: None,
             shed: 0,
             logged: None,
         }
+    }
+
+    /// A SIP datagram taken by the core at `now` after waiting `waited` in the driver's queue.
+    pub fn note_sip_wait(&mut self, waited: Duration, now: Instant) {
+        if self.sip_queue.is_zero() {
+            return;
+        }
+        self.sip_late_at = (waited > self.sip_queue).then_some(now);
+    }
+
+    /// Whether the SIP side was behind a moment ago.
+    fn sip_behind(&self, now: Instant) -> bool {
+        self.sip_late_at
+            .is_some_and(|at| now.saturating_duration_since(at) < SIP_LAG_FRESH)
     }
 
     /// lineMakeCalls refused so far.
@@ -61,7 +93,7 @@ impl Shedder {
         };
         let waited = now.saturating_duration_since(received);
         let full = queued.saturating_mul(10) >= capacity.saturating_mul(9);
-        if waited <= delay && !full {
+        if waited <= delay && !full && !self.sip_behind(now) {
             return input;
         }
         self.shed += 1;
@@ -73,6 +105,7 @@ impl Shedder {
             tracing::warn!(
                 waited_ms = waited.as_millis() as u64,
                 queued,
+                sip_behind = self.sip_behind(now),
                 shed = self.shed,
                 "core behind: lineMakeCall refused (LINEERR_RESOURCEUNAVAIL)"
             );
@@ -103,7 +136,7 @@ mod tests {
 
     #[test]
     fn sheds_make_call_only_when_behind() {
-        let mut s = Shedder::new(Some(Duration::from_millis(100)));
+        let mut s = Shedder::new(Some(Duration::from_millis(100)), Duration::ZERO);
         let t = Instant::now();
         assert_eq!(
             s.admit(make_call(), t, t + Duration::from_millis(50), 1, 100),
@@ -120,10 +153,33 @@ mod tests {
             other
         );
         assert_eq!(s.shed(), 2);
-        let mut off = Shedder::new(None);
+        let mut off = Shedder::new(None, Duration::from_millis(1));
         assert_eq!(
             off.admit(make_call(), t, t + Duration::from_secs(9), 99, 100),
             make_call()
         );
+    }
+
+    #[test]
+    fn sheds_make_call_while_sip_datagrams_wait_too_long() {
+        let ms = Duration::from_millis;
+        let mut s = Shedder::new(Some(ms(1000)), ms(200));
+        let t = Instant::now();
+        s.note_sip_wait(ms(150), t);
+        assert_eq!(s.admit(make_call(), t, t, 1, 100), make_call());
+        s.note_sip_wait(ms(250), t);
+        let late = s.admit(make_call(), t, t + ms(10), 1, 100);
+        assert!(matches!(late, ClientInput::Rejected { .. }));
+        // A datagram in time again ends it; so does a second without any datagram.
+        s.note_sip_wait(ms(10), t + ms(20));
+        assert_eq!(s.admit(make_call(), t, t + ms(30), 1, 100), make_call());
+        s.note_sip_wait(ms(300), t + ms(40));
+        let stale = t + ms(40) + SIP_LAG_FRESH;
+        assert_eq!(s.admit(make_call(), stale, stale, 1, 100), make_call());
+        assert_eq!(s.shed(), 1);
+        // sip.overload_queue_ms = 0: the SIP side is not looked at.
+        let mut off = Shedder::new(Some(ms(1000)), Duration::ZERO);
+        off.note_sip_wait(Duration::from_secs(5), t);
+        assert_eq!(off.admit(make_call(), t, t, 1, 100), make_call());
     }
 }
