@@ -47,10 +47,12 @@ impl Gateway {
     pub fn start(dir: &Path, name: &str, proxy: u16, media: &str) -> Gateway {
         let (sip, api, metrics) = (free_port(), free_port(), free_port());
         let path = dir.join(format!("{name}.toml"));
+        // LOAD_SIP_EXTRA: more `[sip]` keys, e.g. `journal_path = ""` to weigh the journal.
+        let sip_extra = std::env::var("LOAD_SIP_EXTRA").unwrap_or_default();
         std::fs::write(
             &path,
             format!(
-                "[sip]\nlisten = \"127.0.0.1:{sip}\"\ninvite_rate_per_source = 0\nmax_server_transactions = 10000000\n[api]\nlisten = \"127.0.0.1:{api}\"\nmax_outgoing_messages = 1000000\n\
+                "[sip]\nlisten = \"127.0.0.1:{sip}\"\ninvite_rate_per_source = 0\nmax_server_transactions = 10000000\n{sip_extra}\n[api]\nlisten = \"127.0.0.1:{api}\"\nmax_outgoing_messages = 1000000\n\
                  max_calls_per_line = 1000000\nmax_pending_requests = 1000000\n\
                  [metrics]\nlisten = \"127.0.0.1:{metrics}\"\n\
                  [media]\nmode = \"{media}\"\naddress = \"127.0.0.1\"\nport_min = 20000\nport_max = 32766\n\
