@@ -167,13 +167,13 @@ export! {
     ) => guard(L, || {
         non_null(L, lph_conf_call)?;
         non_null(L, lph_consult_call)?;
-        let mut params = json!({"hLine": h_line, "numParties": num_parties});
-        let (_, reply) = if h_call != 0 {
-            params["hCall"] = json!(h_call);
-            on_call(h_call, "lineSetupConference", params)?
-        } else {
-            on_line(h_line, "lineSetupConference", params)?
-        };
+        // The gateway builds a conference around a connected call only: no hCall (TAPI's
+        // "conference from nothing" on hLine) is not served.
+        if h_call == 0 {
+            return Err(L.code(Err::OperationUnavail));
+        }
+        let params = json!({"hCall": h_call, "hLine": h_line, "numParties": num_parties});
+        let (_, reply) = on_call(h_call, "lineSetupConference", params)?;
         put(lph_conf_call, num(&reply.value, "hConfCall"));
         put(lph_consult_call, num(&reply.value, "hConsultCall"));
         request_id(L, &reply)
@@ -182,7 +182,7 @@ export! {
 
 export! {
     fn lineAddToConference(h_conf_call: u32, h_consult_call: u32) => guard(L, || {
-        let params = json!({"hConfCall": h_conf_call, "hConsultCall": h_consult_call});
+        let params = json!({"hConfCall": h_conf_call, "hAddCall": h_consult_call});
         let (_, reply) = on_call(h_conf_call, "lineAddToConference", params)?;
         request_id(L, &reply)
     })
@@ -200,7 +200,7 @@ export! {
         non_null(L, lph_consult_call)?;
         let params = json!({"hConfCall": h_conf_call});
         let (_, reply) = on_call(h_conf_call, "linePrepareAddToConference", params)?;
-        put(lph_consult_call, num(&reply.value, "hConsultCall"));
+        put(lph_consult_call, num(&reply.value, "hAddCall"));
         request_id(L, &reply)
     })
 }
@@ -255,9 +255,12 @@ export! {
         let params = json!({"digitModes": modes, "numDigits": count,
             "termDigits": text(term_digits).unwrap_or_default(),
             "firstTimeout": first_timeout, "interTimeout": inter_timeout});
-        // Registered before the request: LINE_GATHERDIGITS may follow its answer at once.
-        let buf = (!digits.is_null()).then_some(GatherBuf { addr: digits as usize, len: num_digits as usize });
-        registry::set_gather(h_call, buf);
-        call_sync(h_call, "lineGatherDigits", params).inspect_err(|_| registry::set_gather(h_call, None))
+        if digits.is_null() {
+            return call_sync(h_call, "lineGatherDigits", params);
+        }
+        // Queued before the request: LINE_GATHERDIGITS may follow its answer at once, and the
+        // CANCEL of a gather this one replaces comes first and takes the older buffer.
+        registry::push_gather(h_call, GatherBuf { addr: digits as usize, len: num_digits as usize });
+        call_sync(h_call, "lineGatherDigits", params).inspect_err(|_| registry::unpush_gather(h_call))
     })
 }
