@@ -250,12 +250,14 @@ export! {
         h_call: u32, digit_modes: u32, digits: *mut c_char, num_digits: u32,
         term_digits: *const c_char, first_timeout: u32, inter_timeout: u32,
     ) => guard(L, || {
-        // A NULL buffer cancels the gathering in progress.
-        let (modes, count) = if digits.is_null() { (0, 0) } else { (digit_modes, num_digits) };
+        // A NULL buffer (or no digits wanted) cancels the gathering in progress; no new gather
+        // starts, so no buffer waits for a message.
+        let cancel = digits.is_null() || num_digits == 0;
+        let (modes, count) = if cancel { (0, 0) } else { (digit_modes, num_digits) };
         let params = json!({"digitModes": modes, "numDigits": count,
             "termDigits": text(term_digits).unwrap_or_default(),
             "firstTimeout": first_timeout, "interTimeout": inter_timeout});
-        if digits.is_null() {
+        if cancel {
             return call_sync(h_call, "lineGatherDigits", params);
         }
         // Queued before the request: LINE_GATHERDIGITS may follow its answer at once, and the

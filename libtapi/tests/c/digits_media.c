@@ -2,7 +2,8 @@
  * digits_media.c - digits and media files on an inbound call from SIPp (uac_media_info.xml:
  * no telephone-event, so digits go both ways as SIP INFO): lineMonitorDigits and
  * lineGatherDigits see SIPp's digit 5 (the gather buffer holds it when LINE_GATHERDIGITS
- * arrives, and nothing past dwNumDigits is written), lineGenerateDigits("9") returns 0 and
+ * arrives, and nothing past dwNumDigits is written; a gather replaced by a newer one ends
+ * with CANCEL into its own buffer; a refused gather leaves the others alone), lineGenerateDigits("9") returns 0 and
  * ends with LINE_GENERATE(DONE); the tapigw extensions: a path leaving media.files_dir is
  * refused with LINEERR_INVALPARAM, FILE plays to LINE_REPLY(0), a missing file ends in
  * LINE_REPLY(LINEERR_OPERATIONFAILED), a 300 ms recording into REC ends with LINE_REPLY(0).
@@ -18,7 +19,8 @@
 
 static HLINEAPP g_app;
 static HCALL g_call;
-static char g_digits[4];
+static char g_digits[4], g_first[4];
+static int g_cancelled, g_cancel_ok = -1;
 static int g_gathered, g_generated, g_monitor_dtmf, g_monitor_end, g_connected, g_idle;
 static int g_gather_ok = -1;
 static LONG g_request;
@@ -51,6 +53,12 @@ static void Handle(const LINEMESSAGE *m)
             g_monitor_end = 1;
         break;
     case LINE_GATHERDIGITS:
+        if (m->dwParam1 == LINEGATHERTERM_CANCEL) {
+            /* The first gather, replaced by the second before any digit: its own buffer. */
+            g_cancelled = 1;
+            g_cancel_ok = g_first[0] == '\0' && g_first[1] == 'x';
+            break;
+        }
         g_gathered = (int)m->dwParam1;
         /* Read at delivery: libtapi wrote the buffer before queueing the message. */
         g_gather_ok = g_digits[0] == '5' && g_digits[1] == 'x';
@@ -91,7 +99,13 @@ static void Digits(void)
 {
     EXPECT("lineMonitorDigits", lineMonitorDigits(g_call, LINEDIGITMODE_DTMF | LINEDIGITMODE_DTMFEND), 0);
     memset(g_digits, 'x', sizeof(g_digits));
+    memset(g_first, 'x', sizeof(g_first));
+    EXPECT("lineGatherDigits (to be replaced)", lineGatherDigits(g_call, LINEDIGITMODE_DTMF, g_first, 4, "", 0, 0), 0);
+    EXPECT("lineGatherDigits(bad mode)", lineGatherDigits(g_call, LINEDIGITMODE_PULSE, g_digits, 1, "", 0, 0),
+           LINEERR_INVALDIGITMODE);
     EXPECT("lineGatherDigits", lineGatherDigits(g_call, LINEDIGITMODE_DTMF, g_digits, 1, "#", 15000, 0), 0);
+    EXPECT_TRUE("LINE_GATHERDIGITS(CANCEL) of the replaced gather", WaitFor(&g_cancelled));
+    EXPECT_TRUE("it emptied its own buffer, not the newer one", g_cancel_ok == 1);
     EXPECT("lineGenerateDigits", lineGenerateDigits(g_call, LINEDIGITMODE_DTMF, "9", 80), 0);
     EXPECT_TRUE("LINE_GENERATE", WaitFor(&g_generated));
     EXPECT("LINE_GENERATE DONE", g_generated, LINEGENERATETERM_DONE);
