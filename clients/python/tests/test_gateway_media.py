@@ -1,14 +1,15 @@
 """Digits, tones and media files against the real gateway binary, with SIPp calling in
 (``uac_media_info.xml``: no telephone-event, so digits go both ways as SIP INFO
 ``application/dtmf-relay``): lineMonitorDigits and lineGatherDigits see SIPp's digit,
-lineGenerateDigits ends with LINE_GENERATE(DONE), lineGenerateTone needs RTP, and mediaPlay is
-refused with LINEERR_INVALPARAM for a path outside ``media.files_dir``; the same with the
-asyncio client."""
+lineGenerateDigits and lineGenerateTone end with LINE_GENERATE(DONE), mediaPlay is refused with
+LINEERR_INVALPARAM for a path outside ``media.files_dir`` and plays a file inside it to
+LINE_REPLY(0); digits and the refusal with the asyncio client too."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import struct
 
 import pytest
 
@@ -20,9 +21,18 @@ V = tapigw.API_VERSION
 MODES = tapigw.LINEDIGITMODE_DTMF | tapigw.LINEDIGITMODE_DTMFEND
 
 
+def silence_wav(ms: int) -> bytes:
+    """A 16-bit PCM, 8 kHz, mono WAV of ``ms`` milliseconds of silence."""
+    data = b"\0" * (16 * ms)
+    fmt = struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16)
+    return (b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " + struct.pack("<I", 16) + fmt
+            + b"data" + struct.pack("<I", len(data)) + data)
+
+
 def gateway_with_files(gateway_factory, tmp_path):
     files = tmp_path / "files"
     files.mkdir()
+    (files / "hello.wav").write_bytes(silence_wav(200))
     (tmp_path / "secret.wav").write_bytes(b"RIFF")
     return gateway_factory(line_config(free_port()) + media_config() + f'files_dir = "{files}"\n')
 
@@ -86,6 +96,16 @@ def test_digits_from_sipp_info_are_monitored_and_gathered(gateway_factory, sipp_
             c.mediaPlay(hCall=h_call, file=outside)
         assert bad.value.code == tapigw.LINEERR_INVALPARAM and bad.value.name == "LINEERR_INVALPARAM"
     assert c.mediaStop(hCall=h_call) == {}
+    # Inside files_dir: played to its end.
+    with c.hold_messages():
+        play = c.mediaPlay(hCall=h_call, file="hello.wav")["requestId"]
+        assert play > 0
+        start = len(got.messages)
+    assert got.wait_for(is_msg("LINE_REPLY", 0, play), start=start)["dwParam2"] == 0
+    # A tone into the call's audio (RTP): 0 at once, LINE_GENERATE(DONE) at its end.
+    start = len(got.messages)
+    assert c.lineGenerateTone(hCall=h_call, toneMode=tapigw.LINETONEMODE_BEEP, duration=100) == {}
+    got.wait_for(is_msg("LINE_GENERATE", h_call, tapigw.LINEGENERATETERM_DONE), start=start)
 
     drop = c.lineDrop(hCall=h_call)["requestId"]
     got.wait_for(is_msg("LINE_REPLY", 0, drop, 0))
