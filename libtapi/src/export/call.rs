@@ -11,6 +11,7 @@ use super::{
     export, guard, non_null, num, on_call, on_line, put, request_id, required_text, text, Ret,
 };
 use crate::abi::LINEGENERATETONE;
+use crate::consts::LINETRANSFERMODE_CONFERENCE;
 use crate::errors::{Err, Family};
 use crate::fill::{self, TooSmall};
 use crate::registry;
@@ -153,6 +154,10 @@ export! {
 
 export! {
     fn lineCompleteTransfer(h_call: u32, h_consult: u32, lph_conf_call: *mut u32, mode: u32) => guard(L, || {
+        // The conference call's handle has to go somewhere; other modes ignore the pointer.
+        if mode == LINETRANSFERMODE_CONFERENCE {
+            non_null(L, lph_conf_call)?;
+        }
         let params = json!({"hCall": h_call, "hConsultCall": h_consult, "transferMode": mode});
         let (_, reply) = on_call(h_call, "lineCompleteTransfer", params)?;
         put_call(lph_conf_call, &reply.value, "hConfCall");

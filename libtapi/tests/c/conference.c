@@ -123,6 +123,8 @@ static HCALL ByTransfer(void)
     HCALL h = Call("1002"), consult = 0, conf = 0;
     EXPECT("lineSetupTransfer", Reply(lineSetupTransfer(h, &consult, NULL)), 0);
     Dial(consult, "4000");
+    EXPECT("lineCompleteTransfer(CONFERENCE, NULL lphConfCall)",
+           lineCompleteTransfer(h, consult, NULL, LINETRANSFERMODE_CONFERENCE), LINEERR_INVALPOINTER);
     LONG r = lineCompleteTransfer(h, consult, &conf, LINETRANSFERMODE_CONFERENCE);
     EXPECT_TRUE("lineCompleteTransfer(CONFERENCE) gives a request ID", r > 0);
     EXPECT_TRUE("and fills lphConfCall", conf != 0);
