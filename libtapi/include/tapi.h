@@ -1564,6 +1564,23 @@ LONG WINAPI phoneGetStatusA(HPHONE hPhone, LPPHONESTATUS lpPhoneStatus);
 LONG WINAPI phoneSetHookSwitch(HPHONE hPhone, DWORD dwHookSwitchDevs, DWORD dwHookSwitchMode);
 LONG WINAPI phoneGetMessage(HPHONEAPP hPhoneApp, LPPHONEMESSAGE lpMessage, DWORD dwTimeout);
 
+/* ---- tapigw extensions (not in Microsoft's tapi.h) ----------------------- */
+/*
+ * The gateway's media files (docs/api.md "Digits, tones and media"): lpszFile is a name
+ * relative to the gateway's media.files_dir (an absolute path or one leaving that directory:
+ * LINEERR_INVALPARAM; no files_dir: LINEERR_OPERATIONUNAVAIL). Owner handles only.
+ *
+ * tapigwMediaPlay, tapigwMediaRecord: asynchronous, a positive request ID. Play: LINE_REPLY(0)
+ * at the end of the file (never with dwLoop != 0), LINEERR_OPERATIONFAILED when stopped
+ * (tapigwMediaStop, a newer play, the call's end) or the file is not a readable WAV (16-bit
+ * PCM or G.711, mono or stereo). Record: a 16-bit 8 kHz mono WAV of what the peer sends, until
+ * dwMaxMs, dwSilenceMs of silence (0: no silence limit), tapigwMediaStop or the call's end;
+ * then LINE_REPLY(0). tapigwMediaStop: synchronous, stops both, 0.
+ */
+LONG WINAPI tapigwMediaPlay(HCALL hCall, LPCSTR lpszFile, DWORD dwLoop);
+LONG WINAPI tapigwMediaRecord(HCALL hCall, LPCSTR lpszFile, DWORD dwMaxMs, DWORD dwSilenceMs);
+LONG WINAPI tapigwMediaStop(HCALL hCall);
+
 /* ---- ANSI names, as tapi.h maps them when UNICODE is not defined --------- */
 
 #define lineInitializeEx lineInitializeExA

@@ -16,6 +16,9 @@ pub const PHONE_CLOSE: u32 = 15;
 pub const PHONE_REPLY: u32 = 17;
 pub const LINE_APPNEWCALL: u32 = 23;
 
+// lineCompleteTransfer's dwTransferMode.
+pub const LINETRANSFERMODE_CONFERENCE: u32 = 0x0000_0002;
+
 // Line errors (LONG results).
 pub const LINEERR_BADDEVICEID: u32 = 0x8000_0002;
 pub const LINEERR_INVALAPPHANDLE: u32 = 0x8000_0014;

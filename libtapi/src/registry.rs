@@ -4,7 +4,7 @@
 //! and from messages (LINE_APPNEWCALL, LINE_CALLSTATE, ...) before the application sees them.
 //! It also keeps when each call last changed state (LINECALLSTATUS.tStateEntryTime).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::SystemTime;
 
@@ -22,8 +22,9 @@ struct Registry {
     /// (family, hLine or hPhone) -> owning app handle.
     devices: HashMap<(Family, u32), u32>,
     calls: HashMap<u32, CallEntry>,
-    /// lineGatherDigits buffers by hCall, until LINE_GATHERDIGITS.
-    gathers: HashMap<u32, GatherBuf>,
+    /// lineGatherDigits buffers by hCall, oldest first, each until its LINE_GATHERDIGITS: a
+    /// newer gather's buffer waits behind the one its request cancels.
+    gathers: HashMap<u32, VecDeque<GatherBuf>>,
 }
 
 /// A lineGatherDigits buffer (address and dwNumDigits) that stays the app's until
@@ -88,7 +89,9 @@ fn candidates(r: &Registry, family: Family, owner: Option<u32>) -> Vec<Arc<App>>
 }
 
 pub fn forget_call(h_call: u32) {
-    lock(&REGISTRY).calls.remove(&h_call);
+    let mut r = lock(&REGISTRY);
+    r.calls.remove(&h_call);
+    r.gathers.remove(&h_call);
 }
 
 pub fn forget_device(family: Family, handle: u32) {
@@ -103,7 +106,8 @@ pub fn state_time(h_call: u32) -> Option<SystemTime> {
         .and_then(|c| c.state_time)
 }
 
-/// Handles in a function's result: hLine, hPhone, hCall, hConsultCall, hConfCall, hCalls.
+/// Handles in a function's result: hLine, hPhone, hCall, hConsultCall, hConfCall, hAddCall,
+/// hCalls.
 pub fn learn_from_result(family: Family, app: u32, result: &Value) {
     let mut r = lock(&REGISTRY);
     let handle = |k: &str| result.get(k).and_then(Value::as_u64).map(|v| v as u32);
@@ -116,7 +120,7 @@ pub fn learn_from_result(family: Family, app: u32, result: &Value) {
     if family != Family::Line {
         return;
     }
-    for key in ["hCall", "hConsultCall", "hConfCall"] {
+    for key in ["hCall", "hConsultCall", "hConfCall", "hAddCall"] {
         if let Some(h) = handle(key) {
             learn_call(&mut r, h, app, false);
         }
@@ -162,14 +166,33 @@ fn learn_call(r: &mut Registry, h_call: u32, app: u32, state_changed: bool) {
     }
 }
 
-pub fn set_gather(h_call: u32, buf: Option<GatherBuf>) {
-    let mut r = lock(&REGISTRY);
-    match buf {
-        Some(b) => r.gathers.insert(h_call, b),
-        None => r.gathers.remove(&h_call),
-    };
+/// A gather started on `h_call`: its buffer waits for its LINE_GATHERDIGITS.
+pub fn push_gather(h_call: u32, buf: GatherBuf) {
+    lock(&REGISTRY)
+        .gathers
+        .entry(h_call)
+        .or_default()
+        .push_back(buf);
 }
 
+/// The gather just pushed did not start (its request failed).
+pub fn unpush_gather(h_call: u32) {
+    let mut r = lock(&REGISTRY);
+    if let Some(q) = r.gathers.get_mut(&h_call) {
+        q.pop_back();
+        if q.is_empty() {
+            r.gathers.remove(&h_call);
+        }
+    }
+}
+
+/// The buffer of the oldest gather on `h_call`, which a LINE_GATHERDIGITS ends.
 pub fn take_gather(h_call: u32) -> Option<GatherBuf> {
-    lock(&REGISTRY).gathers.remove(&h_call)
+    let mut r = lock(&REGISTRY);
+    let q = r.gathers.get_mut(&h_call)?;
+    let buf = q.pop_front();
+    if q.is_empty() {
+        r.gathers.remove(&h_call);
+    }
+    buf
 }

@@ -70,6 +70,18 @@ def test_describe():
     assert d == "LINE_REPLY requestId=4 result=LINEERR_OPERATIONFAILED"
 
 
+def test_describe_digits_and_generate():
+    d = tapigw.describe({"method": "LINE_GATHERDIGITS", "hDevice": 9, "dwParam1": tapigw.LINEGATHERTERM_TERMDIGIT,
+                         "dwParam2": 0, "dwParam3": 0, "digits": "12#"})
+    assert d == "LINE_GATHERDIGITS hDevice=9 TERMDIGIT digits='12#'"
+    d = tapigw.describe({"method": "LINE_MONITORDIGITS", "hDevice": 9, "dwParam1": ord("5"),
+                         "dwParam2": tapigw.LINEDIGITMODE_DTMFEND, "dwParam3": 0})
+    assert d == "LINE_MONITORDIGITS hDevice=9 digit='5' mode=DTMFEND"
+    d = tapigw.describe({"method": "LINE_GENERATE", "hDevice": 9, "dwParam1": tapigw.LINEGENERATETERM_CANCEL,
+                         "dwParam2": 0, "dwParam3": 0})
+    assert d == "LINE_GENERATE hDevice=9 CANCEL"
+
+
 def test_doctests():
     assert doctest.testmod(names).failed == 0
 

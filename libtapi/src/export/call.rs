@@ -11,6 +11,7 @@ use super::{
     export, guard, non_null, num, on_call, on_line, put, request_id, required_text, text, Ret,
 };
 use crate::abi::LINEGENERATETONE;
+use crate::consts::LINETRANSFERMODE_CONFERENCE;
 use crate::errors::{Err, Family};
 use crate::fill::{self, TooSmall};
 use crate::registry;
@@ -153,6 +154,10 @@ export! {
 
 export! {
     fn lineCompleteTransfer(h_call: u32, h_consult: u32, lph_conf_call: *mut u32, mode: u32) => guard(L, || {
+        // The conference call's handle has to go somewhere; other modes ignore the pointer.
+        if mode == LINETRANSFERMODE_CONFERENCE {
+            non_null(L, lph_conf_call)?;
+        }
         let params = json!({"hCall": h_call, "hConsultCall": h_consult, "transferMode": mode});
         let (_, reply) = on_call(h_call, "lineCompleteTransfer", params)?;
         put_call(lph_conf_call, &reply.value, "hConfCall");
@@ -167,13 +172,13 @@ export! {
     ) => guard(L, || {
         non_null(L, lph_conf_call)?;
         non_null(L, lph_consult_call)?;
-        let mut params = json!({"hLine": h_line, "numParties": num_parties});
-        let (_, reply) = if h_call != 0 {
-            params["hCall"] = json!(h_call);
-            on_call(h_call, "lineSetupConference", params)?
-        } else {
-            on_line(h_line, "lineSetupConference", params)?
-        };
+        // The gateway builds a conference around a connected call only: no hCall (TAPI's
+        // "conference from nothing" on hLine) is not served.
+        if h_call == 0 {
+            return Err(L.code(Err::OperationUnavail));
+        }
+        let params = json!({"hCall": h_call, "hLine": h_line, "numParties": num_parties});
+        let (_, reply) = on_call(h_call, "lineSetupConference", params)?;
         put(lph_conf_call, num(&reply.value, "hConfCall"));
         put(lph_consult_call, num(&reply.value, "hConsultCall"));
         request_id(L, &reply)
@@ -182,7 +187,7 @@ export! {
 
 export! {
     fn lineAddToConference(h_conf_call: u32, h_consult_call: u32) => guard(L, || {
-        let params = json!({"hConfCall": h_conf_call, "hConsultCall": h_consult_call});
+        let params = json!({"hConfCall": h_conf_call, "hAddCall": h_consult_call});
         let (_, reply) = on_call(h_conf_call, "lineAddToConference", params)?;
         request_id(L, &reply)
     })
@@ -200,7 +205,7 @@ export! {
         non_null(L, lph_consult_call)?;
         let params = json!({"hConfCall": h_conf_call});
         let (_, reply) = on_call(h_conf_call, "linePrepareAddToConference", params)?;
-        put(lph_consult_call, num(&reply.value, "hConsultCall"));
+        put(lph_consult_call, num(&reply.value, "hAddCall"));
         request_id(L, &reply)
     })
 }
@@ -250,14 +255,19 @@ export! {
         h_call: u32, digit_modes: u32, digits: *mut c_char, num_digits: u32,
         term_digits: *const c_char, first_timeout: u32, inter_timeout: u32,
     ) => guard(L, || {
-        // A NULL buffer cancels the gathering in progress.
-        let (modes, count) = if digits.is_null() { (0, 0) } else { (digit_modes, num_digits) };
+        // A NULL buffer (or no digits wanted) cancels the gathering in progress; no new gather
+        // starts, so no buffer waits for a message.
+        let cancel = digits.is_null() || num_digits == 0;
+        let (modes, count) = if cancel { (0, 0) } else { (digit_modes, num_digits) };
         let params = json!({"digitModes": modes, "numDigits": count,
             "termDigits": text(term_digits).unwrap_or_default(),
             "firstTimeout": first_timeout, "interTimeout": inter_timeout});
-        // Registered before the request: LINE_GATHERDIGITS may follow its answer at once.
-        let buf = (!digits.is_null()).then_some(GatherBuf { addr: digits as usize, len: num_digits as usize });
-        registry::set_gather(h_call, buf);
-        call_sync(h_call, "lineGatherDigits", params).inspect_err(|_| registry::set_gather(h_call, None))
+        if cancel {
+            return call_sync(h_call, "lineGatherDigits", params);
+        }
+        // Queued before the request: LINE_GATHERDIGITS may follow its answer at once, and the
+        // CANCEL of a gather this one replaces comes first and takes the older buffer.
+        registry::push_gather(h_call, GatherBuf { addr: digits as usize, len: num_digits as usize });
+        call_sync(h_call, "lineGatherDigits", params).inspect_err(|_| registry::unpush_gather(h_call))
     })
 }

@@ -9,6 +9,7 @@
 pub mod call;
 pub mod init;
 pub mod line;
+pub mod media;
 pub mod phone;
 
 use std::ffi::{c_char, CStr};

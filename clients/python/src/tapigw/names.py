@@ -169,6 +169,8 @@ def describe(message: dict) -> str:
         text = f"{head} digit={chr(p1 & 0xFF)!r} mode={short(name_of('LINEDIGITMODE_', p2))}"
     elif method == "LINE_GATHERDIGITS":
         text = f"{head} {short(name_of('LINEGATHERTERM_', p1))} digits={message.get('digits', '')!r}"
+    elif method == "LINE_GENERATE":
+        text = f"{head} {short(name_of('LINEGENERATETERM_', p1))}"
     else:
         text = f"{head} {p1} {p2} {p3}"
     if "seq" in message:
