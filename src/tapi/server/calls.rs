@@ -29,17 +29,7 @@ impl Tapisrv {
         };
         let request = self.new_request();
         let call = provider.make_call(now, request, device, dest)?;
-        self.calls.insert(call, CallRecord::new(device, false));
-        let handle = self.add_handle(call, app, line, CallPrivilege::Owner);
-        self.pending.insert(
-            now,
-            request,
-            Pending {
-                app,
-                line,
-                kind: PendingKind::MakeCall(handle),
-            },
-        );
+        let handle = self.new_owned_call(now, request, app, line, call);
         Ok(Answer::MadeCall {
             request,
             call: handle,
@@ -85,15 +75,7 @@ impl Tapisrv {
         let (app, line, call) = self.owned(conn, handle)?;
         let request = self.new_request();
         provider.call_op(now, request, call, op)?;
-        self.pending.insert(
-            now,
-            request,
-            Pending {
-                app,
-                line,
-                kind: PendingKind::Call,
-            },
-        );
+        self.pend(now, request, app, line, PendingKind::Call);
         Ok(Answer::Request(request))
     }
 

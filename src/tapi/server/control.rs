@@ -1,10 +1,15 @@
 //! Call control functions that take more than one call or the line: lineSwapHold,
 //! lineSetupTransfer (its consultation call is a new handle, held back until LINE_REPLY(0) as
-//! lineMakeCall's is), lineCompleteTransfer, lineForward.
+//! lineMakeCall's is), lineCompleteTransfer (TRANSFER and CONFERENCE), the conference
+//! functions (lineSetupConference, linePrepareAddToConference, lineAddToConference) and
+//! lineForward, with the bookkeeping of requests and new call handles they share.
 
 use std::time::Instant;
 
-use crate::tapi::{Answer, CallPrivilege, ConnId, ForwardEntry, HCall, HLine, LineProvider};
+use crate::tapi::{
+    Answer, CallId, CallPrivilege, ConnId, ForwardEntry, HCall, HLine, HLineApp, LineProvider,
+    RequestId,
+};
 
 use super::state::{CallRecord, Pending, PendingKind};
 use super::{FnResult, Tapisrv};
@@ -22,15 +27,7 @@ impl Tapisrv {
         let (_, _, held) = self.owned(conn, held)?;
         let request = self.new_request();
         provider.swap_hold(now, request, active, held)?;
-        self.pending.insert(
-            now,
-            request,
-            Pending {
-                app,
-                line,
-                kind: PendingKind::Call,
-            },
-        );
+        self.pend(now, request, app, line, PendingKind::Call);
         Ok(Answer::Request(request))
     }
 
@@ -44,18 +41,7 @@ impl Tapisrv {
         let (app, line, call) = self.owned(conn, call)?;
         let request = self.new_request();
         let consult = provider.setup_transfer(now, request, call)?;
-        let device = self.lines[&line].device;
-        self.calls.insert(consult, CallRecord::new(device, false));
-        let handle = self.add_handle(consult, app, line, CallPrivilege::Owner);
-        self.pending.insert(
-            now,
-            request,
-            Pending {
-                app,
-                line,
-                kind: PendingKind::MakeCall(handle),
-            },
-        );
+        let handle = self.new_owned_call(now, request, app, line, consult);
         Ok(Answer::SetupTransfer {
             request,
             consult: handle,
@@ -76,33 +62,14 @@ impl Tapisrv {
         let request = self.new_request();
         if mode == crate::tapi::consts::LINETRANSFERMODE_CONFERENCE {
             let conf = provider.conference_transfer(now, request, call, consult)?;
-            let device = self.lines[&line].device;
-            self.calls.insert(conf, CallRecord::new(device, false));
-            let handle = self.add_handle(conf, app, line, CallPrivilege::Owner);
-            self.pending.insert(
-                now,
-                request,
-                Pending {
-                    app,
-                    line,
-                    kind: PendingKind::MakeCall(handle),
-                },
-            );
+            let handle = self.new_owned_call(now, request, app, line, conf);
             return Ok(Answer::Conference {
                 request,
                 conf: handle,
             });
         }
         provider.complete_transfer(now, request, call, consult, mode)?;
-        self.pending.insert(
-            now,
-            request,
-            Pending {
-                app,
-                line,
-                kind: PendingKind::Call,
-            },
-        );
+        self.pend(now, request, app, line, PendingKind::Call);
         Ok(Answer::Request(request))
     }
 
@@ -116,21 +83,9 @@ impl Tapisrv {
         let (app, line, call) = self.owned(conn, call)?;
         let request = self.new_request();
         let (conf, consult) = provider.setup_conference(now, request, call)?;
-        let device = self.lines[&line].device;
-        let mut handles = [HCall(0); 2];
-        for (slot, id) in handles.iter_mut().zip([conf, consult]) {
-            self.calls.insert(id, CallRecord::new(device, false));
-            *slot = self.add_handle(id, app, line, CallPrivilege::Owner);
-        }
-        self.pending.insert(
-            now,
-            request,
-            Pending {
-                app,
-                line,
-                kind: PendingKind::MakeTwo(handles[0], handles[1]),
-            },
-        );
+        let handles = [conf, consult].map(|id| self.owned_handle(app, line, id));
+        let kind = PendingKind::MakeTwo(handles[0], handles[1]);
+        self.pend(now, request, app, line, kind);
         Ok(Answer::SetupConference {
             request,
             conf: handles[0],
@@ -148,18 +103,7 @@ impl Tapisrv {
         let (app, line, conf) = self.owned(conn, conf)?;
         let request = self.new_request();
         let add = provider.prepare_add_to_conference(now, request, conf)?;
-        let device = self.lines[&line].device;
-        self.calls.insert(add, CallRecord::new(device, false));
-        let handle = self.add_handle(add, app, line, CallPrivilege::Owner);
-        self.pending.insert(
-            now,
-            request,
-            Pending {
-                app,
-                line,
-                kind: PendingKind::MakeCall(handle),
-            },
-        );
+        let handle = self.new_owned_call(now, request, app, line, add);
         Ok(Answer::PrepareAdd {
             request,
             add: handle,
@@ -178,15 +122,7 @@ impl Tapisrv {
         let (_, _, add) = self.owned(conn, add)?;
         let request = self.new_request();
         provider.add_to_conference(now, request, conf, add)?;
-        self.pending.insert(
-            now,
-            request,
-            Pending {
-                app,
-                line,
-                kind: PendingKind::Call,
-            },
-        );
+        self.pend(now, request, app, line, PendingKind::Call);
         Ok(Answer::Request(request))
     }
 
@@ -206,15 +142,41 @@ impl Tapisrv {
         };
         let request = self.new_request();
         provider.forward(now, request, device, forwards, num_rings_no_answer)?;
-        self.pending.insert(
-            now,
-            request,
-            Pending {
-                app,
-                line,
-                kind: PendingKind::Call,
-            },
-        );
+        self.pend(now, request, app, line, PendingKind::Call);
         Ok(Answer::Request(request))
+    }
+
+    /// A request waiting for its LINE_REPLY to `app`.
+    pub(super) fn pend(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        app: HLineApp,
+        line: HLine,
+        kind: PendingKind,
+    ) {
+        self.pending
+            .insert(now, request, Pending { app, line, kind });
+    }
+
+    /// The owner's handle for a call the provider just created on `line`.
+    fn owned_handle(&mut self, app: HLineApp, line: HLine, id: CallId) -> HCall {
+        let device = self.lines[&line].device;
+        self.calls.insert(id, CallRecord::new(device, false));
+        self.add_handle(id, app, line, CallPrivilege::Owner)
+    }
+
+    /// [`Self::owned_handle`], held back until its request's LINE_REPLY(0) as lineMakeCall's is.
+    pub(super) fn new_owned_call(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        app: HLineApp,
+        line: HLine,
+        id: CallId,
+    ) -> HCall {
+        let handle = self.owned_handle(app, line, id);
+        self.pend(now, request, app, line, PendingKind::MakeCall(handle));
+        handle
     }
 }
