@@ -4,7 +4,8 @@
 //! lineMonitorDigits; lineGenerateDigits sends RFC 4733 events with the negotiated payload types
 //! (PCMU offered as dynamic 96, telephone-event 101); mediaPlay of a WAV sends its audio;
 //! mediaRecord writes what the peer sent; without telephone-event, digits go both ways as SIP
-//! INFO application/dtmf-relay.
+//! INFO application/dtmf-relay; SIPp playing its own RFC 2833 capture of a digit
+//! (`play_pcap_audio` of dtmf_2833_1.pcap, shipped with sip-tester) reaches lineMonitorDigits.
 
 mod common;
 
@@ -532,4 +533,54 @@ async fn a_three_party_conference_lets_each_party_hear_the_others() {
         .await
         .unwrap();
     run.assert_success("provider (three-party conference)");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sipps_own_rfc2833_capture_of_a_digit_reaches_line_monitor_digits() {
+    let files = tempfile::tempdir().unwrap();
+    let (gw, _) = gateway(files.path());
+    let (mut c, _, _) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
+    let media_port = free_port();
+    let args: Vec<String> = vec![
+        gw.sip_addr().to_string(),
+        "-sf".into(),
+        scenario("uac_media_pcap.xml").to_str().unwrap().into(),
+        "-m".into(),
+        "1".into(),
+        "-s".into(),
+        "1001".into(),
+        "-mi".into(),
+        "127.0.0.1".into(),
+        "-mp".into(),
+        media_port.to_string(),
+    ];
+    let sipp = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        sipp(&args).timeout(60).run()
+    });
+    let (h_call, _) = new_call(&mut c).await;
+    let request = c.call_op("lineAnswer", h_call).await.unwrap();
+    // Monitoring starts before SIPp can have the 200, so before it plays the capture.
+    let modes = LINEDIGITMODE_DTMF | LINEDIGITMODE_DTMFEND;
+    c.call(
+        "lineMonitorDigits",
+        json!({"hCall": h_call, "digitModes": modes}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply(&mut c, request).await, 0);
+    let digit = u32::from(b'1');
+    wait_all(
+        &mut c,
+        vec![
+            (LINE_MONITORDIGITS, h_call, digit, LINEDIGITMODE_DTMF),
+            (LINE_MONITORDIGITS, h_call, digit, LINEDIGITMODE_DTMFEND),
+        ],
+    )
+    .await;
+    let drop = c.call_op("lineDrop", h_call).await.unwrap();
+    assert_eq!(reply(&mut c, drop).await, 0);
+    sipp.await
+        .unwrap()
+        .assert_success("caller playing dtmf_2833_1.pcap");
 }
