@@ -850,3 +850,32 @@ async fn sigterm_leaves_no_binding_udp() {
 async fn sigterm_leaves_no_binding_tcp() {
     sigterm_leaves_no_binding("tcp").await;
 }
+
+/// baresip's `sndcode` during a call sends RFC 4733 telephone-events (it offers PT 101); the
+/// app gets each digit from lineMonitorDigits.
+#[tokio::test(flavor = "multi_thread")]
+async fn dtmf_from_baresip_reaches_line_monitor_digits() {
+    let mut world = World::start(KamailioOptions::default(), "udp");
+    let (mut app, h_call) = outbound_connected(&mut world).await;
+    let modes = LINEDIGITMODE_DTMF | LINEDIGITMODE_DTMFEND;
+    app.client
+        .call(
+            "lineMonitorDigits",
+            serde_json::json!({"hCall": h_call, "digitModes": modes}),
+        )
+        .await
+        .unwrap();
+    world.phone().command("sndcode", "5").unwrap();
+    let digit = u32::from(b'5');
+    for mode in [LINEDIGITMODE_DTMF, LINEDIGITMODE_DTMFEND] {
+        app.wait(&format!("LINE_MONITORDIGITS '5' mode {mode:#x}"), |m| {
+            m.msg.dw_message_id == LINE_MONITORDIGITS
+                && m.msg.h_device == h_call
+                && m.msg.dw_param1 == digit
+                && m.msg.dw_param2 == mode
+        })
+        .await;
+    }
+    assert_eq!(app.op("lineDrop", h_call).await, 0);
+    app.state(h_call, LINECALLSTATE_IDLE).await;
+}
