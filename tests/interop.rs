@@ -879,3 +879,43 @@ async fn dtmf_from_baresip_reaches_line_monitor_digits() {
     assert_eq!(app.op("lineDrop", h_call).await, 0);
     app.state(h_call, LINECALLSTATE_IDLE).await;
 }
+
+/// baresip's audio source is a 440 Hz sine (`ausine,440`, 48 kHz stereo, sent as PCMU): the
+/// gateway's mediaRecord of the call writes an 8 kHz WAV in which that tone is what it heard
+/// (zero crossings at 2 x 440 a second, a level well above silence). baresip 1.0's `aufile` is
+/// a source only, so the recording side of this check is the gateway's.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_gateway_records_the_tone_baresip_sends() {
+    let files = tempfile::tempdir().unwrap();
+    let media = format!("files_dir = \"{}\"\n", files.path().display());
+    let mut world = World::start_with_media(KamailioOptions::default(), "udp", &media);
+    let (mut app, h_call) = outbound_connected(&mut world).await;
+    let reply = app
+        .client
+        .call(
+            "mediaRecord",
+            serde_json::json!({"hCall": h_call, "file": "baresip.wav", "maxMs": 1500}),
+        )
+        .await
+        .unwrap();
+    let request = reply["requestId"]
+        .as_u64()
+        .expect("mediaRecord returns a request ID") as u32;
+    assert_eq!(app.reply(request).await, 0, "the recording ended at maxMs");
+    let mut wav = hound::WavReader::open(files.path().join("baresip.wav")).unwrap();
+    let spec = wav.spec();
+    assert_eq!((spec.sample_rate, spec.channels), (8000, 1));
+    let samples: Vec<i16> = wav.samples::<i16>().map(Result::unwrap).collect();
+    // The last second: the first packets may still be the jitter buffer's start-up.
+    let tail = &samples[samples.len().saturating_sub(8000)..];
+    assert_eq!(tail.len(), 8000, "at least a second recorded");
+    let rms = (tail.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / 8000.0).sqrt();
+    let crossings = tail.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
+    assert!(rms > 1000.0, "a tone, not silence: RMS {rms:.0}");
+    assert!(
+        (800..=960).contains(&crossings),
+        "440 Hz has 880 zero crossings a second, the recording {crossings}"
+    );
+    assert_eq!(app.op("lineDrop", h_call).await, 0);
+    app.state(h_call, LINECALLSTATE_IDLE).await;
+}

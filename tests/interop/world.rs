@@ -48,8 +48,27 @@ impl World {
         transport: &'static str,
         line_extra: &str,
     ) -> World {
+        World::start_with(options, transport, line_extra, "")
+    }
+
+    /// Like [`World::start`], with extra `[media]` keys for the gateway (`files_dir`, ...).
+    pub fn start_with_media(
+        options: KamailioOptions,
+        transport: &'static str,
+        media_extra: &str,
+    ) -> World {
+        World::start_with(options, transport, "", media_extra)
+    }
+
+    fn start_with(
+        options: KamailioOptions,
+        transport: &'static str,
+        line_extra: &str,
+        media_extra: &str,
+    ) -> World {
         let kamailio = Kamailio::start(options);
-        let gateway = GatewayProcess::start(&line_config(kamailio.port, transport, line_extra));
+        let config = line_config(kamailio.port, transport, line_extra) + media_extra;
+        let gateway = GatewayProcess::start(&config);
         let mut world = World {
             kamailio,
             gateway,
