@@ -288,6 +288,7 @@ async fn a_played_wav_arrives_at_the_peer() {
             call: 4,
             op: 9,
             file,
+            within: None,
             looped: false,
         })
         .unwrap();
@@ -333,6 +334,7 @@ async fn a_played_wav_arrives_at_the_peer() {
             call: 4,
             op: 10,
             file: bad,
+            within: None,
             looped: false,
         })
         .unwrap();
@@ -349,6 +351,45 @@ async fn a_played_wav_arrives_at_the_peer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_whose_symlinks_leave_their_directory_are_refused_by_the_engine() {
+    let mut engine = Engine::start(1);
+    let peer = Peer::new().await;
+    engine.open(5, &peer);
+    let files = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    wav::write_pcm16(&outside.path().join("secret.wav"), &[1000; 800]).unwrap();
+    std::os::unix::fs::symlink(outside.path(), files.path().join("out")).unwrap();
+    let within = Some(files.path().to_path_buf());
+    let play = MediaCommand::Play {
+        call: 5,
+        op: 1,
+        file: files.path().join("out/secret.wav"),
+        within: within.clone(),
+        looped: false,
+    };
+    let record = MediaCommand::Record {
+        call: 5,
+        op: 2,
+        file: files.path().join("out/new.wav"),
+        within,
+        max_ms: 100,
+        silence_ms: None,
+    };
+    for (cmd, op) in [(play, 1), (record, 2)] {
+        engine.handle.send(cmd).unwrap();
+        let ev = tokio::time::timeout(Duration::from_secs(5), engine.events.recv())
+            .await
+            .expect("an answer within 5 s")
+            .unwrap();
+        assert!(
+            matches!(&ev, MediaEvent::FileRefused { call: 5, op: o, reason } if *o == op && reason.contains("leaves")),
+            "{ev:?}"
+        );
+    }
+    assert!(!outside.path().join("new.wav").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recording_matches_what_the_peer_sent() {
     let mut engine = Engine::start(1);
     let mut peer = Peer::new().await;
@@ -361,6 +402,7 @@ async fn a_recording_matches_what_the_peer_sent() {
             call: 5,
             op: 1,
             file: file.clone(),
+            within: None,
             max_ms: 400,
             silence_ms: None,
         })
@@ -401,6 +443,7 @@ async fn a_recording_matches_what_the_peer_sent() {
             call: 5,
             op: 2,
             file,
+            within: None,
             max_ms: 60_000,
             silence_ms: None,
         })
@@ -601,6 +644,7 @@ async fn hold_stops_sending_and_the_call_end_stops_play_and_record() {
             call: 30,
             op: 1,
             file: prompt,
+            within: None,
             looped: true,
         })
         .unwrap();
@@ -610,6 +654,7 @@ async fn hold_stops_sending_and_the_call_end_stops_play_and_record() {
             call: 30,
             op: 2,
             file: message.clone(),
+            within: None,
             max_ms: 60_000,
             silence_ms: None,
         })

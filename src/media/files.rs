@@ -4,6 +4,10 @@
 //! directory, and of the file when it exists) is outside the directory. Directories are not
 //! created. A symlink swapped in between this check and the engine opening the file is not
 //! caught (the engine writes recordings with O_NOFOLLOW, see `wav::write_pcm16`).
+//!
+//! Two steps, so that the sans-I/O core never touches the file system: [`lexical`] (pure: the
+//! core refuses absolute names and `..` at once) and [`resolve_within`] (symlinks resolved, run
+//! by the media engine before it opens the file).
 
 use std::path::{Component, Path, PathBuf};
 
@@ -21,6 +25,26 @@ pub enum PathError {
     FilesDir(String, String),
     #[error("'{0}': {1}")]
     Io(String, String),
+}
+
+/// `files_dir` joined with `requested` once `.` and `..` are applied, or why not (absolute,
+/// climbing out, empty): no file-system access.
+pub fn lexical(files_dir: &Path, requested: &str) -> Result<PathBuf, PathError> {
+    if requested.is_empty() || requested.contains('\0') {
+        return Err(PathError::Empty);
+    }
+    Ok(files_dir.join(lexically_inside(requested)?))
+}
+
+/// The real path of `file` (a [`lexical`] result under `root`), refused when symlinks lead it
+/// out of `root`.
+pub fn resolve_within(root: &Path, file: &Path) -> Result<PathBuf, PathError> {
+    let relative = file
+        .strip_prefix(root)
+        .ok()
+        .and_then(Path::to_str)
+        .ok_or_else(|| PathError::Escapes(file.display().to_string()))?;
+    confine(root, relative)
 }
 
 /// The path of `requested` inside `files_dir`, or why not.
@@ -100,6 +124,35 @@ mod tests {
         std::fs::write(files.join("hello.wav"), b"x").unwrap();
         std::fs::write(outside.join("secret.wav"), b"x").unwrap();
         (tmp, files, outside)
+    }
+
+    #[test]
+    fn lexical_refuses_without_the_file_system_and_resolve_within_follows_symlinks() {
+        let (_t, files, outside) = setup();
+        assert!(matches!(
+            lexical(&files, "../x.wav"),
+            Err(PathError::Escapes(_))
+        ));
+        assert!(matches!(
+            lexical(&files, "/etc/passwd"),
+            Err(PathError::Absolute(_))
+        ));
+        assert!(matches!(lexical(&files, ""), Err(PathError::Empty)));
+        assert_eq!(
+            lexical(Path::new("/nowhere"), "a/./b/../c.wav").unwrap(),
+            PathBuf::from("/nowhere/a/c.wav")
+        );
+        symlink(&outside, files.join("out")).unwrap();
+        let escaping = lexical(&files, "out/secret.wav").unwrap();
+        assert!(matches!(
+            resolve_within(&files, &escaping),
+            Err(PathError::Escapes(_))
+        ));
+        let inside = lexical(&files, "hello.wav").unwrap();
+        assert_eq!(
+            resolve_within(&files, &inside).unwrap(),
+            files.canonicalize().unwrap().join("hello.wav")
+        );
     }
 
     #[test]

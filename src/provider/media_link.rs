@@ -5,7 +5,8 @@
 
 use std::time::Instant;
 
-use crate::media::{confine, MediaCommand, MediaEvent};
+use crate::media::files::lexical;
+use crate::media::{MediaCommand, MediaEvent};
 use crate::tapi::{
     CallId, LineErr, MediaControl, ProviderEvent, RequestId, LINEERR_INVALCALLHANDLE,
     LINEERR_INVALPARAM, LINEERR_OPERATIONFAILED, LINEERR_OPERATIONUNAVAIL,
@@ -54,13 +55,18 @@ impl SipProvider {
                 }
                 self.complete_file_op(op, result.is_ok());
             }
+            MediaEvent::FileRefused { op, reason, .. } => {
+                tracing::info!(op, %reason, "media file refused");
+                self.complete_op(op, Err(LINEERR_INVALPARAM));
+            }
             event => {
                 let call = CallId(match &event {
                     MediaEvent::DigitStart { call, .. }
                     | MediaEvent::DigitEnd { call, .. }
                     | MediaEvent::GenerateDone { call, .. }
                     | MediaEvent::PlayDone { call, .. }
-                    | MediaEvent::RecordDone { call, .. } => *call,
+                    | MediaEvent::RecordDone { call, .. }
+                    | MediaEvent::FileRefused { call, .. } => *call,
                 });
                 self.with_call(now, call, |c, _| c.handle_media_event(event));
             }
@@ -68,13 +74,18 @@ impl SipProvider {
     }
 
     fn complete_file_op(&mut self, op: u64, ok: bool) {
-        let Ok(request) = u32::try_from(op) else {
-            return;
-        };
         let result = if ok {
             Ok(())
         } else {
             Err(LINEERR_OPERATIONFAILED)
+        };
+        self.complete_op(op, result);
+    }
+
+    /// The LINE_REPLY of the mediaPlay / mediaRecord whose request ID is `op`.
+    fn complete_op(&mut self, op: u64, result: Result<(), LineErr>) {
+        let Ok(request) = u32::try_from(op) else {
+            return;
         };
         self.events.push_back(ProviderEvent::Completion {
             request: RequestId(request),
@@ -93,9 +104,10 @@ impl SipProvider {
             .unwrap_or(Err(LINEERR_INVALCALLHANDLE))
     }
 
-    /// mediaPlay / mediaRecord: the file is confined to `media.files_dir` (`..` or a symlink
-    /// out of it: LINEERR_INVALPARAM), then the call starts it. This resolves the path on the
-    /// file system (one `canonicalize`), the only file access of the core.
+    /// mediaPlay / mediaRecord: the name is confined to `media.files_dir` lexically (absolute
+    /// or `..` out of it: LINEERR_INVALPARAM at once), then the call starts it; the engine
+    /// resolves symlinks before it opens the file and answers FileRefused (LINE_REPLY
+    /// LINEERR_INVALPARAM) when they lead out. The core itself never touches the file system.
     pub(super) fn file_op(
         &mut self,
         now: Instant,
@@ -107,15 +119,16 @@ impl SipProvider {
         let name = match &op {
             FileOp::Play { file, .. } | FileOp::Record { file, .. } => file.as_str(),
         };
-        let path = confine(&dir, name).map_err(|err| {
+        let path = lexical(&dir, name).map_err(|err| {
             tracing::info!(%err, "media file refused");
             LINEERR_INVALPARAM
         })?;
+        let within = Some(dir);
         self.with_call(now, call, |c, _| match op {
-            FileOp::Play { looped, .. } => c.play(request, path, looped),
+            FileOp::Play { looped, .. } => c.play(request, path, within, looped),
             FileOp::Record {
                 max_ms, silence_ms, ..
-            } => c.record(request, path, max_ms, silence_ms),
+            } => c.record(request, path, within, max_ms, silence_ms),
         })
         .unwrap_or(Err(LINEERR_INVALCALLHANDLE))
     }

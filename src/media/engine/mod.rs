@@ -60,19 +60,22 @@ pub enum MediaCommand {
     },
     /// Cancels digits/tone in progress (GenerateDone{cancelled: true}).
     CancelGenerate { call: u64 },
-    /// Plays a WAV file (already confined with [`crate::media::confine`]); a play in progress
-    /// ends with PlayDone{stopped: true}.
+    /// Plays a WAV file; a play in progress ends with PlayDone{stopped: true}. With `within`,
+    /// the engine first resolves `file`'s symlinks ([`crate::media::files::resolve_within`]) and
+    /// answers FileRefused if they lead out of that directory.
     Play {
         call: u64,
         op: u64,
         file: PathBuf,
+        within: Option<PathBuf>,
         looped: bool,
     },
-    /// Records the peer into a WAV file (16-bit PCM, 8 kHz, mono; already confined).
+    /// Records the peer into a WAV file (16-bit PCM, 8 kHz, mono); `within` as for Play.
     Record {
         call: u64,
         op: u64,
         file: PathBuf,
+        within: Option<PathBuf>,
         max_ms: u32,
         silence_ms: Option<u32>,
     },
@@ -130,6 +133,12 @@ pub enum MediaEvent {
         op: u64,
         result: Result<u32, String>,
         stopped: bool,
+    },
+    /// A Play or Record whose file symlinks lead out of its `within` directory: not started.
+    FileRefused {
+        call: u64,
+        op: u64,
+        reason: String,
     },
 }
 

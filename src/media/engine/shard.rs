@@ -313,11 +313,28 @@ impl Shard {
                 call,
                 op,
                 file,
+                within,
                 looped,
             } => {
+                let Some(file) = self.resolve(call, op, file, within) else {
+                    return;
+                };
                 if self.with_session(call, |s| s.play_requested(op, looped)) {
                     self.load_file(call, op, file);
                 }
+            }
+            MediaCommand::Record {
+                call,
+                op,
+                file,
+                within,
+                max_ms,
+                silence_ms,
+            } => {
+                let Some(file) = self.resolve(call, op, file, within) else {
+                    return;
+                };
+                self.with_session(call, |s| s.record(op, file, max_ms, silence_ms, now));
             }
             other => self.session_command(other, now),
         }
@@ -371,13 +388,6 @@ impl Shard {
             MediaCommand::CancelGenerate { call } => {
                 self.with_session(call, |s| s.cancel_generate(now))
             }
-            MediaCommand::Record {
-                call,
-                op,
-                file,
-                max_ms,
-                silence_ms,
-            } => self.with_session(call, |s| s.record(op, file, max_ms, silence_ms, now)),
             MediaCommand::StopMedia { call } => self.with_session(call, |s| s.stop_media()),
             _ => false,
         };
@@ -467,6 +477,30 @@ impl Shard {
         self.conferences.retain(|_, l| !l.is_empty());
         if !present.is_empty() {
             self.conferences.insert(conf, present);
+        }
+    }
+
+    /// `file` with its symlinks resolved inside `within` (media.files_dir), or `None` once
+    /// FileRefused is reported. Resolving is a few `stat`s of a local directory, done here
+    /// rather than in the core so that the core never touches the file system.
+    fn resolve(
+        &mut self,
+        call: u64,
+        op: u64,
+        file: std::path::PathBuf,
+        within: Option<std::path::PathBuf>,
+    ) -> Option<std::path::PathBuf> {
+        let Some(root) = within else {
+            return Some(file);
+        };
+        match crate::media::files::resolve_within(&root, &file) {
+            Ok(real) => Some(real),
+            Err(err) => {
+                let reason = err.to_string();
+                let ev = MediaEvent::FileRefused { call, op, reason };
+                emit(&mut self.backlog, &self.events, &self.counters, ev);
+                None
+            }
         }
     }
 

@@ -154,7 +154,9 @@ impl Call {
                 }
             }
             // Completions: the provider answers them without the call.
-            MediaEvent::PlayDone { .. } | MediaEvent::RecordDone { .. } => {}
+            MediaEvent::PlayDone { .. }
+            | MediaEvent::RecordDone { .. }
+            | MediaEvent::FileRefused { .. } => {}
         }
     }
 
@@ -271,24 +273,33 @@ impl Call {
         Ok(())
     }
 
-    /// mediaPlay of a file already confined to `media.files_dir`.
-    pub fn play(&mut self, request: RequestId, file: PathBuf, looped: bool) -> Result<(), LineErr> {
+    /// mediaPlay of a file lexically confined to `within` (`media.files_dir`; the engine
+    /// resolves its symlinks).
+    pub fn play(
+        &mut self,
+        request: RequestId,
+        file: PathBuf,
+        within: Option<PathBuf>,
+        looped: bool,
+    ) -> Result<(), LineErr> {
         self.engine_ready()?;
         let call = self.engine_id();
         self.media_command(MediaCommand::Play {
             call,
             op: u64::from(request.0),
             file,
+            within,
             looped,
         });
         Ok(())
     }
 
-    /// mediaRecord into a file already confined to `media.files_dir`.
+    /// mediaRecord into a file lexically confined to `within`, as [`Self::play`].
     pub fn record(
         &mut self,
         request: RequestId,
         file: PathBuf,
+        within: Option<PathBuf>,
         max_ms: u32,
         silence_ms: Option<u32>,
     ) -> Result<(), LineErr> {
@@ -298,6 +309,7 @@ impl Call {
             call,
             op: u64::from(request.0),
             file,
+            within,
             max_ms,
             silence_ms,
         });

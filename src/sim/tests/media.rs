@@ -505,7 +505,8 @@ fn play_and_record_are_confined_and_complete_with_line_reply() {
         file: file.into(),
         looped: false,
     };
-    for bad in ["../etc/passwd", "/etc/passwd", "out/x.wav", ""] {
+    // Refused at once, without the file system: absolute, `..` out, empty.
+    for bad in ["../etc/passwd", "/etc/passwd", ""] {
         assert_eq!(
             sim.call(owner.conn, play(bad)),
             Err(LINEERR_INVALPARAM.into()),
@@ -513,13 +514,30 @@ fn play_and_record_are_confined_and_complete_with_line_reply() {
         );
     }
     assert!(sim.take_media().is_empty());
+    // A symlink out of files_dir: the engine resolves it and refuses; LINE_REPLY(INVALPARAM).
+    let request = call_fn(&mut sim, &owner, play("out/x.wav"));
+    let cmds = sim.take_media();
+    let [MediaCommand::Play { op, within, .. }] = cmds.as_slice() else {
+        panic!("{cmds:?}");
+    };
+    assert_eq!(within.as_deref(), Some(dir.path()));
+    sim.media_event(MediaEvent::FileRefused {
+        call: c,
+        op: *op,
+        reason: "'out/x.wav' leaves media.files_dir".into(),
+    });
+    let invalparam = LINEERR_INVALPARAM.0 as i32;
+    assert_eq!(
+        summary(&sim.messages(owner.conn)),
+        vec![reply(request, invalparam)]
+    );
     let request = call_fn(&mut sim, &owner, play("prompt.wav"));
     let cmds = sim.take_media();
     let [MediaCommand::Play { call, op, file, .. }] = cmds.as_slice() else {
         panic!("{cmds:?}");
     };
     assert_eq!((*call, *op), (c, u64::from(request)));
-    assert_eq!(file, &dir.path().canonicalize().unwrap().join("prompt.wav"));
+    assert_eq!(file, &dir.path().join("prompt.wav"));
     assert!(
         sim.messages(owner.conn).is_empty(),
         "LINE_REPLY at the end of the play"
