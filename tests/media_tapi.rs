@@ -27,7 +27,17 @@ fn gateway(files_dir: &Path) -> (GatewayProcess, u16) {
 
 /// SIPp calls line user 1001 with scenario `name`, its SDP naming `rtp_port`.
 fn caller(gw: &GatewayProcess, name: &str, rtp_port: u16) -> tokio::task::JoinHandle<SippRun> {
-    let args: Vec<String> = vec![
+    let port = rtp_port.to_string();
+    caller_with(gw, name, &["-key", "rtp_port", &port])
+}
+
+/// SIPp calls line user 1001 with scenario `name` and the `extra` arguments.
+fn caller_with(
+    gw: &GatewayProcess,
+    name: &str,
+    extra: &[&str],
+) -> tokio::task::JoinHandle<SippRun> {
+    let mut args: Vec<String> = vec![
         gw.sip_addr().to_string(),
         "-sf".into(),
         scenario(name).to_str().unwrap().into(),
@@ -35,10 +45,8 @@ fn caller(gw: &GatewayProcess, name: &str, rtp_port: u16) -> tokio::task::JoinHa
         "1".into(),
         "-s".into(),
         "1001".into(),
-        "-key".into(),
-        "rtp_port".into(),
-        rtp_port.to_string(),
     ];
+    args.extend(extra.iter().map(|a| a.to_string()));
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         sipp(&args).timeout(60).run()
@@ -540,24 +548,9 @@ async fn sipps_own_rfc2833_capture_of_a_digit_reaches_line_monitor_digits() {
     let files = tempfile::tempdir().unwrap();
     let (gw, _) = gateway(files.path());
     let (mut c, _, _) = open_line(gw.api_addr(), LINECALLPRIVILEGE_OWNER).await;
-    let media_port = free_port();
-    let args: Vec<String> = vec![
-        gw.sip_addr().to_string(),
-        "-sf".into(),
-        scenario("uac_media_pcap.xml").to_str().unwrap().into(),
-        "-m".into(),
-        "1".into(),
-        "-s".into(),
-        "1001".into(),
-        "-mi".into(),
-        "127.0.0.1".into(),
-        "-mp".into(),
-        media_port.to_string(),
-    ];
-    let sipp = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        sipp(&args).timeout(60).run()
-    });
+    let media_port = free_port().to_string();
+    let media = ["-mi", "127.0.0.1", "-mp", &media_port];
+    let sipp = caller_with(&gw, "uac_media_pcap.xml", &media);
     let (h_call, _) = new_call(&mut c).await;
     let request = c.call_op("lineAnswer", h_call).await.unwrap();
     // Monitoring starts before SIPp can have the 200, so before it plays the capture.

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::tapi::consts::*;
 use crate::tapi::{
-    Answer, CallId, CallOp, ConnId, Digits, HCall, LineMessage, LineProvider, MediaControl,
+    Answer, CallId, ConnId, Digits, HCall, LineMessage, LineProvider, MediaControl,
     LINEERR_INVALDIGITLIST, LINEERR_INVALDIGITMODE, LINEERR_INVALPARAM, LINEERR_INVALTONEMODE,
     MAX_GATHER_DIGITS,
 };
@@ -195,18 +195,6 @@ impl Tapisrv {
             self.send_generate(old, LINEGENERATETERM_CANCEL);
         }
         Ok(Answer::Empty)
-    }
-
-    /// mediaPlay / mediaRecord: asynchronous, LINE_REPLY when they end.
-    pub(super) fn media_file(
-        &mut self,
-        now: Instant,
-        provider: &mut dyn LineProvider,
-        conn: ConnId,
-        handle: HCall,
-        op: CallOp,
-    ) -> FnResult {
-        self.call_request(now, provider, conn, handle, op)
     }
 
     pub(super) fn media_stop(

@@ -629,7 +629,8 @@ impl Tapisrv {
                 duration,
             } => self.line_generate_tone(now, provider, conn, call, tone_mode, duration),
             Request::MediaPlay { call, file, looped } => {
-                self.media_file(now, provider, conn, call, CallOp::Play { file, looped })
+                // mediaPlay / mediaRecord: asynchronous, LINE_REPLY when they end.
+                self.call_request(now, provider, conn, call, CallOp::Play { file, looped })
             }
             Request::MediaRecord {
                 call,
@@ -642,7 +643,7 @@ impl Tapisrv {
                     max_ms,
                     silence_ms,
                 };
-                self.media_file(now, provider, conn, call, op)
+                self.call_request(now, provider, conn, call, op)
             }
             Request::MediaStop { call } => self.media_stop(now, provider, conn, call),
             Request::LineAddToConference {
