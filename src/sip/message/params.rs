@@ -44,11 +44,20 @@ impl Params {
             .find(|p| p.name.eq_ignore_ascii_case(name))
         {
             Some(p) => p.value = value,
-            None => self.0.push(Param {
+            None => self.push_compact(Param {
                 name: name.to_string(),
                 value,
             }),
         }
+    }
+
+    /// Adds a parameter; a first one gets room for itself only (a Vec's first growth is four
+    /// slots, 192 bytes, and most of ours carry one parameter: a tag, a branch).
+    fn push_compact(&mut self, param: Param) {
+        if self.0.capacity() == 0 {
+            self.0.reserve_exact(1);
+        }
+        self.0.push(param);
     }
 
     pub fn remove(&mut self, name: &str) {
