@@ -197,6 +197,23 @@ enum Phase {
     Ended,
 }
 
+/// The part of lineGetCallInfo a call stores: who calls whom, and how. The rest of
+/// [`ProviderCallInfo`] (Call-ID, codec, media addresses, related call) is derived from the
+/// dialog and media state when asked ([`Call::info`]), not kept twice in every live call.
+#[derive(Debug, Clone, Default)]
+pub struct CallParties {
+    pub device: crate::tapi::DeviceId,
+    pub media_mode: crate::tapi::MediaModes,
+    pub origin: crate::tapi::CallOrigin,
+    pub reason: crate::tapi::CallReason,
+    pub caller_id: String,
+    pub caller_id_name: String,
+    pub called_id: String,
+    pub called_id_name: String,
+    pub connected_id: String,
+    pub connected_id_name: String,
+}
+
 /// How this call relates to another one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Relation {
@@ -220,7 +237,7 @@ pub struct Call {
     peer: Peer,
     media: CallMedia,
     /// What TAPI may ask that the dialog and media state do not already say.
-    info: ProviderCallInfo,
+    info: CallParties,
     /// The last state reported to TAPISRV.
     state: Option<CallState>,
     pending: Vec<(RequestId, Op)>,
@@ -263,7 +280,7 @@ impl Call {
         dialog: Dialog,
         peer: Peer,
         media: CallMedia,
-        info: ProviderCallInfo,
+        info: CallParties,
     ) -> Call {
         Call {
             id,
@@ -568,13 +585,23 @@ impl Call {
     /// What lineGetCallInfo reports: the stored part plus what the dialog and media say.
     pub fn info(&self) -> ProviderCallInfo {
         let remote = self.media.remote.as_ref();
+        let p = self.info.clone();
         ProviderCallInfo {
+            device: p.device,
+            media_mode: p.media_mode,
+            origin: p.origin,
+            reason: p.reason,
+            caller_id: p.caller_id,
+            caller_id_name: p.caller_id_name,
+            called_id: p.called_id,
+            called_id_name: p.called_id_name,
+            connected_id: p.connected_id,
+            connected_id_name: p.connected_id_name,
             sip_call_id: self.dialog.key.call_id.clone(),
             codec: remote.map(|r| r.codec.name().to_string()),
             remote_media: remote.map(|r| r.address.to_string()),
             local_media: self.media.local_rtp.map(|a| a.to_string()),
             related_call: self.conference,
-            ..self.info.clone()
         }
     }
 

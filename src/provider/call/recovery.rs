@@ -11,13 +11,14 @@ use crate::sdp::SdpOrigin;
 use crate::sip::codec;
 use crate::sip::message::NameAddr;
 use crate::sip::transport::{Peer, Transport};
-use crate::tapi::{CallId, CallOrigin, CallReason, DeviceId, MediaModes, ProviderCallInfo};
+use crate::tapi::{CallId, CallOrigin, CallReason, DeviceId, MediaModes};
 
 use super::dialog::{Dialog, DialogKey};
 use super::hold::{Goal, Hold};
 use super::media::CallMedia;
 use super::uac::Uac;
 use super::uas::Uas;
+use super::CallParties;
 use super::{Call, CallEnv, Leg, Phase};
 
 /// Added to the journaled CSeq after a restart: a request we sent just before the crash may
@@ -136,7 +137,7 @@ impl Call {
                 answer_after_prack: None,
             }))
         };
-        let info = ProviderCallInfo {
+        let info = CallParties {
             device: DeviceId(line as u32),
             media_mode: MediaModes::INTERACTIVEVOICE,
             origin: if record.outbound {
@@ -149,7 +150,7 @@ impl Call {
             caller_id_name: record.caller_id_name.clone(),
             called_id: record.called_id.clone(),
             called_id_name: record.called_id_name.clone(),
-            ..ProviderCallInfo::default()
+            ..CallParties::default()
         };
         let mut call = Call::blank(id, line, leg, Phase::Connected, dialog, peer, media, info);
         call.hold = Hold {

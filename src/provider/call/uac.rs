@@ -12,7 +12,7 @@ use crate::sip::transaction::ClientTxKey;
 use crate::sip::transport::Peer;
 use crate::tapi::{
     CallId, CallInfoStates, CallOrigin, CallReason, CallState, ConnectedMode, DeviceId,
-    DisconnectMode, LineErr, MediaModes, ProviderCallInfo, RequestId, LINEERR_INVALCALLSTATE,
+    DisconnectMode, LineErr, MediaModes, RequestId, LINEERR_INVALCALLSTATE,
     LINEERR_OPERATIONFAILED, LINEERR_RESOURCEUNAVAIL,
 };
 
@@ -21,6 +21,7 @@ use super::media::CallMedia;
 use super::prack::Provisional;
 use super::session_timer::SessionTimer;
 use super::transfer::unescape;
+use super::CallParties;
 use super::{Action, Call, CallEnv, Leg, News, Op, Phase, Purpose, Relation, TxFailure};
 use crate::provider::auth::authenticated_retry;
 use crate::provider::build::cancel_for;
@@ -59,7 +60,7 @@ impl Call {
         let local_tag = env.ids.tag();
         let call_id = env.ids.call_id(&ua.sent_by().0.to_string());
         let from = ua.line.our_identity().with_tag(&local_tag);
-        let info = ProviderCallInfo {
+        let info = CallParties {
             device: DeviceId(line as u32),
             media_mode: MediaModes::INTERACTIVEVOICE,
             origin: CallOrigin::OUTBOUND,
@@ -69,7 +70,7 @@ impl Call {
             },
             caller_id: cfg.user.clone(),
             caller_id_name: cfg.display_name.clone().unwrap_or_default(),
-            ..ProviderCallInfo::default()
+            ..CallParties::default()
         };
         let aor = ua.line.aor();
         let dialog = Dialog {

@@ -10,7 +10,7 @@ use crate::sip::transaction::ServerTxKey;
 use crate::sip::transport::{response_destination, Peer};
 use crate::tapi::{
     CallId, CallOrigin, CallReason, CallState, ConnectedMode, DeviceId, DisconnectMode,
-    LineDevStates, LineErr, MediaModes, OfferingMode, ProviderCallInfo, ProviderEvent, RequestId,
+    LineDevStates, LineErr, MediaModes, OfferingMode, ProviderEvent, RequestId,
     LINEERR_INVALCALLSTATE, LINEERR_RESOURCEUNAVAIL,
 };
 
@@ -18,6 +18,7 @@ use super::dialog::{Dialog, DialogKey};
 use super::media::CallMedia;
 use super::prack::ReliableOut;
 use super::session_timer::SessionTimer;
+use super::CallParties;
 use super::{Action, Call, CallEnv, Leg, Op, Phase};
 use crate::provider::build::{ALLOW, SUPPORTED};
 
@@ -239,7 +240,7 @@ impl Call {
         let body = if offer.is_empty() {
             // No offer in the INVITE: ours goes in the 200 (or went in a reliable 18x, RFC 3262
             // §5: the same description), the answer comes in the ACK (or came in the PRACK).
-            match self.media.local_sdp.clone() {
+            match self.media.last_sent() {
                 Some(sent) => sent,
                 None => self.media.offer().unwrap_or_default(),
             }
@@ -289,7 +290,7 @@ impl Call {
             let session = self.negotiate_session(env, &invite).ok().flatten();
             self.apply_session(env, &invite, &mut response, session);
         }
-        self.media.local_sdp = Some(body);
+        self.media.sent_answer(&body);
         self.phase = Phase::Answering { hang_up: false };
         self.start_2xx(env, &response, true);
         self.respond_invite(response);
@@ -465,13 +466,13 @@ impl Call {
 
 /// What TAPI learns of an inbound call: caller from P-Asserted-Identity when present, else
 /// From; called = the Request-URI user.
-fn inbound_info(line: usize, invite: &Request) -> ProviderCallInfo {
+fn inbound_info(line: usize, invite: &Request) -> CallParties {
     let h = &invite.headers;
     let caller = h
         .get("P-Asserted-Identity")
         .and_then(|v| crate::sip::codec::parse_name_addr(v).ok())
         .unwrap_or_else(|| h.from.clone());
-    ProviderCallInfo {
+    CallParties {
         device: DeviceId(line as u32),
         media_mode: MediaModes::INTERACTIVEVOICE,
         origin: CallOrigin::INBOUND,
@@ -483,7 +484,7 @@ fn inbound_info(line: usize, invite: &Request) -> ProviderCallInfo {
             .unwrap_or_else(|| caller.uri.to_string()),
         caller_id_name: caller.display_name.clone().unwrap_or_default(),
         called_id: invite.uri.user.clone().unwrap_or_default(),
-        ..ProviderCallInfo::default()
+        ..CallParties::default()
     }
 }
 

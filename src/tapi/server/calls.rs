@@ -10,7 +10,7 @@ use crate::tapi::{
     LINEERR_INVALCALLHANDLE, LINEERR_INVALCALLPRIVILEGE, LINEERR_NOTOWNER,
 };
 
-use super::state::{CallRecord, Pending, PendingKind};
+use super::state::{Pending, PendingKind};
 use super::{FnResult, Tapisrv};
 
 impl Tapisrv {
@@ -272,7 +272,7 @@ impl Tapisrv {
             CallPrivilege::Owner => CallInfoStates::NUMOWNERINCR | CallInfoStates::NUMMONITORS,
             CallPrivilege::Monitor => CallInfoStates::NUMOWNERDECR | CallInfoStates::NUMMONITORS,
         };
-        if self.calls.get(&call).is_some_and(CallRecord::is_live) {
+        if self.calls.get(&call).is_some_and(|r| r.is_live()) {
             self.notify_call_info(call, Some(handle), bits);
         }
         Ok(Answer::Empty)

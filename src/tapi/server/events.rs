@@ -63,7 +63,7 @@ impl Tapisrv {
                 self.forget_unclaimed(now, provider, call);
             }
             ProviderEvent::CallInfo { call, changed } => {
-                if self.calls.get(&call).is_some_and(CallRecord::is_live) {
+                if self.calls.get(&call).is_some_and(|r| r.is_live()) {
                     self.notify_call_info(call, None, changed);
                 }
             }
