@@ -20,6 +20,8 @@
 //! transport and peer address; the line; and the SDP state for a re-INVITE (RFC 3264 §8: the
 //! same `o=` session ID with a higher version, our RTP address, who holds whom).
 
+mod line;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
@@ -108,10 +110,9 @@ pub enum JournalRecord {
 
 impl JournalRecord {
     /// The record as one line of the file, with its newline.
+    /// Written directly (`line`), as serde_json would write it.
     pub fn to_line(&self) -> String {
-        let mut line = serde_json::to_string(self).unwrap_or_default();
-        line.push('\n');
-        line
+        line::to_line(self)
     }
 }
 
@@ -150,14 +151,13 @@ impl LiveDialogs {
         self.records_since_compaction += 1;
         match record {
             JournalRecord::Up(dialog) => {
-                let order = match self.dialogs.get(&dialog.key()) {
-                    Some((order, _)) => *order,
-                    None => {
-                        self.next += 1;
-                        self.next
-                    }
-                };
-                self.dialogs.insert(dialog.key(), (order, line.into()));
+                let key = dialog.key();
+                if let Some((_, kept)) = self.dialogs.get_mut(&key) {
+                    *kept = line.into();
+                } else {
+                    self.next += 1;
+                    self.dialogs.insert(key, (self.next, line.into()));
+                }
             }
             JournalRecord::Down(id) => {
                 self.dialogs.remove(id);
