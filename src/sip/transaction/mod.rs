@@ -14,6 +14,9 @@ mod server;
 #[cfg(test)]
 mod tests;
 
+// Tables keyed by the gateway's own IDs (counters no peer chooses) hash with Fx, a few
+// instructions a lookup instead of SipHash's (docs/performance.md).
+use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -71,9 +74,9 @@ impl Deadlines {
 pub struct TransactionLayer {
     timers: TimerConfig,
     // Boxed: tables with many entries stay small (docs/performance.md).
-    clients: HashMap<u64, Box<ClientTx>>,
+    clients: FxHashMap<u64, Box<ClientTx>>,
     client_ids: HashMap<ClientTxKey, u64>,
-    servers: HashMap<u64, Box<ServerTx>>,
+    servers: FxHashMap<u64, Box<ServerTx>>,
     server_ids: HashMap<ServerTxKey, u64>,
     heap: BinaryHeap<Reverse<(Instant, TxId, TimerSlot)>>,
     transmits: VecDeque<Transmit>,
@@ -95,9 +98,9 @@ impl TransactionLayer {
     pub fn new(timers: TimerConfig) -> Self {
         TransactionLayer {
             timers,
-            clients: HashMap::new(),
+            clients: FxHashMap::default(),
             client_ids: HashMap::new(),
-            servers: HashMap::new(),
+            servers: FxHashMap::default(),
             server_ids: HashMap::new(),
             heap: BinaryHeap::new(),
             transmits: VecDeque::new(),
