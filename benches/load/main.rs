@@ -500,13 +500,15 @@ fn main() {
     report::print_header();
     let started = Instant::now();
     let mut rows = Vec::new();
-    // `--only PHASE` (reference, outbound, inbound, concurrency) runs one phase, for profiling.
+    // `--only PHASE` (reference, outbound, outbound-none, inbound, concurrency) runs one phase,
+    // for profiling.
     let only = std::env::args().skip_while(|a| a != "--only").nth(1);
     let run = |phase: &str| only.as_deref().is_none_or(|o| o == phase);
     let d = dir.path();
     let sipp = run("reference").then(|| reference(d, &plan, &mut rows));
     let out = run("outbound").then(|| outbound(&rt, d, &plan, "rtp", &mut rows));
-    if plan.mode == Mode::Full && run("outbound") {
+    // Signalling only: in the full run, or alone with `--only outbound-none`.
+    if (plan.mode == Mode::Full && run("outbound")) || only.as_deref() == Some("outbound-none") {
         outbound(&rt, d, &plan, "none", &mut rows);
     }
     let inb = run("inbound").then(|| inbound(&rt, d, &plan, &mut rows));
