@@ -26,7 +26,12 @@ pub struct GatewayConfig {
     pub media: MediaConfig,
     pub lines: Vec<LineConfig>,
     pub metrics: super::MetricsConfig,
+    /// `runtime.threads`: tokio worker threads (1: a current-thread runtime).
+    pub threads: usize,
 }
+
+/// The most `runtime.threads` accepted.
+const MAX_THREADS: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct SipConfig {
@@ -296,6 +301,13 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
 
     let tls = tls_listen(sip).map_err(|(k, p)| err(k, p))?;
     let streams = stream_limits(sip).map_err(|(k, p)| err(k, p))?;
+    let threads = s.runtime.threads;
+    if !(1..=MAX_THREADS).contains(&threads) {
+        return Err(err(
+            "runtime.threads",
+            format!("must be from 1 to {MAX_THREADS}, not {threads}"),
+        ));
+    }
     Ok(GatewayConfig {
         file: file.to_path_buf(),
         sip: SipConfig {
@@ -328,6 +340,7 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
                 .map(|d| file.parent().unwrap_or(Path::new(".")).join(d)),
         },
         lines,
+        threads,
     })
 }
 

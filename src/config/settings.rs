@@ -19,6 +19,30 @@ pub struct Settings {
     pub lines: Vec<LineSettings>,
     #[serde(default)]
     pub metrics: MetricsSettings,
+    #[serde(default)]
+    pub runtime: RuntimeSettings,
+}
+
+/// `[runtime]`: how the tokio runtime around the core is built.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeSettings {
+    /// 1: everything (core, SIP and API drivers) on one thread; more: a multi-thread runtime
+    /// with that many workers (docs/configuration.md, "[runtime]").
+    #[serde(default = "default_threads")]
+    pub threads: usize,
+}
+
+impl Default for RuntimeSettings {
+    fn default() -> RuntimeSettings {
+        RuntimeSettings {
+            threads: default_threads(),
+        }
+    }
+}
+
+fn default_threads() -> usize {
+    1
 }
 
 #[derive(Debug, Clone, Deserialize)]

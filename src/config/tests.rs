@@ -192,3 +192,18 @@ fn resume_grace_has_a_default_an_override_and_a_bound() {
     let e = error_of(&BASE.replace("[api]", "[api]\nresume_grace_s = -1"), &[]);
     assert!(e.contains("api.resume_grace_s"), "{e}");
 }
+
+#[test]
+fn runtime_threads_default_to_one_and_are_bounded() {
+    assert_eq!(load_with(BASE, &[]).unwrap().threads, 1);
+    let four = load_with(&format!("{BASE}\n[runtime]\nthreads = 4\n"), &[]).unwrap();
+    assert_eq!(four.threads, 4);
+    let env = load_with(BASE, &[("TAPIGW__RUNTIME__THREADS", "3")]).unwrap();
+    assert_eq!(env.threads, 3);
+    for bad in ["0", "257"] {
+        let text = format!("{BASE}\n[runtime]\nthreads = {bad}\n");
+        let err = error_of(&text, &[]);
+        assert!(err.contains("runtime.threads"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}

@@ -300,9 +300,10 @@ async fn media_room(engine: &Option<media::MediaHandle>) {
     }
 }
 
-/// Starts the media engine in `rtp` mode; its events reach the core as
-/// [`CoreInput::Media`], through a forwarding task (the engine keeps a backlog while the core's
-/// queue is full, so neither side blocks the other).
+/// Starts the media engine in `rtp` mode, on threads of its own (RTP never waits for the
+/// core, whatever `runtime.threads` is); its events reach the core as [`CoreInput::Media`],
+/// through a forwarding task (the engine keeps a backlog while the core's queue is full, so
+/// neither side blocks the other). Its thread ends by itself once the core drops the handle.
 fn start_media(
     config: &GatewayConfig,
     core: mpsc::Sender<CoreInput>,
@@ -311,7 +312,14 @@ fn start_media(
         return None;
     }
     let (events_tx, mut events_rx) = mpsc::channel(MEDIA_EVENTS);
-    let handle = media::MediaEngine::start(media::MediaEngineConfig::default(), events_tx);
+    let config = media::MediaEngineConfig::default();
+    let handle = match media::MediaEngine::start_on_own_threads(config, events_tx) {
+        Ok((handle, _thread)) => handle,
+        Err(err) => {
+            tracing::error!(%err, "cannot start the media engine's threads: calls get no RTP");
+            return None;
+        }
+    };
     tokio::spawn(async move {
         while let Some(event) = events_rx.recv().await {
             if core.send(CoreInput::Media(event)).await.is_err() {
@@ -677,6 +685,7 @@ fn warn_unreloadable(running: &GatewayConfig, new: &GatewayConfig) {
             running.api.listen != new.api.listen && new.api.listen.port() != 0,
         ),
         ("media", running.media.mode != new.media.mode),
+        ("runtime.threads", running.threads != new.threads),
         (
             "sip.tls_listen",
             match (&running.sip.tls, &new.sip.tls) {

@@ -44,7 +44,7 @@ pub enum RuntimeError {
 /// Runs the gateway until SIGINT/SIGTERM, then stops gracefully.
 pub fn run(config: GatewayConfig) -> Result<(), RuntimeError> {
     limits::raise_open_file_limit();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = runtime_for(config.threads)
         .enable_all()
         .build()
         .map_err(RuntimeError::Runtime)?;
@@ -53,4 +53,17 @@ pub fn run(config: GatewayConfig) -> Result<(), RuntimeError> {
         server.run(std::future::pending()).await;
         Ok(())
     })
+}
+
+/// `runtime.threads`: 1 builds a current-thread runtime, where the core, the SIP drivers and the
+/// API connections share one thread and hand each other work without waking another thread
+/// (a futex and a context switch per hop); more builds a multi-thread runtime with that many
+/// workers (docs/performance.md, "One thread").
+fn runtime_for(threads: usize) -> tokio::runtime::Builder {
+    if threads <= 1 {
+        return tokio::runtime::Builder::new_current_thread();
+    }
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(threads);
+    builder
 }

@@ -249,18 +249,58 @@ pub struct MediaEngine;
 impl MediaEngine {
     /// Starts the router and shard tasks on the current tokio runtime.
     pub fn start(config: MediaEngineConfig, events: mpsc::Sender<MediaEvent>) -> MediaHandle {
+        Self::launch(config, events).0
+    }
+
+    /// Starts the engine on a runtime and threads of its own (one worker per shard), so its
+    /// ticks never wait for the signalling core, whatever runtime that runs on. The thread
+    /// ends once every [`MediaHandle`] is dropped and the shards have closed their sessions.
+    pub fn start_on_own_threads(
+        config: MediaEngineConfig,
+        events: mpsc::Sender<MediaEvent>,
+    ) -> std::io::Result<(MediaHandle, std::thread::JoinHandle<()>)> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.shards.max(1))
+            .thread_name("tapigw-media")
+            .enable_all()
+            .build()?;
+        let (handle_tx, handle_rx) = std::sync::mpsc::sync_channel(1);
+        let thread = std::thread::Builder::new()
+            .name("tapigw-media".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let (handle, tasks) = Self::launch(config, events);
+                    let _ = handle_tx.send(handle);
+                    for task in tasks {
+                        let _ = task.await;
+                    }
+                });
+                // File reads and writes still running are not waited for.
+                runtime.shutdown_background();
+            })?;
+        let handle = handle_rx
+            .recv()
+            .map_err(|_| std::io::Error::other("the media thread ended at start"))?;
+        Ok((handle, thread))
+    }
+
+    /// The engine's tasks: the router first, then the shards (which end after it).
+    fn launch(
+        config: MediaEngineConfig,
+        events: mpsc::Sender<MediaEvent>,
+    ) -> (MediaHandle, Vec<tokio::task::JoinHandle<()>>) {
         let (tx, rx) = mpsc::channel(config.command_capacity.max(1));
         let counters = Arc::new(Counters::default());
         let count = config.shards.max(1);
         let origin = std::time::Instant::now();
-        let shards = (0..count)
+        let (shards, mut tasks): (Vec<_>, Vec<_>) = (0..count)
             .map(|id| {
                 let phase = PACKET_INTERVAL * id as u32 / count as u32;
                 shard::spawn(id, origin + phase, events.clone(), counters.clone())
             })
-            .collect();
-        tokio::spawn(router::Router::new(shards).run(rx));
-        MediaHandle { tx, counters }
+            .unzip();
+        tasks.insert(0, tokio::spawn(router::Router::new(shards).run(rx)));
+        (MediaHandle { tx, counters }, tasks)
     }
 }
 

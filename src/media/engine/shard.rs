@@ -78,7 +78,7 @@ pub fn spawn(
     origin: Instant,
     events: mpsc::Sender<MediaEvent>,
     counters: Arc<Counters>,
-) -> ShardTx {
+) -> (ShardTx, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(COMMAND_CAPACITY);
     let (loaded_tx, loaded_rx) = mpsc::unbounded_channel();
     let shard = Shard {
@@ -99,8 +99,8 @@ pub fn spawn(
         mix_in: Vec::new(),
         mix_out: Vec::new(),
     };
-    tokio::spawn(shard.run(rx, loaded_rx));
-    tx
+    let task = tokio::spawn(shard.run(rx, loaded_rx));
+    (tx, task)
 }
 
 struct Shard {
