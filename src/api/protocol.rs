@@ -1094,25 +1094,33 @@ fn write_fields(out: &mut String, m: &LineMessage, completion_key: Option<u32>, 
     } else {
         i64::from(m.dw_param2)
     };
-    let _ = write!(
-        out,
-        r#"{{"hDevice":{},"dwMessageID":{},"dwCallbackInstance":{},"dwParam1":{},"dwParam2":{},"dwParam3":{}"#,
-        m.h_device, m.dw_message_id, m.dw_callback_instance, m.dw_param1, param2, m.dw_param3
-    );
+    // Pushed piece by piece: `write!` cost about 1 300 instructions a message here.
+    push_field(out, r#"{"hDevice":"#, m.h_device);
+    push_field(out, r#","dwMessageID":"#, m.dw_message_id);
+    push_field(out, r#","dwCallbackInstance":"#, m.dw_callback_instance);
+    push_field(out, r#","dwParam1":"#, m.dw_param1);
+    push_field(out, r#","dwParam2":"#, param2);
+    push_field(out, r#","dwParam3":"#, m.dw_param3);
     if let Some(key) = completion_key {
-        let _ = write!(out, r#","dwCompletionKey":{key}"#);
+        push_field(out, r#","dwCompletionKey":"#, key);
     }
     if m.dw_message_id == LINE_GATHERDIGITS {
         // Digits are 0-9 * # A-D only: nothing to escape.
-        let _ = write!(out, r#","digits":"{}""#, m.digits.as_str());
+        out.push_str(r#","digits":""#);
+        out.push_str(m.digits.as_str());
+        out.push('"');
     }
-    let _ = write!(
-        out,
-        r#","seq":{},"{}":{}}}"#,
-        stamp.seq,
-        app_key(stamp.phone),
-        stamp.app
-    );
+    push_field(out, r#","seq":"#, stamp.seq);
+    out.push_str(",\"");
+    out.push_str(app_key(stamp.phone));
+    push_field(out, "\":", stamp.app);
+    out.push('}');
+}
+
+/// `prefix` (a key with its punctuation), then the number.
+fn push_field(out: &mut String, prefix: &str, n: impl itoa::Integer) {
+    out.push_str(prefix);
+    out.push_str(itoa::Buffer::new().format(n));
 }
 
 /// The name of an app handle field.
@@ -1127,11 +1135,9 @@ fn app_key(phone: bool) -> &'static str {
 /// A pushed TAPI message.
 pub fn notification_line(m: &LineMessage, completion_key: Option<u32>, stamp: &Stamp) -> String {
     let mut out = String::with_capacity(192);
-    let _ = write!(
-        out,
-        r#"{{"jsonrpc":"2.0","method":"{}","params":"#,
-        message_name(m.dw_message_id)
-    );
+    out.push_str(r#"{"jsonrpc":"2.0","method":""#);
+    out.push_str(message_name(m.dw_message_id));
+    out.push_str(r#"","params":"#);
     write_fields(&mut out, m, completion_key, stamp);
     out.push('}');
     out

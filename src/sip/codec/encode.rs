@@ -1,9 +1,7 @@
 //! Serialising our message model to wire text (RFC 3261 §7). Content-Length is always written
 //! and always computed from the body, so it can never disagree with it.
 
-use std::fmt::Write as _;
-
-use crate::sip::message::{Headers, Request, Response, SipMessage};
+use crate::sip::message::{write_int, Headers, Request, Response, SipMessage, WriteWire};
 
 /// Room reserved for the start line and headers: our INVITEs' headers are 600-900 bytes, so
 /// 512 made most messages grow (copy) once or twice while being written.
@@ -20,20 +18,29 @@ pub fn encode(msg: &SipMessage) -> Vec<u8> {
 /// Wire bytes of a request.
 pub fn encode_request(req: &Request) -> Vec<u8> {
     let mut out = String::with_capacity(HEADER_ROOM + req.body.len());
-    let _ = write!(out, "{} {} SIP/2.0\r\n", req.method, req.uri);
+    out.push_str(req.method.as_str());
+    out.push(' ');
+    let _ = req.uri.write_wire(&mut out);
+    out.push_str(" SIP/2.0\r\n");
     finish(out, &req.headers, &req.body)
 }
 
 /// Wire bytes of a response.
 pub fn encode_response(resp: &Response) -> Vec<u8> {
     let mut out = String::with_capacity(HEADER_ROOM + resp.body.len());
-    let _ = write!(out, "SIP/2.0 {} {}\r\n", resp.status, resp.reason);
+    out.push_str("SIP/2.0 ");
+    let _ = write_int(&mut out, resp.status);
+    out.push(' ');
+    out.push_str(&resp.reason);
+    out.push_str("\r\n");
     finish(out, &resp.headers, &resp.body)
 }
 
 fn finish(mut out: String, h: &Headers, body: &[u8]) -> Vec<u8> {
     write_headers(&mut out, h);
-    let _ = write!(out, "Content-Length: {}\r\n\r\n", body.len());
+    out.push_str("Content-Length: ");
+    let _ = write_int(&mut out, body.len());
+    out.push_str("\r\n\r\n");
     let mut bytes = out.into_bytes();
     bytes.extend_from_slice(body);
     // Calls keep some messages for their whole life (the ACK of a 2xx, our 2xx until its ACK,
@@ -43,35 +50,55 @@ fn finish(mut out: String, h: &Headers, body: &[u8]) -> Vec<u8> {
     bytes
 }
 
+/// One `Name: value` line. Writing into a `String` cannot fail.
+fn line(out: &mut String, name: &str, value: &impl WriteWire) {
+    out.push_str(name);
+    out.push_str(": ");
+    let _ = value.write_wire(out);
+    out.push_str("\r\n");
+}
+
+/// One `Name: value` line of plain text.
+fn text_line(out: &mut String, name: &str, value: &str) {
+    out.push_str(name);
+    out.push_str(": ");
+    out.push_str(value);
+    out.push_str("\r\n");
+}
+
 /// Headers in the conventional order: Via, routing, dialog identity, then the rest.
 fn write_headers(out: &mut String, h: &Headers) {
     for via in &h.via {
-        let _ = write!(out, "Via: {via}\r\n");
+        line(out, "Via", via);
     }
     if let Some(mf) = h.max_forwards {
-        let _ = write!(out, "Max-Forwards: {mf}\r\n");
+        out.push_str("Max-Forwards: ");
+        let _ = write_int(out, mf);
+        out.push_str("\r\n");
     }
     for r in &h.route {
-        let _ = write!(out, "Route: {r}\r\n");
+        line(out, "Route", r);
     }
     for r in &h.record_route {
-        let _ = write!(out, "Record-Route: {r}\r\n");
+        line(out, "Record-Route", r);
     }
-    let _ = write!(out, "From: {}\r\n", h.from);
-    let _ = write!(out, "To: {}\r\n", h.to);
-    let _ = write!(out, "Call-ID: {}\r\n", h.call_id);
-    let _ = write!(out, "CSeq: {}\r\n", h.cseq);
+    line(out, "From", &h.from);
+    line(out, "To", &h.to);
+    text_line(out, "Call-ID", &h.call_id);
+    line(out, "CSeq", &h.cseq);
     for c in &h.contact {
-        let _ = write!(out, "Contact: {c}\r\n");
+        line(out, "Contact", c);
     }
     if let Some(e) = h.expires {
-        let _ = write!(out, "Expires: {e}\r\n");
+        out.push_str("Expires: ");
+        let _ = write_int(out, e);
+        out.push_str("\r\n");
     }
     for o in &h.other {
-        let _ = write!(out, "{}: {}\r\n", o.name, o.value);
+        text_line(out, &o.name, &o.value);
     }
     if let Some(ct) = &h.content_type {
-        let _ = write!(out, "Content-Type: {ct}\r\n");
+        text_line(out, "Content-Type", ct);
     }
 }
 

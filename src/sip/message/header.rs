@@ -5,6 +5,7 @@ use std::fmt;
 use super::method::Method;
 use super::params::Params;
 use super::uri::{Host, Uri};
+use super::wire::{write_int, WriteWire};
 
 /// The RFC 3261 §8.1.1.7 magic cookie that starts every branch we generate.
 pub const BRANCH_MAGIC_COOKIE: &str = "z9hG4bK";
@@ -52,13 +53,23 @@ impl Via {
     }
 }
 
+impl WriteWire for Via {
+    fn write_wire<W: fmt::Write>(&self, out: &mut W) -> fmt::Result {
+        out.write_str("SIP/2.0/")?;
+        out.write_str(&self.transport)?;
+        out.write_char(' ')?;
+        self.host.write_wire(out)?;
+        if let Some(port) = self.port {
+            out.write_char(':')?;
+            write_int(out, port)?;
+        }
+        self.params.write_wire(out)
+    }
+}
+
 impl fmt::Display for Via {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SIP/2.0/{} {}", self.transport, self.host)?;
-        if let Some(port) = self.port {
-            write!(f, ":{port}")?;
-        }
-        write!(f, "{}", self.params)
+        self.write_wire(f)
     }
 }
 
@@ -90,23 +101,34 @@ impl NameAddr {
     }
 }
 
-impl fmt::Display for NameAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl WriteWire for NameAddr {
+    fn write_wire<W: fmt::Write>(&self, out: &mut W) -> fmt::Result {
         if let Some(name) = &self.display_name {
-            write!(f, "\"")?;
+            out.write_char('"')?;
             for c in name.chars() {
                 match c {
                     // RFC 3261 §25.1 quoted-pair cannot carry CR or LF: they would end the line.
-                    '\r' | '\n' => f.write_str(" ")?,
+                    '\r' | '\n' => out.write_char(' ')?,
                     // DQUOTE, backslash and the other controls go as quoted-pairs.
-                    '"' | '\\' => write!(f, "\\{c}")?,
-                    c if c.is_ascii_control() => write!(f, "\\{c}")?,
-                    c => write!(f, "{c}")?,
+                    c if c == '"' || c == '\\' || c.is_ascii_control() => {
+                        out.write_char('\\')?;
+                        out.write_char(c)?;
+                    }
+                    c => out.write_char(c)?,
                 }
             }
-            write!(f, "\" ")?;
+            out.write_str("\" ")?;
         }
-        write!(f, "<{}>{}", self.uri, self.params)
+        out.write_char('<')?;
+        self.uri.write_wire(out)?;
+        out.write_char('>')?;
+        self.params.write_wire(out)
+    }
+}
+
+impl fmt::Display for NameAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_wire(f)
     }
 }
 
@@ -117,9 +139,17 @@ pub struct CSeq {
     pub method: Method,
 }
 
+impl WriteWire for CSeq {
+    fn write_wire<W: fmt::Write>(&self, out: &mut W) -> fmt::Result {
+        write_int(out, self.seq)?;
+        out.write_char(' ')?;
+        out.write_str(self.method.as_str())
+    }
+}
+
 impl fmt::Display for CSeq {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.seq, self.method)
+        self.write_wire(f)
     }
 }
 

@@ -14,12 +14,14 @@ mod method;
 mod params;
 mod status;
 mod uri;
+mod wire;
 
 pub use header::{CSeq, Header, Headers, NameAddr, Via, BRANCH_MAGIC_COOKIE};
 pub use method::Method;
 pub use params::{Param, Params};
 pub use status::reason_phrase;
 pub use uri::{Host, Scheme, Uri};
+pub use wire::{write_int, WriteWire};
 
 /// A SIP request (RFC 3261 §7.1).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::wire::WriteWire;
+
 /// One parameter. Names compare case-insensitively (RFC 3261 §19.1.4, §20).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Param {
@@ -69,16 +71,24 @@ impl Params {
     }
 }
 
-impl fmt::Display for Params {
+impl WriteWire for Params {
     /// Writes `;a=b;c` (nothing for an empty list).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fn write_wire<W: fmt::Write>(&self, out: &mut W) -> fmt::Result {
         for p in &self.0 {
-            match &p.value {
-                Some(v) => write!(f, ";{}={}", p.name, v)?,
-                None => write!(f, ";{}", p.name)?,
+            out.write_char(';')?;
+            out.write_str(&p.name)?;
+            if let Some(v) = &p.value {
+                out.write_char('=')?;
+                out.write_str(v)?;
             }
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for Params {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_wire(f)
     }
 }
 

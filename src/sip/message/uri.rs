@@ -4,6 +4,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 use super::params::Params;
+use super::wire::{write_int, WriteWire};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scheme {
@@ -45,13 +46,19 @@ impl From<IpAddr> for Host {
     }
 }
 
+impl WriteWire for Host {
+    fn write_wire<W: fmt::Write>(&self, out: &mut W) -> fmt::Result {
+        match self {
+            Host::Ip(IpAddr::V6(ip)) => write!(out, "[{ip}]"),
+            Host::Ip(IpAddr::V4(ip)) => out.write_str(dotted_quad(*ip, &mut [0; 15])),
+            Host::Name(n) => out.write_str(n),
+        }
+    }
+}
+
 impl fmt::Display for Host {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Host::Ip(IpAddr::V6(ip)) => write!(f, "[{ip}]"),
-            Host::Ip(IpAddr::V4(ip)) => f.write_str(dotted_quad(*ip, &mut [0; 15])),
-            Host::Name(n) => f.write_str(n),
-        }
+        self.write_wire(f)
     }
 }
 
@@ -127,29 +134,41 @@ impl Uri {
     }
 }
 
-impl fmt::Display for Uri {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:", self.scheme.as_str())?;
+impl WriteWire for Uri {
+    fn write_wire<W: fmt::Write>(&self, out: &mut W) -> fmt::Result {
+        out.write_str(self.scheme.as_str())?;
+        out.write_char(':')?;
         if self.scheme == Scheme::Tel {
-            return write!(f, "{}{}", self.user.as_deref().unwrap_or(""), self.params);
+            out.write_str(self.user.as_deref().unwrap_or(""))?;
+            return self.params.write_wire(out);
         }
         if let Some(user) = &self.user {
-            f.write_str(user)?;
+            out.write_str(user)?;
             if let Some(pw) = &self.password {
-                write!(f, ":{pw}")?;
+                out.write_char(':')?;
+                out.write_str(pw)?;
             }
-            f.write_str("@")?;
+            out.write_char('@')?;
         }
-        write!(f, "{}", self.host)?;
+        self.host.write_wire(out)?;
         if let Some(port) = self.port {
-            write!(f, ":{port}")?;
+            out.write_char(':')?;
+            write_int(out, port)?;
         }
-        write!(f, "{}", self.params)?;
+        self.params.write_wire(out)?;
         for (i, (name, value)) in self.headers.iter().enumerate() {
-            let sep = if i == 0 { '?' } else { '&' };
-            write!(f, "{sep}{name}={value}")?;
+            out.write_char(if i == 0 { '?' } else { '&' })?;
+            out.write_str(name)?;
+            out.write_char('=')?;
+            out.write_str(value)?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for Uri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_wire(f)
     }
 }
 
