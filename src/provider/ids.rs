@@ -17,12 +17,28 @@ impl IdGen {
         }
     }
 
-    fn hex(&mut self, words: usize) -> String {
-        let mut out = String::with_capacity(words * 16);
+    /// Appends `words` random 64-bit words as 16 lower-case hex digits each (what `{:016x}`
+    /// writes, without `format!` and an allocation per word).
+    fn push_hex(&mut self, out: &mut String, words: usize) {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         for _ in 0..words {
-            out.push_str(&format!("{:016x}", self.rng.next_u64()));
+            let word = self.rng.next_u64();
+            for shift in (0..16).rev() {
+                out.push(char::from(DIGITS[(word >> (shift * 4)) as usize & 0xf]));
+            }
         }
+    }
+
+    /// `prefix`, then `words` random words in hex, in one allocation.
+    fn hex_after(&mut self, prefix: &str, words: usize) -> String {
+        let mut out = String::with_capacity(prefix.len() + words * 16);
+        out.push_str(prefix);
+        self.push_hex(&mut out, words);
         out
+    }
+
+    fn hex(&mut self, words: usize) -> String {
+        self.hex_after("", words)
     }
 
     /// A From/To tag: 64 random bits (§19.3 asks for at least 32).
@@ -32,12 +48,16 @@ impl IdGen {
 
     /// A Via branch with the RFC 3261 magic cookie.
     pub fn branch(&mut self) -> String {
-        format!("{BRANCH_MAGIC_COOKIE}{}", self.hex(1))
+        self.hex_after(BRANCH_MAGIC_COOKIE, 1)
     }
 
     /// A globally unique Call-ID: 128 random bits at our host.
     pub fn call_id(&mut self, host: &str) -> String {
-        format!("{}@{host}", self.hex(2))
+        let mut out = String::with_capacity(2 * 16 + 1 + host.len());
+        self.push_hex(&mut out, 2);
+        out.push('@');
+        out.push_str(host);
+        out
     }
 
     /// A cnonce for digest authentication.
@@ -69,5 +89,13 @@ mod tests {
         assert_ne!(ids.tag(), ids.tag());
         assert!(ids.call_id("gw").ends_with("@gw"));
         assert!(ids.below(10) < 10);
+    }
+
+    #[test]
+    fn hex_is_what_format_writes() {
+        let (mut ids, mut same) = (IdGen::new(11), IdGen::new(11));
+        let words = ids.hex(2);
+        let expected = format!("{:016x}{:016x}", same.rng.next_u64(), same.rng.next_u64());
+        assert_eq!(words, expected);
     }
 }
