@@ -194,39 +194,72 @@ fn write_description(
     telephone_event: Option<&TelephoneEvent>,
     direction: Direction,
 ) -> String {
-    let ip_kind = |ip: IpAddr| if ip.is_ipv4() { "IP4" } else { "IP6" };
     let mut s = String::with_capacity(300);
-    let _ = write!(
-        s,
-        "v=0\r\no=tapigw {} {} IN {} {}\r\ns=tapigw\r\nc=IN {} {}\r\nt=0 0\r\nm=audio {} RTP/AVP",
-        origin.session_id,
-        origin.session_version,
-        ip_kind(origin.address),
-        origin.address,
-        ip_kind(media.ip()),
-        media.ip(),
-        media.port()
-    );
+    s.push_str("v=0\r\no=tapigw ");
+    push_int(&mut s, origin.session_id);
+    s.push(' ');
+    push_int(&mut s, origin.session_version);
+    s.push_str(" IN ");
+    push_ip(&mut s, origin.address);
+    s.push_str("\r\ns=tapigw\r\nc=IN ");
+    push_ip(&mut s, media.ip());
+    s.push_str("\r\nt=0 0\r\nm=audio ");
+    push_int(&mut s, media.port());
+    s.push_str(" RTP/AVP");
     for (pt, _) in codecs {
-        let _ = write!(s, " {pt}");
+        s.push(' ');
+        push_int(&mut s, *pt);
     }
     if let Some(te) = telephone_event {
-        let _ = write!(s, " {}", te.payload_type);
+        s.push(' ');
+        push_int(&mut s, te.payload_type);
     }
     s.push_str("\r\n");
     for (pt, codec) in codecs {
-        let _ = write!(s, "a=rtpmap:{pt} {}/8000\r\n", codec.name());
+        s.push_str("a=rtpmap:");
+        push_int(&mut s, *pt);
+        s.push(' ');
+        s.push_str(codec.name());
+        s.push_str("/8000\r\n");
     }
     if let Some(te) = telephone_event {
-        let pt = te.payload_type;
-        let _ = write!(
-            s,
-            "a=rtpmap:{pt} telephone-event/8000\r\na=fmtp:{pt} {}\r\n",
-            te.events
-        );
+        s.push_str("a=rtpmap:");
+        push_int(&mut s, te.payload_type);
+        s.push_str(" telephone-event/8000\r\na=fmtp:");
+        push_int(&mut s, te.payload_type);
+        s.push(' ');
+        s.push_str(&te.events);
+        s.push_str("\r\n");
     }
-    let _ = write!(s, "a=ptime:20\r\na={}\r\n", direction.as_str());
+    s.push_str("a=ptime:20\r\na=");
+    s.push_str(direction.as_str());
+    s.push_str("\r\n");
     s
+}
+
+/// Pushed piece by piece: `write!` and `IpAddr`'s `Display` made this a few thousand
+/// instructions per offer or answer (docs/performance.md, "Writing without core::fmt").
+fn push_int(s: &mut String, n: impl itoa::Integer) {
+    s.push_str(itoa::Buffer::new().format(n));
+}
+
+/// `IP4 a.b.c.d` or `IP6 <address>` (RFC 4566 §5.2, §5.7).
+fn push_ip(s: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            s.push_str("IP4 ");
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    s.push('.');
+                }
+                push_int(s, octet);
+            }
+        }
+        IpAddr::V6(v6) => {
+            s.push_str("IP6 ");
+            let _ = write!(s, "{v6}");
+        }
+    }
 }
 
 /// Reads the peer's answer (or offer) for our single audio stream.
@@ -393,6 +426,25 @@ mod tests {
         let remote = parse_answer(offer.as_bytes()).unwrap();
         assert_eq!(remote.codec, Codec::Pcmu);
         assert_eq!(remote.telephone_event, Some(101));
+    }
+
+    #[test]
+    fn our_offer_text_is_exact_for_ipv4_and_ipv6() {
+        let offer = build_offer(&SdpOrigin::new(7, LOCAL), media(20000));
+        assert_eq!(
+            offer,
+            "v=0\r\no=tapigw 7 1 IN IP4 127.0.0.1\r\ns=tapigw\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+             m=audio 20000 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
+             a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n"
+        );
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        let offer = build_offer(&SdpOrigin::new(9, v6), SocketAddr::new(v6, 20002));
+        assert!(
+            offer.contains("o=tapigw 9 1 IN IP6 2001:db8::1\r\n"),
+            "{offer}"
+        );
+        assert!(offer.contains("c=IN IP6 2001:db8::1\r\n"), "{offer}");
+        webrtc_sdp::parse_sdp(&offer, true).expect("strict parse");
     }
 
     #[test]
