@@ -4,21 +4,23 @@
 //! searches the heap.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::hash::Hash;
 use std::time::Instant;
+
+use rustc_hash::FxHashMap;
 
 /// Deadlines by owner.
 pub struct Deadlines<K: Copy + Eq + Hash + Ord> {
     heap: BinaryHeap<Reverse<(Instant, K)>>,
-    current: HashMap<K, Instant>,
+    current: FxHashMap<K, Instant>,
 }
 
 impl<K: Copy + Eq + Hash + Ord> Default for Deadlines<K> {
     fn default() -> Self {
         Deadlines {
             heap: BinaryHeap::new(),
-            current: HashMap::new(),
+            current: FxHashMap::default(),
         }
     }
 }

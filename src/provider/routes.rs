@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use crate::sip::transaction::{ClientTxKey, ServerTxKey};
 use crate::tapi::CallId;
 
@@ -28,7 +30,9 @@ impl TxOwner {
 #[derive(Default)]
 pub struct Routes {
     pub dialogs: HashMap<DialogKey, CallId>,
-    pub client: HashMap<ClientTxKey, TxOwner>,
+    /// Keyed by our own random branches (a peer's response only looks one up), so Fx needs no
+    /// key against crafted collisions (docs/architecture.md, "Allocator and hashing").
+    pub client: FxHashMap<ClientTxKey, TxOwner>,
     /// Inbound INVITE transactions, for their CANCEL and Timer H.
     pub server_invites: HashMap<ServerTxKey, CallId>,
 }

@@ -1,7 +1,7 @@
 //! The core task: owns the [`Gateway`], feeds it what the drivers deliver, carries out what it
 //! asks (datagrams, TCP writes, API lines) and sleeps until its next deadline.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -9,6 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rustc_hash::FxHashMap;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch};
@@ -53,8 +54,8 @@ const UDP_BUFFER: libc::c_int = 8 * 1024 * 1024;
 struct Sinks {
     udp: Arc<UdpSocket>,
     streams: StreamPool,
-    outboxes: HashMap<ConnId, mpsc::Sender<Output>>,
-    aborts: HashMap<ConnId, tokio::task::AbortHandle>,
+    outboxes: FxHashMap<ConnId, mpsc::Sender<Output>>,
+    aborts: FxHashMap<ConnId, tokio::task::AbortHandle>,
     /// Connections closed because their client read too slowly (metrics).
     slow_readers: u64,
     /// The media engine (`media.mode = "rtp"`).
@@ -222,8 +223,8 @@ impl Server {
         let sinks = Sinks {
             udp,
             streams: StreamPool::new(shared, Arc::new(TlsConnectors::from_lines(&config.lines))),
-            outboxes: HashMap::new(),
-            aborts: HashMap::new(),
+            outboxes: FxHashMap::default(),
+            aborts: FxHashMap::default(),
             slow_readers: 0,
             journal,
             media: start_media(&config, core_tx.clone()),

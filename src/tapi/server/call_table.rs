@@ -7,7 +7,6 @@
 // Tables keyed by the gateway's own IDs (counters no peer chooses) hash with Fx, a few
 // instructions a lookup instead of SipHash's (docs/performance.md).
 use rustc_hash::FxHashMap;
-use std::collections::HashMap;
 use std::ops::Deref;
 
 use crate::tapi::{CallId, CallState, DeviceId};
@@ -32,7 +31,7 @@ pub struct CallTable {
     // a pointer instead of a 96-byte record (docs/performance.md).
     calls: FxHashMap<CallId, Box<CallRecord>>,
     /// Calls per line not yet completed.
-    active: HashMap<DeviceId, u32>,
+    active: FxHashMap<DeviceId, u32>,
     counters: CallCounters,
 }
 

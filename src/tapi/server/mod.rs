@@ -36,9 +36,9 @@ mod tests;
 
 // Tables keyed by the gateway's own IDs (counters no peer chooses) hash with Fx, a few
 // instructions a lookup instead of SipHash's (docs/performance.md).
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -97,9 +97,9 @@ type FnResult = Result<Answer, LineErr>;
 
 pub struct Tapisrv {
     config: TapisrvConfig,
-    conns: HashSet<ConnId>,
-    apps: HashMap<HLineApp, App>,
-    lines: HashMap<HLine, OpenLine>,
+    conns: FxHashSet<ConnId>,
+    apps: FxHashMap<HLineApp, App>,
+    lines: FxHashMap<HLine, OpenLine>,
     handles: FxHashMap<HCall, CallHandle>,
     calls: call_table::CallTable,
     pending: pending::PendingTable,
@@ -111,11 +111,11 @@ pub struct Tapisrv {
     pending_shutdowns: Vec<HLineApp>,
     /// lineGetMessage deadlines (entries of waiters served meanwhile are skipped when due).
     waiter_deadlines: BinaryHeap<Reverse<(Instant, HLineApp)>>,
-    phones: HashMap<HPhone, OpenPhone>,
+    phones: FxHashMap<HPhone, OpenPhone>,
     /// Handset hookswitch mode by device (PHONEHOOKSWITCHMODE_; ONHOOK when absent).
-    hookswitch: HashMap<DeviceId, u32>,
+    hookswitch: FxHashMap<DeviceId, u32>,
     /// Live, visible calls per line (NUMCALLS, INUSE*).
-    line_counts: HashMap<DeviceId, u32>,
+    line_counts: FxHashMap<DeviceId, u32>,
     /// While a function is served, the messages it causes wait here for its response.
     deferring: bool,
     deferred: Vec<(HLineApp, LineMessage)>,
@@ -129,7 +129,7 @@ pub struct Tapisrv {
     /// Session IDs: a CSPRNG seeded once from the OS (they are bearer secrets).
     rng: StdRng,
     /// Connections with a scoped token (absent: everything).
-    scopes: HashMap<ConnId, Scope>,
+    scopes: FxHashMap<ConnId, Scope>,
     limits: Limits,
     counters: stats::TapiCounters,
     limit_log: limits::LimitLog,
@@ -144,9 +144,9 @@ impl Tapisrv {
     pub fn new(config: TapisrvConfig) -> Self {
         Tapisrv {
             config,
-            conns: HashSet::new(),
-            apps: HashMap::new(),
-            lines: HashMap::new(),
+            conns: FxHashSet::default(),
+            apps: FxHashMap::default(),
+            lines: FxHashMap::default(),
             handles: FxHashMap::default(),
             calls: Default::default(),
             pending: Default::default(),
@@ -156,9 +156,9 @@ impl Tapisrv {
             open_order: 0,
             pending_shutdowns: Vec::new(),
             waiter_deadlines: BinaryHeap::new(),
-            phones: HashMap::new(),
-            hookswitch: HashMap::new(),
-            line_counts: HashMap::new(),
+            phones: FxHashMap::default(),
+            hookswitch: FxHashMap::default(),
+            line_counts: FxHashMap::default(),
             deferring: false,
             deferred: Vec::new(),
             hook_changes: Vec::new(),
@@ -166,7 +166,7 @@ impl Tapisrv {
             session_deadlines: BinaryHeap::new(),
             stats: SessionStats::default(),
             rng: StdRng::from_os_rng(),
-            scopes: HashMap::new(),
+            scopes: FxHashMap::default(),
             limits: Limits::default(),
             counters: Default::default(),
             limit_log: Default::default(),

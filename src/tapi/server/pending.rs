@@ -5,7 +5,7 @@
 // Tables keyed by the gateway's own IDs (counters no peer chooses) hash with Fx, a few
 // instructions a lookup instead of SipHash's (docs/performance.md).
 use rustc_hash::FxHashMap;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use crate::tapi::{HLineApp, RequestId};
@@ -22,7 +22,7 @@ struct Entry {
 #[derive(Default)]
 pub struct PendingTable {
     map: FxHashMap<RequestId, Entry>,
-    per_app: HashMap<HLineApp, usize>,
+    per_app: FxHashMap<HLineApp, usize>,
     latency: BTreeMap<&'static str, Histogram>,
     /// The function TAPISRV is serving now (its requests are labelled with it).
     pub serving: &'static str,
