@@ -10,7 +10,8 @@ use crate::sip::message::{CSeq, Header, Headers, NameAddr, Via};
 
 use super::decode::Refusal;
 use super::header_lines::HeaderLine;
-use super::values::{parse_cseq, parse_name_addr, parse_via, split_outside_quotes};
+use super::scan::{self, split_outside_quotes};
+use super::values::{parse_cseq, parse_name_addr, parse_via};
 
 /// The headers we interpret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +94,7 @@ fn once<T>(slot: &mut Option<T>, what: &str, value: Result<T, Refusal>) -> Resul
 /// The comma-separated values of a list header (§7.3.1), each as a name-addr.
 fn name_addrs(value: &str, what: &str, into: &mut Vec<NameAddr>) -> Result<(), Refusal> {
     for part in split_outside_quotes(value, b',') {
-        if !part.trim().is_empty() {
+        if !scan::trim(part).is_empty() {
             into.push(parse_name_addr(part).map_err(|_| bad(what))?);
         }
     }
@@ -142,7 +143,7 @@ impl Collected {
     /// The comma-separated values of a Via header (§7.3.1, §20.42).
     fn vias(&mut self, value: &str) -> Result<(), Refusal> {
         for part in split_outside_quotes(value, b',') {
-            if !part.trim().is_empty() {
+            if !scan::trim(part).is_empty() {
                 self.via.push(parse_via(part).map_err(|_| bad("Via"))?);
             }
         }
@@ -157,28 +158,26 @@ impl Collected {
         });
     }
 
-    fn finish(mut self) -> Result<Headers, Refusal> {
+    /// The typed set; the Vias move as they are (no copy of the first one into a new list).
+    fn finish(self) -> Result<Headers, Refusal> {
         if self.via.is_empty() {
             return Err(Refusal::answer(400, "Missing Via Header"));
         }
         let missing = |what: &str| Refusal::answer(400, format!("Missing {what} Header"));
-        let first = self.via.remove(0);
-        let mut headers = Headers::new(
-            first,
-            self.from.ok_or_else(|| missing("From"))?,
-            self.to.ok_or_else(|| missing("To"))?,
-            self.call_id.ok_or_else(|| missing("Call-ID"))?,
-            self.cseq.ok_or_else(|| missing("CSeq"))?,
-        );
-        headers.via.extend(self.via);
-        headers.max_forwards = self.max_forwards;
-        headers.contact = self.contact;
-        headers.record_route = self.record_route;
-        headers.route = self.route;
-        headers.content_type = self.content_type;
-        headers.expires = self.expires;
-        headers.other = self.other;
-        Ok(headers)
+        Ok(Headers {
+            via: self.via,
+            from: self.from.ok_or_else(|| missing("From"))?,
+            to: self.to.ok_or_else(|| missing("To"))?,
+            call_id: self.call_id.ok_or_else(|| missing("Call-ID"))?,
+            cseq: self.cseq.ok_or_else(|| missing("CSeq"))?,
+            max_forwards: self.max_forwards,
+            contact: self.contact,
+            record_route: self.record_route,
+            route: self.route,
+            content_type: self.content_type,
+            expires: self.expires,
+            other: self.other,
+        })
     }
 }
 
