@@ -10,6 +10,7 @@ use super::header_lines::{self, HeaderLine};
 use super::headers::typed_headers;
 use super::normalize::{normalize_headers, split_message};
 use super::reject::response_to;
+use super::scan;
 use super::start_line::{self, StartLine};
 use super::values::parse_uri;
 use super::DecodeError;
@@ -118,7 +119,7 @@ fn build(
 
 /// §8.2.2.1: a scheme we do not know gets 416; a URI we cannot read, 400.
 fn request_uri(uri: &str) -> Result<Uri, Refusal> {
-    let scheme = uri.split_once(':').map_or("", |(s, _)| s);
+    let scheme = scan::split_once(uri, b':').map_or("", |(s, _)| s);
     let known = ["sip", "sips", "tel"]
         .iter()
         .any(|s| s.eq_ignore_ascii_case(scheme));

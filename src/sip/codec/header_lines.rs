@@ -10,7 +10,6 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use memchr::memchr;
 use rsip::headers::header::Tokenizer;
 
 use super::normalize::full_name;
@@ -51,7 +50,7 @@ fn tokenize(block: &[u8]) -> Result<Vec<HeaderLine<'_>>, DecodeError> {
         let (remaining, token) = Tokenizer::tokenize(rest)
             .map_err(|_| DecodeError::Unparseable("malformed header line".into()))?;
         let value = scan::trim(piece(text, block, token.value)?);
-        if memchr(b'\r', value.as_bytes()).is_some() {
+        if scan::find_byte(value.as_bytes(), b'\r').is_some() {
             // A CR that does not end a line is in no header's grammar (§25.1 TEXT-UTF8char,
             // quoted-pair); echoed into a response it would end a line for other parsers.
             return Err(DecodeError::Unparseable("bare CR in a header".into()));

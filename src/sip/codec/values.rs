@@ -93,7 +93,7 @@ fn is_param_value(v: &str) -> bool {
         let Some(end) = closing_quote(inner) else {
             return false;
         };
-        return end + 1 == inner.len() && !inner.chars().any(|c| c.is_control() && c != '\t');
+        return end + 1 == inner.len() && !scan::has_control(inner);
     }
     is_param_text(v)
 }
@@ -399,7 +399,17 @@ fn collapse_slashes(s: &str) -> Cow<'_, str> {
 
 /// `4711 INVITE`.
 pub fn parse_cseq(s: &str) -> Result<CSeq, DecodeError> {
-    let mut parts = s.split_whitespace();
+    if s.is_ascii() {
+        // `split_whitespace` on ASCII text: split at the ASCII white space it knows.
+        let words = s
+            .split(|c: char| scan::is(c as u8, SPACE))
+            .filter(|w| !w.is_empty());
+        return cseq_of(s, words);
+    }
+    cseq_of(s, s.split_whitespace())
+}
+
+fn cseq_of<'a>(s: &str, mut parts: impl Iterator<Item = &'a str>) -> Result<CSeq, DecodeError> {
     let seq = parts
         .next()
         .and_then(|n| n.parse::<u32>().ok())
