@@ -52,13 +52,36 @@ fn known(name: &str) -> Option<Known> {
     Some(kind)
 }
 
-/// Our headers from the lines; the error is the reason of the 400.
-pub fn typed_headers(lines: &[HeaderLine<'_>]) -> Result<Headers, Refusal> {
-    let mut set = Collected::default();
-    for line in lines {
-        set.add(line)?;
+/// The Content-Length lines of a message (§18.3, §20.14), noted while the headers are typed
+/// so that framing need not look for them again: the first value, and whether there is another.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ContentLength<'a> {
+    pub first: Option<&'a str>,
+    pub repeated: bool,
+}
+
+impl<'a> ContentLength<'a> {
+    fn note(&mut self, value: &'a str) {
+        match self.first {
+            None => self.first = Some(value),
+            Some(_) => self.repeated = true,
+        }
     }
-    set.finish()
+}
+
+/// Our headers from the lines, and the Content-Length lines; the error is the reason of the
+/// 400.
+pub fn typed_headers<'a>(
+    lines: &[HeaderLine<'a>],
+) -> Result<(Headers, ContentLength<'a>), Refusal> {
+    let mut set = Collected::default();
+    let mut length = ContentLength::default();
+    for line in lines {
+        if set.add(line)? {
+            length.note(line.value);
+        }
+    }
+    Ok((set.finish()?, length))
 }
 
 /// The headers seen so far.
@@ -102,7 +125,8 @@ fn name_addrs(value: &str, what: &str, into: &mut Vec<NameAddr>) -> Result<(), R
 }
 
 impl Collected {
-    fn add(&mut self, line: &HeaderLine<'_>) -> Result<(), Refusal> {
+    /// Takes one line; true when it is a Content-Length line, which framing reads.
+    fn add(&mut self, line: &HeaderLine<'_>) -> Result<bool, Refusal> {
         let value = line.value;
         match known(line.name) {
             Some(Known::Via) => self.vias(value)?,
@@ -134,10 +158,10 @@ impl Collected {
             Some(Known::ContentType) => self.content_type = Some(value.to_string()),
             Some(Known::Expires) => self.expires = value.parse().ok(),
             // Framing reads Content-Length (decode::frame_body); it is never stored.
-            Some(Known::ContentLength) => {}
+            Some(Known::ContentLength) => return Ok(true),
             None => self.carry(line),
         }
-        Ok(())
+        Ok(false)
     }
 
     /// The comma-separated values of a Via header (§7.3.1, §20.42).
@@ -207,7 +231,7 @@ mod tests {
         ("CSeq", "1 REGISTER"),
     ];
 
-    fn reason(result: Result<Headers, Refusal>) -> String {
+    fn reason(result: Result<(Headers, ContentLength<'_>), Refusal>) -> String {
         match result {
             Err(Refusal::Answer {
                 status: 400,
@@ -215,6 +239,17 @@ mod tests {
             }) => reason,
             other => panic!("expected a 400, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn content_length_lines_are_noted() {
+        let mut all = lines(&MANDATORY);
+        all.extend(lines(&[("Content-Length", "5"), ("X", "y")]));
+        let (_, length) = typed_headers(&all).unwrap();
+        assert_eq!((length.first, length.repeated), (Some("5"), false));
+        all.extend(lines(&[("content-length", "6")]));
+        let (_, length) = typed_headers(&all).unwrap();
+        assert_eq!((length.first, length.repeated), (Some("5"), true));
     }
 
     #[test]
@@ -248,7 +283,8 @@ mod tests {
     fn lists_wildcard_contact_and_other_headers() {
         let mut all = lines(&MANDATORY);
         all.extend(lines(&[("Contact", "*"), ("X-Y", "z"), ("Expires", "0")]));
-        let h = typed_headers(&all).unwrap();
+        let (h, length) = typed_headers(&all).unwrap();
+        assert_eq!(length, ContentLength::default());
         assert_eq!(h.via.len(), 2);
         assert!(h.contact.is_empty());
         assert_eq!(h.get("Contact"), Some("*"));
