@@ -7,9 +7,10 @@
 use crate::sip::message::{Method, Request, Response, SipMessage, Uri};
 
 use super::header_lines::{self, HeaderLine};
-use super::headers::typed_headers;
+use super::headers::{typed_headers, ContentLength};
 use super::normalize::{normalize_headers, split_message};
 use super::reject::response_to;
+use super::scan;
 use super::start_line::{self, StartLine};
 use super::values::parse_uri;
 use super::DecodeError;
@@ -91,8 +92,8 @@ fn build(
     lines: &[HeaderLine<'_>],
     body: &[u8],
 ) -> Result<SipMessage, Refusal> {
-    let headers = typed_headers(lines)?;
-    let body = frame_body(lines, body)?.to_vec();
+    let (headers, length) = typed_headers(lines)?;
+    let body = frame_body(length, body)?.to_vec();
     match start {
         StartLine::Status { code, reason } => Ok(SipMessage::Response(Response {
             status: code,
@@ -118,7 +119,7 @@ fn build(
 
 /// §8.2.2.1: a scheme we do not know gets 416; a URI we cannot read, 400.
 fn request_uri(uri: &str) -> Result<Uri, Refusal> {
-    let scheme = uri.split_once(':').map_or("", |(s, _)| s);
+    let scheme = scan::split_once(uri, b':').map_or("", |(s, _)| s);
     let known = ["sip", "sips", "tel"]
         .iter()
         .any(|s| s.eq_ignore_ascii_case(scheme));
@@ -137,16 +138,14 @@ fn is_scheme(s: &str) -> bool {
 
 /// §18.3: the body is Content-Length bytes; shorter is an error, longer is cut, absent means
 /// "the rest" (datagrams). Content-Length appears at most once (RFC 4475 §3.3.9).
-fn frame_body<'a>(lines: &[HeaderLine<'_>], body: &'a [u8]) -> Result<&'a [u8], Refusal> {
-    let mut values = lines.iter().filter(|l| l.is("Content-Length"));
-    let Some(line) = values.next() else {
+fn frame_body<'a>(length: ContentLength<'_>, body: &'a [u8]) -> Result<&'a [u8], Refusal> {
+    let Some(value) = length.first else {
         return Ok(body);
     };
-    if values.next().is_some() {
+    if length.repeated {
         return Err(Refusal::answer(400, "Multiple Content-Length Headers"));
     }
-    let len: usize = line
-        .value
+    let len: usize = value
         .parse()
         .map_err(|_| Refusal::answer(400, "Bad Content-Length"))?;
     body.get(..len)

@@ -13,6 +13,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use rsip::headers::header::Tokenizer;
 
 use super::normalize::full_name;
+use super::scan;
 use super::DecodeError;
 
 /// One header line: its full name (compact forms expanded) and its value, trimmed.
@@ -39,24 +40,47 @@ pub fn split(block: &[u8]) -> Result<Vec<HeaderLine<'_>>, DecodeError> {
 }
 
 fn tokenize(block: &[u8]) -> Result<Vec<HeaderLine<'_>>, DecodeError> {
+    // One UTF-8 check for the whole block; the pieces rsip cuts from it are then taken from
+    // this text. A block that is not UTF-8 is checked piece by piece, as rsip cuts it, so that
+    // the error is the one of the first bad line.
+    let text = std::str::from_utf8(block).ok();
     let mut lines = Vec::with_capacity(16);
     let mut rest = block;
     while !rest.is_empty() {
         let (remaining, token) = Tokenizer::tokenize(rest)
             .map_err(|_| DecodeError::Unparseable("malformed header line".into()))?;
-        let value = utf8(token.value)?.trim();
-        if value.contains('\r') {
+        let value = scan::trim(piece(text, block, token.value)?);
+        if scan::find_byte(value.as_bytes(), b'\r').is_some() {
             // A CR that does not end a line is in no header's grammar (§25.1 TEXT-UTF8char,
             // quoted-pair); echoed into a response it would end a line for other parsers.
             return Err(DecodeError::Unparseable("bare CR in a header".into()));
         }
         lines.push(HeaderLine {
-            name: full_name(utf8(token.name)?),
+            name: full_name(piece(text, block, token.name)?),
             value,
         });
         rest = remaining;
     }
     Ok(lines)
+}
+
+/// `part` as text: from the checked `text` of the block when there is one.
+fn piece<'a>(
+    text: Option<&'a str>,
+    block: &'a [u8],
+    part: &'a [u8],
+) -> Result<&'a str, DecodeError> {
+    match text.and_then(|t| within(t, block, part)) {
+        Some(s) => Ok(s),
+        None => utf8(part),
+    }
+}
+
+/// `part` (a slice of `block`, as rsip returns them) as a slice of `text`, the same bytes
+/// checked as UTF-8; `None` when it is not within `block` or not cut at character boundaries.
+fn within<'a>(text: &'a str, block: &[u8], part: &[u8]) -> Option<&'a str> {
+    let start = (part.as_ptr() as usize).checked_sub(block.as_ptr() as usize)?;
+    text.get(start..start.checked_add(part.len())?)
 }
 
 fn utf8(bytes: &[u8]) -> Result<&str, DecodeError> {

@@ -10,7 +10,8 @@ use crate::sip::message::{CSeq, Header, Headers, NameAddr, Via};
 
 use super::decode::Refusal;
 use super::header_lines::HeaderLine;
-use super::values::{parse_cseq, parse_name_addr, parse_via, split_outside_quotes};
+use super::scan::{self, split_outside_quotes};
+use super::values::{parse_cseq, parse_name_addr, parse_via};
 
 /// The headers we interpret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,35 +30,58 @@ enum Known {
     ContentLength,
 }
 
-const KNOWN: [(&str, Known); 12] = [
-    ("Via", Known::Via),
-    ("From", Known::From),
-    ("To", Known::To),
-    ("Call-ID", Known::CallId),
-    ("CSeq", Known::CSeq),
-    ("Max-Forwards", Known::MaxForwards),
-    ("Contact", Known::Contact),
-    ("Record-Route", Known::RecordRoute),
-    ("Route", Known::Route),
-    ("Content-Type", Known::ContentType),
-    ("Expires", Known::Expires),
-    ("Content-Length", Known::ContentLength),
-];
-
+/// The header we interpret under `name` (any case), told apart by length first; each compare
+/// is with a literal, so its length is known to the compiler.
 fn known(name: &str) -> Option<Known> {
-    KNOWN
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|&(_, k)| k)
+    let is = |full: &str| name.eq_ignore_ascii_case(full);
+    let kind = match name.len() {
+        2 if is("To") => Known::To,
+        3 if is("Via") => Known::Via,
+        4 if is("From") => Known::From,
+        4 if is("CSeq") => Known::CSeq,
+        5 if is("Route") => Known::Route,
+        7 if is("Call-ID") => Known::CallId,
+        7 if is("Contact") => Known::Contact,
+        7 if is("Expires") => Known::Expires,
+        12 if is("Max-Forwards") => Known::MaxForwards,
+        12 if is("Record-Route") => Known::RecordRoute,
+        12 if is("Content-Type") => Known::ContentType,
+        14 if is("Content-Length") => Known::ContentLength,
+        _ => return None,
+    };
+    Some(kind)
 }
 
-/// Our headers from the lines; the error is the reason of the 400.
-pub fn typed_headers(lines: &[HeaderLine<'_>]) -> Result<Headers, Refusal> {
-    let mut set = Collected::default();
-    for line in lines {
-        set.add(line)?;
+/// The Content-Length lines of a message (§18.3, §20.14), noted while the headers are typed
+/// so that framing need not look for them again: the first value, and whether there is another.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ContentLength<'a> {
+    pub first: Option<&'a str>,
+    pub repeated: bool,
+}
+
+impl<'a> ContentLength<'a> {
+    fn note(&mut self, value: &'a str) {
+        match self.first {
+            None => self.first = Some(value),
+            Some(_) => self.repeated = true,
+        }
     }
-    set.finish()
+}
+
+/// Our headers from the lines, and the Content-Length lines; the error is the reason of the
+/// 400.
+pub fn typed_headers<'a>(
+    lines: &[HeaderLine<'a>],
+) -> Result<(Headers, ContentLength<'a>), Refusal> {
+    let mut set = Collected::default();
+    let mut length = ContentLength::default();
+    for line in lines {
+        if set.add(line)? {
+            length.note(line.value);
+        }
+    }
+    Ok((set.finish()?, length))
 }
 
 /// The headers seen so far.
@@ -93,7 +117,7 @@ fn once<T>(slot: &mut Option<T>, what: &str, value: Result<T, Refusal>) -> Resul
 /// The comma-separated values of a list header (§7.3.1), each as a name-addr.
 fn name_addrs(value: &str, what: &str, into: &mut Vec<NameAddr>) -> Result<(), Refusal> {
     for part in split_outside_quotes(value, b',') {
-        if !part.trim().is_empty() {
+        if !scan::trim(part).is_empty() {
             into.push(parse_name_addr(part).map_err(|_| bad(what))?);
         }
     }
@@ -101,7 +125,8 @@ fn name_addrs(value: &str, what: &str, into: &mut Vec<NameAddr>) -> Result<(), R
 }
 
 impl Collected {
-    fn add(&mut self, line: &HeaderLine<'_>) -> Result<(), Refusal> {
+    /// Takes one line; true when it is a Content-Length line, which framing reads.
+    fn add(&mut self, line: &HeaderLine<'_>) -> Result<bool, Refusal> {
         let value = line.value;
         match known(line.name) {
             Some(Known::Via) => self.vias(value)?,
@@ -133,16 +158,16 @@ impl Collected {
             Some(Known::ContentType) => self.content_type = Some(value.to_string()),
             Some(Known::Expires) => self.expires = value.parse().ok(),
             // Framing reads Content-Length (decode::frame_body); it is never stored.
-            Some(Known::ContentLength) => {}
+            Some(Known::ContentLength) => return Ok(true),
             None => self.carry(line),
         }
-        Ok(())
+        Ok(false)
     }
 
     /// The comma-separated values of a Via header (§7.3.1, §20.42).
     fn vias(&mut self, value: &str) -> Result<(), Refusal> {
         for part in split_outside_quotes(value, b',') {
-            if !part.trim().is_empty() {
+            if !scan::trim(part).is_empty() {
                 self.via.push(parse_via(part).map_err(|_| bad("Via"))?);
             }
         }
@@ -157,28 +182,26 @@ impl Collected {
         });
     }
 
-    fn finish(mut self) -> Result<Headers, Refusal> {
+    /// The typed set; the Vias move as they are (no copy of the first one into a new list).
+    fn finish(self) -> Result<Headers, Refusal> {
         if self.via.is_empty() {
             return Err(Refusal::answer(400, "Missing Via Header"));
         }
         let missing = |what: &str| Refusal::answer(400, format!("Missing {what} Header"));
-        let first = self.via.remove(0);
-        let mut headers = Headers::new(
-            first,
-            self.from.ok_or_else(|| missing("From"))?,
-            self.to.ok_or_else(|| missing("To"))?,
-            self.call_id.ok_or_else(|| missing("Call-ID"))?,
-            self.cseq.ok_or_else(|| missing("CSeq"))?,
-        );
-        headers.via.extend(self.via);
-        headers.max_forwards = self.max_forwards;
-        headers.contact = self.contact;
-        headers.record_route = self.record_route;
-        headers.route = self.route;
-        headers.content_type = self.content_type;
-        headers.expires = self.expires;
-        headers.other = self.other;
-        Ok(headers)
+        Ok(Headers {
+            via: self.via,
+            from: self.from.ok_or_else(|| missing("From"))?,
+            to: self.to.ok_or_else(|| missing("To"))?,
+            call_id: self.call_id.ok_or_else(|| missing("Call-ID"))?,
+            cseq: self.cseq.ok_or_else(|| missing("CSeq"))?,
+            max_forwards: self.max_forwards,
+            contact: self.contact,
+            record_route: self.record_route,
+            route: self.route,
+            content_type: self.content_type,
+            expires: self.expires,
+            other: self.other,
+        })
     }
 }
 
@@ -208,7 +231,7 @@ mod tests {
         ("CSeq", "1 REGISTER"),
     ];
 
-    fn reason(result: Result<Headers, Refusal>) -> String {
+    fn reason(result: Result<(Headers, ContentLength<'_>), Refusal>) -> String {
         match result {
             Err(Refusal::Answer {
                 status: 400,
@@ -219,10 +242,49 @@ mod tests {
     }
 
     #[test]
+    fn content_length_lines_are_noted() {
+        let mut all = lines(&MANDATORY);
+        all.extend(lines(&[("Content-Length", "5"), ("X", "y")]));
+        let (_, length) = typed_headers(&all).unwrap();
+        assert_eq!((length.first, length.repeated), (Some("5"), false));
+        all.extend(lines(&[("content-length", "6")]));
+        let (_, length) = typed_headers(&all).unwrap();
+        assert_eq!((length.first, length.repeated), (Some("5"), true));
+    }
+
+    #[test]
+    fn every_known_name_in_any_case() {
+        let names = [
+            "Via",
+            "From",
+            "To",
+            "Call-ID",
+            "CSeq",
+            "Max-Forwards",
+            "Contact",
+            "Record-Route",
+            "Route",
+            "Content-Type",
+            "Expires",
+            "Content-Length",
+        ];
+        for name in names {
+            let kind = known(name).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(known(&name.to_ascii_lowercase()), Some(kind));
+            assert_eq!(known(&name.to_ascii_uppercase()), Some(kind));
+            assert_eq!(names.iter().filter(|n| known(n) == Some(kind)).count(), 1);
+        }
+        assert_eq!(known("Vias"), None);
+        assert_eq!(known("Content-Lengtx"), None);
+        assert_eq!(known(""), None);
+    }
+
+    #[test]
     fn lists_wildcard_contact_and_other_headers() {
         let mut all = lines(&MANDATORY);
         all.extend(lines(&[("Contact", "*"), ("X-Y", "z"), ("Expires", "0")]));
-        let h = typed_headers(&all).unwrap();
+        let (h, length) = typed_headers(&all).unwrap();
+        assert_eq!(length, ContentLength::default());
         assert_eq!(h.via.len(), 2);
         assert!(h.contact.is_empty());
         assert_eq!(h.get("Contact"), Some("*"));

@@ -56,6 +56,7 @@ mod header_lines;
 mod headers;
 mod normalize;
 mod reject;
+mod scan;
 mod start_line;
 mod values;
 

@@ -7,6 +7,8 @@
 
 use std::borrow::Cow;
 
+use std::sync::LazyLock;
+
 use memchr::{memchr, memchr3, memchr_iter, memmem};
 
 /// The three parts of a message, borrowed from its bytes.
@@ -42,12 +44,17 @@ fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// The two empty-line searchers, built once (building one costs as much as a search).
+static CRLF_EMPTY: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b"\n\r\n"));
+static LF_EMPTY: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\n\n"));
+
 /// (end of the head without its last line end, start of the body): at the first empty line,
 /// whether lines end in CRLF or in a bare LF.
 pub fn find_head_end(bytes: &[u8]) -> Option<(usize, usize)> {
     // The empty line is "\n\r\n" (after CRLF or a bare LF) or "\n\n", whichever comes first.
-    let crlf = memmem::find(bytes, b"\n\r\n");
-    let lf = memmem::find(&bytes[..crlf.map_or(bytes.len(), |i| i + 1)], b"\n\n");
+    let crlf = CRLF_EMPTY.find(bytes);
+    let lf = LF_EMPTY.find(&bytes[..crlf.map_or(bytes.len(), |i| i + 1)]);
     let (at, body) = match (lf, crlf) {
         (Some(i), _) => (i, i + 2),
         (None, Some(i)) => (i, i + 3),

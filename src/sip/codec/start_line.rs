@@ -8,6 +8,7 @@
 //! §3.1.2.16).
 
 use super::decode::Refusal;
+use super::scan;
 
 /// A parsed start line, borrowing its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,12 +37,12 @@ fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
 
 /// `SIP/2.0 200 OK`; the reason phrase may be empty (§25.1 `Reason-Phrase = *(...)`).
 fn parse_status(line: &str) -> Result<StartLine<'_>, Refusal> {
-    let mut parts = line.splitn(3, ' ');
-    let version = parts.next().unwrap_or_default();
+    // `line.splitn(3, ' ')`: the version, the code, the rest.
+    let (version, rest) = scan::split_once(line, b' ').unwrap_or((line, ""));
+    let (code, reason) = scan::split_once(rest, b' ').unwrap_or((rest, ""));
     if !version.eq_ignore_ascii_case(VERSION) {
         return Err(Refusal::discard("response of another SIP version"));
     }
-    let code = parts.next().unwrap_or_default();
     // §25.1 Status-Code = 3DIGIT; the first digit is the class, 1 to 6 (§7.2).
     let valid = code.len() == 3
         && code.bytes().all(|b| b.is_ascii_digit())
@@ -53,8 +54,7 @@ fn parse_status(line: &str) -> Result<StartLine<'_>, Refusal> {
         .ok_or_else(|| Refusal::discard("bad status code"))?;
     // §25.1 Reason-Phrase: text, SP and HTAB, no control. A bare CR in it would end the line
     // for a peer we pass it on to (found by the `sip_decode` fuzz target, docs/fuzzing.md).
-    let reason = parts.next().unwrap_or_default();
-    if reason.chars().any(|c| c.is_control() && c != '\t') {
+    if scan::has_control(reason) {
         return Err(Refusal::discard("control character in the reason phrase"));
     }
     Ok(StartLine::Status { code, reason })
@@ -65,7 +65,7 @@ fn parse_request(line: &str) -> Result<StartLine<'_>, Refusal> {
     if !looks_like_request(line) {
         return Err(Refusal::discard("not a SIP start line"));
     }
-    let mut parts = line.split(' ');
+    let mut parts = scan::split(line, b' ');
     let (method, uri, version) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some(m), Some(u), Some(v), None) if is_token(m) && !u.is_empty() && !u.contains('\t') => {
             (m, u, v)
@@ -102,9 +102,7 @@ fn is_sip_version(word: &str) -> bool {
 
 /// RFC 3261 §25.1 token characters.
 pub fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+    !s.is_empty() && scan::all(s, scan::TOKEN)
 }
 
 #[cfg(test)]
