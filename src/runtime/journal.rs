@@ -153,6 +153,12 @@ impl Journal {
             }
             last_sync = Some(std::time::Instant::now());
         }
+        if !self.unwritten.is_empty() {
+            // Records of a failed write, with no next batch to take them: a last try.
+            if let Err(err) = self.append(&mut batch).and_then(|()| self.file.sync_data()) {
+                self.report(&err);
+            }
+        }
     }
 
     /// Writes every record queued now (in batches of at most MAX_BATCH), without syncing.
@@ -314,7 +320,7 @@ fn rewrite(
         .append(true)
         .create_new(true)
         .open(&tmp)?;
-    let mut out = BufWriter::with_capacity(256 * 1024, &file);
+    let mut out = BufWriter::with_capacity(64 * 1024, &file);
     let mut line = Vec::new();
     for place in live.places() {
         read(place, &mut line)?;
@@ -598,5 +604,34 @@ mod tests {
         assert!(read_line(&journal.file, place, &mut line).is_ok());
         let err = read_line(&journal.file, shifted, &mut line).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn records_of_a_failed_write_are_written_with_the_next_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let mut journal = Journal::open(&path).unwrap();
+        let (mut seed, mut model) = (3, Model::new());
+        journal
+            .append(&mut churn(&mut seed, 50, &mut model))
+            .unwrap();
+        // A descriptor that cannot write: every write fails, as on a full disk.
+        let good = std::mem::replace(&mut journal.file, File::open(&path).unwrap());
+        let failed = journal.append(&mut churn(&mut seed, 50, &mut model));
+        assert!(failed.is_err());
+        assert_eq!(journal.unwritten.len(), 100);
+        journal.file = good;
+        journal
+            .append(&mut churn(&mut seed, 50, &mut model))
+            .unwrap();
+        assert!(journal.unwritten.is_empty());
+        journal.sync_and_compact().unwrap();
+        let expected: Vec<DialogRecord> = model.values().cloned().collect();
+        assert_eq!(sorted(journal.live_dialogs()), expected);
+        drop(journal);
+        assert_eq!(
+            sorted(Journal::open(&path).unwrap().live_dialogs()),
+            expected
+        );
     }
 }
