@@ -11,7 +11,9 @@
 //! it ended. Replaying the file in order gives the dialogs still up. A torn last line (power
 //! lost in the middle of a write) does not parse and is skipped: it can only be the newest
 //! record. The writer rewrites the file with only the live dialogs (compaction) at start-up
-//! and whenever it has grown well beyond them.
+//! and whenever it has grown well beyond them: it keeps, per live dialog, only where its
+//! latest `up` line is in the file ([`LiveDialogs`]), and reads those lines back from the file
+//! to write them again, in file order (the order of each dialog's latest record).
 //!
 //! # What a record holds
 //!
@@ -22,8 +24,10 @@
 
 mod line;
 
-use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::net::SocketAddr;
+
+use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -116,53 +120,105 @@ impl JournalRecord {
     }
 }
 
-/// The dialogs still up after a journal's records, in the order they first came up. Each is
-/// kept as its journal line (one allocation, what a compaction writes again), not as a
-/// parsed record.
+/// Where a line is in the journal file: its first byte and its length with the newline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    pub offset: u64,
+    pub len: u32,
+}
+
+impl Place {
+    /// The line's bytes in `text` (the file's contents), if `text` is long enough.
+    pub fn in_text(self, text: &[u8]) -> Option<&[u8]> {
+        let start = usize::try_from(self.offset).ok()?;
+        text.get(start..start.checked_add(self.len as usize)?)
+    }
+}
+
+/// The dialogs still up after a journal's records. Of each, only where its latest `up` line
+/// is in the file is kept (not the line, about 1.4 KB, nor its key's strings): the file is
+/// the writer's own and append-only between compactions, so a compaction reads the live lines
+/// back from it (`runtime::journal`) and writes them, in file order, as the new file.
 #[derive(Debug, Default, Clone)]
 pub struct LiveDialogs {
-    dialogs: HashMap<DialogId, (u64, Box<str>)>,
-    next: u64,
+    /// Per live dialog, by the 128-bit hash of its key ([`KeyHash`]; random already, so Fx,
+    /// a multiply, spreads it well enough).
+    dialogs: FxHashMap<u128, Place>,
+    keys: KeyHash,
+    /// The file's length: where the next line goes.
+    end: u64,
     /// Records applied since the set was last written out whole.
     pub records_since_compaction: u64,
 }
 
+/// A dialog key (Call-ID, our tag) hashed to 128 bits: two SipHash-1-3 with random keys
+/// (std's `RandomState`), so peers, who choose Call-IDs but cannot see the keys, cannot aim
+/// at a collision. Two live dialogs colliding by chance is as likely as about n² / 2¹²⁹: for
+/// 100 000 live dialogs about 10⁻²⁹. A collision would make the later dialog's lines replace
+/// the earlier's until one of them ends (the other is then missing from compactions).
+#[derive(Debug, Default, Clone)]
+struct KeyHash([RandomState; 2]);
+
+impl KeyHash {
+    fn of(&self, call_id: &str, local_tag: &str) -> u128 {
+        let [high, low] = &self.0;
+        let key = (call_id, local_tag);
+        (u128::from(high.hash_one(key)) << 64) | u128::from(low.hash_one(key))
+    }
+}
+
 impl LiveDialogs {
-    /// Replays journal text; lines that do not parse (a torn last write) are counted in the
-    /// second value and skipped.
+    /// Replays journal text; each live dialog's place is its latest `up` line's in `text`.
+    /// Lines that do not parse (a torn last write) are counted in the second value and
+    /// skipped.
     pub fn replay(text: &str) -> (LiveDialogs, usize) {
         let mut live = LiveDialogs::default();
         let mut skipped = 0;
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            match serde_json::from_str::<JournalRecord>(line) {
-                Ok(record) => live.apply_line(&record, &format!("{line}\n")),
-                Err(_) => skipped += 1,
+        for line in text.split_inclusive('\n') {
+            let blank = line.trim().is_empty();
+            let parsed = u32::try_from(line.len())
+                .ok()
+                .filter(|_| !blank)
+                .and_then(|len| Some((serde_json::from_str::<JournalRecord>(line).ok()?, len)));
+            match parsed {
+                Some((record, len)) => live.apply(&record, len),
+                None => {
+                    skipped += usize::from(!blank);
+                    live.skip(line.len() as u64);
+                }
             }
         }
         (live, skipped)
     }
 
-    pub fn apply(&mut self, record: &JournalRecord) {
-        self.apply_line(record, &record.to_line());
-    }
-
-    /// Applies `record`, whose journal line (with its newline) is `line`.
-    pub fn apply_line(&mut self, record: &JournalRecord, line: &str) {
+    /// Applies `record`, whose line (`len` bytes with its newline) was appended to the file.
+    pub fn apply(&mut self, record: &JournalRecord, len: u32) {
         self.records_since_compaction += 1;
+        let place = Place {
+            offset: self.end,
+            len,
+        };
+        self.end += u64::from(len);
         match record {
             JournalRecord::Up(dialog) => {
-                let key = dialog.key();
-                if let Some((_, kept)) = self.dialogs.get_mut(&key) {
-                    *kept = line.into();
-                } else {
-                    self.next += 1;
-                    self.dialogs.insert(key, (self.next, line.into()));
-                }
+                let key = self.keys.of(&dialog.call_id, &dialog.local_tag);
+                self.dialogs.insert(key, place);
             }
             JournalRecord::Down(id) => {
-                self.dialogs.remove(id);
+                let key = self.keys.of(&id.call_id, &id.local_tag);
+                self.dialogs.remove(&key);
             }
         }
+    }
+
+    /// `len` bytes that are no record were appended (a blank or torn line).
+    pub fn skip(&mut self, len: u64) {
+        self.end += len;
+    }
+
+    /// The file's length as far as the records applied tell: where the next line goes.
+    pub fn end(&self) -> u64 {
+        self.end
     }
 
     pub fn len(&self) -> usize {
@@ -173,32 +229,46 @@ impl LiveDialogs {
         self.dialogs.is_empty()
     }
 
-    /// The live dialogs' lines, oldest first.
-    fn lines(&self) -> Vec<&str> {
-        let mut all: Vec<&(u64, Box<str>)> = self.dialogs.values().collect();
-        all.sort_by_key(|(order, _)| *order);
-        all.into_iter().map(|(_, line)| line.as_ref()).collect()
+    /// Where the live dialogs' lines are, in file order (what a compaction writes).
+    pub fn places(&self) -> Vec<Place> {
+        let mut all: Vec<Place> = self.dialogs.values().copied().collect();
+        all.sort_by_key(|p| p.offset);
+        all
     }
 
-    /// The live dialogs, oldest first.
-    pub fn records(&self) -> Vec<DialogRecord> {
-        self.lines()
+    /// The lines at [`Self::places`] were written one after another, in that order, as a new
+    /// file (a compaction): the places become theirs in it.
+    pub fn compacted(&mut self) {
+        let mut all: Vec<&mut Place> = self.dialogs.values_mut().collect();
+        all.sort_by_key(|p| p.offset);
+        let mut end = 0;
+        for place in all {
+            place.offset = end;
+            end += u64::from(place.len);
+        }
+        self.end = end;
+        self.records_since_compaction = 0;
+    }
+
+    /// The live dialogs' records, read from `text` (the file's contents), in file order.
+    pub fn records(&self, text: &[u8]) -> Vec<DialogRecord> {
+        self.places()
             .into_iter()
-            .filter_map(|line| match serde_json::from_str(line) {
-                Ok(JournalRecord::Up(dialog)) => Some(*dialog),
-                _ => None,
-            })
+            .filter_map(|place| up_record(place.in_text(text)?))
             .collect()
-    }
-
-    /// The whole set as journal text (what a compaction writes).
-    pub fn to_text(&self) -> String {
-        self.lines().concat()
     }
 
     /// Whether the file has grown enough beyond the live set to be rewritten.
     pub fn wants_compaction(&self) -> bool {
         self.records_since_compaction > 1000 + 4 * self.dialogs.len() as u64
+    }
+}
+
+/// The dialog of an `up` line.
+pub fn up_record(line: &[u8]) -> Option<DialogRecord> {
+    match serde_json::from_slice(line) {
+        Ok(JournalRecord::Up(dialog)) => Some(*dialog),
+        _ => None,
     }
 }
 
@@ -234,23 +304,39 @@ mod tests {
         }
     }
 
+    fn text(records: &[JournalRecord]) -> String {
+        records.iter().map(JournalRecord::to_line).collect()
+    }
+
+    fn up(call_id: &str, cseq: u32) -> JournalRecord {
+        JournalRecord::Up(Box::new(record(call_id, cseq)))
+    }
+
+    fn down(call_id: &str) -> JournalRecord {
+        JournalRecord::Down(record(call_id, 1).key())
+    }
+
+    /// What a compaction writes: the live lines of `text`, in file order.
+    fn compact(live: &mut LiveDialogs, text: &str) -> String {
+        let lines: Vec<&[u8]> = live
+            .places()
+            .into_iter()
+            .map(|p| p.in_text(text.as_bytes()).unwrap())
+            .collect();
+        live.compacted();
+        String::from_utf8(lines.concat()).unwrap()
+    }
+
     #[test]
-    fn replay_keeps_what_is_up_with_its_latest_state_in_order() {
-        let a = record("a", 1);
-        let b = record("b", 1);
-        let text = [
-            JournalRecord::Up(Box::new(a.clone())),
-            JournalRecord::Up(Box::new(b.clone())),
-            JournalRecord::Up(Box::new(record("a", 5))),
-            JournalRecord::Up(Box::new(record("c", 1))),
-            JournalRecord::Down(record("c", 1).key()),
-        ]
-        .iter()
-        .map(JournalRecord::to_line)
-        .collect::<String>();
+    fn replay_keeps_what_is_up_with_its_latest_state_in_file_order() {
+        let text = text(&[up("a", 1), up("b", 1), up("a", 5), up("c", 1), down("c")]);
         let (live, skipped) = LiveDialogs::replay(&text);
         assert_eq!(skipped, 0);
-        assert_eq!(live.records(), vec![record("a", 5), b]);
+        assert_eq!(live.end(), text.len() as u64);
+        assert_eq!(
+            live.records(text.as_bytes()),
+            vec![record("b", 1), record("a", 5)]
+        );
     }
 
     #[test]
@@ -261,19 +347,61 @@ mod tests {
         let (live, skipped) = LiveDialogs::replay(&text);
         assert_eq!(skipped, 1);
         assert_eq!(live.len(), 1);
+        assert_eq!(
+            live.end(),
+            text.len() as u64,
+            "the torn bytes are in the file"
+        );
     }
 
     #[test]
     fn compaction_text_replays_to_the_same_set() {
-        let mut live = LiveDialogs::default();
-        for i in 0..10 {
-            live.apply(&JournalRecord::Up(Box::new(record(&i.to_string(), 1))));
-        }
-        for i in 0..5 {
-            live.apply(&JournalRecord::Down(record(&i.to_string(), 1).key()));
-        }
-        let (again, _) = LiveDialogs::replay(&live.to_text());
-        assert_eq!(again.records(), live.records());
+        let mut records: Vec<JournalRecord> = (0..10).map(|i| up(&i.to_string(), 1)).collect();
+        records.extend((0..5).map(|i| down(&i.to_string())));
+        let text = text(&records);
+        let (mut live, _) = LiveDialogs::replay(&text);
+        let before = live.records(text.as_bytes());
+        let compacted = compact(&mut live, &text);
+        assert_eq!(live.records(compacted.as_bytes()), before);
+        let (again, _) = LiveDialogs::replay(&compacted);
+        assert_eq!(again.records(compacted.as_bytes()), before);
         assert_eq!(again.len(), 5);
+    }
+
+    #[test]
+    fn places_after_a_compaction_follow_the_appends_made_after_it() {
+        let mut live = LiveDialogs::default();
+        let mut file = String::new();
+        let append = |live: &mut LiveDialogs, file: &mut String, record: JournalRecord| {
+            let line = record.to_line();
+            live.apply(&record, line.len() as u32);
+            file.push_str(&line);
+        };
+        for i in 0..50 {
+            append(&mut live, &mut file, up(&i.to_string(), 1));
+            append(&mut live, &mut file, up(&(i / 2).to_string(), i));
+            if i % 3 == 0 {
+                append(&mut live, &mut file, down(&(i / 3).to_string()));
+            }
+        }
+        file = compact(&mut live, &file);
+        assert_eq!(live.end(), file.len() as u64);
+        append(&mut live, &mut file, up("7", 99));
+        append(&mut live, &mut file, down("40"));
+        append(&mut live, &mut file, up("new", 1));
+        let (replayed, skipped) = LiveDialogs::replay(&file);
+        assert_eq!(skipped, 0);
+        assert_eq!(
+            replayed.records(file.as_bytes()),
+            live.records(file.as_bytes())
+        );
+        let ids: Vec<String> = live
+            .records(file.as_bytes())
+            .into_iter()
+            .map(|r| r.call_id)
+            .collect();
+        assert!(ids.contains(&"new".to_string()) && !ids.contains(&"40".to_string()));
+        assert!(live.records(file.as_bytes()).contains(&record("7", 99)));
+        assert_eq!(live.len(), ids.len());
     }
 }

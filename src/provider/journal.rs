@@ -16,15 +16,18 @@ use std::time::Instant;
 use crate::journal::{DialogId, DialogRecord, JournalRecord};
 use crate::tapi::{CallId, DeviceId, ProviderEvent};
 
-use super::call::{Call, Recovery};
+use super::call::{Call, DialogKey, Recovery};
 use super::SipProvider;
 
 /// What the journal has been told, and what it has still to be told.
 pub(super) struct JournalState {
     /// No journal configured: nothing is recorded.
     enabled: bool,
-    /// Per call journaled: its dialog's key and the fingerprint of the record last queued.
-    journaled: FxHashMap<CallId, (u64, DialogId)>,
+    /// Per call journaled: the fingerprint of the record last queued. Not its dialog's key:
+    /// a call's (Call-ID, our tag) is set when the call is made and never changes (a call has
+    /// one dialog, RFC 3261 §12.1; forks of our INVITE share our tag), so the `down` record
+    /// is built from the call when its dialog ends or the call is removed.
+    journaled: FxHashMap<CallId, u64>,
     out: VecDeque<JournalRecord>,
 }
 
@@ -35,6 +38,14 @@ impl JournalState {
             journaled: FxHashMap::default(),
             out: VecDeque::new(),
         }
+    }
+}
+
+/// The journal's name for a call's dialog.
+fn dialog_id(key: &DialogKey) -> DialogId {
+    DialogId {
+        call_id: key.call_id.clone(),
+        local_tag: key.local_tag.clone(),
     }
 }
 
@@ -65,32 +76,31 @@ impl SipProvider {
         if !self.journal.enabled {
             return;
         }
-        let now = self
-            .calls
-            .get(&id)
-            .and_then(|c| c.journal_record(&self.lines[c.line].cfg.user));
-        let before = self.journal.journaled.get(&id);
-        match (now, before) {
-            (None, None) => {}
-            (Some(now), before) => {
+        // A call removed was dealt with as it went (`journal_removed`).
+        let Some(call) = self.calls.get(&id) else {
+            return;
+        };
+        match call.journal_record(&self.lines[call.line].cfg.user) {
+            Some(now) => {
                 let fingerprint = now.fingerprint();
-                if before.is_some_and(|(seen, _)| *seen == fingerprint) {
-                    return;
-                }
-                let key = now.key();
-                if let Some((_, old)) = before.filter(|(_, old)| *old != key) {
-                    // The call moved to another dialog: the old one is down.
-                    let old = old.clone();
-                    self.journal.out.push_back(JournalRecord::Down(old));
-                }
-                self.journal.out.push_back(JournalRecord::Up(Box::new(now)));
-                self.journal.journaled.insert(id, (fingerprint, key));
-            }
-            (None, Some(_)) => {
-                if let Some((_, key)) = self.journal.journaled.remove(&id) {
-                    self.journal.out.push_back(JournalRecord::Down(key));
+                if self.journal.journaled.insert(id, fingerprint) != Some(fingerprint) {
+                    self.journal.out.push_back(JournalRecord::Up(Box::new(now)));
                 }
             }
+            None => {
+                if self.journal.journaled.remove(&id).is_some() {
+                    let down = dialog_id(call.dialog_key());
+                    self.journal.out.push_back(JournalRecord::Down(down));
+                }
+            }
+        }
+    }
+
+    /// Call `id` is forgotten: if its dialog was still journaled, it is down.
+    pub(super) fn journal_removed(&mut self, id: CallId, call: &Call) {
+        if self.journal.journaled.remove(&id).is_some() {
+            let down = dialog_id(call.dialog_key());
+            self.journal.out.push_back(JournalRecord::Down(down));
         }
     }
 
@@ -152,9 +162,7 @@ impl SipProvider {
         self.routes.add_call(&call);
         self.calls.insert(id, Box::new(call));
         if self.journal.enabled {
-            self.journal
-                .journaled
-                .insert(id, (record.fingerprint(), record.key()));
+            self.journal.journaled.insert(id, record.fingerprint());
         }
         if recovery == Recovery::Keep {
             self.events.push_back(ProviderEvent::RecoveredCall {

@@ -476,6 +476,7 @@ impl SipProvider {
             self.deadlines.set(Owner::Call(id), None);
             if let Some(call) = self.calls.remove(&id) {
                 self.routes.forget_call(&call);
+                self.journal_removed(id, &call);
             }
         } else {
             self.deadlines.set(Owner::Call(id), call.poll_timeout());
