@@ -87,12 +87,19 @@ impl Driver {
     /// Reads what the socket has (one `recvmmsg`) and hands each datagram on; false once the
     /// core is gone.
     async fn receive_batch(&mut self, batch: &mut RecvBatch) -> bool {
-        let read = self
-            .socket
-            .try_io(Interest::READABLE, || batch.recv(&*self.socket));
+        let read = self.socket.try_io(Interest::READABLE, || {
+            // Fewer than asked for: recvmmsg found the buffer empty. Saying so (WouldBlock)
+            // clears the readiness, so the next batch waits for the next arrival instead of
+            // a recvmmsg that finds nothing; tokio keeps the readiness if an arrival was seen
+            // meanwhile. The datagrams read are in `batch` either way.
+            match batch.recv(&*self.socket)? {
+                n if n < udp_batch::RECV_BATCH => Err(io::ErrorKind::WouldBlock.into()),
+                n => Ok(n),
+            }
+        });
         match read {
             Ok(_) => {}
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return true,
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
             Err(err) => {
                 // An ICMP error is reported on the next socket call: read the queue.
                 tracing::debug!(%err, "udp receive error");
@@ -248,6 +255,105 @@ fn decode_datagram(bytes: &[u8], from: SocketAddr, at: Instant) -> Option<CoreIn
         Err(err) => {
             tracing::debug!(%from, %err, "dropping unparseable datagram");
             None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn options(i: usize) -> Vec<u8> {
+        format!(
+            "OPTIONS sip:1001@gw SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK{i}\r\n\
+             To: <sip:1001@gw>\r\nFrom: <sip:p@127.0.0.1>;tag=t{i}\r\nCall-ID: c{i}\r\n\
+             CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        )
+        .into_bytes()
+    }
+
+    async fn next(rx: &mut mpsc::Receiver<CoreInput>) -> CoreInput {
+        tokio::time::timeout(Duration::from_secs(2), rx.recv())
+            .await
+            .expect("nothing reached the core within 2 s")
+            .expect("driver gone")
+    }
+
+    /// A burst reaches the core decoded, in order, with its source, stamped no later than it
+    /// was taken; a keep-alive in the middle does not.
+    #[tokio::test]
+    async fn a_burst_reaches_the_core_with_sources_and_arrival_times() {
+        let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let to = socket.local_addr().unwrap();
+        let (tx, mut rx) = mpsc::channel(1024);
+        tokio::spawn(receive_loop(socket, tx));
+        let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        for i in 0..50 {
+            peer.send_to(&options(i), to).await.unwrap();
+            if i == 25 {
+                peer.send_to(b"\r\n\r\n", to).await.unwrap();
+            }
+        }
+        for i in 0..50 {
+            let CoreInput::Received { incoming, at } = next(&mut rx).await else {
+                panic!("datagram {i}: not a received message");
+            };
+            assert!(at <= Instant::now());
+            assert_eq!(incoming.source.addr, peer.local_addr().unwrap());
+            assert_eq!(incoming.message.headers().call_id, format!("c{i}"));
+        }
+        assert!(rx.try_recv().is_err(), "the keep-alive reached the core");
+    }
+
+    /// Datagrams that waited in the socket buffer before the driver ran carry that wait.
+    #[tokio::test]
+    async fn time_in_the_socket_buffer_counts_as_queueing() {
+        const QUEUED: Duration = Duration::from_millis(80);
+        let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        assert!(udp_batch::enable_timestamps(&*socket));
+        udp_batch::tests::wait_for_arrival_stamps(&socket, &peer).await;
+        peer.send_to(&options(1), socket.local_addr().unwrap())
+            .await
+            .unwrap();
+        tokio::time::sleep(QUEUED).await;
+        let (tx, mut rx) = mpsc::channel(16);
+        tokio::spawn(receive_loop(socket, tx));
+        let CoreInput::Received { at, .. } = next(&mut rx).await else {
+            panic!("not a received message");
+        };
+        let waited = Instant::now().duration_since(at);
+        assert!(waited >= QUEUED / 2, "waited only {waited:?}");
+    }
+
+    /// The core's datagrams to a closed port go out in one batch; the ICMP error comes back
+    /// as a transport failure for that destination, and a later batch still goes out.
+    #[tokio::test]
+    async fn a_batch_to_a_closed_port_ends_in_a_transport_failure() {
+        let closed = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let dead = closed.local_addr().unwrap();
+        drop(closed);
+        let live = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let (tx, mut rx) = mpsc::channel(16);
+        tokio::spawn(receive_loop(socket.clone(), tx));
+        tokio::task::yield_now().await;
+        let batch = vec![(Bytes::from_static(b"x"), dead)];
+        send_datagrams(&socket, &batch).await;
+        let CoreInput::TransportFailure(failure) = next(&mut rx).await else {
+            panic!("no transport failure");
+        };
+        assert_eq!(failure.destination.addr, dead);
+        let batch: Vec<_> = (0..3)
+            .map(|i| (Bytes::from(format!("after{i}")), live.local_addr().unwrap()))
+            .collect();
+        send_datagrams(&socket, &batch).await;
+        let mut buf = [0u8; 64];
+        for i in 0..3 {
+            let read = tokio::time::timeout(Duration::from_secs(2), live.recv(&mut buf));
+            let len = read.await.expect("datagram lost").unwrap();
+            assert_eq!(&buf[..len], format!("after{i}").as_bytes());
         }
     }
 }

@@ -294,7 +294,7 @@ pub fn socket_addr(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use tokio::io::Interest;
     use tokio::net::UdpSocket;
@@ -360,7 +360,10 @@ mod tests {
     /// The kernel turns receive timestamping on a moment after the first socket asks for it
     /// (a deferred static key); until then it stamps a datagram when it is read. Waits (up to
     /// 2 s) until a probe that queued 5 ms is stamped at its arrival.
-    async fn wait_for_arrival_stamps(receiver: &UdpSocket, sender: &UdpSocket) {
+    pub(in crate::runtime) async fn wait_for_arrival_stamps(
+        receiver: &UdpSocket,
+        sender: &UdpSocket,
+    ) {
         let to = receiver.local_addr().unwrap();
         let deadline = Instant::now() + Duration::from_secs(2);
         while Instant::now() < deadline {
