@@ -18,8 +18,9 @@
 //! request gets the same answer) and is counted in [`AdmissionStats`]; each kind logs at most
 //! one line per [`LOG_PERIOD`](super::rate_limit::LOG_PERIOD). A datagram that waited longer
 //! than `sip.overload_queue_ms` before reaching the core means the core is behind: a new INVITE
-//! then gets 503 at once ([`SipProvider::handle_incoming_queued`]); the UDP driver does the same
-//! with [`overload_refusal`] when the channel to the core is nearly full.
+//! then gets 503 at once ([`SipProvider::handle_incoming_queued`]), after step 2 (a blocked
+//! flooder stays unanswered); the UDP driver does the same with [`overload_refusal`] when the
+//! channel to the core is nearly full.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -179,14 +180,29 @@ impl SipProvider {
     /// A message that waited `queued` between the driver and the core: while that is longer
     /// than `sip.overload_queue_ms`, a new INVITE is answered 503 at once, without a
     /// transaction; everything else (responses, in-dialog requests, retransmissions) is
-    /// handled as usual.
-    pub fn handle_incoming_queued(&mut self, now: Instant, incoming: Incoming, queued: Duration) {
+    /// handled as usual. The per-source INVITE rate still comes first: a flooder blocked for
+    /// `invite_flood_block_s` gets no answer, overloaded core or not (the wait counts from the
+    /// kernel's receive time, so a flood that fills the socket buffer makes the core "behind").
+    pub fn handle_incoming_queued(
+        &mut self,
+        now: Instant,
+        mut incoming: Incoming,
+        queued: Duration,
+    ) {
         let refuse = self.admission.overloaded(queued)
             && matches!(&incoming.message, SipMessage::Request(r) if is_new_invite(r) && !self.is_known(r));
         if !refuse {
             return self.handle_incoming(now, incoming);
         }
         self.fire_due(now);
+        if let SipMessage::Request(request) = &mut incoming.message {
+            if let Some(via) = request.headers.via.first_mut() {
+                stamp_received(via, incoming.source.addr);
+            }
+            if !self.within_invite_rate(now, request, incoming.source) {
+                return;
+            }
+        }
         if let Some(transmit) = overload_refusal(&incoming, &self.admission.stateless_tag) {
             self.txl
                 .send_encoded(transmit.destination, transmit.payload);
@@ -201,20 +217,8 @@ impl SipProvider {
         if request.method == Method::Ack || self.is_known(request) {
             return true;
         }
-        if is_new_invite(request) {
-            match self.admission.limiter.check(source.addr.ip(), now) {
-                Verdict::Admit => {}
-                Verdict::Refuse => {
-                    let block = self.admission.cfg.flood_block.as_secs();
-                    self.answer_statelessly(request, source, 503, Some(block));
-                    self.admission.note(now, Refusal::Flood, source.addr);
-                    return false;
-                }
-                Verdict::Drop => {
-                    self.admission.stats.invite_rate_dropped += 1;
-                    return false;
-                }
-            }
+        if is_new_invite(request) && !self.within_invite_rate(now, request, source) {
+            return false;
         }
         if !self.trusted_by_a_line(source.addr) {
             self.answer_statelessly(request, source, 403, None);
@@ -227,6 +231,25 @@ impl SipProvider {
             return false;
         }
         true
+    }
+
+    /// Step 2: a new INVITE within its source's `sip.invite_rate_per_source`; otherwise it was
+    /// answered 503 (`Retry-After: invite_flood_block_s`) or, while the source is blocked,
+    /// dropped, and false.
+    fn within_invite_rate(&mut self, now: Instant, request: &Request, source: Peer) -> bool {
+        match self.admission.limiter.check(source.addr.ip(), now) {
+            Verdict::Admit => true,
+            Verdict::Refuse => {
+                let block = self.admission.cfg.flood_block.as_secs();
+                self.answer_statelessly(request, source, 503, Some(block));
+                self.admission.note(now, Refusal::Flood, source.addr);
+                false
+            }
+            Verdict::Drop => {
+                self.admission.stats.invite_rate_dropped += 1;
+                false
+            }
+        }
     }
 
     /// A retransmission of a live server transaction, a request in one of our dialogs, or a

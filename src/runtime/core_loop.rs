@@ -53,6 +53,8 @@ const UDP_BUFFER: libc::c_int = 8 * 1024 * 1024;
 /// Where outputs go.
 struct Sinks {
     udp: Arc<UdpSocket>,
+    /// The datagrams of the flush round under way (payload, destination), in order.
+    datagrams: Vec<(bytes::Bytes, SocketAddr)>,
     streams: StreamPool,
     outboxes: FxHashMap<ConnId, mpsc::Sender<Output>>,
     aborts: FxHashMap<ConnId, tokio::task::AbortHandle>,
@@ -222,6 +224,7 @@ impl Server {
         let (journal, journal_thread) = start_journal(self.journal, &mut gateway, &config);
         let sinks = Sinks {
             udp,
+            datagrams: Vec::new(),
             streams: StreamPool::new(shared, Arc::new(TlsConnectors::from_lines(&config.lines))),
             outboxes: FxHashMap::default(),
             aborts: FxHashMap::default(),
@@ -569,9 +572,10 @@ impl CoreTask {
                 progressed = true;
             }
             while let Some(transmit) = self.gateway.poll_transmit() {
-                self.sinks.send_sip(transmit).await;
+                self.sinks.queue_sip(transmit);
                 progressed = true;
             }
+            self.sinks.send_datagrams().await;
             for (peer, id) in self.pending_closes.drain(..) {
                 self.sinks.streams.close_id(peer, id);
             }
@@ -633,15 +637,26 @@ impl Sinks {
         }
     }
 
-    async fn send_sip(&mut self, transmit: Transmit) {
+    /// A stream transmit goes to its connection now; a datagram waits in `datagrams` for
+    /// [`Sinks::send_datagrams`] (one `sendmmsg` for the round, in the order queued).
+    fn queue_sip(&mut self, transmit: Transmit) {
         let Transmit {
             destination,
             payload,
         } = transmit;
         match destination.transport {
-            Transport::Udp => sip_udp::send_datagram(&self.udp, &payload, destination.addr).await,
+            Transport::Udp => self.datagrams.push((payload, destination.addr)),
             Transport::Tcp | Transport::Tls => self.streams.send(destination, payload),
         }
+    }
+
+    /// Sends the datagrams queued by [`Sinks::queue_sip`].
+    async fn send_datagrams(&mut self) {
+        if self.datagrams.is_empty() {
+            return;
+        }
+        sip_udp::send_datagrams(&self.udp, &self.datagrams).await;
+        self.datagrams.clear();
     }
 
     /// Queues an output for its connection; returns the connection when its queue overflowed

@@ -17,6 +17,7 @@ mod sip_tcp;
 mod sip_tls;
 mod sip_udp;
 mod stream_pool;
+mod udp_batch;
 mod udp_errors;
 
 use std::io;

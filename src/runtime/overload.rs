@@ -15,7 +15,9 @@
 //! responses (the load bench saw replies of 0.8-3 s with nothing shed). So a datagram that
 //! waited longer than `sip.overload_queue_ms` (the limit past which new INVITEs get 503)
 //! also counts: lineMakeCall is shed until a datagram comes through in time again, or none
-//! has come for [`SIP_LAG_FRESH`].
+//! has come for [`SIP_LAG_FRESH`]. A datagram's wait is counted from the kernel's receive
+//! timestamp (`SO_TIMESTAMPNS`, `udp_batch`), so it includes the time it sat in the socket's
+//! receive buffer before the driver read it, not only the time in the driver's channel.
 
 use std::time::{Duration, Instant};
 

@@ -9,8 +9,10 @@
 
 use std::io;
 use std::mem::{size_of, zeroed};
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd;
+
+use super::udp_batch;
 
 /// ICMPv4 destination unreachable and parameter problem (RFC 792).
 const ICMP_UNREACH: u8 = 3;
@@ -115,29 +117,14 @@ fn extended_error(msg: &libc::msghdr) -> Option<libc::sock_extended_err> {
     None
 }
 
+/// The destination the kernel wrote; an IPv4-mapped peer is the IPv4 peer the core knows.
 fn socket_addr(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
-    match storage.ss_family as libc::c_int {
-        libc::AF_INET => {
-            // SAFETY: the family says the storage holds a sockaddr_in.
-            let a = unsafe { &*(storage as *const _ as *const libc::sockaddr_in) };
-            let ip = Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
-            Some(SocketAddr::V4(SocketAddrV4::new(
-                ip,
-                u16::from_be(a.sin_port),
-            )))
-        }
-        libc::AF_INET6 => {
-            // SAFETY: the family says the storage holds a sockaddr_in6.
-            let a = unsafe { &*(storage as *const _ as *const libc::sockaddr_in6) };
-            let ip = Ipv6Addr::from(a.sin6_addr.s6_addr);
-            let v6 = SocketAddrV6::new(ip, u16::from_be(a.sin6_port), 0, a.sin6_scope_id);
-            // An IPv4-mapped peer is the IPv4 peer the core knows.
-            Some(match ip.to_ipv4_mapped() {
-                Some(v4) => SocketAddr::V4(SocketAddrV4::new(v4, v6.port())),
-                None => SocketAddr::V6(v6),
-            })
-        }
-        _ => None,
+    match udp_batch::socket_addr(storage)? {
+        SocketAddr::V6(v6) => Some(match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::V4(SocketAddrV4::new(v4, v6.port())),
+            None => SocketAddr::V6(SocketAddrV6::new(*v6.ip(), v6.port(), 0, v6.scope_id())),
+        }),
+        v4 => Some(v4),
     }
 }
 

@@ -201,3 +201,35 @@ fn when_the_core_is_behind_new_invites_get_503_while_dialogs_go_on() {
     sim.deliver_queued(provider.at(), next, Duration::from_millis(10));
     assert_eq!(statuses(&sim.take_sip(provider.addr)), vec![100, 180]);
 }
+
+/// A flood that makes the core look behind (it sat in the socket buffer) is still cut off by
+/// the INVITE rate: the INVITEs within the rate get the overload 503, the first over it the
+/// flood's 503, and the rest nothing.
+#[test]
+fn a_late_flood_still_gets_silence_after_its_503() {
+    let mut sim = Sim::with_sip("invite_rate_per_source = 3\ninvite_flood_block_s = 10", "");
+    let mut flooder = sim.peer(PROVIDER);
+    let gw = sim.gateway_addr();
+    let late = Duration::from_millis(500);
+    let mut retry_afters = Vec::new();
+    for _ in 0..20 {
+        let invite = flooder.invite(gw, "1001", Some(PEER_SDP));
+        sim.deliver_queued(flooder.at(), invite, late);
+        for response in responses(sim.take_sip(flooder.addr)) {
+            assert_eq!(response.status, 503);
+            retry_afters.push(response.headers.get("Retry-After").map(str::to_owned));
+        }
+    }
+    let five = Some("5".to_owned());
+    let ten = Some("10".to_owned());
+    assert_eq!(retry_afters, vec![five.clone(), five.clone(), five, ten]);
+    let stats = stats(&sim);
+    assert_eq!(
+        (
+            stats.overload_refused,
+            stats.invite_rate_refused,
+            stats.invite_rate_dropped
+        ),
+        (3, 1, 16)
+    );
+}
