@@ -13,7 +13,7 @@
 
 mod router;
 mod shard;
-mod socket;
+pub(crate) mod socket;
 
 use std::net::UdpSocket;
 use std::path::PathBuf;

@@ -101,7 +101,9 @@ fn timestamp(msg: &libc::msghdr) -> Option<Duration> {
     None
 }
 
-fn to_socket_addr(addr: &libc::sockaddr_storage) -> Option<SocketAddr> {
+/// The address in a `sockaddr_storage` the kernel filled (IPv4 or IPv6; other families: none).
+/// The SIP UDP driver's `recvmmsg` reads its sources with it too.
+pub(crate) fn to_socket_addr(addr: &libc::sockaddr_storage) -> Option<SocketAddr> {
     match i32::from(addr.ss_family) {
         libc::AF_INET => {
             // SAFETY: the family says this storage holds a sockaddr_in.
