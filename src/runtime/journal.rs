@@ -513,6 +513,21 @@ mod tests {
         records
     }
 
+    /// The journal's live dialogs are exactly the model's.
+    fn assert_live(journal: &Journal, model: &Model) {
+        assert_eq!(
+            sorted(journal.live_dialogs()),
+            model.values().cloned().collect::<Vec<_>>()
+        );
+    }
+
+    /// The journal at `path`, opened again, holds exactly the model's dialogs.
+    fn assert_reopens_to(path: &Path, model: Model) {
+        let again = Journal::open(path).unwrap();
+        let expected: Vec<DialogRecord> = model.into_values().collect();
+        assert_eq!(sorted(again.live_dialogs()), expected);
+    }
+
     /// Appends `rounds` of churn, syncing after each; returns the compactions seen, each
     /// checked: the file then holds exactly the live lines.
     fn churn_and_compact(
@@ -549,14 +564,9 @@ mod tests {
         journal
             .append(&mut churn(&mut seed, 300, &mut model))
             .unwrap();
-        assert_eq!(
-            sorted(journal.live_dialogs()),
-            model.values().cloned().collect::<Vec<_>>()
-        );
+        assert_live(&journal, &model);
         drop(journal);
-        let again = Journal::open(&path).unwrap();
-        let expected: Vec<DialogRecord> = model.into_values().collect();
-        assert_eq!(sorted(again.live_dialogs()), expected);
+        assert_reopens_to(&path, model);
     }
 
     #[test]
@@ -573,16 +583,11 @@ mod tests {
         file.write_all(&torn.as_bytes()[..torn.len() / 2]).unwrap();
         drop(file);
         let mut journal = Journal::open(&path).unwrap();
-        assert_eq!(
-            sorted(journal.live_dialogs()),
-            model.values().cloned().collect::<Vec<_>>()
-        );
+        assert_live(&journal, &model);
         let compactions = churn_and_compact(&mut journal, &mut seed, &mut model, 30);
         assert!(compactions >= 1, "never compacted after the restart");
         drop(journal);
-        let again = Journal::open(&path).unwrap();
-        let expected: Vec<DialogRecord> = model.into_values().collect();
-        assert_eq!(sorted(again.live_dialogs()), expected);
+        assert_reopens_to(&path, model);
     }
 
     #[test]
