@@ -270,7 +270,12 @@ fn write_sockaddr(
             };
             sin6.sin6_scope_id = v6.scope_id();
             // SAFETY: as above, for sockaddr_in6.
-            unsafe { storage.as_mut_ptr().cast::<libc::sockaddr_in6>().write(sin6) };
+            unsafe {
+                storage
+                    .as_mut_ptr()
+                    .cast::<libc::sockaddr_in6>()
+                    .write(sin6)
+            };
             size_of::<libc::sockaddr_in6>() as libc::socklen_t
         }
     }
@@ -447,7 +452,10 @@ pub(super) mod tests {
             let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
             write_sockaddr(addr, &mut storage);
             // SAFETY: zeroed, then partly written: every byte is initialised.
-            assert_eq!(socket_addr(unsafe { storage.assume_init_ref() }), Some(addr));
+            assert_eq!(
+                socket_addr(unsafe { storage.assume_init_ref() }),
+                Some(addr)
+            );
         }
     }
 }
