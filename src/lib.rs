@@ -20,6 +20,7 @@ pub mod api;
 pub mod client;
 pub mod config;
 pub mod gateway;
+pub mod hash;
 pub mod journal;
 pub mod media;
 pub mod metrics;

@@ -24,8 +24,9 @@
 
 mod line;
 
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::net::SocketAddr;
+use std::sync::LazyLock;
 
 use rustc_hash::FxHashMap;
 
@@ -86,12 +87,15 @@ impl DialogRecord {
     }
 
     /// A fingerprint of the whole record: the provider keeps this, not a copy, to see whether
-    /// a call's record changed (a copy per live call cost about 1 KB of RSS).
+    /// a call's record changed (a copy per live call cost about 1 KB of RSS). foldhash's
+    /// quality variant with a seed drawn once per process (fingerprints are never stored): a
+    /// fraction of the instructions of std's SipHash-1-3, which had fixed keys here, and like it
+    /// 64 bits, so a change goes unseen by chance about once in 2⁶⁴ (docs/architecture.md,
+    /// "Allocator and hashing").
     pub fn fingerprint(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        self.hash(&mut hasher);
-        hasher.finish()
+        static SEED: LazyLock<foldhash::quality::SeedableRandomState> =
+            LazyLock::new(crate::hash::quality);
+        SEED.hash_one(self)
     }
 }
 
@@ -151,13 +155,21 @@ pub struct LiveDialogs {
     pub records_since_compaction: u64,
 }
 
-/// A dialog key (Call-ID, our tag) hashed to 128 bits: two SipHash-1-3 with random keys
-/// (std's `RandomState`), so peers, who choose Call-IDs but cannot see the keys, cannot aim
-/// at a collision. Two live dialogs colliding by chance is as likely as about n² / 2¹²⁹: for
-/// 100 000 live dialogs about 10⁻²⁹. A collision would make the later dialog's lines replace
-/// the earlier's until one of them ends (the other is then missing from compactions).
-#[derive(Debug, Default, Clone)]
-struct KeyHash([RandomState; 2]);
+/// A dialog key (Call-ID, our tag) hashed to 128 bits: two foldhash (quality variant) with
+/// their own random seeds (`crate::hash`), so peers, who choose Call-IDs but never see a hash
+/// (the table is the writer thread's and never shown to them), cannot aim at a collision.
+/// Until 2026-12-02 these were two SipHash-1-3, several times the instructions. Two live
+/// dialogs colliding by chance is about as likely as n² / 2¹²⁹: for 100 000 live dialogs
+/// about 10⁻²⁹. A collision would make the later dialog's lines replace the earlier's until
+/// one of them ends (the other is then missing from compactions).
+#[derive(Debug, Clone)]
+struct KeyHash([foldhash::quality::SeedableRandomState; 2]);
+
+impl Default for KeyHash {
+    fn default() -> Self {
+        KeyHash([crate::hash::quality(), crate::hash::quality()])
+    }
+}
 
 impl KeyHash {
     fn of(&self, call_id: &str, local_tag: &str) -> u128 {

@@ -2,7 +2,7 @@
 //! which call a dialog and a server INVITE belong to. The provider routes every transaction
 //! event and in-dialog request through these tables.
 
-use std::collections::HashMap;
+use crate::hash::PeerMap;
 
 use rustc_hash::FxHashMap;
 
@@ -29,12 +29,13 @@ impl TxOwner {
 /// The routing tables.
 #[derive(Default)]
 pub struct Routes {
-    pub dialogs: HashMap<DialogKey, CallId>,
+    /// Keyed by what peers choose (Call-ID, tags): keyed foldhash (`crate::hash`).
+    pub dialogs: PeerMap<DialogKey, CallId>,
     /// Keyed by our own random branches (a peer's response only looks one up), so Fx needs no
     /// key against crafted collisions (docs/architecture.md, "Allocator and hashing").
     pub client: FxHashMap<ClientTxKey, TxOwner>,
     /// Inbound INVITE transactions, for their CANCEL and Timer H.
-    pub server_invites: HashMap<ServerTxKey, CallId>,
+    pub server_invites: PeerMap<ServerTxKey, CallId>,
 }
 
 impl Routes {

@@ -317,7 +317,12 @@ impl Connection {
     /// Parses one line, passes it through the gate and hands it to the core; false when the
     /// connection must end.
     async fn handle_line(&self, gate: &mut AuthGate, raw: &[u8]) -> bool {
-        let text = String::from_utf8_lossy(raw);
+        // from_utf8 first: the same text for valid UTF-8 (every line of a sane client), at a
+        // fraction of the lossy decoder's instructions.
+        let text = match std::str::from_utf8(raw) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(raw),
+        };
         let text = text.trim();
         if text.is_empty() {
             return true;

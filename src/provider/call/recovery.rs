@@ -9,7 +9,7 @@
 use crate::journal::{DialogRecord, SdpState};
 use crate::sdp::SdpOrigin;
 use crate::sip::codec;
-use crate::sip::message::NameAddr;
+use crate::sip::message::WriteWire;
 use crate::sip::transport::{Peer, Transport};
 use crate::tapi::{CallId, CallOrigin, CallReason, DeviceId, MediaModes};
 
@@ -57,10 +57,10 @@ impl Call {
             call_id: d.key.call_id.clone(),
             local_tag: d.key.local_tag.clone(),
             remote_tag,
-            local: d.local.to_string(),
-            remote: d.remote.to_string(),
-            remote_target: d.remote_target.to_string(),
-            route_set: d.route_set.iter().map(NameAddr::to_string).collect(),
+            local: wire_text(&d.local),
+            remote: wire_text(&d.remote),
+            remote_target: wire_text(&d.remote_target),
+            route_set: d.route_set.iter().map(wire_text).collect(),
             local_cseq: d.local_cseq,
             transport: self.peer.transport.via_token().to_string(),
             peer: self.peer.addr,
@@ -170,6 +170,16 @@ impl Call {
         }
         Ok((call, recovery))
     }
+}
+
+/// A header value's text as `to_string` gives it, written straight into a `String` with room
+/// for a typical name-addr: `to_string` goes through `fmt::Formatter` and grows the `String`
+/// from nothing, about twice the instructions.
+fn wire_text(value: &impl WriteWire) -> String {
+    let mut text = String::with_capacity(96);
+    // Writing into a String cannot fail.
+    let _ = value.write_wire(&mut text);
+    text
 }
 
 /// The dialog a record describes (§12.2.1.1 needs all of it).

@@ -330,8 +330,18 @@ pub fn parse_via(s: &str) -> Result<Via, DecodeError> {
     let compact = collapse_slashes(scan::trim(s));
     let s = compact.as_ref();
     let (protocol, rest) = split_at_space(s).ok_or_else(|| bad("Via", s))?;
-    let mut parts = protocol.split('/').map(scan::trim);
-    let (name, version, transport) = (parts.next(), parts.next(), parts.next());
+    // The first three pieces between '/' (as `split('/')` gives them, without its searcher).
+    let mut pieces = Some(protocol);
+    let mut part = || {
+        let piece = pieces?;
+        let (head, tail) = match scan::split_once(piece, b'/') {
+            Some((head, tail)) => (head, Some(tail)),
+            None => (piece, None),
+        };
+        pieces = tail;
+        Some(scan::trim(head))
+    };
+    let (name, version, transport) = (part(), part(), part());
     if !name.is_some_and(|n| n.eq_ignore_ascii_case("SIP")) || version != Some("2.0") {
         return Err(bad("Via protocol", s));
     }
@@ -488,6 +498,19 @@ mod tests {
         let v = parse_via("SIP / 2.0 / TCP pbx.example").unwrap();
         assert_eq!((v.transport.as_str(), v.port), ("TCP", None));
         assert!(parse_via("SIP/3.0/UDP h").is_err());
+        // The sent-protocol's pieces as `split('/')` took them: the third is the transport,
+        // more are ignored, fewer (or an empty third) are refused.
+        assert_eq!(parse_via("SIP/2.0/UDP/x h").unwrap().transport, "UDP");
+        assert_eq!(parse_via("sip/2.0/sctp h").unwrap().transport, "SCTP");
+        for bad_via in [
+            "SIP/2.0 h",
+            "SIP h",
+            "SIP/2.0/ h",
+            "SIP//UDP h",
+            "/2.0/UDP h",
+        ] {
+            assert!(parse_via(bad_via).is_err(), "{bad_via}");
+        }
         assert_eq!(parse_cseq("7 INVITE").unwrap().seq, 7);
         assert!(parse_cseq("x INVITE").is_err());
         assert!(parse_cseq("7").is_err());

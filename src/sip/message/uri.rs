@@ -64,7 +64,8 @@ impl fmt::Display for Host {
 
 /// `ip` in dotted-decimal form, written into `buf`: the same text as `Ipv4Addr`'s `Display`,
 /// which costs about ten times as much (it goes through a padding buffer and the formatting
-/// machinery once per octet), and every message we encode carries several.
+/// machinery once per octet), and every message we encode carries several. Each octet's
+/// digits come from a table (about a third of the instructions of dividing it).
 pub fn dotted_quad(ip: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> &str {
     let mut len = 0;
     for (i, octet) in ip.octets().into_iter().enumerate() {
@@ -72,20 +73,31 @@ pub fn dotted_quad(ip: std::net::Ipv4Addr, buf: &mut [u8; 15]) -> &str {
             buf[len] = b'.';
             len += 1;
         }
-        let digits = [octet / 100, octet / 10 % 10, octet % 10];
-        let skip = match octet {
-            0..=9 => 2,
-            10..=99 => 1,
-            _ => 0,
-        };
-        for d in &digits[skip..] {
-            buf[len] = b'0' + d;
-            len += 1;
-        }
+        let [digits @ .., count] = OCTET_DIGITS[usize::from(octet)];
+        // All three are copied (at most "255.255.255." before the last: 12 + 3 fit in 15);
+        // only `count` of them are kept.
+        buf[len..len + 3].copy_from_slice(&digits);
+        len += usize::from(count);
     }
     // Only ASCII digits and dots were written.
     std::str::from_utf8(&buf[..len]).unwrap_or_default()
 }
+
+/// Per octet value: its decimal digits, left-aligned, then how many there are.
+const OCTET_DIGITS: [[u8; 4]; 256] = {
+    let mut table = [[0u8; 4]; 256];
+    let mut n = 0;
+    while n < 256 {
+        let (h, t, u) = ((n / 100) as u8, (n / 10 % 10) as u8, (n % 10) as u8);
+        table[n] = match n {
+            0..=9 => [b'0' + u, 0, 0, 1],
+            10..=99 => [b'0' + t, b'0' + u, 0, 2],
+            _ => [b'0' + h, b'0' + t, b'0' + u, 3],
+        };
+        n += 1;
+    }
+    table
+};
 
 /// `sip:user:password@host:port;params?headers`. The user part is kept as written (escaped).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,6 +190,21 @@ mod tests {
     use std::net::Ipv6Addr;
 
     #[test]
+    fn dotted_quad_matches_std_display_for_every_octet() {
+        for n in 0..=255u8 {
+            for ip in [
+                [n, 0, 0, 0],
+                [1, n, 22, 255],
+                [255, 255, n, 9],
+                [100, 10, 1, n],
+            ] {
+                let ip = std::net::Ipv4Addr::from(ip);
+                assert_eq!(dotted_quad(ip, &mut [0; 15]), ip.to_string());
+            }
+        }
+    }
+
+    #[test]
     fn dotted_quad_matches_std_display() {
         for ip in [
             [0, 0, 0, 0],
@@ -186,6 +213,7 @@ mod tests {
             [192, 168, 1, 255],
             [255, 255, 255, 255],
             [1, 20, 200, 7],
+            [9, 10, 99, 199],
         ] {
             let ip = std::net::Ipv4Addr::from(ip);
             assert_eq!(dotted_quad(ip, &mut [0; 15]), ip.to_string());

@@ -18,7 +18,9 @@ mod tests;
 // instructions a lookup instead of SipHash's (docs/performance.md).
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
+
+use crate::hash::PeerMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -75,9 +77,10 @@ pub struct TransactionLayer {
     timers: TimerConfig,
     // Boxed: tables with many entries stay small (docs/performance.md).
     clients: FxHashMap<u64, Box<ClientTx>>,
-    client_ids: HashMap<ClientTxKey, u64>,
+    // Keyed by branches (ours, or a peer's): keyed foldhash (`crate::hash`).
+    client_ids: PeerMap<ClientTxKey, u64>,
     servers: FxHashMap<u64, Box<ServerTx>>,
-    server_ids: HashMap<ServerTxKey, u64>,
+    server_ids: PeerMap<ServerTxKey, u64>,
     heap: BinaryHeap<Reverse<(Instant, TxId, TimerSlot)>>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<TransactionEvent>,
@@ -99,9 +102,9 @@ impl TransactionLayer {
         TransactionLayer {
             timers,
             clients: FxHashMap::default(),
-            client_ids: HashMap::new(),
+            client_ids: PeerMap::default(),
             servers: FxHashMap::default(),
-            server_ids: HashMap::new(),
+            server_ids: PeerMap::default(),
             heap: BinaryHeap::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
