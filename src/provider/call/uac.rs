@@ -150,7 +150,7 @@ impl Call {
         // URI headers of a REFER's target (Replaces, ...) become headers of the INVITE
         // (RFC 3515 §2.1); the Request-URI goes without them.
         let mut target = target;
-        let uri_headers = std::mem::take(&mut target.headers);
+        let uri_headers = target.take_headers();
         self.dialog.remote = NameAddr::new(target.clone());
         self.dialog.remote_target = target.clone();
         self.dialog.local_cseq = 1;
