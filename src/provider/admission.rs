@@ -268,7 +268,8 @@ impl SipProvider {
             };
             return self.txl.has_server(&invite);
         }
-        DialogKey::of_request(request).is_some_and(|k| self.routes.dialogs.contains_key(&k))
+        DialogKey::of_request(request)
+            .is_some_and(|k| self.routes.dialog(&k, &self.calls).is_some())
     }
 
     /// Whether any line takes requests from `addr`.

@@ -27,7 +27,7 @@ impl SipProvider {
         source: Peer,
     ) {
         if let Some(dialog) = DialogKey::of_request(&request) {
-            match self.routes.dialogs.get(&dialog).copied() {
+            match self.routes.dialog(&dialog, &self.calls) {
                 Some(call) => {
                     self.with_call(now, call, |c, env| {
                         c.handle_request(env, key, request, source)
@@ -201,7 +201,7 @@ impl SipProvider {
             call_id,
             local_tag: to_tag?.to_string(),
         };
-        let id = *self.routes.dialogs.get(&key)?;
+        let id = self.routes.dialog(&key, &self.calls)?;
         let call = self.calls.get(&id)?;
         let tags_match = call.dialog().remote_tag.as_deref() == from_tag;
         (tags_match && call.is_connected()).then_some(id)
@@ -232,7 +232,7 @@ impl SipProvider {
 
     /// An ACK for a 2xx of ours (the transaction layer passes these up).
     pub(super) fn on_ack(&mut self, now: Instant, ack: &Request) {
-        let call = DialogKey::of_request(ack).and_then(|k| self.routes.dialogs.get(&k).copied());
+        let call = DialogKey::of_request(ack).and_then(|k| self.routes.dialog(&k, &self.calls));
         if let Some(call) = call {
             self.with_call(now, call, |c, env| c.handle_ack(env, ack));
         }

@@ -249,13 +249,13 @@ impl Call {
         // URI headers become headers of that INVITE).
         let named = |name: &str| {
             target
-                .headers
+                .headers()
                 .iter()
                 .any(|(n, _)| n.eq_ignore_ascii_case(name))
         };
         if let Some(by) = refer.headers.get("Referred-By") {
             if !named("Referred-By") && !named("b") {
-                target.headers.push(("Referred-By".into(), by.to_string()));
+                target.push_header("Referred-By".into(), by.to_string());
             }
         }
         self.respond_in_dialog(env, tx, refer, 202, None);
@@ -332,7 +332,7 @@ impl Call {
             "{};to-tag={};from-tag={}",
             self.dialog.key.call_id, remote_tag, self.dialog.key.local_tag
         );
-        uri.headers = vec![("Replaces".into(), escape_uri_header(&replaces))];
+        uri.set_headers(vec![("Replaces".into(), escape_uri_header(&replaces))]);
         Some(uri)
     }
 }

@@ -34,10 +34,21 @@ pub(super) struct Uac {
     /// Its transaction; answers to an attempt we replaced are ignored.
     pub invite_tx: Option<ClientTxKey>,
     pub auth_attempts: u32,
-    /// The ACK for the 2xx, re-sent for each retransmitted 2xx (§13.2.2.4).
-    pub ack: Option<(Bytes, Peer)>,
+    /// What the ACK for the 2xx was built from, to build it again, byte for byte, for each
+    /// retransmitted 2xx (§13.2.2.4). Not the encoded ACK: that was about 300 bytes per live
+    /// call, for a retransmission that rarely comes.
+    pub ack: Option<KeptAck>,
     /// RFC 3262 §4: per early dialog (the peer's tag), the RSeq of the last reliable 18x.
     pub rseqs: Vec<(String, u32)>,
+}
+
+/// The parts of our ACK for a 2xx that the dialog does not hold: the INVITE's CSeq number
+/// (§13.2.2.4), the branch it was sent with, and the INVITE's credentials (§22.1), which only
+/// calls that were challenged have.
+pub(super) struct KeptAck {
+    cseq: u32,
+    branch: Box<str>,
+    credentials: Vec<(&'static str, Box<str>)>,
 }
 
 impl Call {
@@ -139,7 +150,7 @@ impl Call {
         // URI headers of a REFER's target (Replaces, ...) become headers of the INVITE
         // (RFC 3515 §2.1); the Request-URI goes without them.
         let mut target = target;
-        let uri_headers = std::mem::take(&mut target.headers);
+        let uri_headers = target.take_headers();
         self.dialog.remote = NameAddr::new(target.clone());
         self.dialog.remote_target = target.clone();
         self.dialog.local_cseq = 1;
@@ -256,8 +267,8 @@ impl Call {
     /// A 2xx: confirm the dialog, ACK it (again for each retransmission, §13.2.2.4), then
     /// CONNECTED, or BYE when the call is being dropped or the answer has no usable SDP.
     fn on_invite_success(&mut self, env: &mut CallEnv<'_>, response: Response) {
-        if let Some((bytes, to)) = self.uac().and_then(|u| u.ack.clone()) {
-            self.push(Action::Raw { to, bytes });
+        if self.uac().is_some_and(|u| u.ack.is_some()) {
+            self.resend_ack(env);
             return;
         }
         self.dialog.establish_from(&response);
@@ -289,29 +300,64 @@ impl Call {
     }
 
     /// §13.2.2.4: the ACK for a 2xx is sent outside any transaction, with the INVITE's
-    /// credentials (§22.1), and kept for the 2xx's retransmissions.
+    /// credentials (§22.1); what it was built from is kept for the 2xx's retransmissions.
     fn send_ack(&mut self, env: &mut CallEnv<'_>) {
-        // The INVITE's CSeq number, whatever PRACKs came after it (§13.2.2.4).
         let fallback = self.dialog.local_cseq;
-        let cseq = self
-            .uac()
-            .and_then(|u| u.invite.as_deref())
-            .map_or(fallback, |i| i.headers.cseq.seq);
+        let invite = self.uac().and_then(|u| u.invite.as_deref());
+        // The INVITE's CSeq number, whatever PRACKs came after it (§13.2.2.4).
+        let cseq = invite.map_or(fallback, |i| i.headers.cseq.seq);
+        let credentials: Vec<(&'static str, Box<str>)> = ["Authorization", "Proxy-Authorization"]
+            .into_iter()
+            .filter_map(|name| Some((name, invite?.headers.get(name)?.into())))
+            .collect();
+        let (ack, to) = self.build_ack(env, cseq, None, &credentials);
+        let branch = ack.headers.via.first().and_then(|v| v.branch());
+        let kept = KeptAck {
+            cseq,
+            branch: branch.unwrap_or_default().into(),
+            credentials,
+        };
+        self.push_ack(&ack, to);
+        if let Some(uac) = self.uac() {
+            uac.ack = Some(kept);
+        }
+    }
+
+    /// The same ACK again, for a retransmitted 2xx (§13.2.2.4).
+    fn resend_ack(&mut self, env: &mut CallEnv<'_>) {
+        let Some(kept) = self.uac().and_then(|u| u.ack.take()) else {
+            return;
+        };
+        let (ack, to) = self.build_ack(env, kept.cseq, Some(&kept.branch), &kept.credentials);
+        self.push_ack(&ack, to);
+        if let Some(uac) = self.uac() {
+            uac.ack = Some(kept);
+        }
+    }
+
+    /// Our ACK in the dialog: a fresh branch unless `branch` is given.
+    fn build_ack(
+        &self,
+        env: &mut CallEnv<'_>,
+        cseq: u32,
+        branch: Option<&str>,
+        credentials: &[(&'static str, Box<str>)],
+    ) -> (Request, Peer) {
         let (mut ack, to) =
             env.ua
                 .in_dialog_request(env.ids, &self.dialog, Method::Ack, cseq, self.peer);
-        if let Some(invite) = self.uac().and_then(|u| u.invite.as_deref()) {
-            for name in ["Authorization", "Proxy-Authorization"] {
-                if let Some(value) = invite.headers.get(name) {
-                    ack.headers.push(name, value.to_string());
-                }
-            }
+        if let (Some(branch), Some(via)) = (branch, ack.headers.via.first_mut()) {
+            via.params.set("branch", Some(branch));
+        }
+        for (name, value) in credentials {
+            ack.headers.push(name, value.to_string());
         }
         ack.headers.remove("User-Agent");
-        let bytes = Bytes::from(crate::sip::codec::encode_request(&ack));
-        if let Some(uac) = self.uac() {
-            uac.ack = Some((bytes.clone(), to));
-        }
+        (ack, to)
+    }
+
+    fn push_ack(&mut self, ack: &Request, to: Peer) {
+        let bytes = Bytes::from(crate::sip::codec::encode_request(ack));
         self.push(Action::Raw { to, bytes });
     }
 

@@ -217,15 +217,11 @@ pub fn parse_uri(s: &str) -> Result<Uri, DecodeError> {
         },
         None => (None, None),
     };
-    Ok(Uri {
-        scheme,
-        user,
-        password,
-        host,
-        port,
-        params,
-        headers,
-    })
+    let mut uri = Uri::sip(None, host, port);
+    (uri.scheme, uri.user, uri.params) = (scheme, user, params);
+    uri.set_password(password);
+    uri.set_headers(headers);
+    Ok(uri)
 }
 
 fn parse_tel(rest: &str, whole: &str) -> Result<Uri, DecodeError> {
@@ -236,15 +232,9 @@ fn parse_tel(rest: &str, whole: &str) -> Result<Uri, DecodeError> {
     if number.is_empty() || number.contains(char::is_whitespace) {
         return Err(bad("tel URI", whole));
     }
-    Ok(Uri {
-        scheme: Scheme::Tel,
-        user: Some(number.to_string()),
-        password: None,
-        host: Host::Name(String::new()),
-        port: None,
-        params,
-        headers: Vec::new(),
-    })
+    let mut uri = Uri::sip(Some(number), Host::Name(String::new()), None);
+    (uri.scheme, uri.params) = (Scheme::Tel, params);
+    Ok(uri)
 }
 
 fn parse_uri_headers(s: &str) -> Vec<(String, String)> {
@@ -442,12 +432,12 @@ mod tests {
     fn uris_of_every_shape() {
         let u = parse_uri("sip:alice:pw@Example.COM:5070;transport=tcp;lr?Subject=x").unwrap();
         assert_eq!(u.user.as_deref(), Some("alice"));
-        assert_eq!(u.password.as_deref(), Some("pw"));
+        assert_eq!(u.password(), Some("pw"));
         assert_eq!(u.host, Host::Name("example.com".into()));
         assert_eq!(u.port, Some(5070));
         assert_eq!(u.transport_param().as_deref(), Some("tcp"));
         assert!(u.params.contains("lr"));
-        assert_eq!(u.headers, vec![("Subject".into(), "x".into())]);
+        assert_eq!(u.headers(), vec![("Subject".into(), "x".into())]);
         let v6 = parse_uri("sip:b@[2001:db8::1]:5060").unwrap();
         assert_eq!(v6.host, Host::Ip("2001:db8::1".parse().unwrap()));
         assert_eq!(v6.to_string(), "sip:b@[2001:db8::1]:5060");

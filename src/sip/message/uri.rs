@@ -100,16 +100,27 @@ const OCTET_DIGITS: [[u8; 4]; 256] = {
 };
 
 /// `sip:user:password@host:port;params?headers`. The user part is kept as written (escaped).
+///
+/// The password and the URI headers, which almost no URI has, live behind one box
+/// ([`Uri::password`], [`Uri::headers`]): 40 bytes less in every URI, and a live call's dialog
+/// keeps three of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Uri {
     pub scheme: Scheme,
     pub user: Option<String>,
-    pub password: Option<String>,
     pub host: Host,
     pub port: Option<u16>,
     pub params: Params,
+    /// `None` when there is no password and no header (kept so: equality relies on it).
+    rare: Option<Box<UriRare>>,
+}
+
+/// The parts of a URI that are seldom there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct UriRare {
+    password: Option<String>,
     /// `?name=value&...` URI headers, kept in order.
-    pub headers: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
 }
 
 impl Uri {
@@ -118,11 +129,49 @@ impl Uri {
         Uri {
             scheme: Scheme::Sip,
             user: user.map(str::to_string),
-            password: None,
             host,
             port,
             params: Params::new(),
-            headers: Vec::new(),
+            rare: None,
+        }
+    }
+
+    /// The password of `user:password@` (deprecated, RFC 3261 §19.1.1), when written.
+    pub fn password(&self) -> Option<&str> {
+        self.rare.as_ref()?.password.as_deref()
+    }
+
+    /// The `?name=value&...` URI headers, in order.
+    pub fn headers(&self) -> &[(String, String)] {
+        self.rare.as_ref().map_or(&[], |r| &r.headers)
+    }
+
+    pub fn set_password(&mut self, password: Option<String>) {
+        self.with_rare(|r| r.password = password);
+    }
+
+    pub fn set_headers(&mut self, headers: Vec<(String, String)>) {
+        self.with_rare(|r| r.headers = headers);
+    }
+
+    /// Appends one URI header.
+    pub fn push_header(&mut self, name: String, value: String) {
+        self.with_rare(|r| r.headers.push((name, value)));
+    }
+
+    /// Removes the URI headers and returns them.
+    pub fn take_headers(&mut self) -> Vec<(String, String)> {
+        let mut headers = Vec::new();
+        self.with_rare(|r| headers = std::mem::take(&mut r.headers));
+        headers
+    }
+
+    /// Changes the rare parts, and drops their box when nothing is left in it.
+    fn with_rare(&mut self, change: impl FnOnce(&mut UriRare)) {
+        let mut rare = self.rare.take().unwrap_or_default();
+        change(&mut rare);
+        if rare.password.is_some() || !rare.headers.is_empty() {
+            self.rare = Some(rare);
         }
     }
 
@@ -156,7 +205,7 @@ impl WriteWire for Uri {
         }
         if let Some(user) = &self.user {
             out.write_str(user)?;
-            if let Some(pw) = &self.password {
+            if let Some(pw) = self.password() {
                 out.write_char(':')?;
                 out.write_str(pw)?;
             }
@@ -168,7 +217,7 @@ impl WriteWire for Uri {
             write_int(out, port)?;
         }
         self.params.write_wire(out)?;
-        for (i, (name, value)) in self.headers.iter().enumerate() {
+        for (i, (name, value)) in self.headers().iter().enumerate() {
             out.write_char(if i == 0 { '?' } else { '&' })?;
             out.write_str(name)?;
             out.write_char('=')?;
@@ -232,8 +281,8 @@ mod tests {
         assert_eq!(v6.socket_addr(), Some("[::1]:5070".parse().unwrap()));
 
         let mut h = Uri::sip(Some("a"), Host::Ip("10.0.0.1".parse().unwrap()), None);
-        h.headers.push(("Subject".into(), "x".into()));
-        h.headers.push(("Priority".into(), "urgent".into()));
+        h.push_header("Subject".into(), "x".into());
+        h.push_header("Priority".into(), "urgent".into());
         assert_eq!(h.to_string(), "sip:a@10.0.0.1?Subject=x&Priority=urgent");
         assert_eq!(h.socket_addr(), Some("10.0.0.1:5060".parse().unwrap()));
         assert_eq!(

@@ -10,7 +10,8 @@ use crate::sip::message::{Method, Request, Response};
 use crate::sip::transport::Peer;
 
 use super::{
-    ClientTxKey, Deadlines, TimerSlot, TransactionError, TransactionEvent, TransactionLayer, TxId,
+    Branch, ClientTxKey, Deadlines, TimerSlot, TransactionError, TransactionEvent,
+    TransactionLayer, TxId,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,9 +100,9 @@ impl TransactionLayer {
 
     /// §9.1: if the INVITE a CANCEL (same branch) is for gets no final response within 64*T1
     /// of the CANCEL, its client transaction is given up (reported as a timeout).
-    fn limit_cancelled_invite(&mut self, now: Instant, branch: &str) {
+    fn limit_cancelled_invite(&mut self, now: Instant, branch: &Branch) {
         let invite = ClientTxKey {
-            branch: branch.to_string(),
+            branch: branch.clone(),
             method: Method::Invite,
         };
         let Some(&id) = self.client_ids.get(&invite) else {
@@ -122,13 +123,14 @@ impl TransactionLayer {
 
     pub(super) fn on_response(&mut self, now: Instant, response: Response, source: Peer) {
         let key = ClientTxKey {
-            branch: response
-                .headers
-                .via
-                .first()
-                .and_then(|v| v.branch())
-                .unwrap_or("")
-                .to_string(),
+            branch: Branch::new(
+                response
+                    .headers
+                    .via
+                    .first()
+                    .and_then(|v| v.branch())
+                    .unwrap_or(""),
+            ),
             method: response.headers.cseq.method.clone(),
         };
         let Some(&id) = self.client_ids.get(&key) else {

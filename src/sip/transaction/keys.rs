@@ -8,8 +8,43 @@ use crate::sip::transport::Peer;
 /// A client transaction: the branch we put in our Via and the CSeq method (§17.1.3).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClientTxKey {
-    pub branch: String,
+    pub branch: Branch,
     pub method: Method,
+}
+
+/// A client transaction's branch. Ours (`z9hG4bK` and 16 lower-case hex digits,
+/// `provider::ids`) are held as their 64-bit number: a key is copied into the layer's two
+/// tables, the provider's route and the call, and those copies then allocate nothing (24
+/// bytes of heap each before). Any other branch is kept as written. Each branch has one form
+/// (a number only for exactly that spelling), so equality and hashing stay those of the text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Branch {
+    Ours(u64),
+    Other(Box<str>),
+}
+
+impl Branch {
+    pub fn new(text: &str) -> Branch {
+        Branch::ours(text).map_or_else(|| Branch::Other(text.into()), Branch::Ours)
+    }
+
+    fn ours(text: &str) -> Option<u64> {
+        let hex = text.strip_prefix(MAGIC_COOKIE)?;
+        let lower = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
+        if hex.len() != 16 || !hex.as_bytes().iter().all(lower) {
+            return None;
+        }
+        u64::from_str_radix(hex, 16).ok()
+    }
+}
+
+impl fmt::Display for Branch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Branch::Ours(n) => write!(f, "{MAGIC_COOKIE}{n:016x}"),
+            Branch::Other(text) => f.write_str(text),
+        }
+    }
 }
 
 /// A server transaction: branch, sent-by and method of the request (§17.2.3). ACK matches the
@@ -32,7 +67,7 @@ impl ClientTxKey {
             .and_then(|v| v.branch())
             .filter(|b| !b.is_empty())?;
         Some(ClientTxKey {
-            branch: branch.to_string(),
+            branch: Branch::new(branch),
             method: request.method.clone(),
         })
     }
@@ -148,4 +183,28 @@ pub enum TransactionError {
     Duplicate,
     #[error("no such server transaction (or it already sent its final response)")]
     NoSuchTransaction,
+}
+
+#[cfg(test)]
+mod branch_tests {
+    use super::Branch;
+
+    #[test]
+    fn our_branches_are_numbers_and_print_as_written() {
+        let ours = "z9hG4bK00ff12ab34cd56ef";
+        assert_eq!(Branch::new(ours), Branch::Ours(0x00ff_12ab_34cd_56ef));
+        assert_eq!(Branch::new(ours).to_string(), ours);
+        // Other spellings keep their text, so equal texts give equal keys and no others.
+        for other in [
+            "z9hG4bK00FF12AB34CD56EF",
+            "z9hG4bK00ff12ab34cd56e",
+            "abc",
+            "",
+            "z9hG4bK+0ff12ab34cd56ef",
+        ] {
+            assert_eq!(Branch::new(other), Branch::Other(other.into()));
+            assert_eq!(Branch::new(other).to_string(), other);
+            assert_ne!(Branch::new(other), Branch::new(ours));
+        }
+    }
 }

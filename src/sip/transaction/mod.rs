@@ -30,7 +30,7 @@ use crate::sip::message::SipMessage;
 use crate::sip::timers::TimerConfig;
 use crate::sip::transport::{Incoming, Peer, Transmit, TransportFailure};
 
-pub use keys::{ClientTxKey, ServerTxKey, TransactionError, TransactionEvent};
+pub use keys::{Branch, ClientTxKey, ServerTxKey, TransactionError, TransactionEvent};
 
 use client::ClientTx;
 use server::ServerTx;

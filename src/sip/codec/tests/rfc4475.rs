@@ -154,7 +154,7 @@ fn intmeth_unusual_characters_everywhere() {
         Some("1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*")
     );
     assert_eq!(
-        r.uri.password.as_deref(),
+        r.uri.password(),
         Some("&it+has=1,weird!*pas$wo~d_too.(doesn't-it)")
     );
     assert_eq!(r.uri.host, Host::Name("example.com".into()));
