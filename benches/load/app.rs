@@ -90,7 +90,13 @@ pub async fn run(
             }
             Work::Inbound { calls } => Work::Inbound { calls },
         };
-        tasks.push(tokio::spawn(connection(api, share, deadline, stop.clone())));
+        tasks.push(tokio::spawn(connection(
+            api,
+            i,
+            share,
+            deadline,
+            stop.clone(),
+        )));
     }
     let mut total = Outcome::default();
     for t in tasks {
@@ -138,6 +144,7 @@ impl Conn {
 
 async fn connection(
     api: SocketAddr,
+    index: usize,
     work: Work,
     deadline: Instant,
     stop: Arc<AtomicBool>,
@@ -189,7 +196,6 @@ async fn connection(
         Work::Outbound { calls, rate, hold } => (calls, rate, hold, false),
         Work::Inbound { calls } => (calls, 0.0, Duration::ZERO, true),
     };
-    let make_call = format!(r#"{{"hLine":{h_line},"destAddress":"1002"}}"#);
     let start = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(5));
     loop {
@@ -206,6 +212,11 @@ async fn connection(
                 if !inbound {
                     let due = ((start.elapsed().as_secs_f64() * rate) as u64).min(target);
                     while c.outcome.placed < due {
+                        // A number per call, so the wire trace can tell whose INVITE it sees.
+                        let make_call = format!(
+                            r#"{{"hLine":{h_line},"destAddress":"1002{index}{:07}"}}"#,
+                            c.next_id
+                        );
                         let id = c.send("lineMakeCall", &make_call).await;
                         c.make_calls.insert(id, Instant::now());
                         c.outcome.placed += 1;

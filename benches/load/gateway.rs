@@ -49,6 +49,8 @@ impl Gateway {
         let path = dir.join(format!("{name}.toml"));
         // LOAD_SIP_EXTRA: more `[sip]` keys, e.g. `journal_path = ""` to weigh the journal.
         let sip_extra = std::env::var("LOAD_SIP_EXTRA").unwrap_or_default();
+        // LOAD_RUNTIME_EXTRA: `[runtime]` keys, e.g. `transparent_huge_pages = true`.
+        let runtime_extra = std::env::var("LOAD_RUNTIME_EXTRA").unwrap_or_default();
         std::fs::write(
             &path,
             format!(
@@ -56,6 +58,7 @@ impl Gateway {
                  max_calls_per_line = 1000000\nmax_pending_requests = 1000000\n\
                  [metrics]\nlisten = \"127.0.0.1:{metrics}\"\n\
                  [media]\nmode = \"{media}\"\naddress = \"127.0.0.1\"\nport_min = 20000\nport_max = 32766\n\
+                 [runtime]\n{runtime_extra}\n\
                  [[lines]]\nuser = \"1001\"\ndomain = \"127.0.0.1\"\nproxy = \"127.0.0.1:{proxy}\"\n"
             ),
         )

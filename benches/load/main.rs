@@ -30,6 +30,7 @@ mod procfs;
 mod report;
 mod sipp;
 mod sniff;
+mod trace;
 mod wire;
 
 use std::collections::BTreeMap;
@@ -174,6 +175,9 @@ struct Ceiling {
     /// The UAS's INVITE -> 180 turnaround (p50, p99) on the wire, in microseconds, at the
     /// rates sniffed ([`sniffed`]).
     wire: BTreeMap<u64, (u64, u64)>,
+    /// The gateway's own two turns of the reply per call, p99 in microseconds, at the rates
+    /// sniffed (outbound phases; [`trace`]).
+    gw_share: BTreeMap<u64, u64>,
 }
 
 impl Ceiling {
@@ -198,18 +202,17 @@ fn sniffed(plan: &Plan, rate: u64) -> bool {
 }
 
 /// Starts the wire timing of the UAS at `port` if this step is [`sniffed`].
-fn sniff(plan: &Plan, rate: u64, port: u16) -> Option<sniff::Sniffer> {
+fn sniff(plan: &Plan, rate: u64, port: u16) -> Option<sniff::Sniffer<sniff::Turnarounds>> {
     sniffed(plan, rate)
-        .then(|| sniff::Sniffer::start(port))
+        .then(|| sniff::Sniffer::start(sniff::Turnarounds::new(port)))
         .flatten()
 }
 
 /// Stops the capture: records the turnaround quantiles and gives a row's words for them.
-fn unsniff(s: Option<sniff::Sniffer>, rate: u64, ceiling: &mut Ceiling) -> String {
-    let Some(s) = s else {
+fn unsniff(s: Option<sniff::Turnarounds>, rate: u64, ceiling: &mut Ceiling) -> String {
+    let Some(mut us) = s.map(|t| t.us) else {
         return String::new();
     };
-    let mut us = s.finish();
     let q = (quantile(&mut us, 0.5), quantile(&mut us, 0.99));
     ceiling.wire.insert(rate, q);
     format!(
@@ -217,6 +220,73 @@ fn unsniff(s: Option<sniff::Sniffer>, rate: u64, ceiling: &mut Ceiling) -> Strin
         q.0,
         q.1,
         us.len()
+    )
+}
+
+/// The outbound phase's capture: the UAS's turnaround and the reply's path hop by hop.
+type OutboundTap = (sniff::Turnarounds, trace::ReplyPath);
+
+fn sniff_outbound(
+    plan: &Plan,
+    rate: u64,
+    api: u16,
+    uas: u16,
+) -> Option<sniff::Sniffer<OutboundTap>> {
+    let tap = (
+        sniff::Turnarounds::new(uas),
+        trace::ReplyPath::new(api, uas),
+    );
+    sniffed(plan, rate)
+        .then(|| sniff::Sniffer::start(tap))
+        .flatten()
+}
+
+/// The row's words for the reply's hops: each hop's p50/p99, the gateway's share per call
+/// (its two turns) at p99, and where the slowest 1% of traced replies spent their time.
+fn hops_detail(mut hops: Vec<trace::Hops>, rate: u64, ceiling: &mut Ceiling) -> String {
+    if hops.is_empty() {
+        return String::new();
+    }
+    let us = |v: &mut Vec<u64>| (quantile(v, 0.5) / 1000, quantile(v, 0.99) / 1000);
+    let (mut out, mut inn, mut gw): (Vec<u64>, Vec<u64>, Vec<u64>) = (
+        hops.iter().map(|h| h.gw_out).collect(),
+        hops.iter().map(|h| h.gw_in).collect(),
+        hops.iter().map(|h| h.gateway()).collect(),
+    );
+    let (out, inn, gw) = (us(&mut out), us(&mut inn), us(&mut gw));
+    if let Ok(path) = std::env::var("LOAD_TRACE_DUMP") {
+        // One line per traced call: arrival (ns), gw out, uas, gw in (us), for a closer look.
+        let lines: String = hops
+            .iter()
+            .map(|h| {
+                format!(
+                    "{} {} {} {}\n",
+                    h.at,
+                    h.gw_out / 1000,
+                    h.uas / 1000,
+                    h.gw_in / 1000
+                )
+            })
+            .collect();
+        let _ = std::fs::write(path, lines);
+    }
+    ceiling.gw_share.insert(rate, gw.1);
+    hops.sort_unstable_by_key(|h| std::cmp::Reverse(h.total()));
+    let slow = &hops[..hops.len().div_ceil(100)];
+    let total: u64 = slow.iter().map(|h| h.total()).sum::<u64>().max(1);
+    let share = |f: fn(&trace::Hops) -> u64| slow.iter().map(f).sum::<u64>() * 100 / total;
+    format!(
+        ", hops on the wire p50/p99: gw API->INVITE {}/{} us, gw 180->LINE_REPLY {}/{} us, gw both {}/{} us ({} traced); slowest 1%: gw out {}% uas {}% gw in {}%",
+        out.0,
+        out.1,
+        inn.0,
+        inn.1,
+        gw.0,
+        gw.1,
+        hops.len(),
+        share(|h| h.gw_out),
+        share(|h| h.uas),
+        share(|h| h.gw_in),
     )
 }
 
@@ -239,7 +309,7 @@ fn reference(dir: &Path, plan: &Plan, rows: &mut Vec<Row>) -> Ceiling {
         let uac = Sipp::start_rtt(dir, &format!("ref-uac-{rate}"), &scenario, &args, limit);
         let mut c = uac.finish(limit + Duration::from_secs(5));
         let s = server.finish(Duration::from_secs(5));
-        let wire = unsniff(wire, rate, &mut ceiling);
+        let wire = unsniff(wire.and_then(|w| w.finish()), rate, &mut ceiling);
         let p50 = quantile(&mut c.rtt_ms, 0.5) * 1000;
         let p99 = quantile(&mut c.rtt_ms, 0.99) * 1000;
         ceiling.latency.insert(rate, (p50, p99));
@@ -305,6 +375,7 @@ fn outbound(
         let name = format!("out-uas-{media}-{rate}");
         let server = uas(dir, name, provider, calls, plan.step + plan.drain);
         let (cpu0, refused0) = (procfs::cpu_time(gw.pid()), gw.refusals());
+        let wait0 = procfs::runqueue_wait(gw.pid());
         let app_cpu0 = procfs::cpu_time(std::process::id());
         let (stop, sampler) = rss_sampler(gw.pid());
         let deadline = tokio::time::Instant::now() + plan.step + plan.drain;
@@ -314,12 +385,19 @@ fn outbound(
             hold: Duration::ZERO,
         };
         let never = Arc::new(AtomicBool::new(false));
-        let wire = sniff(plan, rate, provider);
+        let wire = sniff_outbound(plan, rate, gw.api.port(), provider);
         let mut o = rt.block_on(app::run(gw.api, CONNECTIONS, work, deadline, never));
         let cpu = procfs::cpu_time(gw.pid()) - cpu0;
+        let waited = procfs::runqueue_wait(gw.pid()).saturating_sub(wait0);
         let app_cpu = procfs::cpu_time(std::process::id()) - app_cpu0;
         let s = server.finish(Duration::from_secs(5));
-        let wire = unsniff(wire, rate, &mut ceiling);
+        let (uas_wire, hops) = wire.and_then(|w| w.finish()).unzip();
+        let mut wire = unsniff(uas_wire, rate, &mut ceiling);
+        wire += &hops_detail(
+            hops.map(|h| h.traced).unwrap_or_default(),
+            rate,
+            &mut ceiling,
+        );
         stop.store(true, Ordering::Relaxed);
         let peak = sampler.join().unwrap();
         let (p50, p99) = (
@@ -346,7 +424,8 @@ fn outbound(
             cpu,
             peak_rss_mb: peak as f64 / 1e6,
             detail: format!(
-                "reply p50/p99 {p50}/{p99} us{wire}, connect p99 {} us, app ended {} (cpu {} us/call), {}{fails}",
+                "reply p50/p99 {p50}/{p99} us{wire}, gw waited for a CPU {} us/call, connect p99 {} us, app ended {} (cpu {} us/call), {}{fails}",
+                (waited.as_micros() as u64).checked_div(calls).unwrap_or(0),
                 quantile(&mut o.connect_us, 0.99),
                 o.ended,
                 (app_cpu.as_micros() as u64).checked_div(calls).unwrap_or(0),
@@ -522,6 +601,7 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         println!("load bench: run it with `cargo bench --bench load [-- --quick | --smoke]`");
         sniff::self_check();
+        trace::self_check();
         return;
     }
     let plan = plan();

@@ -31,3 +31,19 @@ pub fn rss(pid: u32) -> u64 {
         .and_then(|kb| kb.parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
 }
+
+/// How long the threads of `pid` have waited on a run queue, runnable but not running (the
+/// second field of each `/proc/<pid>/task/<tid>/schedstat`, in nanoseconds): time lost to
+/// other processes on a shared machine rather than to the gateway's own work. Threads that
+/// have ended are not counted.
+pub fn runqueue_wait(pid: u32) -> Duration {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Duration::ZERO;
+    };
+    let ns: u64 = tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(ns)
+}

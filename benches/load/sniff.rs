@@ -16,19 +16,32 @@ use std::time::Duration;
 const ETH_HEADER: usize = 14;
 const ETHERTYPE_IPV4: u16 = 0x0800;
 const IPPROTO_UDP: u8 = 17;
-/// Kernel receive buffer asked for, so a busy bench drops no frame.
-const RCVBUF: libc::c_int = 8 << 20;
+const IPPROTO_TCP: u8 = 6;
+/// Kernel receive buffer asked for, so a busy bench drops no frame between two drains.
+const RCVBUF: libc::c_int = 32 << 20;
+/// `linux/if_packet.h`.
+const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
+/// How long the capture sleeps between drains. It sleeps rather than waits in `poll`: a waiter
+/// would be woken by every frame, and that wake-up is work charged to the sender (the gateway
+/// under test) inside its `send`. The kernel timestamps each frame as it arrives, so the
+/// figures do not depend on when the capture reads it.
+const DRAIN_EVERY: Duration = Duration::from_millis(2);
 
-/// A capture running on its own thread until [`Sniffer::finish`].
-pub struct Sniffer {
-    stop: Arc<AtomicBool>,
-    handle: JoinHandle<Vec<u64>>,
+/// What a capture does with each frame it receives on `lo` (kernel timestamp in nanoseconds).
+pub trait Tap: Send + 'static {
+    fn frame(&mut self, frame: &[u8], ns: u64);
 }
 
-impl Sniffer {
-    /// Starts watching the UAS at UDP `port` on loopback; `None` when the packet socket cannot be
-    /// opened (no CAP_NET_RAW), with the reason on stderr.
-    pub fn start(port: u16) -> Option<Sniffer> {
+/// A capture running on its own thread until [`Sniffer::finish`], feeding a [`Tap`].
+pub struct Sniffer<T> {
+    stop: Arc<AtomicBool>,
+    handle: JoinHandle<Option<T>>,
+}
+
+impl<T: Tap> Sniffer<T> {
+    /// Starts feeding `tap` every frame of `lo`; `None` when the packet socket cannot be opened
+    /// (no CAP_NET_RAW), with the reason on stderr.
+    pub fn start(tap: T) -> Option<Sniffer<T>> {
         let fd = match open_lo() {
             Ok(fd) => fd,
             Err(e) => {
@@ -38,14 +51,56 @@ impl Sniffer {
         };
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let handle = std::thread::spawn(move || capture(&fd, port, &flag));
+        let handle = std::thread::spawn(move || Some(capture(&fd, tap, &flag)));
         Some(Sniffer { stop, handle })
     }
 
-    /// Stops the capture: the INVITE -> 180 turnarounds seen, in microseconds.
-    pub fn finish(self) -> Vec<u64> {
+    /// Stops the capture and gives the tap back (`None` if its thread panicked).
+    pub fn finish(self) -> Option<T> {
         self.stop.store(true, Ordering::Relaxed);
-        self.handle.join().unwrap_or_default()
+        self.handle.join().ok().flatten()
+    }
+}
+
+/// Two taps fed the same frames.
+impl<A: Tap, B: Tap> Tap for (A, B) {
+    fn frame(&mut self, frame: &[u8], ns: u64) {
+        self.0.frame(frame, ns);
+        self.1.frame(frame, ns);
+    }
+}
+
+/// Pairs each INVITE reaching a UAS's port with the first 180 leaving it, by Call-ID.
+pub struct Turnarounds {
+    port: u16,
+    pending: HashMap<Vec<u8>, u64>,
+    /// INVITE -> 180 per call, in microseconds.
+    pub us: Vec<u64>,
+}
+
+impl Turnarounds {
+    pub fn new(port: u16) -> Turnarounds {
+        Turnarounds {
+            port,
+            pending: HashMap::new(),
+            us: Vec::new(),
+        }
+    }
+}
+
+impl Tap for Turnarounds {
+    fn frame(&mut self, frame: &[u8], ns: u64) {
+        match classify(frame, self.port) {
+            Some(Seen::Invite(call_id)) => {
+                self.pending.entry(call_id.to_vec()).or_insert(ns);
+            }
+            Some(Seen::Ringing(call_id)) => {
+                if let Some(sent) = self.pending.remove(call_id) {
+                    self.us.push(ns.saturating_sub(sent) / 1000);
+                }
+            }
+            None => {}
+        }
     }
 }
 
@@ -67,6 +122,10 @@ fn open_lo() -> io::Result<OwnedFd> {
     set_int(&fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, RCVBUF)
         .or_else(|_| set_int(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, RCVBUF))?;
     set_int(&fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
+    // Each frame on `lo` passes twice, going out and coming in; the kernel (4.20+) can keep the
+    // outgoing copies from the socket, which halves the capture's work (`receive` skips them
+    // where it cannot).
+    let _ = set_int(&fd, libc::SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
     // SAFETY: zeroed sockaddr_ll is valid; bind reads it for its size.
     let rc = unsafe {
         let mut addr: libc::sockaddr_ll = std::mem::zeroed();
@@ -103,38 +162,16 @@ fn set_int(fd: &OwnedFd, level: i32, name: i32, value: libc::c_int) -> io::Resul
     }
 }
 
-/// Reads frames until `stop`, pairing each INVITE to `port` with the first 180 from it.
-fn capture(fd: &OwnedFd, port: u16, stop: &AtomicBool) -> Vec<u64> {
-    let mut pending: HashMap<Vec<u8>, u64> = HashMap::new();
-    let mut turnarounds = Vec::new();
+/// Reads frames until `stop`, handing each to `tap`.
+fn capture<T: Tap>(fd: &OwnedFd, mut tap: T, stop: &AtomicBool) -> T {
     let mut buf = vec![0u8; 65536];
     while !stop.load(Ordering::Relaxed) {
-        poll_readable(fd, Duration::from_millis(50));
+        std::thread::sleep(DRAIN_EVERY);
         while let Some((len, ns)) = receive(fd, &mut buf) {
-            match classify(&buf[..len], port) {
-                Some(Seen::Invite(call_id)) => {
-                    pending.entry(call_id.to_vec()).or_insert(ns);
-                }
-                Some(Seen::Ringing(call_id)) => {
-                    if let Some(sent) = pending.remove(call_id) {
-                        turnarounds.push(ns.saturating_sub(sent) / 1000);
-                    }
-                }
-                None => {}
-            }
+            tap.frame(&buf[..len], ns);
         }
     }
-    turnarounds
-}
-
-fn poll_readable(fd: &OwnedFd, wait: Duration) {
-    let mut pfd = libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one pollfd we own.
-    unsafe { libc::poll(&mut pfd, 1, wait.as_millis() as i32) };
+    tap
 }
 
 /// The next frame received on `lo` (its outgoing copy skipped), with its kernel timestamp in
@@ -194,15 +231,7 @@ enum Seen<'a> {
 
 /// Reads an IPv4/UDP frame of `lo`; anything else, or a message without a Call-ID, is `None`.
 fn classify(frame: &[u8], port: u16) -> Option<Seen<'_>> {
-    let ethertype = u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]);
-    let ip = frame.get(ETH_HEADER..)?;
-    if ethertype != ETHERTYPE_IPV4 || *ip.get(9)? != IPPROTO_UDP {
-        return None;
-    }
-    let udp = ip.get(usize::from(ip.first()? & 0x0f) * 4..)?;
-    let src = u16::from_be_bytes([*udp.first()?, *udp.get(1)?]);
-    let dst = u16::from_be_bytes([*udp.get(2)?, *udp.get(3)?]);
-    let sip = udp.get(8..)?;
+    let (src, dst, sip) = udp(frame)?;
     if dst == port && sip.starts_with(b"INVITE ") {
         Some(Seen::Invite(call_id(sip)?))
     } else if src == port && sip.starts_with(b"SIP/2.0 180") {
@@ -212,8 +241,42 @@ fn classify(frame: &[u8], port: u16) -> Option<Seen<'_>> {
     }
 }
 
+/// The IPv4 packet of a `lo` frame and its protocol number.
+fn ipv4(frame: &[u8]) -> Option<(u8, &[u8])> {
+    let ethertype = u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]);
+    let ip = frame.get(ETH_HEADER..)?;
+    if ethertype != ETHERTYPE_IPV4 {
+        return None;
+    }
+    let payload = ip.get(usize::from(ip.first()? & 0x0f) * 4..)?;
+    Some((*ip.get(9)?, payload))
+}
+
+/// Source port, destination port and payload of a UDP datagram in a `lo` frame.
+pub fn udp(frame: &[u8]) -> Option<(u16, u16, &[u8])> {
+    let (proto, udp) = ipv4(frame)?;
+    if proto != IPPROTO_UDP {
+        return None;
+    }
+    Some((port_at(udp, 0)?, port_at(udp, 2)?, udp.get(8..)?))
+}
+
+/// Source port, destination port and payload of a TCP segment in a `lo` frame.
+pub fn tcp(frame: &[u8]) -> Option<(u16, u16, &[u8])> {
+    let (proto, tcp) = ipv4(frame)?;
+    if proto != IPPROTO_TCP {
+        return None;
+    }
+    let offset = usize::from(tcp.get(12)? >> 4) * 4;
+    Some((port_at(tcp, 0)?, port_at(tcp, 2)?, tcp.get(offset..)?))
+}
+
+fn port_at(header: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*header.get(at)?, *header.get(at + 1)?]))
+}
+
 /// The Call-ID header's value (long or compact name, any case), trimmed.
-fn call_id(sip: &[u8]) -> Option<&[u8]> {
+pub fn call_id(sip: &[u8]) -> Option<&[u8]> {
     sip.split(|&b| b == b'\n').skip(1).find_map(|line| {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let colon = line.iter().position(|&b| b == b':')?;
@@ -239,14 +302,27 @@ pub fn self_check() {
 
 /// A loopback frame carrying `sip` in UDP from `src` to `dst`.
 fn frame(src: u16, dst: u16, sip: &str) -> Vec<u8> {
+    built_frame(false, src, dst, sip.as_bytes())
+}
+
+/// A loopback frame carrying `payload` from `src` to `dst`, in a TCP segment if `tcp`, else in
+/// a UDP datagram (for the self-checks).
+pub fn built_frame(tcp: bool, src: u16, dst: u16, payload: &[u8]) -> Vec<u8> {
     let mut f = vec![0u8; 12];
     f.extend_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
-    let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, IPPROTO_UDP];
+    let proto = if tcp { IPPROTO_TCP } else { IPPROTO_UDP };
+    let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, proto];
     ip.resize(20, 0);
     f.extend_from_slice(&ip);
     f.extend_from_slice(&src.to_be_bytes());
     f.extend_from_slice(&dst.to_be_bytes());
-    f.extend_from_slice(&[0, 0, 0, 0]);
-    f.extend_from_slice(sip.as_bytes());
+    if tcp {
+        let mut rest = vec![0u8; 16];
+        rest[8] = 5 << 4;
+        f.extend_from_slice(&rest);
+    } else {
+        f.extend_from_slice(&[0, 0, 0, 0]);
+    }
+    f.extend_from_slice(payload);
     f
 }

@@ -28,6 +28,9 @@ pub struct GatewayConfig {
     pub metrics: super::MetricsConfig,
     /// `runtime.threads`: tokio worker threads (1: a current-thread runtime).
     pub threads: usize,
+    /// `runtime.transparent_huge_pages`: leave THP to the kernel's policy (else it is turned off
+    /// for the process at start-up).
+    pub transparent_huge_pages: bool,
 }
 
 /// The most `runtime.threads` accepted.
@@ -341,6 +344,7 @@ pub(super) fn resolve(file: &Path, s: Settings) -> Result<GatewayConfig, ConfigE
         },
         lines,
         threads,
+        transparent_huge_pages: s.runtime.transparent_huge_pages,
     })
 }
 

@@ -31,12 +31,17 @@ pub struct RuntimeSettings {
     /// with that many workers (docs/configuration.md, "[runtime]").
     #[serde(default = "default_threads")]
     pub threads: usize,
+    /// Whether the kernel may back the gateway's memory with transparent huge pages; off by
+    /// default, since zeroing a 2 MiB page on first touch stalls the core for milliseconds.
+    #[serde(default)]
+    pub transparent_huge_pages: bool,
 }
 
 impl Default for RuntimeSettings {
     fn default() -> RuntimeSettings {
         RuntimeSettings {
             threads: default_threads(),
+            transparent_huge_pages: false,
         }
     }
 }

@@ -45,6 +45,9 @@ pub enum RuntimeError {
 /// Runs the gateway until SIGINT/SIGTERM, then stops gracefully.
 pub fn run(config: GatewayConfig) -> Result<(), RuntimeError> {
     limits::raise_open_file_limit();
+    if !config.transparent_huge_pages {
+        limits::disable_transparent_huge_pages();
+    }
     let runtime = runtime_for(config.threads)
         .enable_all()
         .build()
