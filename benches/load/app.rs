@@ -90,13 +90,10 @@ pub async fn run(
             }
             Work::Inbound { calls } => Work::Inbound { calls },
         };
-        tasks.push(tokio::spawn(connection(
-            api,
-            i,
-            share,
-            deadline,
-            stop.clone(),
-        )));
+        // Each connection's calls fall between the others', so the total is evenly paced.
+        let phase = i as f64 / conns as f64;
+        let conn = connection(api, (i, phase), share, deadline, stop.clone());
+        tasks.push(tokio::spawn(conn));
     }
     let mut total = Outcome::default();
     for t in tasks {
@@ -142,9 +139,11 @@ impl Conn {
     }
 }
 
+/// One API connection's app; `(index, phase)`: which connection it is, and where in its call
+/// period (0..1) its calls fall.
 async fn connection(
     api: SocketAddr,
-    index: usize,
+    (index, phase): (usize, f64),
     work: Work,
     deadline: Instant,
     stop: Arc<AtomicBool>,
@@ -197,7 +196,9 @@ async fn connection(
         Work::Inbound { calls } => (calls, 0.0, Duration::ZERO, true),
     };
     let start = Instant::now();
-    let mut tick = tokio::time::interval(Duration::from_millis(5));
+    // Calls are placed when due (call k at (k + phase) / rate), not in bursts on a coarser tick:
+    // a burst queues its own calls behind each other in the gateway.
+    let due_at = |k: u64| start + Duration::from_secs_f64((k as f64 + phase) / rate.max(1e-9));
     loop {
         let finished = if inbound {
             c.outcome.ended >= target
@@ -207,22 +208,26 @@ async fn connection(
         if finished || Instant::now() > deadline || stop.load(Ordering::Relaxed) {
             break;
         }
+        let mut wake = Instant::now() + Duration::from_millis(5);
+        if !inbound && c.outcome.placed < target {
+            wake = wake.min(due_at(c.outcome.placed));
+        }
+        if let Some(Reverse((at, _))) = c.drops.peek() {
+            wake = wake.min(*at);
+        }
         tokio::select! {
-            _ = tick.tick() => {
-                if !inbound {
-                    let due = ((start.elapsed().as_secs_f64() * rate) as u64).min(target);
-                    while c.outcome.placed < due {
-                        // A number per call, so the wire trace can tell whose INVITE it sees.
-                        let make_call = format!(
-                            r#"{{"hLine":{h_line},"destAddress":"1002{index}{:07}"}}"#,
-                            c.next_id
-                        );
-                        let id = c.send("lineMakeCall", &make_call).await;
-                        c.make_calls.insert(id, Instant::now());
-                        c.outcome.placed += 1;
-                    }
-                }
+            _ = tokio::time::sleep_until(wake) => {
                 let now = Instant::now();
+                while !inbound && c.outcome.placed < target && due_at(c.outcome.placed) <= now {
+                    // A number per call, so the wire trace can tell whose INVITE it sees.
+                    let make_call = format!(
+                        r#"{{"hLine":{h_line},"destAddress":"1002{index}{:07}"}}"#,
+                        c.next_id
+                    );
+                    let id = c.send("lineMakeCall", &make_call).await;
+                    c.make_calls.insert(id, Instant::now());
+                    c.outcome.placed += 1;
+                }
                 while let Some(Reverse((at, h_call))) = c.drops.peek().copied() {
                     if at > now { break; }
                     c.drops.pop();
