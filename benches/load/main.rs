@@ -5,7 +5,7 @@
 //! RESULT outbound_cps=N inbound_cps=N reply_p50_us=N reply_p99_us=N concurrent_calls=N
 //!        rss_per_call_bytes=N sipp_cps=N ratio=R outbound_max_cps=N inbound_max_cps=N
 //!        sipp_max_cps=N inbound_ratio=R gw_us_per_call=N sipp_us_per_call=N
-//!        reply_overhead_p99_us=N
+//!        reply_overhead_p99_us=N reply_gw_p99_us=N
 //!
 //! Phases: reference (SIPp uac -> SIPp uas), outbound (load app -> gateway -> SIPp uas, RTP
 //! sockets per call), inbound (SIPp uac -> gateway -> load app answering), concurrency (calls
@@ -20,7 +20,9 @@
 //! At the reply-latency rate (and in smoke mode) the UAS's own INVITE -> 180 turnaround is also
 //! timed on the wire ([`sniff`], kernel timestamps on `lo`, needs root), in the reference and
 //! outbound phases; `reply_overhead_p99_us` subtracts the reference phase's wire p99 (SIPp's
-//! whole-millisecond figure where the sniffer could not run).
+//! whole-millisecond figure where the sniffer could not run). The outbound phases also follow
+//! each reply hop by hop on the wire ([`trace`]): `reply_gw_p99_us` is the p99 of the
+//! gateway's own two turns per call (API request -> INVITE, 180 -> LINE_REPLY).
 
 mod app;
 mod gateway;
@@ -661,7 +663,7 @@ fn main() {
         at.unwrap_or(0)
     );
     println!(
-        "RESULT outbound_cps={} inbound_cps={} reply_p50_us={reply_p50} reply_p99_us={reply_p99} concurrent_calls={live} rss_per_call_bytes={per_call} sipp_cps={} ratio={:.2} outbound_max_cps={} inbound_max_cps={} sipp_max_cps={} inbound_ratio={:.2} gw_us_per_call={} sipp_us_per_call={} reply_overhead_p99_us={}",
+        "RESULT outbound_cps={} inbound_cps={} reply_p50_us={reply_p50} reply_p99_us={reply_p99} concurrent_calls={live} rss_per_call_bytes={per_call} sipp_cps={} ratio={:.2} outbound_max_cps={} inbound_max_cps={} sipp_max_cps={} inbound_ratio={:.2} gw_us_per_call={} sipp_us_per_call={} reply_overhead_p99_us={} reply_gw_p99_us={}",
         out.best,
         inb.best,
         sipp.best,
@@ -673,6 +675,7 @@ fn main() {
         out.us_per_call(),
         sipp.us_per_call(),
         reply_p99 as i64 - sipp_p99 as i64,
+        at.and_then(|r| out.gw_share.get(&r)).copied().unwrap_or(0),
     );
     let failed = rows.iter().any(|r| !r.ok);
     if plan.mode == Mode::Smoke && failed {
