@@ -7,11 +7,12 @@
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 
+use super::prebound::{PreboundPool, PREBOUND_PAIRS};
 use crate::config::{MediaConfig, MediaMode};
 
 /// Identifies one lease.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct LeaseId(u64);
+pub struct LeaseId(pub(super) u64);
 
 /// A leased RTP port pair.
 #[derive(Debug)]
@@ -24,6 +25,18 @@ pub struct MediaLease {
 }
 
 impl MediaLease {
+    pub(super) fn new(
+        rtp: SocketAddr,
+        id: LeaseId,
+        sockets: Option<(UdpSocket, UdpSocket)>,
+    ) -> Self {
+        MediaLease { rtp, id, sockets }
+    }
+
+    pub(super) fn id(&self) -> LeaseId {
+        self.id
+    }
+
     /// The bound RTP and RTCP sockets (non-blocking), once: the core moves them into
     /// `MediaCommand::Open`. `None` in signalling-only mode or when already taken. The port stays
     /// leased until [`MediaAllocator::release`]; the engine closes the sockets on `Close`.
@@ -65,13 +78,18 @@ pub trait MediaAllocator: Send {
 /// The allocator the configuration asks for.
 pub fn allocator_for(cfg: &MediaConfig) -> Box<dyn MediaAllocator> {
     match cfg.mode {
-        MediaMode::Rtp => Box::new(RtpPortPool::new(cfg.address, cfg.port_min, cfg.port_max)),
+        MediaMode::Rtp => Box::new(PreboundPool::new(
+            cfg.address,
+            cfg.port_min,
+            cfg.port_max,
+            PREBOUND_PAIRS,
+        )),
         MediaMode::None => Box::new(SignallingOnly::new(cfg.address, cfg.port_min, cfg.port_max)),
     }
 }
 
 /// Even ports in `min..=max` with room for RTCP.
-fn even_ports(min: u16, max: u16) -> (u16, u16) {
+pub(super) fn even_ports(min: u16, max: u16) -> (u16, u16) {
     let first = min + (min % 2);
     (first, max.saturating_sub(1))
 }
@@ -121,11 +139,7 @@ impl RtpPortPool {
     }
 
     fn bind_pair(&self, port: u16) -> Option<(UdpSocket, UdpSocket)> {
-        let rtp = UdpSocket::bind((self.address, port)).ok()?;
-        let rtcp = UdpSocket::bind((self.address, port + 1)).ok()?;
-        rtp.set_nonblocking(true).ok()?;
-        rtcp.set_nonblocking(true).ok()?;
-        Some((rtp, rtcp))
+        bind_pair(self.address, port)
     }
 }
 
@@ -162,6 +176,15 @@ impl MediaAllocator for RtpPortPool {
     fn in_use(&self) -> usize {
         self.leases.len()
     }
+}
+
+/// Binds `port` (RTP) and `port + 1` (RTCP), both non-blocking; `None` if either is taken.
+pub(super) fn bind_pair(address: IpAddr, port: u16) -> Option<(UdpSocket, UdpSocket)> {
+    let rtp = UdpSocket::bind((address, port)).ok()?;
+    let rtcp = UdpSocket::bind((address, port.checked_add(1)?)).ok()?;
+    rtp.set_nonblocking(true).ok()?;
+    rtcp.set_nonblocking(true).ok()?;
+    Some((rtp, rtcp))
 }
 
 /// Signalling only: port numbers cycle through the range; nothing is bound, no limit.
