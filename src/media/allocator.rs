@@ -82,10 +82,18 @@ pub fn allocator_for(cfg: &MediaConfig) -> Box<dyn MediaAllocator> {
             cfg.address,
             cfg.port_min,
             cfg.port_max,
-            PREBOUND_PAIRS,
+            prebound_depth(cfg.port_min, cfg.port_max),
         )),
         MediaMode::None => Box::new(SignallingOnly::new(cfg.address, cfg.port_min, cfg.port_max)),
     }
+}
+
+/// Pairs to keep bound ahead: [`PREBOUND_PAIRS`], but at most a quarter of the range, so a
+/// small range is not held idle by the queue (and the top of it stays free until calls need it).
+fn prebound_depth(min: u16, max: u16) -> usize {
+    let (first, last) = even_ports(min, max);
+    let pairs = usize::from(last.saturating_sub(first) / 2) + 1;
+    PREBOUND_PAIRS.min(pairs / 4)
 }
 
 /// Even ports in `min..=max` with room for RTCP.
@@ -307,6 +315,13 @@ mod tests {
         let _squatter = UdpSocket::bind((LOCAL, min)).unwrap();
         let mut pool = RtpPortPool::new(LOCAL, min, max);
         assert_eq!(pool.allocate().unwrap().rtp.port(), min + 2);
+    }
+
+    #[test]
+    fn the_queue_holds_at_most_a_quarter_of_the_range() {
+        assert_eq!(prebound_depth(10000, 10019), 2);
+        assert_eq!(prebound_depth(10000, 10003), 0);
+        assert_eq!(prebound_depth(10000, 20000), PREBOUND_PAIRS);
     }
 
     #[test]
