@@ -7,11 +7,12 @@
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 
+use super::prebound::{PreboundPool, PREBOUND_PAIRS};
 use crate::config::{MediaConfig, MediaMode};
 
 /// Identifies one lease.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct LeaseId(u64);
+pub struct LeaseId(pub(super) u64);
 
 /// A leased RTP port pair.
 #[derive(Debug)]
@@ -24,6 +25,18 @@ pub struct MediaLease {
 }
 
 impl MediaLease {
+    pub(super) fn new(
+        rtp: SocketAddr,
+        id: LeaseId,
+        sockets: Option<(UdpSocket, UdpSocket)>,
+    ) -> Self {
+        MediaLease { rtp, id, sockets }
+    }
+
+    pub(super) fn id(&self) -> LeaseId {
+        self.id
+    }
+
     /// The bound RTP and RTCP sockets (non-blocking), once: the core moves them into
     /// `MediaCommand::Open`. `None` in signalling-only mode or when already taken. The port stays
     /// leased until [`MediaAllocator::release`]; the engine closes the sockets on `Close`.
@@ -65,13 +78,26 @@ pub trait MediaAllocator: Send {
 /// The allocator the configuration asks for.
 pub fn allocator_for(cfg: &MediaConfig) -> Box<dyn MediaAllocator> {
     match cfg.mode {
-        MediaMode::Rtp => Box::new(RtpPortPool::new(cfg.address, cfg.port_min, cfg.port_max)),
+        MediaMode::Rtp => Box::new(PreboundPool::new(
+            cfg.address,
+            cfg.port_min,
+            cfg.port_max,
+            prebound_depth(cfg.port_min, cfg.port_max),
+        )),
         MediaMode::None => Box::new(SignallingOnly::new(cfg.address, cfg.port_min, cfg.port_max)),
     }
 }
 
+/// Pairs to keep bound ahead: [`PREBOUND_PAIRS`], but at most a quarter of the range, so a
+/// small range is not held idle by the queue (and the top of it stays free until calls need it).
+fn prebound_depth(min: u16, max: u16) -> usize {
+    let (first, last) = even_ports(min, max);
+    let pairs = usize::from(last.saturating_sub(first) / 2) + 1;
+    PREBOUND_PAIRS.min(pairs / 4)
+}
+
 /// Even ports in `min..=max` with room for RTCP.
-fn even_ports(min: u16, max: u16) -> (u16, u16) {
+pub(super) fn even_ports(min: u16, max: u16) -> (u16, u16) {
     let first = min + (min % 2);
     (first, max.saturating_sub(1))
 }
@@ -121,11 +147,7 @@ impl RtpPortPool {
     }
 
     fn bind_pair(&self, port: u16) -> Option<(UdpSocket, UdpSocket)> {
-        let rtp = UdpSocket::bind((self.address, port)).ok()?;
-        let rtcp = UdpSocket::bind((self.address, port + 1)).ok()?;
-        rtp.set_nonblocking(true).ok()?;
-        rtcp.set_nonblocking(true).ok()?;
-        Some((rtp, rtcp))
+        bind_pair(self.address, port)
     }
 }
 
@@ -162,6 +184,15 @@ impl MediaAllocator for RtpPortPool {
     fn in_use(&self) -> usize {
         self.leases.len()
     }
+}
+
+/// Binds `port` (RTP) and `port + 1` (RTCP), both non-blocking; `None` if either is taken.
+pub(super) fn bind_pair(address: IpAddr, port: u16) -> Option<(UdpSocket, UdpSocket)> {
+    let rtp = UdpSocket::bind((address, port)).ok()?;
+    let rtcp = UdpSocket::bind((address, port.checked_add(1)?)).ok()?;
+    rtp.set_nonblocking(true).ok()?;
+    rtcp.set_nonblocking(true).ok()?;
+    Some((rtp, rtcp))
 }
 
 /// Signalling only: port numbers cycle through the range; nothing is bound, no limit.
@@ -284,6 +315,13 @@ mod tests {
         let _squatter = UdpSocket::bind((LOCAL, min)).unwrap();
         let mut pool = RtpPortPool::new(LOCAL, min, max);
         assert_eq!(pool.allocate().unwrap().rtp.port(), min + 2);
+    }
+
+    #[test]
+    fn the_queue_holds_at_most_a_quarter_of_the_range() {
+        assert_eq!(prebound_depth(10000, 10019), 2);
+        assert_eq!(prebound_depth(10000, 10003), 0);
+        assert_eq!(prebound_depth(10000, 20000), PREBOUND_PAIRS);
     }
 
     #[test]

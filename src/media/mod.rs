@@ -8,7 +8,8 @@
 //!   [`MediaCommand`]s to without blocking; it owns the sockets and reports [`MediaEvent`]s.
 //!
 //! The port allocator ([`MediaAllocator`], [`RtpPortPool`], [`SignallingOnly`], [`MediaLease`])
-//! lives in `allocator.rs`.
+//! lives in `allocator.rs`; in `rtp` mode it is [`PreboundPool`] (`prebound.rs`), whose binder
+//! thread keeps port pairs bound ahead so the core never binds a socket itself.
 
 mod allocator;
 pub mod dtmf;
@@ -16,6 +17,7 @@ pub mod engine;
 pub mod files;
 pub mod g711;
 pub mod mixer;
+mod prebound;
 pub mod recorder;
 pub mod rtcp;
 pub mod rtp;
@@ -30,5 +32,6 @@ pub use engine::{
     EngineCounters, MediaCommand, MediaEngine, MediaEngineConfig, MediaEvent, MediaHandle,
 };
 pub use files::{confine, PathError};
+pub use prebound::PreboundPool;
 pub use session::{our_direction, StreamParams};
 pub use tones::Tone;

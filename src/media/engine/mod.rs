@@ -148,6 +148,10 @@ pub struct MediaEngineConfig {
     /// Shard tasks (default: twice the number of CPUs, 2 to 8). Their ticks are spread over
     /// the 20 ms, so more shards means shorter bursts.
     pub shards: usize,
+    /// Worker threads of [`MediaEngine::start_on_own_threads`]'s runtime (1: a current-thread
+    /// runtime on the engine's one thread). Default: as many as shards (one worker and one
+    /// shard left to the core measured no better on 2 CPUs, docs/performance.md).
+    pub threads: usize,
     /// Capacity of the command queue.
     pub command_capacity: usize,
 }
@@ -157,6 +161,7 @@ impl Default for MediaEngineConfig {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         MediaEngineConfig {
             shards: cpus.clamp(1, 4),
+            threads: cpus.clamp(1, 4),
             command_capacity: 8192,
         }
     }
@@ -259,11 +264,7 @@ impl MediaEngine {
         config: MediaEngineConfig,
         events: mpsc::Sender<MediaEvent>,
     ) -> std::io::Result<(MediaHandle, std::thread::JoinHandle<()>)> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(config.shards.max(1))
-            .thread_name("tapigw-media")
-            .enable_all()
-            .build()?;
+        let runtime = engine_runtime(config.threads)?;
         let (handle_tx, handle_rx) = std::sync::mpsc::sync_channel(1);
         let thread = std::thread::Builder::new()
             .name("tapigw-media".into())
@@ -304,6 +305,18 @@ impl MediaEngine {
     }
 }
 
+/// A current-thread runtime for one thread, else a multi-thread one with `threads` workers.
+fn engine_runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(threads);
+        builder
+    };
+    builder.thread_name("tapigw-media").enable_all().build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,6 +326,7 @@ mod tests {
         let (tx, _events) = mpsc::channel(8);
         let config = MediaEngineConfig {
             shards: 1,
+            threads: 1,
             command_capacity: 2,
         };
         let handle = MediaEngine::start(config, tx);
@@ -338,6 +352,7 @@ mod tests {
         let (tx, _events) = mpsc::channel(8);
         let config = MediaEngineConfig {
             shards: 1,
+            threads: 1,
             command_capacity: 1,
         };
         let handle = MediaEngine::start(config, tx);
