@@ -246,25 +246,27 @@ impl MediaAllocator for SignallingOnly {
     }
 }
 
+/// A range of `pairs` free port pairs on loopback at or above `from` (tests use distinct
+/// `from`s, as they run in parallel).
+#[cfg(test)]
+pub(crate) fn free_range(from: u16, pairs: u16) -> (u16, u16) {
+    let local = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    for base in (from..from + 5000).step_by(64) {
+        let sockets: Vec<_> = (0..pairs * 2)
+            .map(|i| UdpSocket::bind((local, base + i)))
+            .collect();
+        if sockets.iter().all(|s| s.is_ok()) {
+            return (base, base + pairs * 2 - 1);
+        }
+    }
+    panic!("no free port range");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
-
-    /// A range of `pairs` free port pairs at or above `from` (tests use distinct `from`s, as
-    /// they run in parallel).
-    fn free_range(from: u16, pairs: u16) -> (u16, u16) {
-        for base in (from..from + 5000).step_by(64) {
-            let sockets: Vec<_> = (0..pairs * 2)
-                .map(|i| UdpSocket::bind((LOCAL, base + i)))
-                .collect();
-            if sockets.iter().all(|s| s.is_ok()) {
-                return (base, base + pairs * 2 - 1);
-            }
-        }
-        panic!("no free port range");
-    }
 
     #[test]
     fn leases_even_pairs_binds_both_and_exhausts() {

@@ -300,18 +300,7 @@ mod tests {
 
     const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
-    /// A range of `pairs` free port pairs at or above `from`.
-    fn free_range(from: u16, pairs: u16) -> (u16, u16) {
-        for base in (from..from + 5000).step_by(64) {
-            let sockets: Vec<_> = (0..pairs * 2)
-                .map(|i| UdpSocket::bind((LOCAL, base + i)))
-                .collect();
-            if sockets.iter().all(|s| s.is_ok()) {
-                return (base, base + pairs * 2 - 1);
-            }
-        }
-        panic!("no free port range");
-    }
+    use super::super::allocator::free_range;
 
     fn wait_queued(pool: &PreboundPool, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(5);
