@@ -194,6 +194,17 @@ fn resume_grace_has_a_default_an_override_and_a_bound() {
 }
 
 #[test]
+fn transparent_huge_pages_are_off_unless_asked_for() {
+    assert!(!load_with(BASE, &[]).unwrap().transparent_huge_pages);
+    let on = format!("{BASE}\n[runtime]\ntransparent_huge_pages = true\n");
+    assert!(load_with(&on, &[]).unwrap().transparent_huge_pages);
+    let bad = format!("{BASE}\n[runtime]\ntransparent_huge_pages = \"maybe\"\n");
+    let err = error_of(&bad, &[]);
+    assert!(err.contains("transparent_huge_pages"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
 fn runtime_threads_default_to_one_and_are_bounded() {
     assert_eq!(load_with(BASE, &[]).unwrap().threads, 1);
     let four = load_with(&format!("{BASE}\n[runtime]\nthreads = 4\n"), &[]).unwrap();
