@@ -4,7 +4,6 @@
 //! [`MediaLease::take_sockets`]; in `none` mode (signalling only) ports are numbered from the
 //! range and nothing is bound.
 
-use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 
 use super::prebound::{PreboundPool, PREBOUND_PAIRS};
@@ -102,90 +101,6 @@ pub(super) fn even_ports(min: u16, max: u16) -> (u16, u16) {
     (first, max.saturating_sub(1))
 }
 
-/// Binds real port pairs, cycling through the range so a released port is not reused at once.
-pub struct RtpPortPool {
-    address: IpAddr,
-    first: u16,
-    last: u16,
-    next: u16,
-    /// Port of each lease out.
-    leases: HashMap<LeaseId, u16>,
-    used: HashSet<u16>,
-    next_id: u64,
-}
-
-impl RtpPortPool {
-    pub fn new(address: IpAddr, min: u16, max: u16) -> Self {
-        let (first, last) = even_ports(min, max);
-        RtpPortPool {
-            address,
-            first,
-            last,
-            next: first,
-            leases: HashMap::new(),
-            used: HashSet::new(),
-            next_id: 1,
-        }
-    }
-
-    fn slots(&self) -> usize {
-        if self.last < self.first {
-            0
-        } else {
-            usize::from((self.last - self.first) / 2 + 1)
-        }
-    }
-
-    fn advance(&mut self) -> u16 {
-        let port = self.next;
-        self.next = if port.saturating_add(2) > self.last {
-            self.first
-        } else {
-            port + 2
-        };
-        port
-    }
-
-    fn bind_pair(&self, port: u16) -> Option<(UdpSocket, UdpSocket)> {
-        bind_pair(self.address, port)
-    }
-}
-
-impl MediaAllocator for RtpPortPool {
-    fn allocate(&mut self) -> Result<MediaLease, MediaError> {
-        for _ in 0..self.slots() {
-            let port = self.advance();
-            if self.used.contains(&port) {
-                continue;
-            }
-            // A port another process holds fails to bind and is skipped.
-            if let Some(pair) = self.bind_pair(port) {
-                let id = LeaseId(self.next_id);
-                self.next_id += 1;
-                self.leases.insert(id, port);
-                self.used.insert(port);
-                return Ok(MediaLease {
-                    rtp: SocketAddr::new(self.address, port),
-                    id,
-                    sockets: Some(pair),
-                });
-            }
-        }
-        Err(MediaError::Exhausted(self.first, self.last + 1))
-    }
-
-    fn release(&mut self, lease: MediaLease) {
-        // The sockets (if the core did not hand them to the engine) close with the lease.
-        if let Some(port) = self.leases.remove(&lease.id) {
-            self.used.remove(&port);
-        }
-    }
-
-    fn in_use(&self) -> usize {
-        self.leases.len()
-    }
-}
-
 /// Binds `port` (RTP) and `port + 1` (RTCP), both non-blocking; `None` if either is taken.
 pub(super) fn bind_pair(address: IpAddr, port: u16) -> Option<(UdpSocket, UdpSocket)> {
     let rtp = UdpSocket::bind((address, port)).ok()?;
@@ -271,7 +186,7 @@ mod tests {
     #[test]
     fn leases_even_pairs_binds_both_and_exhausts() {
         let (min, max) = free_range(40000, 2);
-        let mut pool = RtpPortPool::new(LOCAL, min, max);
+        let mut pool = PreboundPool::binding_on_demand(LOCAL, min, max);
         let a = pool.allocate().unwrap();
         let b = pool.allocate().unwrap();
         assert_eq!(a.rtp.port() % 2, 0);
@@ -292,7 +207,7 @@ mod tests {
     #[test]
     fn the_sockets_can_be_taken_once_and_are_the_bound_pair() {
         let (min, max) = free_range(43000, 1);
-        let mut pool = RtpPortPool::new(LOCAL, min, max);
+        let mut pool = PreboundPool::binding_on_demand(LOCAL, min, max);
         let mut lease = pool.allocate().unwrap();
         let (rtp, rtcp) = lease.take_sockets().expect("bound sockets");
         assert_eq!(rtp.local_addr().unwrap(), lease.rtp);
@@ -315,7 +230,7 @@ mod tests {
     fn a_port_held_elsewhere_is_skipped() {
         let (min, max) = free_range(46000, 2);
         let _squatter = UdpSocket::bind((LOCAL, min)).unwrap();
-        let mut pool = RtpPortPool::new(LOCAL, min, max);
+        let mut pool = PreboundPool::binding_on_demand(LOCAL, min, max);
         assert_eq!(pool.allocate().unwrap().rtp.port(), min + 2);
     }
 

@@ -7,7 +7,7 @@
 //! - the tokio driver, [`engine`]: [`MediaEngine::start`] returns a [`MediaHandle`] the core sends
 //!   [`MediaCommand`]s to without blocking; it owns the sockets and reports [`MediaEvent`]s.
 //!
-//! The port allocator ([`MediaAllocator`], [`RtpPortPool`], [`SignallingOnly`], [`MediaLease`])
+//! The port allocator ([`MediaAllocator`], [`SignallingOnly`], [`MediaLease`])
 //! lives in `allocator.rs`; in `rtp` mode it is [`PreboundPool`] (`prebound.rs`), whose binder
 //! thread keeps port pairs bound ahead so the core never binds a socket itself.
 
@@ -26,7 +26,7 @@ pub mod tones;
 pub mod wav;
 
 pub use allocator::{
-    allocator_for, LeaseId, MediaAllocator, MediaError, MediaLease, RtpPortPool, SignallingOnly,
+    allocator_for, LeaseId, MediaAllocator, MediaError, MediaLease, SignallingOnly,
 };
 pub use engine::{
     EngineCounters, MediaCommand, MediaEngine, MediaEngineConfig, MediaEvent, MediaHandle,

@@ -4,9 +4,10 @@
 //!
 //! The binder walks the even ports of the range in a cycle (a released port is not reused at
 //! once), skips ports a lease or the queue holds and ports another process holds (their bind
-//! fails). It fills the queue, then sleeps until the core has taken half of it. When the queue is empty the core binds
-//! synchronously, as [`super::RtpPortPool`] does, so a burst beyond the queue still gets ports
-//! and exhaustion is still reported. The pool is an edge object injected into the sans-I/O core.
+//! fails). It fills the queue, then sleeps until the core has taken half of it. When the queue
+//! is empty the core binds synchronously, as [`PreboundPool::binding_on_demand`] always does,
+//! so a burst beyond the queue still gets ports and exhaustion is still reported. The pool is an
+//! edge object injected into the sans-I/O core.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
@@ -129,6 +130,12 @@ impl PreboundPool {
             synchronous: 0,
             low_watermark: isize::try_from(depth / 2).unwrap_or(0),
         }
+    }
+
+    /// A pool that binds each pair when it is leased, on the caller's thread (no binder, nothing
+    /// held ahead): the same cycle, skipping and exhaustion, without the queue.
+    pub fn binding_on_demand(address: IpAddr, min: u16, max: u16) -> Self {
+        PreboundPool::new(address, min, max, 0)
     }
 
     /// Allocations the queue could not serve (bound on the caller's thread).
