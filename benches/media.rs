@@ -23,7 +23,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tapigw::media::rtp::{self, RtpHeader};
-use tapigw::media::{MediaCommand, MediaEngine, MediaEngineConfig, MediaHandle, StreamParams};
+use tapigw::media::{
+    MediaCommand, MediaEngine, MediaEngineConfig, MediaHandle, MediaSocket, StreamParams,
+};
 use tapigw::sdp::{Codec, Direction};
 
 const STEPS: [usize; 6] = [500, 1000, 2000, 3000, 4000, 5000];
@@ -242,8 +244,8 @@ fn run_step(handle: &MediaHandle, n: usize, plan: &Plan, next_call: &mut u64) ->
     for i in 0..n {
         let group = &mut groups[i % PEER_THREADS];
         let socket = (i / PEER_THREADS) % SOCKETS_PER_THREAD;
-        let rtp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let rtcp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let rtp = MediaSocket::bind("127.0.0.1:0").unwrap();
+        let rtcp = MediaSocket::bind("127.0.0.1:0").unwrap();
         let engine = rtp.local_addr().unwrap();
         let stream = StreamParams {
             remote: group.sockets[socket].local_addr().unwrap(),

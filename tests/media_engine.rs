@@ -9,7 +9,8 @@ use tapigw::media::dtmf::{DigitEvent, DigitReceiver, DigitSender};
 use tapigw::media::rtp::{self, RtpHeader};
 use tapigw::media::{g711, rtcp, wav};
 use tapigw::media::{
-    MediaCommand, MediaEngine, MediaEngineConfig, MediaEvent, MediaHandle, StreamParams,
+    MediaCommand, MediaEngine, MediaEngineConfig, MediaEvent, MediaHandle, MediaSocket,
+    StreamParams,
 };
 use tapigw::sdp::{Codec, Direction};
 use tokio::net::UdpSocket;
@@ -114,6 +115,10 @@ impl Engine {
     fn open(&self, call: u64, peer: &Peer) -> SocketAddr {
         let (rtp, rtcp) = pair();
         let local = rtp.local_addr().unwrap();
+        let (rtp, rtcp) = (
+            MediaSocket::prepare(rtp).unwrap(),
+            MediaSocket::prepare(rtcp).unwrap(),
+        );
         let stream = StreamParams {
             remote: peer.addr(),
             codec: Codec::Pcmu,

@@ -4,8 +4,9 @@
 //! [`MediaLease::take_sockets`]; in `none` mode (signalling only) ports are numbered from the
 //! range and nothing is bound.
 
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr};
 
+use super::engine::MediaSocket;
 use super::prebound::{PreboundPool, PREBOUND_PAIRS};
 use crate::config::{MediaConfig, MediaMode};
 
@@ -20,14 +21,14 @@ pub struct MediaLease {
     pub rtp: SocketAddr,
     id: LeaseId,
     /// The bound RTP and RTCP sockets (`rtp` mode) until the core takes them for the engine.
-    sockets: Option<(UdpSocket, UdpSocket)>,
+    sockets: Option<(MediaSocket, MediaSocket)>,
 }
 
 impl MediaLease {
     pub(super) fn new(
         rtp: SocketAddr,
         id: LeaseId,
-        sockets: Option<(UdpSocket, UdpSocket)>,
+        sockets: Option<(MediaSocket, MediaSocket)>,
     ) -> Self {
         MediaLease { rtp, id, sockets }
     }
@@ -36,10 +37,10 @@ impl MediaLease {
         self.id
     }
 
-    /// The bound RTP and RTCP sockets (non-blocking), once: the core moves them into
+    /// The bound RTP and RTCP sockets (prepared for the engine), once: the core moves them into
     /// `MediaCommand::Open`. `None` in signalling-only mode or when already taken. The port stays
     /// leased until [`MediaAllocator::release`]; the engine closes the sockets on `Close`.
-    pub fn take_sockets(&mut self) -> Option<(UdpSocket, UdpSocket)> {
+    pub fn take_sockets(&mut self) -> Option<(MediaSocket, MediaSocket)> {
         self.sockets.take()
     }
 }
@@ -101,12 +102,11 @@ pub(super) fn even_ports(min: u16, max: u16) -> (u16, u16) {
     (first, max.saturating_sub(1))
 }
 
-/// Binds `port` (RTP) and `port + 1` (RTCP), both non-blocking; `None` if either is taken.
-pub(super) fn bind_pair(address: IpAddr, port: u16) -> Option<(UdpSocket, UdpSocket)> {
-    let rtp = UdpSocket::bind((address, port)).ok()?;
-    let rtcp = UdpSocket::bind((address, port.checked_add(1)?)).ok()?;
-    rtp.set_nonblocking(true).ok()?;
-    rtcp.set_nonblocking(true).ok()?;
+/// Binds `port` (RTP) and `port + 1` (RTCP), both prepared for the engine (non-blocking,
+/// receive timestamps); `None` if either is taken.
+pub(super) fn bind_pair(address: IpAddr, port: u16) -> Option<(MediaSocket, MediaSocket)> {
+    let rtp = MediaSocket::bind((address, port)).ok()?;
+    let rtcp = MediaSocket::bind((address, port.checked_add(1)?)).ok()?;
     Some((rtp, rtcp))
 }
 
@@ -168,7 +168,7 @@ pub(crate) fn free_range(from: u16, pairs: u16) -> (u16, u16) {
     let local = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
     for base in (from..from + 5000).step_by(64) {
         let sockets: Vec<_> = (0..pairs * 2)
-            .map(|i| UdpSocket::bind((local, base + i)))
+            .map(|i| std::net::UdpSocket::bind((local, base + i)))
             .collect();
         if sockets.iter().all(|s| s.is_ok()) {
             return (base, base + pairs * 2 - 1);
@@ -180,6 +180,7 @@ pub(crate) fn free_range(from: u16, pairs: u16) -> (u16, u16) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::UdpSocket;
 
     const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
@@ -213,6 +214,7 @@ mod tests {
         assert_eq!(rtp.local_addr().unwrap(), lease.rtp);
         assert_eq!(rtcp.local_addr().unwrap().port(), lease.rtp.port() + 1);
         assert!(lease.take_sockets().is_none(), "taken once");
+        let rtp = rtp.into_inner();
         let mut buf = [0u8; 4];
         let err = rtp.recv_from(&mut buf).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock, "non-blocking");

@@ -30,6 +30,7 @@ pub use allocator::{
 };
 pub use engine::{
     EngineCounters, MediaCommand, MediaEngine, MediaEngineConfig, MediaEvent, MediaHandle,
+    MediaSocket,
 };
 pub use files::{confine, PathError};
 pub use prebound::PreboundPool;

@@ -10,13 +10,14 @@
 //! edge object injected into the sans-I/O core.
 
 use std::collections::{HashMap, HashSet};
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::allocator::{bind_pair, even_ports, LeaseId, MediaAllocator, MediaError, MediaLease};
+use super::engine::MediaSocket;
 
 /// Pairs the binder keeps bound ahead (capped by the range's size).
 pub(crate) const PREBOUND_PAIRS: usize = 128;
@@ -26,7 +27,7 @@ pub(crate) const PREBOUND_PAIRS: usize = 128;
 const IDLE_WAIT: Duration = Duration::from_millis(50);
 
 /// A bound pair in the queue: its RTP port and the RTP and RTCP sockets.
-type Ready = (u16, (UdpSocket, UdpSocket));
+type Ready = (u16, (MediaSocket, MediaSocket));
 
 /// The cycle through the range, shared by the binder and the core.
 struct Cycle {
@@ -303,6 +304,7 @@ fn next_port(shared: &Shared, refill: &mut Refill) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::UdpSocket;
     use std::time::Instant;
 
     const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
@@ -338,7 +340,7 @@ mod tests {
         assert_eq!(rtp.local_addr().unwrap(), leases[0].rtp);
         assert_eq!(rtcp.local_addr().unwrap().port(), min + 1);
         let mut buf = [0u8; 4];
-        let err = rtp.recv_from(&mut buf).unwrap_err();
+        let err = rtp.into_inner().recv_from(&mut buf).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock, "non-blocking");
         assert_eq!(pool.allocate(), Err(MediaError::Exhausted(min, max)));
         assert_eq!(pool.in_use(), 4);

@@ -250,6 +250,8 @@ pub struct MediaSession {
     heard: Heard,
     next_rtcp: Instant,
     sent_since_report: bool,
+    /// An RTCP compound was sent (with `sender.packets`: whether BYE is owed, RFC 3550 §6.3.7).
+    reported: bool,
     /// The peer's last SR: its LSR value and when it came (for LSR/DLSR).
     last_sr: Option<(u32, Instant)>,
     remote_report: Option<ReportBlock>,
@@ -292,6 +294,7 @@ impl MediaSession {
             },
             next_rtcp,
             sent_since_report: false,
+            reported: false,
             last_sr: None,
             remote_report: None,
             rtt: None,
@@ -785,6 +788,7 @@ impl MediaSession {
             Some(w.len())
         });
         self.cname = cname;
+        self.reported = true;
     }
 
     fn report_block(&mut self, now: Instant) -> Option<ReportBlock> {
@@ -807,7 +811,9 @@ impl MediaSession {
     }
 
     /// The call ended: play, record and generate end (stopped / cancelled), a final report
-    /// with BYE is queued.
+    /// with BYE is queued, unless the session never sent an RTP or RTCP packet: such a
+    /// participant "MUST NOT send a BYE packet" (RFC 3550 §6.3.7), as with a call dropped
+    /// before its first 20 ms slot.
     pub fn close(&mut self, now: Instant) {
         if self.closed {
             return;
@@ -815,7 +821,9 @@ impl MediaSession {
         self.cancel_generate(now);
         self.draining = None;
         self.stop_media();
-        self.send_report(now, true);
+        if self.sender.packets > 0 || self.reported {
+            self.send_report(now, true);
+        }
         self.closed = true;
     }
 

@@ -524,6 +524,21 @@ fn update_changes_codec_and_close_says_bye() {
 }
 
 #[test]
+fn a_session_that_never_sent_closes_without_bye() {
+    // RFC 3550 §6.3.7: no RTP or RTCP sent yet, so no BYE either.
+    let (mut s, t0) = session(Direction::SendRecv);
+    s.close(t0);
+    assert!(drain(&mut s).is_empty(), "nothing sent before close");
+    // Once it has sent one RTP packet, close owes the BYE.
+    let (mut s, t0) = session(Direction::SendRecv);
+    assert_eq!(rtp_of(&run(&mut s, t0, 0, 20)).len(), 1);
+    s.close(ms(t0, 20));
+    let sent = drain(&mut s);
+    let summary = rtcp::parse_compound(&sent.last().unwrap().bytes, 0).unwrap();
+    assert!(summary.bye);
+}
+
+#[test]
 fn mutated_datagrams_never_panic() {
     let (mut s, t0) = session(Direction::SendRecv);
     s.record(1, "/tmp/f.wav".into(), 1000, Some(100), t0);

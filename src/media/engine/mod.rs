@@ -15,7 +15,8 @@ mod router;
 mod shard;
 pub(crate) mod socket;
 
-use std::net::UdpSocket;
+pub use socket::MediaSocket;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -30,12 +31,13 @@ use super::tones::Tone;
 /// What the core asks of the engine.
 #[derive(Debug)]
 pub enum MediaCommand {
-    /// Start the call's RTP session on these sockets (bound by the port allocator, RTCP =
-    /// RTP + 1) with what SDP negotiated. An open session of the same call is closed first.
+    /// Start the call's RTP session on these sockets (bound and prepared by the port
+    /// allocator, RTCP = RTP + 1) with what SDP negotiated. An open session of the same call is
+    /// closed first.
     Open {
         call: u64,
-        rtp: UdpSocket,
-        rtcp: UdpSocket,
+        rtp: MediaSocket,
+        rtcp: MediaSocket,
         stream: StreamParams,
     },
     /// A re-INVITE/UPDATE changed the remote address, codec or direction (hold).

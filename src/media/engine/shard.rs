@@ -297,15 +297,10 @@ impl Shard {
                 stream,
             } => {
                 self.close(call, now);
-                match (socket::prepare(&rtp), socket::prepare(&rtcp)) {
-                    (Ok(()), Ok(())) => {
-                        let start = self.slot_start(now);
-                        let wall = SystemTime::now() - now.saturating_duration_since(start);
-                        let session = MediaSession::new(stream, start, wall, &mut self.rng);
-                        self.attach(call, session, rtp, rtcp);
-                    }
-                    (Err(e), _) | (_, Err(e)) => tracing::warn!(call, %e, "media sockets unusable"),
-                }
+                let start = self.slot_start(now);
+                let wall = SystemTime::now() - now.saturating_duration_since(start);
+                let session = MediaSession::new(stream, start, wall, &mut self.rng);
+                self.attach(call, session, rtp.into_inner(), rtcp.into_inner());
             }
             MediaCommand::Close { call } => self.close(call, now),
             MediaCommand::Conference { conf, members } => self.set_conference(conf, members),

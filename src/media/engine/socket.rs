@@ -6,24 +6,46 @@ use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Prepares a socket for the engine: non-blocking, kernel receive timestamps on.
-pub fn prepare(socket: &UdpSocket) -> io::Result<()> {
-    socket.set_nonblocking(true)?;
-    let on: libc::c_int = 1;
-    // SAFETY: setsockopt on an fd we own, with a pointer to a live c_int and its size.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_TIMESTAMPNS,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
+/// A UDP socket ready for the engine: non-blocking, kernel receive timestamps on. The port
+/// allocators make these when they bind (on the binder thread in `rtp` mode), so opening a
+/// session costs the engine no syscall; [`MediaCommand::Open`](super::MediaCommand::Open)
+/// takes nothing else, so an unprepared (blocking) socket cannot reach a shard.
+#[derive(Debug)]
+pub struct MediaSocket(UdpSocket);
+
+impl MediaSocket {
+    /// Makes `socket` non-blocking and turns SO_TIMESTAMPNS on.
+    pub fn prepare(socket: UdpSocket) -> io::Result<Self> {
+        socket.set_nonblocking(true)?;
+        let on: libc::c_int = 1;
+        // SAFETY: setsockopt on an fd we own, with a pointer to a live c_int and its size.
+        let rc = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_TIMESTAMPNS,
+                (&on as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            Ok(MediaSocket(socket))
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    /// Binds `addr` and prepares the socket.
+    pub fn bind(addr: impl std::net::ToSocketAddrs) -> io::Result<Self> {
+        Self::prepare(UdpSocket::bind(addr)?)
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+
+    pub(crate) fn into_inner(self) -> UdpSocket {
+        self.0
     }
 }
 
@@ -141,7 +163,7 @@ mod tests {
             let Ok(rx) = UdpSocket::bind(bind) else {
                 continue; // no IPv6 on this machine
             };
-            prepare(&rx).unwrap();
+            let rx = MediaSocket::prepare(rx).unwrap().into_inner();
             let tx = UdpSocket::bind(bind).unwrap();
             let mut buf = [0u8; 64];
             let clocks = Clocks::read();
