@@ -151,8 +151,9 @@ pub struct MediaEngineConfig {
     /// the 20 ms, so more shards means shorter bursts.
     pub shards: usize,
     /// Worker threads of [`MediaEngine::start_on_own_threads`]'s runtime (1: a current-thread
-    /// runtime on the engine's one thread). Default: as many as shards (one worker and one
-    /// shard left to the core measured no better on 2 CPUs, docs/performance.md).
+    /// runtime on the engine's one thread). Default: half the CPUs, 1 to 4, so on 2 CPUs one
+    /// thread, whose router and shards hand commands on without waking another worker (-30 %
+    /// engine CPU per call set-up, docs/performance.md "RTP mode, round 3").
     pub threads: usize,
     /// Capacity of the command queue.
     pub command_capacity: usize,
@@ -163,7 +164,7 @@ impl Default for MediaEngineConfig {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         MediaEngineConfig {
             shards: cpus.clamp(1, 4),
-            threads: cpus.clamp(1, 4),
+            threads: (cpus / 2).clamp(1, 4),
             command_capacity: 8192,
         }
     }
@@ -259,7 +260,7 @@ impl MediaEngine {
         Self::launch(config, events).0
     }
 
-    /// Starts the engine on a runtime and threads of its own (one worker per shard), so its
+    /// Starts the engine on a runtime and threads of its own (`threads` workers), so its
     /// ticks never wait for the signalling core, whatever runtime that runs on. The thread
     /// ends once every [`MediaHandle`] is dropped and the shards have closed their sessions.
     pub fn start_on_own_threads(
