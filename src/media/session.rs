@@ -811,9 +811,8 @@ impl MediaSession {
     }
 
     /// The call ended: play, record and generate end (stopped / cancelled), a final report
-    /// with BYE is queued, unless the session never sent an RTP or RTCP packet: such a
-    /// participant "MUST NOT send a BYE packet" (RFC 3550 §6.3.7), as with a call dropped
-    /// before its first 20 ms slot.
+    /// with BYE is queued, unless the session never sent an RTP or RTCP packet (a call dropped
+    /// before its first 20 ms slot): such a participant sends no BYE (RFC 3550 §6.3.7).
     pub fn close(&mut self, now: Instant) {
         if self.closed {
             return;
