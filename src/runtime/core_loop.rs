@@ -5,16 +5,15 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 
 use super::api_server::{self, ApiInbound, ApiServerSettings};
+use super::control::{Control, Signals};
 use super::input::CoreInput;
 use super::journal::{self, Journal};
 use super::log_limit::StreamLogs;
@@ -93,11 +92,7 @@ impl Server {
     /// in `sip.listen` takes the UDP socket's) and the API listener.
     pub async fn bind(mut config: GatewayConfig) -> Result<Server, RuntimeError> {
         // Signals first: a SIGTERM right after "listening" must already be a graceful stop.
-        let signals = Signals {
-            term: signal(SignalKind::terminate()).ok(),
-            int: signal(SignalKind::interrupt()).ok(),
-            hup: signal(SignalKind::hangup()).ok(),
-        };
+        let signals = Signals::install();
         let sip_addr = config.sip.listen;
         let udp = UdpSocket::bind(sip_addr)
             .await
@@ -221,6 +216,7 @@ impl Server {
         let metrics_task = self
             .metrics
             .map(|listener| tokio::spawn(metrics_http::serve(listener, metrics_tx, counters)));
+        let (control, control_task) = self.signals.watch(shutdown);
         let allocator = media::allocator_for(&config.media);
         let mut gateway = Gateway::new(&config, allocator, seed(), Instant::now());
         let (journal, journal_thread) = start_journal(self.journal, &mut gateway, &config);
@@ -248,11 +244,11 @@ impl Server {
             api_rx,
             metrics_rx,
             tokens,
-            signals: self.signals,
-            shutdown: Box::pin(shutdown),
+            control,
         }
         .run()
         .await;
+        control_task.abort();
         if let Some(task) = metrics_task {
             task.abort();
         }
@@ -381,17 +377,8 @@ struct CoreTask {
     tokens: watch::Sender<Arc<TokenTable>>,
     /// lineMakeCall refused while the core is behind.
     shedder: Shedder,
-    signals: Signals,
-    /// An in-process owner's stop request.
-    shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
-}
-
-/// SIGTERM and SIGINT streams (absent if they could not be installed).
-struct Signals {
-    term: Option<tokio::signal::unix::Signal>,
-    int: Option<tokio::signal::unix::Signal>,
-    /// SIGHUP: reload the configuration file.
-    hup: Option<tokio::signal::unix::Signal>,
+    /// Stop and reload orders (signals, an in-process owner's shutdown): [`super::control`].
+    control: mpsc::Receiver<Control>,
 }
 
 impl CoreTask {
@@ -414,18 +401,10 @@ impl CoreTask {
             let wake = self.next_wake(stop_by);
             tokio::select! {
                 biased;
-                _ = recv_signal(&mut self.signals.term), if stop_by.is_none() => {
-                    stop_by = Some(self.begin_stop("SIGTERM"));
-                }
-                _ = recv_signal(&mut self.signals.int), if stop_by.is_none() => {
-                    stop_by = Some(self.begin_stop("SIGINT"));
-                }
-                _ = &mut self.shutdown, if stop_by.is_none() => {
-                    stop_by = Some(self.begin_stop("shutdown request"));
-                }
-                _ = recv_signal(&mut self.signals.hup), if stop_by.is_none() => {
-                    self.reload();
-                }
+                Some(order) = self.control.recv(), if stop_by.is_none() => match order {
+                    Control::Stop(cause) => stop_by = Some(self.begin_stop(cause)),
+                    Control::Reload => self.reload(),
+                },
                 input = self.core_rx.recv() => match input {
                     Some(input) => self.on_core_input(input),
                     None => return,
@@ -727,14 +706,5 @@ fn warn_unreloadable(running: &GatewayConfig, new: &GatewayConfig) {
         if differs {
             tracing::warn!(key, "changed in the file, takes effect at the next restart");
         }
-    }
-}
-
-async fn recv_signal(signal: &mut Option<tokio::signal::unix::Signal>) {
-    match signal {
-        Some(signal) => {
-            signal.recv().await;
-        }
-        None => std::future::pending::<()>().await,
     }
 }

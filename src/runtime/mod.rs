@@ -1,10 +1,11 @@
 //! tokio drivers around the sans-I/O core: the SIP UDP, TCP and TLS transports (`sip_udp`;
 //! `sip_tcp`, `sip_tls` and `stream_pool` around one stream runner, `sip_stream`), the API server
 //! (`api_server`, with overload shedding in `overload`), the metrics listener
-//! (`metrics_http`), the timer, and the signals. One task (`core_loop`) owns the [`crate::gateway::Gateway`]; the
+//! (`metrics_http`), the timer, and the signals (`control`). One task (`core_loop`) owns the [`crate::gateway::Gateway`]; the
 //! drivers talk to it over channels (no shared state, no locks).
 
 pub mod api_server;
+mod control;
 mod core_loop;
 mod input;
 mod journal;
