@@ -70,7 +70,7 @@ pub(super) fn default_flood_block() -> u64 {
     10
 }
 pub(super) fn default_overload_queue_ms() -> u64 {
-    200
+    50
 }
 pub(super) fn default_shutdown_grace() -> u64 {
     10
