@@ -93,15 +93,7 @@ impl Server {
     pub async fn bind(mut config: GatewayConfig) -> Result<Server, RuntimeError> {
         // Signals first: a SIGTERM right after "listening" must already be a graceful stop.
         let signals = Signals::install();
-        let sip_addr = config.sip.listen;
-        let udp = UdpSocket::bind(sip_addr)
-            .await
-            .map_err(bind_error("SIP UDP", sip_addr))?;
-        set_buffers(&udp);
-        let bound = udp.local_addr().map_err(bind_error("SIP UDP", sip_addr))?;
-        let tcp = TcpListener::bind(bound)
-            .await
-            .map_err(bind_error("SIP TCP", bound))?;
+        let (udp, tcp, bound) = bind_sip(config.sip.listen).await?;
         if config.sip.advertised_port == 0 {
             config.sip.advertised_port = bound.port();
         }
@@ -339,6 +331,33 @@ fn seed() -> u64 {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
         now.map_or(0, |d| d.as_nanos() as u64) ^ u64::from(std::process::id())
     })
+}
+
+/// Binds SIP UDP and then TCP on the same port. With port 0 the kernel picks the UDP port, and
+/// that port may already be in use for TCP (another listener, or a connection's local port):
+/// then both are given up and another port is tried, a few times.
+async fn bind_sip(addr: SocketAddr) -> Result<(UdpSocket, TcpListener, SocketAddr), RuntimeError> {
+    const ATTEMPTS: usize = 16;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let udp = UdpSocket::bind(addr)
+            .await
+            .map_err(bind_error("SIP UDP", addr))?;
+        set_buffers(&udp);
+        let bound = udp.local_addr().map_err(bind_error("SIP UDP", addr))?;
+        match TcpListener::bind(bound).await {
+            Ok(tcp) => return Ok((udp, tcp, bound)),
+            Err(err)
+                if addr.port() == 0
+                    && err.kind() == std::io::ErrorKind::AddrInUse
+                    && attempt < ATTEMPTS =>
+            {
+                tracing::debug!(%bound, "SIP TCP port taken; choosing another port");
+            }
+            Err(err) => return Err(bind_error("SIP TCP", bound)(err)),
+        }
+    }
 }
 
 fn bind_error(what: &'static str, addr: SocketAddr) -> impl FnOnce(std::io::Error) -> RuntimeError {
@@ -705,6 +724,34 @@ fn warn_unreloadable(running: &GatewayConfig, new: &GatewayConfig) {
     for (key, differs) in changed {
         if differs {
             tracing::warn!(key, "changed in the file, takes effect at the next restart");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sip_udp_and_tcp_share_the_port_picked_for_port_zero() {
+        let (udp, tcp, bound) = bind_sip("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        assert_ne!(bound.port(), 0);
+        assert_eq!(udp.local_addr().unwrap(), bound);
+        assert_eq!(tcp.local_addr().unwrap(), bound);
+    }
+
+    #[tokio::test]
+    async fn a_taken_tcp_port_that_was_asked_for_is_an_error_naming_sip_tcp() {
+        let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = squatter.local_addr().unwrap();
+        match bind_sip(addr).await {
+            Err(RuntimeError::Bind { what, addr: at, .. }) => {
+                assert_eq!((what, at), ("SIP TCP", addr));
+            }
+            other => panic!(
+                "expected a SIP TCP bind error, got {:?}",
+                other.map(|o| o.2)
+            ),
         }
     }
 }
